@@ -1,0 +1,2 @@
+/** JMH benchmarks. */
+package io.shale.benchmarks;

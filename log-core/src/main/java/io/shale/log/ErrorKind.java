@@ -1,0 +1,50 @@
+package io.shale.log;
+
+/**
+ * The coarse kinds of failure that the public API reports, one per way a caller would react.
+ *
+ * <p>Every {@link ShaleException} carries exactly one kind. The kinds are part of the API: new
+ * kinds may be added in a minor release, existing ones keep their meaning.
+ */
+public enum ErrorKind {
+    /** An argument was malformed: a bad topic name, an unknown config key, a negative size. */
+    INVALID_ARGUMENT(false),
+    /** The topic or partition does not exist (or was deleted). */
+    UNKNOWN_TOPIC_OR_PARTITION(false),
+    /** {@code createTopic} named a topic that already exists. */
+    TOPIC_ALREADY_EXISTS(false),
+    /** A read or offset lookup named an offset below the log start or above the high watermark. */
+    OFFSET_OUT_OF_RANGE(false),
+    /** A batch is larger than the topic's {@code max.message.bytes}. */
+    RECORD_TOO_LARGE(false),
+    /** A caller-supplied batch failed validation: wrong magic, bad CRC, inconsistent length. */
+    CORRUPT_RECORD(false),
+    /** Bytes read back from the WAL, an object or the manifest failed verification. */
+    CORRUPT_STORAGE(false),
+    /**
+     * The store could not complete the operation now but may if it is retried later: the object
+     * store or the WAL is failing (throttling, network, disk full), or the log cache stayed full
+     * of data not yet uploaded for longer than {@code append.max.block.ms}.
+     */
+    UNAVAILABLE(true),
+    /**
+     * Another process opened the same store for writing and claimed a newer writer epoch. This
+     * instance accepts no more writes; reopen it to continue.
+     */
+    FENCED(false),
+    /** The store was closed. */
+    CLOSED(false),
+    /** The store was opened read-only and the operation writes. */
+    READ_ONLY(false);
+
+    private final boolean retriable;
+
+    ErrorKind(boolean retriable) {
+        this.retriable = retriable;
+    }
+
+    /** Whether repeating the same call later may succeed without any change by the caller. */
+    public boolean isRetriable() {
+        return retriable;
+    }
+}

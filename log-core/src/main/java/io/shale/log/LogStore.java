@@ -1,0 +1,175 @@
+package io.shale.log;
+
+import io.shale.log.record.SimpleRecord;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A store of Kafka-style partitioned, append-only logs whose durable home is an object store.
+ * Open one with {@link #builder()}.
+ *
+ * <p><b>Threading.</b> All methods are thread-safe. Appends to one partition are ordered by the
+ * order in which their calls take the partition's lock (offsets follow that order); appends to
+ * different partitions run in parallel. Futures complete on Shale's threads: dependent actions
+ * must not block (use the {@code *Async} variants of {@code CompletableFuture} to hop off).
+ *
+ * <p><b>Durability.</b> An append's future completes only once its records are durable in the
+ * store's write-ahead log; readers never see records above the high watermark (the durable end).
+ * Data is then uploaded to the object store in objects that hold many partitions, compacted into
+ * per-partition segments and expired by retention, all in the background.
+ *
+ * <p><b>Errors.</b> Failures are {@link ShaleException}s carrying an {@link ErrorKind}.
+ * Synchronous methods throw them; asynchronous ones complete their future with them and never
+ * throw (except {@link NullPointerException} for null arguments). After {@link #close()}, every
+ * method fails with {@link ErrorKind#CLOSED}; after this writer is fenced by a newer one, writes
+ * fail with {@link ErrorKind#FENCED}.
+ *
+ * <p><b>Admin</b> operations (create, delete, alter, add partitions, delete records) are
+ * synchronous and return once committed to the store's manifest in the object store.
+ */
+public interface LogStore extends AutoCloseable {
+
+    /** Kafka ListOffsets' "earliest" timestamp: {@link #offsetForTimestamp} returns the log start offset. */
+    long EARLIEST_TIMESTAMP = -2L;
+    /** Kafka ListOffsets' "latest" timestamp: {@link #offsetForTimestamp} returns the high watermark. */
+    long LATEST_TIMESTAMP = -1L;
+
+    /** Starts building a store from its components. */
+    static LogStoreBuilder builder() {
+        return new LogStoreBuilder();
+    }
+
+    // ---------------------------------------------------------------- topics
+
+    /**
+     * Creates a topic. Names follow Kafka's rules: 1 to 249 characters from {@code [a-zA-Z0-9._-]},
+     * not {@code "."} or {@code ".."}.
+     *
+     * @throws ShaleException {@code TOPIC_ALREADY_EXISTS}, {@code INVALID_ARGUMENT} (name, count,
+     *     config), {@code UNAVAILABLE} (manifest commit failed), {@code FENCED}, {@code READ_ONLY}
+     */
+    TopicDescription createTopic(String topic, int partitions, Map<String, ?> configs);
+
+    /** {@link #createTopic(String, int, Map)} with the default config. */
+    default TopicDescription createTopic(String topic, int partitions) {
+        return createTopic(topic, partitions, Map.of());
+    }
+
+    /** Names of all topics, sorted. */
+    List<String> listTopics();
+
+    /** The topic, or empty if there is none. */
+    Optional<TopicDescription> describeTopic(String topic);
+
+    /**
+     * Grows a topic to {@code totalPartitions} partitions (Kafka's CreatePartitions: the count can
+     * only increase).
+     *
+     * @throws ShaleException {@code UNKNOWN_TOPIC_OR_PARTITION}, {@code INVALID_ARGUMENT} if not larger
+     */
+    TopicDescription addPartitions(String topic, int totalPartitions);
+
+    /** Applies config overrides to a topic (Kafka's incremental alter: keys not named keep their values). */
+    TopicDescription alterTopicConfig(String topic, Map<String, ?> configs);
+
+    /**
+     * Deletes a topic and, in the background, its data. Appends in flight fail with
+     * {@code UNKNOWN_TOPIC_OR_PARTITION}.
+     */
+    void deleteTopic(String topic);
+
+    // ---------------------------------------------------------------- writes
+
+    /**
+     * Appends records as one batch, compressed with the topic's {@code compression.type}. Records
+     * without a timestamp get the store clock's time.
+     *
+     * <p>The future completes with the assigned offsets once the batch is durable in the WAL, or
+     * exceptionally with {@code UNKNOWN_TOPIC_OR_PARTITION}, {@code INVALID_ARGUMENT} (no records,
+     * a timestamp outside the topic's allowed range), {@code RECORD_TOO_LARGE}, {@code UNAVAILABLE}
+     * (WAL failure, or cache still full after {@code append.max.block.ms}), {@code FENCED},
+     * {@code READ_ONLY} or {@code CLOSED}. A failed append assigned no offsets that readers see.
+     *
+     * <p>When the log cache is full of data not yet uploaded, this call blocks the caller for up to
+     * {@code append.max.block.ms} waiting for an upload to free space (back-pressure).
+     */
+    CompletableFuture<AppendResult> append(TopicPartition tp, List<SimpleRecord> records);
+
+    /**
+     * Appends one or more complete Kafka v2 record batches as a broker would: each batch is
+     * validated (magic, length, CRC, {@code max.message.bytes}), its base offset is stamped in
+     * place (and, for LogAppendTime topics, its max timestamp and CRC), and its bytes are stored
+     * as they are; the codec is kept. The store copies the bytes once into its log cache; the
+     * caller keeps ownership of {@code batches} and may reuse it when this method returns.
+     *
+     * <p>Completion and errors as for {@link #append(TopicPartition, List)}, plus
+     * {@code CORRUPT_RECORD} for a batch that fails validation (nothing of the call is appended).
+     */
+    CompletableFuture<AppendResult> appendBatch(TopicPartition tp, ByteBuffer batches);
+
+    // ---------------------------------------------------------------- reads
+
+    /**
+     * Reads whole batches from {@code offset}: from the log cache (views of the appended bytes, no
+     * copy) or from the object store (views of cached blocks). See {@link FetchResult}.
+     *
+     * @throws ShaleException {@code OFFSET_OUT_OF_RANGE} if {@code offset} is below the log start
+     *     offset or above the high watermark; {@code UNKNOWN_TOPIC_OR_PARTITION};
+     *     {@code UNAVAILABLE} if the object store could not serve the data; {@code CORRUPT_STORAGE}
+     *     if stored bytes fail their checksum
+     */
+    FetchResult read(TopicPartition tp, long offset, int maxBytes);
+
+    /**
+     * Long poll: completes as soon as at least one batch at or after {@code offset} is readable,
+     * or with an empty result when {@code maxWait} passes first. Errors as for {@link #read}.
+     */
+    CompletableFuture<FetchResult> poll(TopicPartition tp, long offset, int maxBytes, Duration maxWait);
+
+    // ---------------------------------------------------------------- offsets
+
+    /** The first offset still readable. */
+    long logStartOffset(TopicPartition tp);
+
+    /** One past the last durable offset: what a reader can read up to. */
+    long highWatermark(TopicPartition tp);
+
+    /**
+     * Kafka ListOffsets: for {@link #EARLIEST_TIMESTAMP} the log start offset, for
+     * {@link #LATEST_TIMESTAMP} the high watermark, otherwise the first offset whose record
+     * timestamp is at least {@code timestamp} (empty if there is none).
+     */
+    Optional<OffsetAndTimestamp> offsetForTimestamp(TopicPartition tp, long timestamp);
+
+    /**
+     * Kafka DeleteRecords: moves the log start offset up to {@code offset} (at most the high
+     * watermark); records below become unreadable at once and their storage is freed in whole
+     * segments later. Returns the new log start offset.
+     *
+     * @throws ShaleException {@code OFFSET_OUT_OF_RANGE} if {@code offset} is above the high watermark
+     */
+    long deleteRecordsBefore(TopicPartition tp, long offset);
+
+    // ---------------------------------------------------------------- lifecycle
+
+    /** Whether this instance was opened read-only. */
+    boolean isReadOnly();
+
+    /**
+     * Uploads every durable record not yet in the object store and commits it to the manifest,
+     * returning when done. Background uploads do this on their own schedule; call it before a
+     * planned hand-over to another process, or in tests.
+     */
+    void flush();
+
+    /**
+     * Stops accepting operations, completes or fails in-flight appends, uploads what it can and
+     * releases threads, the WAL and the object store. Idempotent.
+     */
+    @Override
+    void close();
+}

@@ -1,0 +1,200 @@
+package io.shale.log;
+
+import io.shale.log.record.CompressionType;
+import io.shale.log.record.TimestampType;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A topic's configuration, with Kafka's names and defaults. Immutable and validated once; unknown
+ * keys and bad values fail with {@code ShaleException(INVALID_ARGUMENT)} naming the key.
+ *
+ * <table>
+ *   <caption>Supported keys</caption>
+ *   <tr><th>key</th><th>default</th><th>meaning</th></tr>
+ *   <tr><td>{@code retention.ms}</td><td>604800000 (7 days)</td><td>delete whole segments whose newest record is older; -1 keeps forever</td></tr>
+ *   <tr><td>{@code retention.bytes}</td><td>-1</td><td>delete the oldest whole segments while the partition is larger; -1 = no limit</td></tr>
+ *   <tr><td>{@code segment.bytes}</td><td>1073741824</td><td>size at which compaction closes a per-partition segment object</td></tr>
+ *   <tr><td>{@code segment.ms}</td><td>604800000</td><td>age at which compaction closes a segment even if smaller</td></tr>
+ *   <tr><td>{@code max.message.bytes}</td><td>1048588</td><td>largest batch (12-byte log overhead included) an append accepts</td></tr>
+ *   <tr><td>{@code message.timestamp.type}</td><td>CreateTime</td><td>CreateTime or LogAppendTime</td></tr>
+ *   <tr><td>{@code message.timestamp.before.max.ms}</td><td>Long.MAX_VALUE</td><td>CreateTime only: reject records older than now minus this</td></tr>
+ *   <tr><td>{@code message.timestamp.after.max.ms}</td><td>3600000</td><td>CreateTime only: reject records newer than now plus this</td></tr>
+ *   <tr><td>{@code compression.type}</td><td>producer</td><td>codec for {@code append(records)}: producer (= none there), uncompressed, gzip, snappy, lz4, zstd; {@code appendBatch} keeps the batch's codec</td></tr>
+ *   <tr><td>{@code cleanup.policy}</td><td>delete</td><td>delete (retention by time and size)</td></tr>
+ * </table>
+ */
+public final class TopicConfig {
+    public static final String RETENTION_MS = "retention.ms";
+    public static final String RETENTION_BYTES = "retention.bytes";
+    public static final String SEGMENT_BYTES = "segment.bytes";
+    public static final String SEGMENT_MS = "segment.ms";
+    public static final String MAX_MESSAGE_BYTES = "max.message.bytes";
+    public static final String MESSAGE_TIMESTAMP_TYPE = "message.timestamp.type";
+    public static final String MESSAGE_TIMESTAMP_BEFORE_MAX_MS = "message.timestamp.before.max.ms";
+    public static final String MESSAGE_TIMESTAMP_AFTER_MAX_MS = "message.timestamp.after.max.ms";
+    public static final String COMPRESSION_TYPE = "compression.type";
+    public static final String CLEANUP_POLICY = "cleanup.policy";
+
+    /** Cleanup policies. */
+    public enum CleanupPolicy {
+        DELETE("delete");
+
+        public final String kafkaName;
+
+        CleanupPolicy(String kafkaName) {
+            this.kafkaName = kafkaName;
+        }
+    }
+
+    private static final ConfigDef DEF = new ConfigDef("topic");
+    private static final ConfigDef.Key<Long> K_RETENTION_MS =
+            DEF.longKey(RETENTION_MS, 604_800_000L, -1, Long.MAX_VALUE, "retention by age");
+    private static final ConfigDef.Key<Long> K_RETENTION_BYTES =
+            DEF.longKey(RETENTION_BYTES, -1L, -1, Long.MAX_VALUE, "retention by size");
+    private static final ConfigDef.Key<Integer> K_SEGMENT_BYTES =
+            DEF.intKey(SEGMENT_BYTES, 1 << 30, 1024, Integer.MAX_VALUE, "segment object size");
+    private static final ConfigDef.Key<Long> K_SEGMENT_MS =
+            DEF.longKey(SEGMENT_MS, 604_800_000L, 1, Long.MAX_VALUE, "segment roll age");
+    private static final ConfigDef.Key<Integer> K_MAX_MESSAGE_BYTES =
+            DEF.intKey(MAX_MESSAGE_BYTES, 1_048_588, 0, 64 << 20, "largest batch");
+    private static final ConfigDef.Key<TimestampType> K_TIMESTAMP_TYPE =
+            DEF.enumKey(MESSAGE_TIMESTAMP_TYPE, TimestampType.CREATE_TIME,
+                    Map.of("createtime", TimestampType.CREATE_TIME, "logappendtime", TimestampType.LOG_APPEND_TIME),
+                    "timestamp type");
+    private static final ConfigDef.Key<Long> K_BEFORE_MAX_MS =
+            DEF.longKey(MESSAGE_TIMESTAMP_BEFORE_MAX_MS, Long.MAX_VALUE, 0, Long.MAX_VALUE, "oldest accepted timestamp");
+    private static final ConfigDef.Key<Long> K_AFTER_MAX_MS =
+            DEF.longKey(MESSAGE_TIMESTAMP_AFTER_MAX_MS, 3_600_000L, 0, Long.MAX_VALUE, "newest accepted timestamp");
+    private static final ConfigDef.Key<String> K_COMPRESSION = DEF.define(COMPRESSION_TYPE, "producer", s -> {
+        String v = s.trim().toLowerCase(Locale.ROOT);
+        switch (v) {
+            case "producer":
+            case "uncompressed":
+                return v;
+            default:
+                CompressionType.forName(v);
+                return v;
+        }
+    }, "codec");
+    private static final ConfigDef.Key<CleanupPolicy> K_CLEANUP =
+            DEF.enumKey(CLEANUP_POLICY, CleanupPolicy.DELETE, Map.of("delete", CleanupPolicy.DELETE), "cleanup policy");
+
+    private static final TopicConfig DEFAULTS = new TopicConfig(Map.of());
+
+    private final Map<ConfigDef.Key<?>, Object> overrides;
+
+    private TopicConfig(Map<ConfigDef.Key<?>, Object> overrides) {
+        this.overrides = overrides;
+    }
+
+    /** Kafka's defaults. */
+    public static TopicConfig defaults() {
+        return DEFAULTS;
+    }
+
+    /** Defaults overridden by {@code configs} (Kafka names; values as strings or numbers). */
+    public static TopicConfig of(Map<String, ?> configs) {
+        return DEFAULTS.with(configs);
+    }
+
+    /** This config with more overrides applied (used by {@link LogStore#alterTopicConfig}). */
+    public TopicConfig with(Map<String, ?> configs) {
+        Objects.requireNonNull(configs, "configs");
+        Map<ConfigDef.Key<?>, Object> merged = new LinkedHashMap<>(overrides);
+        merged.putAll(DEF.parse(configs));
+        return new TopicConfig(Map.copyOf(merged));
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> T get(ConfigDef.Key<T> key) {
+        Object v = overrides.get(key);
+        return v == null ? key.defaultValue() : (T) v;
+    }
+
+    public long retentionMs() {
+        return get(K_RETENTION_MS);
+    }
+
+    public long retentionBytes() {
+        return get(K_RETENTION_BYTES);
+    }
+
+    public int segmentBytes() {
+        return get(K_SEGMENT_BYTES);
+    }
+
+    public long segmentMs() {
+        return get(K_SEGMENT_MS);
+    }
+
+    public int maxMessageBytes() {
+        return get(K_MAX_MESSAGE_BYTES);
+    }
+
+    public TimestampType messageTimestampType() {
+        return get(K_TIMESTAMP_TYPE);
+    }
+
+    public long messageTimestampBeforeMaxMs() {
+        return get(K_BEFORE_MAX_MS);
+    }
+
+    public long messageTimestampAfterMaxMs() {
+        return get(K_AFTER_MAX_MS);
+    }
+
+    /** The codec {@code append(records)} uses ("producer" and "uncompressed" mean none). */
+    public CompressionType compressionType() {
+        String v = get(K_COMPRESSION);
+        return v.equals("producer") || v.equals("uncompressed") ? CompressionType.NONE : CompressionType.forName(v);
+    }
+
+    public CleanupPolicy cleanupPolicy() {
+        return get(K_CLEANUP);
+    }
+
+    /** Only the keys that were set explicitly, as strings (what the manifest stores). */
+    public Map<String, String> overrides() {
+        Map<String, String> out = new LinkedHashMap<>();
+        overrides.forEach((k, v) -> out.put(k.name(), render(v)));
+        return out;
+    }
+
+    /** Every key with its effective value, as strings. */
+    public Map<String, String> toMap() {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (ConfigDef.Key<?> k : DEF.keys().values()) {
+            out.put(k.name(), render(get(k)));
+        }
+        return out;
+    }
+
+    private static String render(Object v) {
+        if (v instanceof TimestampType t) {
+            return t.kafkaName;
+        }
+        if (v instanceof CleanupPolicy p) {
+            return p.kafkaName;
+        }
+        return String.valueOf(v);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TopicConfig other && new HashMap<>(toMap()).equals(other.toMap());
+    }
+
+    @Override
+    public int hashCode() {
+        return toMap().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "TopicConfig" + overrides();
+    }
+}

@@ -1,0 +1,32 @@
+package io.shale.log.spi;
+
+import java.time.Clock;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * What the store gives its WAL when it opens it ({@link WriteAheadLog#open}).
+ */
+public interface WalContext {
+    /** The writer epoch this store instance claimed in the manifest. Unique per writer, increasing. */
+    long writerEpoch();
+
+    /**
+     * Completes normally if this writer has not been fenced, exceptionally with a
+     * {@code ShaleException} of kind {@code FENCED} if a newer writer has claimed the store (or
+     * with kind {@code UNAVAILABLE} if that could not be determined). A WAL whose durability lives
+     * outside this machine (the object WAL) must call this after making entries durable and before
+     * completing them, so that a zombie writer never acknowledges entries that the newer writer
+     * did not replay. A WAL on local disk need not call it.
+     */
+    CompletableFuture<Void> checkNotFenced();
+
+    /** The store's object store (with the store's retry policy applied). */
+    ObjectStore objectStore();
+
+    /** The store's clock. */
+    Clock clock();
+
+    /** A scheduler the WAL may use for timers; it must not run long or blocking tasks on it. */
+    ScheduledExecutorService scheduler();
+}

@@ -1,0 +1,72 @@
+package io.shale.log.spi;
+
+/**
+ * Makes appended record batches durable before they are acknowledged. One WAL serves every
+ * partition of a store: its file or object count must not grow with the number of partitions.
+ *
+ * <p><b>Lifecycle.</b> The store calls {@link #open} once, then {@link #replay} once, then any
+ * number of {@link #append} and {@link #trim} calls from any threads, then {@link #close}.
+ *
+ * <p><b>Ordering.</b> {@link #append} returns the entry's sequence number. Sequence numbers
+ * increase across appends and across restarts (an entry appended after a replay has a higher
+ * sequence than every replayed one); they need not be contiguous. Entries appended by one thread
+ * are replayed in the order they were appended. Entries may complete out of order; the store
+ * does not rely on completion order.
+ *
+ * <p><b>Durability.</b> An entry whose {@link WalEntry#onDurable} was called survives a crash of
+ * the process (and of the machine, unless the implementation documents a weaker policy, such as
+ * a file WAL with interval fsync) and is returned by a later {@link #replay} until trimmed. Entries
+ * that failed or never completed may or may not be replayed. Replay never returns an entry whose
+ * bytes fail the WAL's checksum; it stops at a torn or corrupt tail and discards it.
+ *
+ * <p><b>Failures.</b> An I/O failure fails the affected entries through
+ * {@link WalEntry#onFailure}; the WAL then keeps accepting appends and retries its I/O, so that
+ * the store continues once the cause (a full disk, a throttled bucket) is gone.
+ */
+public interface WriteAheadLog extends AutoCloseable {
+
+    /** Binds the WAL to the store that opened it. Called once, before {@link #replay}. */
+    void open(WalContext context);
+
+    /**
+     * Calls {@code handler} for every surviving entry not yet trimmed, in sequence order (entries
+     * of one stream are always in the order they were appended). Called once, before the first
+     * append. Throws {@code ShaleException} of kind {@code CORRUPT_STORAGE} only if the WAL
+     * cannot be read at all; a torn tail is not an error.
+     */
+    void replay(WalReplayHandler handler);
+
+    /**
+     * Queues an entry and returns its sequence number at once; the entry's callbacks report
+     * whether it became durable. Thread-safe and non-blocking (except for bounded back-pressure
+     * on the WAL's own queue).
+     *
+     * @throws io.shale.log.ShaleException of kind {@code CLOSED} after {@link #close}
+     * @throws IllegalArgumentException if the entry is larger than the WAL accepts (documented by
+     *     each implementation, at least 64 MiB)
+     */
+    long append(WalEntry entry);
+
+    /**
+     * The sequence number the next {@link #append} will get (a lower bound: appends racing with
+     * this call may get it or higher ones).
+     */
+    long nextSequence();
+
+    /**
+     * Tells the WAL that entries with a sequence lower than {@code sequence} are in the object
+     * store and need not be replayed again. The WAL frees their space at its own granularity
+     * (whole files or objects), possibly later.
+     */
+    void trim(long sequence);
+
+    /** A short description for logs, e.g. {@code file-wal:/var/lib/app/wal}. */
+    String describe();
+
+    /**
+     * Stops accepting appends, makes queued entries durable (or fails them) and releases
+     * resources. Idempotent.
+     */
+    @Override
+    void close();
+}

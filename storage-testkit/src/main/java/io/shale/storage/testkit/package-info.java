@@ -1,0 +1,2 @@
+/** Conformance suites for implementations of Shale's storage SPI. */
+package io.shale.storage.testkit;
