@@ -1,0 +1,434 @@
+package io.shale.log.internal.manifest;
+
+import io.shale.log.internal.format.CorruptObjectException;
+import io.shale.log.internal.util.ByteReader;
+import io.shale.log.internal.util.ByteWriter;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.zip.CRC32C;
+
+/**
+ * Binary encoding of manifest deltas and snapshots.
+ *
+ * <pre>
+ * +--------------------------------------------------------------+
+ * | magic i32 "SHMF" | format version u16 | kind u8 | pad u8      |  0
+ * | number i64   (delta number, or the version a snapshot holds)  |  8
+ * | writerEpoch i64 (epoch of the writer that wrote the file)     | 16
+ * | timestampMs i64 (writer's clock)                               | 24
+ * | bodyLength i32                                                 | 32
+ * | body (bodyLength bytes, see below)                             | 36
+ * | crc u32: CRC-32C of every byte before it                       |
+ * +--------------------------------------------------------------+
+ * delta body:    opCount uvar, then per op: type u8 + fields (varints; strings are uvar length + UTF-8)
+ * snapshot body: writerEpoch, nextPartitionId, topics, objects, partitions (runs point into the
+ *                object table by index), pending deletions
+ * </pre>
+ *
+ * Decoding checks the magic, version, length and CRC before parsing, and every count against
+ * the bytes that remain, so a damaged file fails with {@link CorruptObjectException}.
+ */
+public final class ManifestCodec {
+    public static final int MAGIC = 0x53484d46; // "SHMF"
+    public static final int FORMAT_VERSION = 1;
+    public static final int KIND_DELTA = 1;
+    public static final int KIND_SNAPSHOT = 2;
+    public static final int HEADER_SIZE = 36;
+
+    private static final int OP_CLAIM_EPOCH = 1;
+    private static final int OP_CREATE_TOPIC = 2;
+    private static final int OP_ADD_PARTITIONS = 3;
+    private static final int OP_ALTER_CONFIG = 4;
+    private static final int OP_DELETE_TOPIC = 5;
+    private static final int OP_ADD_OBJECT = 6;
+    private static final int OP_REMOVE_RANGES = 7;
+    private static final int OP_SET_LOG_START = 8;
+    private static final int OP_OBJECTS_DELETED = 9;
+
+    private ManifestCodec() {
+    }
+
+    /** A decoded delta. */
+    public record Delta(long number, long writerEpoch, long timestampMs, List<ManifestOp> ops) {
+    }
+
+    // ------------------------------------------------------------------ deltas
+
+    public static byte[] encodeDelta(long number, long writerEpoch, long timestampMs, List<ManifestOp> ops) {
+        ByteWriter w = header(KIND_DELTA, number, writerEpoch, timestampMs);
+        int bodyStart = w.position();
+        w.uvarlong(ops.size());
+        for (ManifestOp op : ops) {
+            writeOp(w, op);
+        }
+        return finish(w, bodyStart);
+    }
+
+    public static Delta decodeDelta(String key, ByteBuffer bytes) {
+        ByteReader r = open(key, bytes, KIND_DELTA);
+        long number = r.i64();
+        long epoch = r.i64();
+        long ts = r.i64();
+        r.i32();
+        int count = r.count(1);
+        List<ManifestOp> ops = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            ops.add(readOp(r));
+        }
+        return new Delta(number, epoch, ts, ops);
+    }
+
+    private static void writeOp(ByteWriter w, ManifestOp op) {
+        if (op instanceof ManifestOp.ClaimEpoch c) {
+            w.u8(OP_CLAIM_EPOCH).uvarlong(c.epoch());
+        } else if (op instanceof ManifestOp.CreateTopic c) {
+            w.u8(OP_CREATE_TOPIC).string(c.name());
+            writeUuid(w, c.topicId());
+            writeConfigs(w, c.configs());
+            writeIds(w, c.partitionIds());
+        } else if (op instanceof ManifestOp.AddPartitions a) {
+            w.u8(OP_ADD_PARTITIONS).string(a.name());
+            writeIds(w, a.partitionIds());
+        } else if (op instanceof ManifestOp.AlterTopicConfig a) {
+            w.u8(OP_ALTER_CONFIG).string(a.name());
+            writeConfigs(w, a.configs());
+        } else if (op instanceof ManifestOp.DeleteTopic d) {
+            w.u8(OP_DELETE_TOPIC).string(d.name());
+        } else if (op instanceof ManifestOp.AddObject a) {
+            w.u8(OP_ADD_OBJECT);
+            writeObject(w, a.object());
+            w.uvarlong(a.ranges().size());
+            for (RangeRef rr : a.ranges()) {
+                writeRange(w, rr);
+            }
+        } else if (op instanceof ManifestOp.RemoveRanges rr) {
+            w.u8(OP_REMOVE_RANGES).uvarlong(rr.partitionId()).uvarlong(rr.objectKeys().size());
+            rr.objectKeys().forEach(w::string);
+        } else if (op instanceof ManifestOp.SetLogStart s) {
+            w.u8(OP_SET_LOG_START).uvarlong(s.partitionId()).uvarlong(s.offset());
+        } else if (op instanceof ManifestOp.ObjectsDeleted d) {
+            w.u8(OP_OBJECTS_DELETED).uvarlong(d.keys().size());
+            d.keys().forEach(w::string);
+        } else {
+            throw new IllegalArgumentException("unknown op " + op);
+        }
+    }
+
+    private static ManifestOp readOp(ByteReader r) {
+        int type = r.u8();
+        switch (type) {
+            case OP_CLAIM_EPOCH:
+                return new ManifestOp.ClaimEpoch(nonNegative(r, r.uvarlong(), "epoch"));
+            case OP_CREATE_TOPIC: {
+                String name = r.string();
+                UUID id = readUuid(r);
+                Map<String, String> configs = readConfigs(r);
+                return new ManifestOp.CreateTopic(name, id, configs, readIds(r));
+            }
+            case OP_ADD_PARTITIONS:
+                return new ManifestOp.AddPartitions(r.string(), readIds(r));
+            case OP_ALTER_CONFIG:
+                return new ManifestOp.AlterTopicConfig(r.string(), readConfigs(r));
+            case OP_DELETE_TOPIC:
+                return new ManifestOp.DeleteTopic(r.string());
+            case OP_ADD_OBJECT: {
+                ObjectMeta o = readObject(r);
+                int n = r.count(8);
+                List<RangeRef> ranges = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    ranges.add(readRange(r, o));
+                }
+                return new ManifestOp.AddObject(o, ranges);
+            }
+            case OP_REMOVE_RANGES: {
+                int pid = readPartitionId(r);
+                int n = r.count(1);
+                List<String> keys = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    keys.add(r.string());
+                }
+                return new ManifestOp.RemoveRanges(pid, keys);
+            }
+            case OP_SET_LOG_START:
+                return new ManifestOp.SetLogStart(readPartitionId(r), nonNegative(r, r.uvarlong(), "offset"));
+            case OP_OBJECTS_DELETED: {
+                int n = r.count(1);
+                List<String> keys = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    keys.add(r.string());
+                }
+                return new ManifestOp.ObjectsDeleted(keys);
+            }
+            default:
+                throw r.corrupt("unknown op type " + type);
+        }
+    }
+
+    // ------------------------------------------------------------------ snapshots
+
+    public static byte[] encodeSnapshot(ManifestState s, long writerEpoch, long timestampMs) {
+        ByteWriter w = header(KIND_SNAPSHOT, s.version(), writerEpoch, timestampMs);
+        int bodyStart = w.position();
+        w.uvarlong(s.writerEpoch()).uvarlong(s.nextPartitionId());
+        w.uvarlong(s.topics().size());
+        for (TopicMeta t : s.topics().values()) {
+            w.string(t.name());
+            writeUuid(w, t.topicId());
+            writeConfigs(w, t.configs());
+            writeIds(w, t.partitionIds());
+        }
+        List<ObjectMeta> objects = new ArrayList<>(new TreeMap<>(s.objects()).values());
+        Map<String, Integer> objectIndex = new HashMap<>();
+        w.uvarlong(objects.size());
+        for (ObjectMeta o : objects) {
+            objectIndex.put(o.key(), objectIndex.size());
+            writeObject(w, o);
+        }
+        List<PartitionMeta> parts = new ArrayList<>(s.partitions());
+        parts.sort((a, b) -> Integer.compare(a.id(), b.id()));
+        w.uvarlong(parts.size());
+        for (PartitionMeta p : parts) {
+            RangeRef[] ranges = p.ranges();
+            w.uvarlong(p.id()).uvarlong(p.logStartOffset()).uvarlong(p.endOffset()).uvarlong(ranges.length);
+            for (RangeRef rr : ranges) {
+                w.uvarlong(objectIndex.get(rr.object().key()));
+                writeRange(w, rr);
+            }
+        }
+        w.uvarlong(s.pendingDeletes().size());
+        for (Map.Entry<String, Long> e : s.pendingDeletes().entrySet()) {
+            w.uvarlong(objectIndex.get(e.getKey())).varlong(e.getValue());
+        }
+        return finish(w, bodyStart);
+    }
+
+    public static ManifestState decodeSnapshot(String key, ByteBuffer bytes) {
+        ByteReader r = open(key, bytes, KIND_SNAPSHOT);
+        long version = r.i64();
+        r.i64();
+        r.i64();
+        r.i32();
+        ManifestState s = new ManifestState();
+        long writerEpoch = r.uvarlong();
+        long nextPid = r.uvarlong();
+        if (nextPid > Integer.MAX_VALUE) {
+            throw r.corrupt("next partition id " + nextPid);
+        }
+        s.restoreHeader(version, writerEpoch, (int) nextPid);
+        int topics = r.count(4);
+        for (int i = 0; i < topics; i++) {
+            String name = r.string();
+            UUID id = readUuid(r);
+            Map<String, String> configs = readConfigs(r);
+            int[] ids = readIds(r);
+            for (int pid : ids) {
+                if (pid >= nextPid || s.partition(pid) != null) {
+                    throw r.corrupt("topic '" + name + "' has invalid partition id " + pid);
+                }
+            }
+            s.restoreTopic(new TopicMeta(name, id, configs, ids));
+        }
+        int objectCount = r.count(4);
+        List<ObjectMeta> objects = new ArrayList<>(objectCount);
+        for (int i = 0; i < objectCount; i++) {
+            ObjectMeta o = readObject(r);
+            objects.add(o);
+            s.restoreObject(o);
+        }
+        int parts = r.count(4);
+        for (int i = 0; i < parts; i++) {
+            int pid = readPartitionId(r);
+            long logStart = r.uvarlong();
+            long end = r.uvarlong();
+            int n = r.count(8);
+            RangeRef[] ranges = new RangeRef[n];
+            for (int j = 0; j < n; j++) {
+                int oi = r.count(0);
+                if (oi >= objects.size()) {
+                    throw r.corrupt("range refers to object #" + oi + " of " + objects.size());
+                }
+                ranges[j] = readRange(r, objects.get(oi));
+                if (ranges[j].partitionId() != pid || (j > 0 && ranges[j].baseOffset() < ranges[j - 1].baseOffset())) {
+                    throw r.corrupt("partition id " + pid + " has an inconsistent range " + ranges[j]);
+                }
+            }
+            s.restorePartition(pid, logStart, end, ranges);
+        }
+        int pending = r.count(2);
+        for (int i = 0; i < pending; i++) {
+            int oi = r.count(0);
+            if (oi >= objects.size()) {
+                throw r.corrupt("pending deletion refers to object #" + oi + " of " + objects.size());
+            }
+            s.restorePendingDelete(objects.get(oi).key(), r.varlong());
+        }
+        if (r.remaining() != 4) {
+            throw r.corrupt(r.remaining() - 4 + " unexpected bytes after the snapshot body");
+        }
+        s.verifyRestored();
+        return s;
+    }
+
+    /** Reads the header fields (number, writer epoch, timestamp) without decoding the body. */
+    public static long[] peekHeader(String key, ByteBuffer bytes, int expectedKind) {
+        ByteReader r = open(key, bytes, expectedKind);
+        return new long[] {r.i64(), r.i64(), r.i64()};
+    }
+
+    // ------------------------------------------------------------------ pieces
+
+    private static ByteWriter header(int kind, long number, long epoch, long ts) {
+        ByteWriter w = new ByteWriter(256);
+        w.i32(MAGIC).i16(FORMAT_VERSION).u8(kind).u8(0).i64(number).i64(epoch).i64(ts).i32(0);
+        return w;
+    }
+
+    private static byte[] finish(ByteWriter w, int bodyStart) {
+        w.putI32At(bodyStart - 4, w.position() - bodyStart);
+        CRC32C crc = new CRC32C();
+        crc.update(w.array(), 0, w.position());
+        w.i32((int) crc.getValue());
+        return w.toByteArray();
+    }
+
+    /** Verifies framing and CRC; returns a reader positioned at the number field. */
+    private static ByteReader open(String key, ByteBuffer bytes, int expectedKind) {
+        String what = "manifest file '" + key + "'";
+        ByteBuffer b = bytes.duplicate();
+        int start = b.position();
+        if (b.remaining() < HEADER_SIZE + 4) {
+            throw new CorruptObjectException(what + ": " + b.remaining() + " bytes is too short");
+        }
+        if (b.getInt(start) != MAGIC) {
+            throw new CorruptObjectException(what + ": bad magic");
+        }
+        int version = Short.toUnsignedInt(b.getShort(start + 4));
+        if (version != FORMAT_VERSION) {
+            throw new CorruptObjectException(what + ": unsupported format version " + version);
+        }
+        int kind = b.get(start + 6);
+        if (kind != expectedKind) {
+            throw new CorruptObjectException(what + ": kind " + kind + ", expected " + expectedKind);
+        }
+        int bodyLength = b.getInt(start + 32);
+        if (bodyLength < 0 || (long) HEADER_SIZE + bodyLength + 4 != b.remaining()) {
+            throw new CorruptObjectException(what + ": body length " + bodyLength + " disagrees with file size "
+                    + b.remaining());
+        }
+        CRC32C crc = new CRC32C();
+        ByteBuffer covered = b.duplicate();
+        covered.limit(start + HEADER_SIZE + bodyLength);
+        crc.update(covered);
+        if ((int) crc.getValue() != b.getInt(start + HEADER_SIZE + bodyLength)) {
+            throw new CorruptObjectException(what + ": CRC mismatch");
+        }
+        b.position(start + 8);
+        return new ByteReader(b, what);
+    }
+
+    private static void writeUuid(ByteWriter w, UUID id) {
+        w.i64(id.getMostSignificantBits()).i64(id.getLeastSignificantBits());
+    }
+
+    private static UUID readUuid(ByteReader r) {
+        return new UUID(r.i64(), r.i64());
+    }
+
+    private static void writeConfigs(ByteWriter w, Map<String, String> configs) {
+        Map<String, String> sorted = new TreeMap<>(configs);
+        w.uvarlong(sorted.size());
+        sorted.forEach((k, v) -> w.string(k).string(v));
+    }
+
+    private static Map<String, String> readConfigs(ByteReader r) {
+        int n = r.count(2);
+        Map<String, String> out = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            out.put(r.string(), r.string());
+        }
+        return out;
+    }
+
+    private static void writeIds(ByteWriter w, int[] ids) {
+        w.uvarlong(ids.length);
+        for (int id : ids) {
+            w.uvarlong(id);
+        }
+    }
+
+    private static int[] readIds(ByteReader r) {
+        int n = r.count(1);
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = readPartitionId(r);
+        }
+        return ids;
+    }
+
+    private static int readPartitionId(ByteReader r) {
+        long v = r.uvarlong();
+        if (v > Integer.MAX_VALUE) {
+            throw r.corrupt("partition id " + v + " out of range");
+        }
+        return (int) v;
+    }
+
+    private static void writeObject(ByteWriter w, ObjectMeta o) {
+        w.string(o.key()).uvarlong(o.size()).uvarlong(o.indexPosition()).u8(o.kind()).varlong(o.createdAtMs());
+    }
+
+    private static ObjectMeta readObject(ByteReader r) {
+        String key = r.string();
+        long size = nonNegative(r, r.uvarlong(), "object size");
+        long indexPosition = nonNegative(r, r.uvarlong(), "index position");
+        int kind = r.u8();
+        if (kind != ObjectMeta.KIND_MULTI && kind != ObjectMeta.KIND_SEGMENT) {
+            throw r.corrupt("object '" + key + "' has unknown kind " + kind);
+        }
+        if (indexPosition > size) {
+            throw r.corrupt("object '" + key + "' index position " + indexPosition + " beyond size " + size);
+        }
+        return new ObjectMeta(key, size, indexPosition, kind, r.varlong());
+    }
+
+    private static void writeRange(ByteWriter w, RangeRef rr) {
+        w.uvarlong(rr.partitionId()).uvarlong(rr.baseOffset()).uvarlong(rr.nextOffset() - rr.baseOffset())
+                .varlong(rr.maxTimestamp()).uvarlong(rr.position()).uvarlong(rr.length())
+                .uvarlong(rr.firstBlock()).uvarlong(rr.blockCount());
+        if (rr.blockCount() == 1) {
+            w.i32(rr.singleBlockCrc());
+        }
+    }
+
+    private static RangeRef readRange(ByteReader r, ObjectMeta o) {
+        int pid = readPartitionId(r);
+        long base = nonNegative(r, r.uvarlong(), "base offset");
+        long span = r.uvarlong();
+        long maxTs = r.varlong();
+        long position = r.uvarlong();
+        long length = r.uvarlong();
+        long firstBlock = r.uvarlong();
+        long blockCount = r.uvarlong();
+        if (span <= 0 || base + span < base || length <= 0 || length > Integer.MAX_VALUE || position < 0
+                || position + length > o.indexPosition() || blockCount <= 0 || blockCount > Integer.MAX_VALUE
+                || firstBlock > Integer.MAX_VALUE) {
+            throw r.corrupt("range of partition id " + pid + " in '" + o.key() + "' is inconsistent");
+        }
+        int crc = blockCount == 1 ? r.i32() : 0;
+        return new RangeRef(o, pid, base, base + span, maxTs, position, (int) length, (int) firstBlock,
+                (int) blockCount, crc);
+    }
+
+    private static long nonNegative(ByteReader r, long v, String what) {
+        if (v < 0) {
+            throw r.corrupt(what + " " + v + " is negative");
+        }
+        return v;
+    }
+}

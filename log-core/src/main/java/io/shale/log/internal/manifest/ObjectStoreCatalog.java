@@ -1,0 +1,466 @@
+package io.shale.log.internal.manifest;
+
+import static io.shale.log.internal.util.StoreCalls.await;
+import static io.shale.log.internal.util.StoreCalls.pad;
+
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
+import io.shale.log.internal.format.CorruptObjectException;
+import io.shale.log.internal.util.StoreCalls;
+import io.shale.log.spi.ListPage;
+import io.shale.log.spi.ObjectInfo;
+import io.shale.log.spi.ObjectStore;
+import io.shale.log.spi.Payload;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link Catalog} kept in the object store as a chain of immutable, numbered delta objects plus
+ * periodic snapshots (the SlateDB manifest / Delta-log pattern). See docs/rfcs/0001 for the
+ * protocol; in short:
+ *
+ * <p><b>Keys.</b> {@code manifest/deltas/N}, {@code manifest/snapshots/N} (N zero-padded to 20
+ * digits so key order is numeric order) and {@code manifest/fence/E}, the marker that writer
+ * epoch E has been fenced.
+ *
+ * <p><b>Commit.</b> Delta N+1 is created with create-if-absent ({@code If-None-Match: *}), the only
+ * conditional write correctness relies on. Losing that race means another writer committed N+1,
+ * which only a newer writer can do: this writer is fenced.
+ *
+ * <p><b>Claim.</b> A new writer loads the latest state, creates delta N+1 holding
+ * {@code ClaimEpoch(E+1)}, then writes fence markers for E, E-1, ... down to the first that
+ * exists. Every later commit of an older writer then loses the race for its next number.
+ *
+ * <p><b>Deleted numbers.</b> Deltas covered by a snapshot are deleted eventually, which frees
+ * their numbers: a stalled zombie could then win create-if-absent for a number whose original
+ * was deleted, and believe it committed something no reader will ever read (SlateDB #352,
+ * #1622). Two checks make that detectable before anything is acknowledged: after each commit a
+ * writer checks that its own fence marker does not exist (a newer writer writes it before it
+ * writes any delta, and deltas are only deleted by writers that finished claiming), and after a
+ * claim it checks that no snapshot at or above its number exists.
+ *
+ * <p><b>Lost responses.</b> A commit whose outcome is unknown is remembered with its token; the
+ * next commit first reads the key and compares tokens, so it is applied exactly once.
+ */
+public final class ObjectStoreCatalog implements Catalog {
+    private static final Logger log = LoggerFactory.getLogger(ObjectStoreCatalog.class);
+
+    static final String DELTAS = "manifest/deltas/";
+    static final String SNAPSHOTS = "manifest/snapshots/";
+    static final String FENCE = "manifest/fence/";
+    private static final int MAX_CLAIM_ATTEMPTS = 32;
+    private static final int SNAPSHOTS_KEPT = 2;
+
+    private final ObjectStore store;
+    private final Clock clock;
+    private final int snapshotEveryDeltas;
+    private final long graceMs;
+    private final Object lock = new Object();
+
+    private ManifestState state = new ManifestState();
+    private long myEpoch;
+    private volatile boolean fenced;
+    private long lastSnapshotVersion;
+    private long lastProgressMs;
+    private Pending pending;
+
+    /** A commit whose outcome is unknown. */
+    private record Pending(long number, String token, List<ManifestOp> ops, long timestampMs) {
+    }
+
+    public ObjectStoreCatalog(ObjectStore store, Clock clock, int snapshotEveryDeltas, long graceMs) {
+        this.store = store;
+        this.clock = clock;
+        this.snapshotEveryDeltas = snapshotEveryDeltas;
+        this.graceMs = graceMs;
+    }
+
+    static String deltaKey(long n) {
+        return DELTAS + pad(n);
+    }
+
+    static String snapshotKey(long n) {
+        return SNAPSHOTS + pad(n);
+    }
+
+    static String fenceKey(long epoch) {
+        return FENCE + pad(epoch);
+    }
+
+    @Override
+    public Object lock() {
+        return lock;
+    }
+
+    @Override
+    public ManifestState state() {
+        return state;
+    }
+
+    @Override
+    public long writerEpoch() {
+        return myEpoch;
+    }
+
+    @Override
+    public boolean isFenced() {
+        return fenced;
+    }
+
+    // ------------------------------------------------------------------ loading
+
+    @Override
+    public void load(ManifestState.Listener listener) {
+        synchronized (lock) {
+            state = loadLatest();
+            lastProgressMs = clock.millis();
+        }
+    }
+
+    /** Latest snapshot plus every delta after it. */
+    private ManifestState loadLatest() {
+        for (int attempt = 0; ; attempt++) {
+            List<ObjectInfo> snapshots = listAll(SNAPSHOTS, null);
+            ManifestState s = new ManifestState();
+            if (!snapshots.isEmpty()) {
+                String key = snapshots.get(snapshots.size() - 1).key();
+                ByteBuffer bytes;
+                try {
+                    bytes = await(store.get(key), "reading manifest snapshot " + key);
+                } catch (ShaleException e) {
+                    if (StoreCalls.isNotFound(e) && attempt < 5) {
+                        continue; // replaced and collected between list and get
+                    }
+                    throw e;
+                }
+                s = ManifestCodec.decodeSnapshot(key, bytes);
+                if (!key.equals(snapshotKey(s.version()))) {
+                    throw new CorruptObjectException("manifest snapshot " + key + " holds version " + s.version());
+                }
+                lastSnapshotVersion = s.version();
+            }
+            if (applyDeltasFrom(s, null)) {
+                return s;
+            }
+            if (attempt >= 5) {
+                throw new ShaleException(ErrorKind.UNAVAILABLE,
+                        "manifest in " + store.describe() + " kept changing under the reader; giving up after 6 attempts");
+            }
+        }
+    }
+
+    /**
+     * Applies deltas after {@code s.version()} until the next one does not exist. Returns false
+     * if the chain shows a gap (deltas were collected: reload from a newer snapshot).
+     */
+    private boolean applyDeltasFrom(ManifestState s, ManifestState.Listener listener) {
+        List<ObjectInfo> listed = listAll(DELTAS, deltaKey(s.version()));
+        long expected = s.version() + 1;
+        for (ObjectInfo info : listed) {
+            if (!info.key().equals(deltaKey(expected))) {
+                if (info.key().compareTo(deltaKey(expected)) < 0) {
+                    continue;
+                }
+                return false;
+            }
+            if (!readAndApply(s, expected, listener)) {
+                return false;
+            }
+            expected++;
+        }
+        // deltas committed after the listing
+        while (readAndApply(s, expected, listener)) {
+            expected++;
+        }
+        return true;
+    }
+
+    private boolean readAndApply(ManifestState s, long n, ManifestState.Listener listener) {
+        String key = deltaKey(n);
+        ByteBuffer bytes;
+        try {
+            bytes = await(store.get(key), "reading manifest delta " + key);
+        } catch (ShaleException e) {
+            if (StoreCalls.isNotFound(e)) {
+                return false;
+            }
+            throw e;
+        }
+        ManifestCodec.Delta d = ManifestCodec.decodeDelta(key, bytes);
+        if (d.number() != n) {
+            throw new CorruptObjectException("manifest delta " + key + " holds number " + d.number());
+        }
+        if (d.writerEpoch() < s.writerEpoch()) {
+            // A fenced writer's commit that won a collected number: never part of the history.
+            log.warn("ignoring manifest delta {} written by fenced epoch {} (current epoch {})", key,
+                    d.writerEpoch(), s.writerEpoch());
+            s.applyDelta(n, d.timestampMs(), List.of(), listener);
+            return true;
+        }
+        s.applyDelta(n, d.timestampMs(), d.ops(), listener);
+        return true;
+    }
+
+    private List<ObjectInfo> listAll(String prefix, String startAfter) {
+        List<ObjectInfo> out = new ArrayList<>();
+        String after = startAfter;
+        while (true) {
+            ListPage page = await(store.list(prefix, after, 1000), "listing " + prefix + " in " + store.describe());
+            out.addAll(page.objects());
+            if (page.isLast()) {
+                return out;
+            }
+            after = page.nextStartAfter();
+        }
+    }
+
+    // ------------------------------------------------------------------ claiming
+
+    @Override
+    public long claimWriter() {
+        synchronized (lock) {
+            for (int attempt = 1; attempt <= MAX_CLAIM_ATTEMPTS; attempt++) {
+                if (attempt > 1) {
+                    state = loadLatest();
+                }
+                long epoch = state.writerEpoch() + 1;
+                long n = state.version() + 1;
+                String token = StoreCalls.newToken();
+                long now = clock.millis();
+                List<ManifestOp> ops = List.of(new ManifestOp.ClaimEpoch(epoch));
+                byte[] bytes = ManifestCodec.encodeDelta(n, epoch, now, ops);
+                boolean created = await(store.putIfAbsent(deltaKey(n), Payload.of(bytes), token),
+                        "claiming the writer role with manifest delta " + deltaKey(n));
+                if (!created) {
+                    log.info("manifest delta {} already exists; another writer is claiming too, retrying", n);
+                    continue;
+                }
+                ListPage newer = await(store.list(SNAPSHOTS, snapshotKey(n - 1), 1), "checking manifest snapshots");
+                if (!newer.objects().isEmpty()) {
+                    log.warn("claimed manifest number {} had been collected (snapshot {} exists); reloading", n,
+                            newer.objects().get(0).key());
+                    continue;
+                }
+                state.applyDelta(n, now, ops, null);
+                myEpoch = epoch;
+                writeFenceMarkers(epoch);
+                log.info("claimed writer epoch {} of {} at manifest version {}", epoch, store.describe(), n);
+                return epoch;
+            }
+            throw new ShaleException(ErrorKind.UNAVAILABLE,
+                    "could not claim the writer role of " + store.describe() + " after " + MAX_CLAIM_ATTEMPTS
+                            + " attempts: other writers keep claiming it");
+        }
+    }
+
+    /** Marks every older epoch fenced, walking down until a marker already exists. */
+    private void writeFenceMarkers(long epoch) {
+        for (long e = epoch - 1; e >= 1; e--) {
+            boolean created = await(store.putIfAbsent(fenceKey(e), Payload.of(new byte[0]), StoreCalls.newToken()),
+                    "writing fence marker " + fenceKey(e));
+            if (!created) {
+                return;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ committing
+
+    @Override
+    public void commit(List<ManifestOp> ops, String token) {
+        synchronized (lock) {
+            ensureWriter();
+            if (pending != null) {
+                Pending p = pending;
+                if (resolvePending() && p.token().equals(token)) {
+                    return; // the earlier attempt of this very commit landed
+                }
+            }
+            long n = state.version() + 1;
+            long now = clock.millis();
+            byte[] bytes = ManifestCodec.encodeDelta(n, myEpoch, now, ops);
+            boolean created;
+            try {
+                created = await(store.putIfAbsent(deltaKey(n), Payload.of(bytes), token),
+                        "committing manifest delta " + deltaKey(n));
+            } catch (ShaleException e) {
+                if (e.kind() == ErrorKind.UNAVAILABLE) {
+                    pending = new Pending(n, token, ops, now);
+                }
+                throw e;
+            }
+            if (!created) {
+                throw fence("manifest delta " + deltaKey(n) + " was written by another writer");
+            }
+            verifyNotFenced(n);
+            state.applyDelta(n, now, ops, null);
+        }
+    }
+
+    /** Finds out whether the pending commit landed; applies it if so. Returns whether it landed. */
+    private boolean resolvePending() {
+        Pending p = pending;
+        Optional<ObjectInfo> info = await(store.head(deltaKey(p.number())),
+                "checking whether manifest delta " + deltaKey(p.number()) + " was written");
+        pending = null;
+        if (info.isEmpty()) {
+            return false;
+        }
+        if (!p.token().equals(info.get().token())) {
+            throw fence("manifest delta " + deltaKey(p.number()) + " was written by another writer");
+        }
+        verifyNotFenced(p.number());
+        state.applyDelta(p.number(), p.timestampMs(), p.ops(), null);
+        return true;
+    }
+
+    private void verifyNotFenced(long n) {
+        if (await(store.head(fenceKey(myEpoch)), "checking fence marker " + fenceKey(myEpoch)).isPresent()) {
+            throw fence("writer epoch " + myEpoch + " was fenced by a newer writer (delta " + n
+                    + " may have landed on a collected number and is ignored by readers)");
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> checkNotFenced() {
+        if (fenced) {
+            return CompletableFuture.failedFuture(fenceException("writer epoch " + myEpoch + " is fenced"));
+        }
+        return store.head(fenceKey(myEpoch)).handle((info, err) -> {
+            if (err != null) {
+                throw StoreCalls.translate(err, "checking fence marker " + fenceKey(myEpoch));
+            }
+            if (info.isPresent()) {
+                fenced = true;
+                throw fenceException("writer epoch " + myEpoch + " of " + store.describe()
+                        + " was fenced by a newer writer");
+            }
+            return null;
+        });
+    }
+
+    private void ensureWriter() {
+        if (myEpoch == 0) {
+            throw new ShaleException(ErrorKind.READ_ONLY, "this store instance did not claim the writer role");
+        }
+        if (fenced) {
+            throw fenceException("writer epoch " + myEpoch + " of " + store.describe() + " is fenced");
+        }
+    }
+
+    private ShaleException fence(String why) {
+        fenced = true;
+        log.warn("fenced: {}", why);
+        return fenceException(why);
+    }
+
+    private static ShaleException fenceException(String why) {
+        return new ShaleException(ErrorKind.FENCED, why);
+    }
+
+    // ------------------------------------------------------------------ readers
+
+    @Override
+    public boolean refresh(ManifestState.Listener listener) {
+        synchronized (lock) {
+            long before = state.version();
+            long now = clock.millis();
+            boolean complete = applyDeltasFrom(state, listener);
+            boolean behind = now - lastProgressMs > Math.max(1_000, graceMs / 2);
+            if (!complete || (state.version() == before && behind)) {
+                ListPage newer = await(store.list(SNAPSHOTS, snapshotKey(state.version()), 1000),
+                        "listing manifest snapshots");
+                if (!newer.objects().isEmpty() || !complete) {
+                    ManifestState fresh = loadLatest();
+                    if (fresh.version() > state.version()) {
+                        log.info("reader fell behind manifest garbage collection; reloaded version {}",
+                                fresh.version());
+                        state = fresh;
+                        if (listener != null) {
+                            listener.reset();
+                        }
+                    }
+                }
+            }
+            if (state.version() != before) {
+                lastProgressMs = now;
+                return true;
+            }
+            if (behind) {
+                lastProgressMs = now;
+            }
+            return false;
+        }
+    }
+
+    // ------------------------------------------------------------------ upkeep
+
+    @Override
+    public void maintain() {
+        byte[] snapshot = null;
+        long version;
+        synchronized (lock) {
+            if (myEpoch == 0 || fenced) {
+                return;
+            }
+            version = state.version();
+            if (version - lastSnapshotVersion >= snapshotEveryDeltas) {
+                snapshot = ManifestCodec.encodeSnapshot(state, myEpoch, clock.millis());
+            }
+        }
+        if (snapshot != null) {
+            await(store.put(snapshotKey(version), Payload.of(snapshot), StoreCalls.newToken()),
+                    "writing manifest snapshot " + snapshotKey(version));
+            synchronized (lock) {
+                lastSnapshotVersion = Math.max(lastSnapshotVersion, version);
+            }
+            log.debug("wrote manifest snapshot at version {} ({} bytes)", version, snapshot.length);
+        }
+        collectGarbage();
+    }
+
+    /** Deletes snapshots beyond the newest few and deltas every kept snapshot covers, after the grace period. */
+    private void collectGarbage() {
+        long now = clock.millis();
+        List<ObjectInfo> snapshots = listAll(SNAPSHOTS, null);
+        if (snapshots.size() <= 1) {
+            return;
+        }
+        List<String> doomed = new ArrayList<>();
+        for (int i = 0; i < snapshots.size() - SNAPSHOTS_KEPT; i++) {
+            ObjectInfo s = snapshots.get(i);
+            if (now - s.lastModifiedMillis() >= graceMs) {
+                doomed.add(s.key());
+            }
+        }
+        // deltas covered by the oldest snapshot we keep are never needed again
+        String oldestKept = snapshots.get(Math.max(0, snapshots.size() - SNAPSHOTS_KEPT)).key();
+        long coveredUpTo = Long.parseLong(oldestKept.substring(SNAPSHOTS.length()));
+        for (ObjectInfo d : listAll(DELTAS, null)) {
+            long n = Long.parseLong(d.key().substring(DELTAS.length()));
+            if (n > coveredUpTo) {
+                break;
+            }
+            if (now - d.lastModifiedMillis() >= graceMs) {
+                doomed.add(d.key());
+            }
+        }
+        if (!doomed.isEmpty()) {
+            var result = await(store.delete(doomed), "deleting old manifest files");
+            if (!result.isComplete()) {
+                log.warn("could not delete {} old manifest files: {}", result.failed().size(), result.failed());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        // the object store is owned by the engine
+    }
+}

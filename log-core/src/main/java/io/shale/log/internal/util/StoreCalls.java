@@ -1,0 +1,65 @@
+package io.shale.log.internal.util;
+
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
+import io.shale.log.spi.ObjectStoreException;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** Blocking helpers that turn object-store failures into the public error kinds. */
+public final class StoreCalls {
+    private StoreCalls() {
+    }
+
+    /**
+     * Waits for {@code f}. Object-store failures become {@code ShaleException}: corrupt bytes
+     * {@code CORRUPT_STORAGE}, everything else {@code UNAVAILABLE}; {@code what} says what was
+     * being done. A {@code ShaleException} passes through unchanged.
+     */
+    public static <T> T await(CompletableFuture<T> f, String what) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while " + what, e);
+        } catch (ExecutionException | CompletionException | CancellationException e) {
+            throw translate(e.getCause() == null ? e : e.getCause(), what);
+        }
+    }
+
+    /** Maps a failure from the object store (or anything else) to a {@code ShaleException}. */
+    public static ShaleException translate(Throwable t, String what) {
+        ShaleException se = ShaleException.unwrap(t);
+        if (se != null) {
+            return se;
+        }
+        ObjectStoreException ose = ObjectStoreException.find(t);
+        if (ose != null) {
+            ErrorKind kind = ose.reason() == ObjectStoreException.Reason.CORRUPT ? ErrorKind.CORRUPT_STORAGE
+                    : ErrorKind.UNAVAILABLE;
+            return new ShaleException(kind, what + ": " + ose.getMessage(), ose);
+        }
+        return new ShaleException(ErrorKind.UNAVAILABLE, what + ": " + t, t);
+    }
+
+    /** Whether {@code t} is (or wraps) an object-store NOT_FOUND. */
+    public static boolean isNotFound(Throwable t) {
+        ObjectStoreException ose = ObjectStoreException.find(t);
+        return ose != null && ose.reason() == ObjectStoreException.Reason.NOT_FOUND;
+    }
+
+    /** A unique write token (object-store metadata value). */
+    public static String newToken() {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        return Long.toHexString(r.nextLong() | Long.MIN_VALUE) + Long.toHexString(r.nextLong() | Long.MIN_VALUE);
+    }
+
+    /** Zero-padded decimal so that lexicographic order is numeric order. */
+    public static String pad(long n) {
+        String s = Long.toString(n);
+        return "0".repeat(Math.max(0, 20 - s.length())) + s;
+    }
+}
