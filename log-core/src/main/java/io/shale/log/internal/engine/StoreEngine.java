@@ -1,17 +1,801 @@
 package io.shale.log.internal.engine;
 
+import io.shale.log.AppendResult;
+import io.shale.log.ErrorKind;
+import io.shale.log.FetchResult;
 import io.shale.log.LogStore;
+import io.shale.log.OffsetAndTimestamp;
+import io.shale.log.ShaleException;
 import io.shale.log.StoreConfig;
+import io.shale.log.TopicConfig;
+import io.shale.log.TopicDescription;
+import io.shale.log.TopicPartition;
+import io.shale.log.internal.manifest.Catalog;
+import io.shale.log.internal.manifest.ManifestOp;
+import io.shale.log.internal.manifest.ManifestState;
+import io.shale.log.internal.manifest.ObjectStoreCatalog;
+import io.shale.log.internal.manifest.PartitionMeta;
+import io.shale.log.internal.manifest.TopicMeta;
+import io.shale.log.internal.util.StoreCalls;
+import io.shale.log.record.RecordBatch;
+import io.shale.log.record.RecordBatchBuilder;
+import io.shale.log.record.RecordBatchLayout;
+import io.shale.log.record.RecordBatches;
+import io.shale.log.record.SimpleRecord;
+import io.shale.log.record.TimestampType;
 import io.shale.log.spi.ObjectStore;
+import io.shale.log.spi.WalContext;
 import io.shale.log.spi.WriteAheadLog;
+import java.nio.ByteBuffer;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** The log engine behind {@link LogStore}. */
-public final class StoreEngine {
-    private StoreEngine() {
+/**
+ * The log engine behind {@link LogStore}: one object per open store, owning the catalog
+ * (manifest), the WAL, the log cache, the partitions and the background work.
+ *
+ * <p><b>Write path</b> ({@link #append}, {@link #appendBatch}): validate, encode or copy the
+ * batch into the log cache (outside any partition lock), then under the partition's lock assign
+ * offsets and queue the WAL entry ({@link PartitionLog#append}); the WAL's completion advances
+ * the high watermark and completes the future.
+ *
+ * <p><b>Read path</b> ({@link #read}, {@link #poll}): the log cache first (views of the appended
+ * bytes), then the object store through {@link RemoteReader}.
+ *
+ * <p><b>Background work</b>: {@link Uploader} (one thread: pack partitions' new data into one
+ * object, commit it to the manifest, trim the WAL) and {@link Maintenance} (one thread: retention,
+ * compaction, object deletion after the grace period, orphan cleanup, manifest snapshots; and for
+ * read-only stores, following the manifest).
+ *
+ * <p><b>Lock order</b>: catalog lock, then log-cache lock, then a partition's monitor. Futures are
+ * completed with no lock held.
+ */
+public final class StoreEngine implements LogStore {
+    private static final Logger log = LoggerFactory.getLogger(StoreEngine.class);
+    private static final Pattern TOPIC_NAME = Pattern.compile("[a-zA-Z0-9._-]+");
+    private static final int MAX_TOPIC_NAME = 249;
+    private static final int MAX_PARTITIONS_PER_CALL = 1_000_000;
+
+    final ObjectStore store;
+    final WriteAheadLog wal;
+    final Clock clock;
+    final StoreConfig config;
+    final boolean readOnly;
+    final Catalog catalog;
+    final LogCache cache;
+    final RemoteReader remote;
+    final Uploader uploader;
+    final Maintenance maintenance;
+
+    private final ConcurrentHashMap<String, TopicHandle> topics = new ConcurrentHashMap<>();
+    final ConcurrentHashMap<Integer, PartitionLog> partitionsById = new ConcurrentHashMap<>();
+    final ConcurrentLinkedQueue<PartitionLog> dirty = new ConcurrentLinkedQueue<>();
+
+    final ScheduledExecutorService scheduler;
+    final ExecutorService uploadExecutor;
+    final ExecutorService maintenanceExecutor;
+    private final ExecutorService fetchExecutor;
+
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile boolean closing;
+    private volatile boolean fenced;
+    private final ThreadLocal<AppendScratch> scratch = ThreadLocal.withInitial(AppendScratch::new);
+
+    /** Reused per appending thread: a builder and an encode buffer. */
+    private static final class AppendScratch {
+        final RecordBatchBuilder builder = new RecordBatchBuilder();
+        ByteBuffer buffer = ByteBuffer.allocate(64 << 10);
+
+        ByteBuffer buffer(int size) {
+            if (buffer.capacity() < size) {
+                buffer = ByteBuffer.allocate(Math.max(size, buffer.capacity() * 2));
+            }
+            buffer.clear();
+            return buffer;
+        }
     }
 
+    private StoreEngine(ObjectStore store, WriteAheadLog wal, Clock clock, StoreConfig config) {
+        this.store = store;
+        this.wal = wal;
+        this.clock = clock;
+        this.config = config;
+        this.readOnly = wal == null;
+        this.catalog = new ObjectStoreCatalog(store, clock, config.manifestSnapshotDeltas(),
+                Math.max(config.objectDeleteGraceMs(), 1_000));
+        this.cache = readOnly ? null : new LogCache(config.logCacheBytes());
+        this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes());
+        this.scheduler = new ScheduledThreadPoolExecutor(1, named("shale-timer"));
+        ((ScheduledThreadPoolExecutor) scheduler).setRemoveOnCancelPolicy(true);
+        this.uploadExecutor = readOnly ? null : singleThread("shale-upload");
+        this.maintenanceExecutor = singleThread("shale-maintenance");
+        this.fetchExecutor = new ThreadPoolExecutor(0, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                named("shale-fetch"));
+        this.uploader = readOnly ? null : new Uploader(this);
+        this.maintenance = new Maintenance(this);
+    }
+
+    /** Opens a store; see {@link io.shale.log.LogStoreBuilder#open()}. */
     public static LogStore open(ObjectStore objectStore, WriteAheadLog wal, Clock clock, StoreConfig config) {
-        throw new UnsupportedOperationException("engine under construction");
+        ObjectStore store = objectStore; // wrapped in the retry policy below once available
+        StoreEngine engine = new StoreEngine(store, wal, clock, config);
+        try {
+            engine.start();
+            return engine;
+        } catch (RuntimeException | Error e) {
+            engine.shutdownQuietly();
+            throw e;
+        }
+    }
+
+    private void start() {
+        catalog.load(new Listener());
+        if (!readOnly) {
+            catalog.claimWriter();
+        }
+        synchronized (catalog.lock()) {
+            for (TopicMeta t : catalog.state().topics().values()) {
+                addTopic(t);
+            }
+        }
+        if (!readOnly) {
+            wal.open(new EngineWalContext());
+            new Recovery(this).replay();
+            uploader.start();
+        }
+        maintenance.start();
+        log.info("opened {} store on {} ({} topics, {} partitions{})", readOnly ? "read-only" : "writable",
+                store.describe(), topics.size(), partitionsById.size(),
+                readOnly ? "" : ", WAL " + wal.describe());
+    }
+
+    // ================================================================== topics
+
+    @Override
+    public TopicDescription createTopic(String topic, int partitions, Map<String, ?> configs) {
+        ensureWritable();
+        validateTopicName(topic);
+        if (partitions < 1 || partitions > MAX_PARTITIONS_PER_CALL) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "partition count for topic '" + topic
+                    + "' must be between 1 and " + MAX_PARTITIONS_PER_CALL + ", got " + partitions);
+        }
+        TopicConfig tc = TopicConfig.of(configs == null ? Map.of() : configs);
+        synchronized (catalog.lock()) {
+            ManifestState s = catalog.state();
+            if (s.topic(topic) != null) {
+                throw new ShaleException(ErrorKind.TOPIC_ALREADY_EXISTS, "topic '" + topic + "' already exists");
+            }
+            int[] ids = new int[partitions];
+            for (int i = 0; i < partitions; i++) {
+                ids[i] = s.nextPartitionId() + i;
+            }
+            catalog.commit(List.of(new ManifestOp.CreateTopic(topic, UUID.randomUUID(), tc.overrides(), ids)),
+                    StoreCalls.newToken());
+        }
+        return requireTopic(topic).describe();
+    }
+
+    @Override
+    public List<String> listTopics() {
+        ensureOpen();
+        List<String> names = new ArrayList<>(topics.keySet());
+        Collections.sort(names);
+        return names;
+    }
+
+    @Override
+    public Optional<TopicDescription> describeTopic(String topic) {
+        ensureOpen();
+        TopicHandle h = topics.get(Objects.requireNonNull(topic, "topic"));
+        return h == null ? Optional.empty() : Optional.of(h.describe());
+    }
+
+    @Override
+    public TopicDescription addPartitions(String topic, int totalPartitions) {
+        ensureWritable();
+        synchronized (catalog.lock()) {
+            TopicMeta t = catalog.state().topic(topic);
+            if (t == null) {
+                throw unknownTopic(topic);
+            }
+            int add = totalPartitions - t.partitionCount();
+            if (add <= 0 || add > MAX_PARTITIONS_PER_CALL) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "topic '" + topic + "' has "
+                        + t.partitionCount() + " partitions; the new count must be larger, got " + totalPartitions);
+            }
+            int[] ids = new int[add];
+            for (int i = 0; i < add; i++) {
+                ids[i] = catalog.state().nextPartitionId() + i;
+            }
+            catalog.commit(List.of(new ManifestOp.AddPartitions(topic, ids)), StoreCalls.newToken());
+        }
+        return requireTopic(topic).describe();
+    }
+
+    @Override
+    public TopicDescription alterTopicConfig(String topic, Map<String, ?> configs) {
+        ensureWritable();
+        synchronized (catalog.lock()) {
+            TopicHandle h = requireTopic(topic);
+            TopicConfig merged = h.config.with(configs);
+            catalog.commit(List.of(new ManifestOp.AlterTopicConfig(topic, merged.overrides())), StoreCalls.newToken());
+        }
+        return requireTopic(topic).describe();
+    }
+
+    @Override
+    public void deleteTopic(String topic) {
+        ensureWritable();
+        synchronized (catalog.lock()) {
+            if (catalog.state().topic(topic) == null) {
+                throw unknownTopic(topic);
+            }
+            catalog.commit(List.of(new ManifestOp.DeleteTopic(topic)), StoreCalls.newToken());
+        }
+    }
+
+    static void validateTopicName(String topic) {
+        if (topic == null || topic.isEmpty()) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "topic name must not be empty");
+        }
+        if (topic.length() > MAX_TOPIC_NAME) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "topic name is " + topic.length()
+                    + " characters; at most " + MAX_TOPIC_NAME + " are allowed");
+        }
+        if (topic.equals(".") || topic.equals("..")) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "topic name cannot be '.' or '..'");
+        }
+        if (!TOPIC_NAME.matcher(topic).matches()) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "topic name '" + printable(topic)
+                    + "' has characters outside [a-zA-Z0-9._-]");
+        }
+    }
+
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder();
+        for (char c : s.toCharArray()) {
+            b.append(c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\u%04x", (int) c));
+        }
+        return b.toString();
+    }
+
+    // ================================================================== writes
+
+    @Override
+    public CompletableFuture<AppendResult> append(TopicPartition tp, List<SimpleRecord> records) {
+        Objects.requireNonNull(tp, "tp");
+        Objects.requireNonNull(records, "records");
+        try {
+            ensureWritable();
+            PartitionLog p = partition(tp);
+            if (records.isEmpty()) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "append to " + tp + " has no records");
+            }
+            TopicConfig tc = p.topic.config;
+            long now = clock.millis();
+            AppendScratch s = scratch.get();
+            RecordBatchBuilder b = s.builder.reset().compression(tc.compressionType()).defaultTimestamp(now);
+            boolean logAppendTime = tc.messageTimestampType() == TimestampType.LOG_APPEND_TIME;
+            if (logAppendTime) {
+                b.timestampType(TimestampType.LOG_APPEND_TIME).logAppendTime(now);
+            }
+            for (int i = 0, n = records.size(); i < n; i++) {
+                SimpleRecord r = Objects.requireNonNull(records.get(i), "record");
+                if (!logAppendTime && r.timestamp() != RecordBatchLayout.NO_TIMESTAMP) {
+                    checkTimestamp(tp, tc, r.timestamp(), now);
+                }
+                b.append(r);
+            }
+            ByteBuffer encoded = s.buffer(b.sizeUpperBound());
+            int size = b.writeTo(encoded);
+            if (size > tc.maxMessageBytes()) {
+                throw tooLarge(tp, size, tc);
+            }
+            encoded.flip();
+            CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), slice -> new CachedBatch(p, slice));
+            cb.data.put(0, encoded, 0, size);
+            cb.maxTimestamp = cb.data.getLong(RecordBatchLayout.MAX_TIMESTAMP_OFFSET);
+            CompletableFuture<AppendResult> f = p.append(cb, now);
+            uploader.maybeTrigger();
+            return f;
+        } catch (ShaleException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    @Override
+    public CompletableFuture<AppendResult> appendBatch(TopicPartition tp, ByteBuffer batches) {
+        Objects.requireNonNull(tp, "tp");
+        Objects.requireNonNull(batches, "batches");
+        try {
+            ensureWritable();
+            PartitionLog p = partition(tp);
+            TopicConfig tc = p.topic.config;
+            long now = clock.millis();
+            List<RecordBatch> views = RecordBatches.split(batches);
+            if (views.isEmpty()) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "append to " + tp + " has no batches");
+            }
+            boolean logAppendTime = tc.messageTimestampType() == TimestampType.LOG_APPEND_TIME;
+            long maxTs = Long.MIN_VALUE;
+            for (RecordBatch v : views) {
+                if (v.sizeInBytes() > tc.maxMessageBytes()) {
+                    throw tooLarge(tp, v.sizeInBytes(), tc);
+                }
+                v.ensureValid();
+                if (v.recordCount() < 1 || v.lastOffsetDelta() != v.recordCount() - 1) {
+                    throw new ShaleException(ErrorKind.CORRUPT_RECORD, "batch for " + tp + " has " + v.recordCount()
+                            + " records but lastOffsetDelta " + v.lastOffsetDelta()
+                            + "; producer batches must use consecutive offset deltas");
+                }
+                if (!logAppendTime && !v.isControlBatch()) {
+                    checkTimestamp(tp, tc, v.maxTimestamp(), now);
+                    checkTimestamp(tp, tc, v.baseTimestamp(), now);
+                }
+                maxTs = Math.max(maxTs, logAppendTime ? now : v.maxTimestamp());
+            }
+            int size = batches.remaining();
+            CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), slice -> new CachedBatch(p, slice));
+            cb.data.put(0, batches, batches.position(), size);
+            if (logAppendTime) {
+                int pos = 0;
+                for (RecordBatch v : views) {
+                    RecordBatch.setLogAppendTime(cb.data, pos, now);
+                    pos += v.sizeInBytes();
+                }
+            }
+            cb.maxTimestamp = maxTs;
+            CompletableFuture<AppendResult> f = p.append(cb, now);
+            uploader.maybeTrigger();
+            return f;
+        } catch (ShaleException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private static void checkTimestamp(TopicPartition tp, TopicConfig tc, long ts, long now) {
+        if (ts < 0 && ts != RecordBatchLayout.NO_TIMESTAMP) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "record for " + tp + " has negative timestamp " + ts);
+        }
+        if (ts >= 0 && (now - ts > tc.messageTimestampBeforeMaxMs() || ts - now > tc.messageTimestampAfterMaxMs())) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "record for " + tp + " has timestamp " + ts
+                    + " outside the allowed range around now=" + now + " (message.timestamp.before.max.ms="
+                    + tc.messageTimestampBeforeMaxMs() + ", message.timestamp.after.max.ms="
+                    + tc.messageTimestampAfterMaxMs() + ")");
+        }
+    }
+
+    private static ShaleException tooLarge(TopicPartition tp, int size, TopicConfig tc) {
+        return new ShaleException(ErrorKind.RECORD_TOO_LARGE, "batch of " + size + " bytes for " + tp
+                + " exceeds max.message.bytes=" + tc.maxMessageBytes());
+    }
+
+    // ================================================================== reads
+
+    @Override
+    public FetchResult read(TopicPartition tp, long offset, int maxBytes) {
+        ensureOpen();
+        if (maxBytes < 0) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "maxBytes must not be negative: " + maxBytes);
+        }
+        return ReadPath.read(this, partition(tp), offset, maxBytes);
+    }
+
+    @Override
+    public CompletableFuture<FetchResult> poll(TopicPartition tp, long offset, int maxBytes, Duration maxWait) {
+        Objects.requireNonNull(maxWait, "maxWait");
+        try {
+            FetchResult now = read(tp, offset, maxBytes);
+            if (!now.isEmpty() || maxWait.isZero() || maxWait.isNegative()) {
+                return CompletableFuture.completedFuture(now);
+            }
+            PartitionLog p = partition(tp);
+            Waiter w = new Waiter(p, offset, maxBytes);
+            if (!p.addWaiter(w)) {
+                complete(w);
+                return w.future;
+            }
+            w.timeout = scheduler.schedule(() -> {
+                p.removeWaiter(w);
+                if (!w.future.isDone()) {
+                    fetchExecutor.execute(() -> complete(w));
+                }
+            }, maxWait.toNanos(), TimeUnit.NANOSECONDS);
+            return w.future;
+        } catch (ShaleException e) {
+            return CompletableFuture.failedFuture(e);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(closedException());
+        }
+    }
+
+    /** Completes woken long polls off the caller's thread. */
+    void wake(List<Waiter> waiters) {
+        if (waiters == null) {
+            return;
+        }
+        for (Waiter w : waiters) {
+            var t = w.timeout;
+            if (t != null) {
+                t.cancel(false);
+            }
+            try {
+                fetchExecutor.execute(() -> complete(w));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                w.future.completeExceptionally(closedException());
+            }
+        }
+    }
+
+    private void complete(Waiter w) {
+        if (w.future.isDone()) {
+            return;
+        }
+        try {
+            w.future.complete(ReadPath.read(this, w.log, w.offset, w.maxBytes));
+        } catch (RuntimeException e) {
+            w.future.completeExceptionally(e);
+        }
+    }
+
+    @Override
+    public long logStartOffset(TopicPartition tp) {
+        ensureOpen();
+        return partition(tp).logStartOffset();
+    }
+
+    @Override
+    public long highWatermark(TopicPartition tp) {
+        ensureOpen();
+        return partition(tp).highWatermark();
+    }
+
+    @Override
+    public Optional<OffsetAndTimestamp> offsetForTimestamp(TopicPartition tp, long timestamp) {
+        ensureOpen();
+        PartitionLog p = partition(tp);
+        if (timestamp == EARLIEST_TIMESTAMP) {
+            return Optional.of(new OffsetAndTimestamp(p.logStartOffset(), -1));
+        }
+        if (timestamp == LATEST_TIMESTAMP) {
+            return Optional.of(new OffsetAndTimestamp(p.highWatermark(), -1));
+        }
+        if (timestamp < 0) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "timestamp must be >= 0, -1 (latest) or -2 (earliest): "
+                    + timestamp);
+        }
+        return ReadPath.offsetForTimestamp(this, p, timestamp);
+    }
+
+    @Override
+    public long deleteRecordsBefore(TopicPartition tp, long offset) {
+        ensureWritable();
+        PartitionLog p = partition(tp);
+        long hw = p.highWatermark();
+        long target = offset == -1 ? hw : offset;
+        if (target < 0 || target > hw) {
+            throw new ShaleException(ErrorKind.OFFSET_OUT_OF_RANGE, "cannot delete records of " + tp + " before "
+                    + offset + ": the high watermark is " + hw);
+        }
+        synchronized (catalog.lock()) {
+            if (target > p.logStartOffset()) {
+                catalog.commit(List.of(new ManifestOp.SetLogStart(p.id, target)), StoreCalls.newToken());
+            }
+        }
+        return p.logStartOffset();
+    }
+
+    // ================================================================== lifecycle
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public void flush() {
+        ensureWritable();
+        uploader.uploadAllNow();
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        closing = true;
+        try {
+            if (!readOnly) {
+                if (!fenced) {
+                    uploader.finalUpload(true);
+                }
+                try {
+                    wal.close();
+                } catch (RuntimeException e) {
+                    log.warn("closing WAL {} failed", wal.describe(), e);
+                }
+                if (!fenced) {
+                    uploader.finalUpload(false);
+                }
+            }
+        } finally {
+            shutdownQuietly();
+            ShaleException closedEx = closedException();
+            for (PartitionLog p : partitionsById.values()) {
+                List<Waiter> ws = p.drainWaiters();
+                if (ws != null) {
+                    ws.forEach(w -> w.future.completeExceptionally(closedEx));
+                }
+                if (!readOnly) {
+                    p.failPending(closedEx);
+                }
+            }
+            log.info("closed store on {}", store.describe());
+        }
+    }
+
+    private void shutdownQuietly() {
+        closing = true;
+        closed.set(true);
+        if (maintenance != null) {
+            maintenance.stop();
+        }
+        if (uploader != null) {
+            uploader.stop();
+        }
+        for (ExecutorService e : new ExecutorService[] {uploadExecutor, maintenanceExecutor, scheduler, fetchExecutor}) {
+            if (e != null) {
+                e.shutdownNow();
+            }
+        }
+        for (ExecutorService e : new ExecutorService[] {uploadExecutor, maintenanceExecutor}) {
+            if (e != null) {
+                try {
+                    e.awaitTermination(10, TimeUnit.SECONDS);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        if (wal != null) {
+            try {
+                wal.close();
+            } catch (RuntimeException e) {
+                log.debug("closing WAL failed", e);
+            }
+        }
+        try {
+            catalog.close();
+        } catch (RuntimeException e) {
+            log.debug("closing catalog failed", e);
+        }
+        try {
+            store.close();
+        } catch (RuntimeException e) {
+            log.debug("closing object store failed", e);
+        }
+    }
+
+    /** The manifest refused a commit: a newer writer owns the store. Stop writing. */
+    void onFenced(ShaleException cause) {
+        if (fenced) {
+            return;
+        }
+        fenced = true;
+        log.error("store on {} was fenced by a newer writer; refusing further writes: {}", store.describe(),
+                cause.getMessage());
+        for (PartitionLog p : partitionsById.values()) {
+            p.failPending(cause);
+        }
+    }
+
+    boolean isClosing() {
+        return closing;
+    }
+
+    boolean isFenced() {
+        return fenced || catalog.isFenced();
+    }
+
+    // ================================================================== helpers
+
+    void ensureOpen() {
+        if (closed.get() || closing) {
+            throw closedException();
+        }
+    }
+
+    private void ensureWritable() {
+        ensureOpen();
+        if (readOnly) {
+            throw new ShaleException(ErrorKind.READ_ONLY, "store on " + store.describe() + " was opened read-only");
+        }
+        if (isFenced()) {
+            throw new ShaleException(ErrorKind.FENCED, "store on " + store.describe()
+                    + " was fenced by a newer writer; reopen it to write");
+        }
+    }
+
+    private ShaleException closedException() {
+        return new ShaleException(ErrorKind.CLOSED, "store on " + store.describe() + " is closed");
+    }
+
+    PartitionLog partition(TopicPartition tp) {
+        TopicHandle h = topics.get(tp.topic());
+        if (h == null) {
+            throw unknownTopic(tp.topic());
+        }
+        PartitionLog[] ps = h.partitions;
+        if (tp.partition() >= ps.length) {
+            throw new ShaleException(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION, "topic '" + tp.topic() + "' has "
+                    + ps.length + " partitions; there is no partition " + tp.partition());
+        }
+        return ps[tp.partition()];
+    }
+
+    private TopicHandle requireTopic(String topic) {
+        TopicHandle h = topics.get(topic);
+        if (h == null) {
+            throw unknownTopic(topic);
+        }
+        return h;
+    }
+
+    private static ShaleException unknownTopic(String topic) {
+        return new ShaleException(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION, "unknown topic '" + topic + "'");
+    }
+
+    void markDirty(PartitionLog p) {
+        dirty.add(p);
+    }
+
+    Iterable<TopicHandle> topicHandles() {
+        return topics.values();
+    }
+
+    // ================================================================== manifest listener
+
+    /** Called under the catalog lock. */
+    private void addTopic(TopicMeta t) {
+        TopicHandle h = new TopicHandle(t.name(), t.topicId(), TopicConfig.of(t.configs()));
+        topics.put(t.name(), h);
+        growPartitions(h, t);
+    }
+
+    private void growPartitions(TopicHandle h, TopicMeta t) {
+        PartitionLog[] old = h.partitions;
+        PartitionLog[] ps = java.util.Arrays.copyOf(old, t.partitionCount());
+        for (int i = old.length; i < ps.length; i++) {
+            PartitionMeta meta = catalog.state().partition(t.partitionId(i));
+            ps[i] = new PartitionLog(this, h, meta, i);
+            partitionsById.put(meta.id(), ps[i]);
+        }
+        h.partitions = ps;
+    }
+
+    private final class Listener implements ManifestState.Listener {
+        @Override
+        public void topicCreated(TopicMeta t) {
+            addTopic(t);
+        }
+
+        @Override
+        public void topicChanged(TopicMeta t) {
+            TopicHandle h = topics.get(t.name());
+            if (h == null) {
+                addTopic(t);
+                return;
+            }
+            h.config = TopicConfig.of(t.configs());
+            growPartitions(h, t);
+        }
+
+        @Override
+        public void topicDeleted(TopicMeta t) {
+            TopicHandle h = topics.remove(t.name());
+            if (h == null) {
+                return;
+            }
+            for (PartitionLog p : h.partitions) {
+                partitionsById.remove(p.id);
+                p.markDeleted();
+            }
+        }
+
+        @Override
+        public void partitionChanged(PartitionMeta meta) {
+            PartitionLog p = partitionsById.get(meta.id());
+            if (p != null && readOnly) {
+                p.advanceCommitted(meta.endOffset());
+            }
+        }
+
+        @Override
+        public void reset() {
+            ManifestState s = catalog.state();
+            for (String name : new ArrayList<>(topics.keySet())) {
+                if (s.topic(name) == null) {
+                    topicDeleted(new TopicMeta(name, topics.get(name).topicId, Map.of(), new int[0]));
+                }
+            }
+            for (TopicMeta t : s.topics().values()) {
+                TopicHandle h = topics.get(t.name());
+                if (h == null || !h.topicId.equals(t.topicId())) {
+                    if (h != null) {
+                        topicDeleted(t);
+                    }
+                    addTopic(t);
+                    continue;
+                }
+                h.config = TopicConfig.of(t.configs());
+                for (PartitionLog p : h.partitions) {
+                    p.meta = s.partition(p.id);
+                    p.advanceCommitted(p.meta.endOffset());
+                }
+                growPartitions(h, t);
+            }
+        }
+    }
+
+    private final class EngineWalContext implements WalContext {
+        @Override
+        public long writerEpoch() {
+            return catalog.writerEpoch();
+        }
+
+        @Override
+        public CompletableFuture<Void> checkNotFenced() {
+            return catalog.checkNotFenced();
+        }
+
+        @Override
+        public ObjectStore objectStore() {
+            return store;
+        }
+
+        @Override
+        public Clock clock() {
+            return clock;
+        }
+
+        @Override
+        public ScheduledExecutorService scheduler() {
+            return scheduler;
+        }
+    }
+
+    static ThreadFactory named(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    private static ExecutorService singleThread(String name) {
+        return new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), named(name));
     }
 }

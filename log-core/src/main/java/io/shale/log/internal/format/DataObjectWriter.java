@@ -162,7 +162,8 @@ public final class DataObjectWriter {
         return position + indexLength(blocks.size()) + FOOTER_SIZE;
     }
 
-    static ByteBuffer encodeIndexAndFooter(List<BlockInfo> blocks, long indexPosition) {
+    /** Encodes the index and footer for {@code blocks} (the object's last bytes). */
+    public static ByteBuffer encodeIndexAndFooter(List<BlockInfo> blocks, long indexPosition) {
         int indexLength = indexLength(blocks.size());
         ByteBuffer buf = ByteBuffer.allocate(indexLength + FOOTER_SIZE);
         buf.putInt(INDEX_MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(blocks.size());

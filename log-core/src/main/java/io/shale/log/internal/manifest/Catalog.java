@@ -21,7 +21,10 @@ public interface Catalog extends AutoCloseable {
     /** The current metadata (read under {@link #lock()}). */
     ManifestState state();
 
-    /** Reads the latest metadata. Called once, before anything else. */
+    /**
+     * Reads the latest metadata. Called once, before anything else. {@code listener} hears of
+     * every change applied afterwards (by commits and refreshes), under {@link #lock()}.
+     */
     void load(ManifestState.Listener listener);
 
     /**
@@ -55,7 +58,7 @@ public interface Catalog extends AutoCloseable {
     boolean isFenced();
 
     /** Readers: applies metadata committed since the last look. Returns whether anything changed. */
-    boolean refresh(ManifestState.Listener listener);
+    boolean refresh();
 
     /**
      * Background upkeep: writes a snapshot when enough deltas accumulated and deletes manifest

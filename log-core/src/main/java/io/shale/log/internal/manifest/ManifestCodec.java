@@ -108,8 +108,10 @@ public final class ManifestCodec {
                 writeRange(w, rr);
             }
         } else if (op instanceof ManifestOp.RemoveRanges rr) {
-            w.u8(OP_REMOVE_RANGES).uvarlong(rr.partitionId()).uvarlong(rr.objectKeys().size());
-            rr.objectKeys().forEach(w::string);
+            w.u8(OP_REMOVE_RANGES).uvarlong(rr.partitionId()).uvarlong(rr.ranges().size());
+            for (ManifestOp.RangeId id : rr.ranges()) {
+                w.string(id.objectKey()).uvarlong(id.baseOffset());
+            }
         } else if (op instanceof ManifestOp.SetLogStart s) {
             w.u8(OP_SET_LOG_START).uvarlong(s.partitionId()).uvarlong(s.offset());
         } else if (op instanceof ManifestOp.ObjectsDeleted d) {
@@ -148,12 +150,12 @@ public final class ManifestCodec {
             }
             case OP_REMOVE_RANGES: {
                 int pid = readPartitionId(r);
-                int n = r.count(1);
-                List<String> keys = new ArrayList<>(n);
+                int n = r.count(2);
+                List<ManifestOp.RangeId> ids = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
-                    keys.add(r.string());
+                    ids.add(new ManifestOp.RangeId(r.string(), nonNegative(r, r.uvarlong(), "base offset")));
                 }
-                return new ManifestOp.RemoveRanges(pid, keys);
+                return new ManifestOp.RemoveRanges(pid, ids);
             }
             case OP_SET_LOG_START:
                 return new ManifestOp.SetLogStart(readPartitionId(r), nonNegative(r, r.uvarlong(), "offset"));

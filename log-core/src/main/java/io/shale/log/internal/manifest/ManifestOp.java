@@ -29,8 +29,12 @@ public sealed interface ManifestOp {
     record AddObject(ObjectMeta object, List<RangeRef> ranges) implements ManifestOp {
     }
 
-    /** Removes the partition's runs that live in the named objects (compaction replaced them). */
-    record RemoveRanges(int partitionId, List<String> objectKeys) implements ManifestOp {
+    /** Identifies one run: the object holding it and its base offset. */
+    record RangeId(String objectKey, long baseOffset) {
+    }
+
+    /** Removes the named runs of a partition (compaction replaced them). Runs already gone are ignored. */
+    record RemoveRanges(int partitionId, List<RangeId> ranges) implements ManifestOp {
     }
 
     /** Moves the log start offset up; runs wholly below it are dropped. */

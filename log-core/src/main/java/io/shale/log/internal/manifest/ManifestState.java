@@ -186,10 +186,10 @@ public final class ManifestState {
             if (p == null) {
                 return;
             }
-            Set<String> keys = new HashSet<>(rr.objectKeys());
+            Set<ManifestOp.RangeId> ids = new HashSet<>(rr.ranges());
             List<RangeRef> keep = new ArrayList<>();
             for (RangeRef r : p.ranges()) {
-                if (keys.contains(r.object().key())) {
+                if (ids.contains(new ManifestOp.RangeId(r.object().key(), r.baseOffset()))) {
                     unref(r.object().key(), ts);
                 } else {
                     keep.add(r);

@@ -69,6 +69,7 @@ public final class ObjectStoreCatalog implements Catalog {
     private long lastSnapshotVersion;
     private long lastProgressMs;
     private Pending pending;
+    private ManifestState.Listener listener;
 
     /** A commit whose outcome is unknown. */
     private record Pending(long number, String token, List<ManifestOp> ops, long timestampMs) {
@@ -118,6 +119,7 @@ public final class ObjectStoreCatalog implements Catalog {
     @Override
     public void load(ManifestState.Listener listener) {
         synchronized (lock) {
+            this.listener = listener;
             state = loadLatest();
             lastProgressMs = clock.millis();
         }
@@ -299,7 +301,7 @@ public final class ObjectStoreCatalog implements Catalog {
                 throw fence("manifest delta " + deltaKey(n) + " was written by another writer");
             }
             verifyNotFenced(n);
-            state.applyDelta(n, now, ops, null);
+            state.applyDelta(n, now, ops, listener);
         }
     }
 
@@ -316,7 +318,7 @@ public final class ObjectStoreCatalog implements Catalog {
             throw fence("manifest delta " + deltaKey(p.number()) + " was written by another writer");
         }
         verifyNotFenced(p.number());
-        state.applyDelta(p.number(), p.timestampMs(), p.ops(), null);
+        state.applyDelta(p.number(), p.timestampMs(), p.ops(), listener);
         return true;
     }
 
@@ -367,7 +369,7 @@ public final class ObjectStoreCatalog implements Catalog {
     // ------------------------------------------------------------------ readers
 
     @Override
-    public boolean refresh(ManifestState.Listener listener) {
+    public boolean refresh() {
         synchronized (lock) {
             long before = state.version();
             long now = clock.millis();

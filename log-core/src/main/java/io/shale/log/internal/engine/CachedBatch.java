@@ -1,0 +1,85 @@
+package io.shale.log.internal.engine;
+
+import io.shale.log.AppendResult;
+import io.shale.log.spi.WalEntry;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One append in flight or in the log cache: a run of whole record batches of one partition,
+ * living in a {@link LogCache} chunk. It is the WAL entry too, so an append allocates one object
+ * for the cache, the WAL and the reader index together.
+ *
+ * <p>Offsets and state change under the partition's lock; {@link #data} is filled before the batch
+ * is published to the partition and never changes afterwards.
+ */
+final class CachedBatch implements WalEntry {
+    final PartitionLog log;
+    /** The bytes (whole batches); a writable view used to fill it, then only read. */
+    final ByteBuffer data;
+    LogCache.Chunk chunk;
+
+    // assigned under the partition lock
+    long baseOffset;
+    long nextOffset;
+    long maxTimestamp;
+    long logAppendTime;
+    long walSequence = -1;
+    CompletableFuture<AppendResult> future;
+
+    // state, under the partition lock
+    boolean durable;
+    boolean uploaded;
+    /** Rolled back after a WAL failure: its offsets were given to later appends. */
+    boolean dead;
+    /** Its chunk was dropped: the bytes must be read from the object store. */
+    boolean evicted;
+
+    CachedBatch(PartitionLog log, ByteBuffer data) {
+        this.log = log;
+        this.data = data;
+    }
+
+    int sizeInBytes() {
+        return data.capacity();
+    }
+
+    /** A read-only view of the bytes, position 0. */
+    ByteBuffer view() {
+        return data.asReadOnlyBuffer().position(0);
+    }
+
+    // ------------------------------------------------------------------ WalEntry
+
+    @Override
+    public int streamId() {
+        return log.id;
+    }
+
+    @Override
+    public long baseOffset() {
+        return baseOffset;
+    }
+
+    @Override
+    public ByteBuffer payload() {
+        return data.asReadOnlyBuffer().position(0);
+    }
+
+    @Override
+    public void onDurable() {
+        log.onDurable(this);
+    }
+
+    @Override
+    public void onFailure(Throwable error) {
+        log.onWalFailure(this, error);
+    }
+
+    @Override
+    public String toString() {
+        return "CachedBatch[" + log + " " + baseOffset + ".." + (nextOffset - 1) + ", " + sizeInBytes() + " bytes"
+                + (durable ? ", durable" : "") + (uploaded ? ", uploaded" : "") + (dead ? ", dead" : "")
+                + (evicted ? ", evicted" : "") + "]";
+    }
+}

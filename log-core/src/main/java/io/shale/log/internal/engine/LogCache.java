@@ -1,0 +1,234 @@
+package io.shale.log.internal.engine;
+
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+
+/**
+ * The log cache: memory that holds appended batches from the moment they are appended until they
+ * have been uploaded and evicted. Tail reads are views of these bytes, so what the WAL made
+ * durable is exactly what readers get, with no copy.
+ *
+ * <p><b>Layout.</b> Memory is carved from large chunks by bump allocation, in append order, for all
+ * partitions together (so 100,000 idle partitions cost nothing here). A batch larger than a chunk
+ * gets a chunk of its own. Accounting is in bytes of chunk memory, bounded by
+ * {@code log.cache.bytes}.
+ *
+ * <p><b>Eviction.</b> A chunk can be dropped once none of its batches still waits for upload.
+ * Chunks are dropped oldest first and only when space is needed, so uploaded data stays readable
+ * from memory as long as possible. Dropping a chunk detaches its batches from their partitions;
+ * readers that already hold views keep them valid (chunks are never reused: the garbage collector
+ * frees a chunk when the last view is gone).
+ *
+ * <p><b>Back-pressure.</b> When the cache is full of data not yet uploaded, {@link #allocate}
+ * waits up to {@code append.max.block.ms} for an upload to free space, then fails with
+ * {@code UNAVAILABLE}.
+ *
+ * <p><b>Concurrency.</b> One lock guards allocation and the chunk list. Lock order: the cache lock
+ * may be held while taking a partition lock (eviction), never the reverse.
+ */
+final class LogCache {
+    /** A region of cache memory. Pending bytes are those whose batch is neither uploaded nor dead. */
+    static final class Chunk {
+        final ByteBuffer memory;
+        final List<CachedBatch> batches = new ArrayList<>();
+        private int pendingBytes; // guarded by the cache lock
+        private boolean released;
+
+        Chunk(int capacity) {
+            this.memory = ByteBuffer.allocate(capacity);
+        }
+
+        int capacity() {
+            return memory.capacity();
+        }
+    }
+
+    private final long capacity;
+    private final int chunkSize;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition spaceFreed = lock.newCondition();
+    private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
+    private Chunk current;
+    private long usedBytes;
+    private long pendingBytes;
+    private volatile long pendingBytesRelaxed;
+    private long evictedChunks;
+
+    LogCache(long capacity) {
+        this.capacity = capacity;
+        this.chunkSize = (int) Math.max(64 << 10, Math.min(4L << 20, capacity / 16));
+    }
+
+    /** Reserves {@code size} bytes in the current chunk (a new one if needed). */
+    private ByteBuffer reserve(int size, long maxBlockMs) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxBlockMs);
+        lock.lock();
+        try {
+            Chunk c = current;
+            if (c == null || c.memory.remaining() < size) {
+                int cap = Math.max(chunkSize, size);
+                while (usedBytes + cap > capacity && !(chunks.isEmpty() && cap > capacity)) {
+                    if (evictOne()) {
+                        continue;
+                    }
+                    long waitNanos = deadline - System.nanoTime();
+                    if (waitNanos <= 0) {
+                        throw new ShaleException(ErrorKind.UNAVAILABLE, "log cache full: " + pendingBytes
+                                + " of " + capacity + " bytes wait for upload (append.max.block.ms=" + maxBlockMs + ")");
+                    }
+                    try {
+                        spaceFreed.awaitNanos(waitNanos);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while waiting for log cache space", e);
+                    }
+                    c = current;
+                    if (c != null && c.memory.remaining() >= size) {
+                        break;
+                    }
+                }
+                if (c == null || c.memory.remaining() < size) {
+                    c = new Chunk(cap);
+                    chunks.addLast(c);
+                    usedBytes += cap;
+                    current = c;
+                }
+            }
+            ByteBuffer slice = c.memory.slice(c.memory.position(), size);
+            c.memory.position(c.memory.position() + size);
+            return slice;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Reserves {@code size} bytes and registers the batch that {@code factory} makes of them (a
+     * writable view of exactly that size). Blocks up to {@code maxBlockMs} while the cache is full
+     * of data not yet uploaded.
+     *
+     * @throws ShaleException {@code UNAVAILABLE} if no space became free in time
+     */
+    CachedBatch allocate(int size, long maxBlockMs, Function<ByteBuffer, CachedBatch> factory) {
+        lock.lock();
+        try {
+            ByteBuffer slice = reserve(size, maxBlockMs);
+            CachedBatch b = factory.apply(slice);
+            Chunk c = current;
+            c.batches.add(b);
+            c.pendingBytes += size;
+            pendingBytes += size;
+            pendingBytesRelaxed = pendingBytes;
+            b.chunk = c;
+            return b;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The batch no longer needs to stay (uploaded, or failed and rolled back). */
+    void release(CachedBatch batch) {
+        lock.lock();
+        try {
+            Chunk c = batch.chunk;
+            if (c != null && !c.released) {
+                c.pendingBytes -= batch.sizeInBytes();
+                pendingBytes -= batch.sizeInBytes();
+                pendingBytesRelaxed = pendingBytes;
+            }
+            if (usedBytes >= capacity) {
+                spaceFreed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Releases many batches at once (after an upload). */
+    void releaseAll(List<CachedBatch> batches) {
+        lock.lock();
+        try {
+            for (CachedBatch b : batches) {
+                Chunk c = b.chunk;
+                if (c != null && !c.released) {
+                    c.pendingBytes -= b.sizeInBytes();
+                    pendingBytes -= b.sizeInBytes();
+                }
+            }
+            pendingBytesRelaxed = pendingBytes;
+            spaceFreed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Drops the oldest chunk without pending bytes. Called with the lock held. */
+    private boolean evictOne() {
+        for (Iterator<Chunk> it = chunks.iterator(); it.hasNext(); ) {
+            Chunk c = it.next();
+            if (c.pendingBytes > 0) {
+                continue;
+            }
+            if (c == current) {
+                current = null;
+            }
+            it.remove();
+            c.released = true;
+            usedBytes -= c.capacity();
+            evictedChunks++;
+            for (CachedBatch b : c.batches) {
+                b.log.evict(b);
+            }
+            c.batches.clear();
+            return true;
+        }
+        return false;
+    }
+
+    /** Bytes of chunk memory in use. */
+    long usedBytes() {
+        lock.lock();
+        try {
+            return usedBytes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes of batches waiting for upload. */
+    long pendingBytes() {
+        lock.lock();
+        try {
+            return pendingBytes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@link #pendingBytes()} without taking the lock (may be slightly stale). */
+    long pendingBytesRelaxed() {
+        return pendingBytesRelaxed;
+    }
+
+    long capacity() {
+        return capacity;
+    }
+
+    long evictedChunks() {
+        lock.lock();
+        try {
+            return evictedChunks;
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,526 @@
+package io.shale.log.internal.engine;
+
+import io.shale.log.AppendResult;
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
+import io.shale.log.TopicPartition;
+import io.shale.log.internal.manifest.PartitionMeta;
+import io.shale.log.record.RecordBatch;
+import io.shale.log.record.RecordBatchLayout;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One partition's live state: offset assignment, the index of its batches in the log cache, the
+ * high watermark, and the link to what the manifest knows of it ({@link PartitionMeta}).
+ *
+ * <p><b>Concurrency.</b> Everything mutable is guarded by this object's monitor, held briefly:
+ * assigning offsets and queueing the WAL entry (so a partition's WAL entries are in offset
+ * order), WAL completions, cache lookups, upload bookkeeping. The high watermark and the manifest
+ * view are volatile for lock-free readers. Futures are completed outside the monitor.
+ *
+ * <p><b>High watermark.</b> Advances over the longest prefix of durable batches; an append's future
+ * completes when the high watermark passes its last offset, so an acknowledged record is never
+ * behind a hole.
+ *
+ * <p><b>WAL failure.</b> If a batch cannot be made durable, it and every later batch of the
+ * partition are rolled back (their futures fail with {@code UNAVAILABLE}) and the log end offset
+ * returns to the failed batch's base offset, so that the next append reuses those offsets and no
+ * reader ever sees a gap. Recovery resolves the WAL's copies the same way (the later entry for an
+ * offset wins).
+ *
+ * <p><b>Memory.</b> An idle partition holds no cache index array and a handful of fields.
+ */
+final class PartitionLog {
+    private static final CachedBatch[] EMPTY = new CachedBatch[0];
+
+    final int id;
+    final TopicPartition tp;
+    private final StoreEngine engine;
+    volatile TopicHandle topic;
+    volatile PartitionMeta meta;
+
+    // ---- guarded by this
+    private long logEndOffset;
+    private long uploadedEnd;
+    private CachedBatch[] ring = EMPTY;
+    private int head;
+    private int tail;
+    private boolean dirty;
+    private boolean deleted;
+    private List<Waiter> waiters;
+
+    private volatile long highWatermark;
+
+    // read-ahead state of the remote read path (racy by design: a hint)
+    volatile String lastRemoteObject;
+    volatile int lastRemoteBlock = -2;
+    volatile int readaheadBlocks = 1;
+
+    PartitionLog(StoreEngine engine, TopicHandle topic, PartitionMeta meta, int index) {
+        this.engine = engine;
+        this.topic = topic;
+        this.meta = meta;
+        this.id = meta.id();
+        this.tp = new TopicPartition(topic.name, index);
+        long end = meta.endOffset();
+        this.logEndOffset = end;
+        this.uploadedEnd = end;
+        this.highWatermark = end;
+    }
+
+    long highWatermark() {
+        return highWatermark;
+    }
+
+    long logStartOffset() {
+        return meta.logStartOffset();
+    }
+
+    synchronized long logEndOffset() {
+        return logEndOffset;
+    }
+
+    synchronized long uploadedEnd() {
+        return uploadedEnd;
+    }
+
+    synchronized boolean isDeleted() {
+        return deleted;
+    }
+
+    // ================================================================== write path
+
+    /**
+     * Assigns offsets to {@code b} (whose bytes are filled), stamps them into its batches, queues
+     * it to the WAL and returns the future that completes when it is durable.
+     */
+    CompletableFuture<AppendResult> append(CachedBatch b, long appendTime) {
+        CompletableFuture<AppendResult> f = new CompletableFuture<>();
+        synchronized (this) {
+            if (deleted) {
+                engine.cache.release(b);
+                throw new ShaleException(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION, "partition " + tp + " was deleted");
+            }
+            long base = logEndOffset;
+            long next = stampOffsets(b.data, base);
+            b.baseOffset = base;
+            b.nextOffset = next;
+            b.logAppendTime = appendTime;
+            b.future = f;
+            push(b);
+            logEndOffset = next;
+            markDirty();
+            try {
+                b.walSequence = engine.wal.append(b);
+            } catch (RuntimeException e) {
+                tail--;
+                ring[tail] = null;
+                logEndOffset = base;
+                engine.cache.release(b);
+                throw e;
+            }
+        }
+        return f;
+    }
+
+    /** Writes consecutive base offsets into the batches of {@code data}; returns the next offset. */
+    private static long stampOffsets(ByteBuffer data, long base) {
+        long offset = base;
+        int pos = 0;
+        int limit = data.capacity();
+        while (pos < limit) {
+            RecordBatch.setBaseOffset(data, pos, offset);
+            offset += data.getInt(pos + RecordBatchLayout.LAST_OFFSET_DELTA_OFFSET) + 1L;
+            pos += data.getInt(pos + RecordBatchLayout.LENGTH_OFFSET) + RecordBatchLayout.LOG_OVERHEAD;
+        }
+        return offset;
+    }
+
+    /** Adds a batch recovered from the WAL (already durable). Returns false if it was not needed. */
+    synchronized void addRecovered(CachedBatch b) {
+        b.durable = true;
+        push(b);
+        logEndOffset = b.nextOffset;
+        highWatermark = b.nextOffset;
+        markDirty();
+    }
+
+    /** Recovery: drops recovered batches at or above {@code offset} (a later WAL entry replaces them). */
+    synchronized void truncateRecovered(long offset) {
+        while (tail > head && ring[tail - 1].baseOffset >= offset) {
+            CachedBatch b = ring[--tail];
+            ring[tail] = null;
+            b.dead = true;
+            engine.cache.release(b);
+        }
+        logEndOffset = tail > head ? ring[tail - 1].nextOffset : Math.max(uploadedEnd, offset);
+        highWatermark = logEndOffset;
+    }
+
+    /** WAL thread: {@code b} is durable. */
+    void onDurable(CachedBatch b) {
+        List<CachedBatch> done = null;
+        List<Waiter> wake = null;
+        long hw;
+        synchronized (this) {
+            b.durable = true;
+            if (b.dead) {
+                return;
+            }
+            hw = highWatermark;
+            if (b.baseOffset != hw) {
+                return; // an earlier batch is not durable yet; it will carry this one forward
+            }
+            int i = indexOf(hw);
+            while (i >= 0 && i < tail && ring[i].durable && ring[i].baseOffset == hw) {
+                CachedBatch d = ring[i];
+                if (done == null) {
+                    done = new ArrayList<>(4);
+                }
+                done.add(d);
+                hw = d.nextOffset;
+                i++;
+            }
+            highWatermark = hw;
+            wake = takeWaiters(hw);
+        }
+        if (done != null) {
+            long start = logStartOffset();
+            for (CachedBatch d : done) {
+                d.future.complete(new AppendResult(d.baseOffset, d.nextOffset - 1, d.logAppendTime, start));
+            }
+        }
+        engine.wake(wake);
+    }
+
+    /** WAL thread: {@code b} could not be made durable; roll back from it. */
+    void onWalFailure(CachedBatch b, Throwable error) {
+        List<CachedBatch> failed = new ArrayList<>();
+        synchronized (this) {
+            if (b.dead || b.durable) {
+                return;
+            }
+            int i = indexOf(b.baseOffset);
+            if (i < 0 || ring[i] != b) {
+                return;
+            }
+            for (int j = i; j < tail; j++) {
+                CachedBatch d = ring[j];
+                d.dead = true;
+                failed.add(d);
+                ring[j] = null;
+            }
+            tail = i;
+            logEndOffset = b.baseOffset;
+        }
+        ShaleException se = error instanceof ShaleException s ? s
+                : new ShaleException(ErrorKind.UNAVAILABLE, "WAL " + engine.wal.describe() + " failed to make "
+                        + tp + " offsets " + b.baseOffset + ".." + (b.nextOffset - 1) + " durable: " + error, error);
+        for (CachedBatch d : failed) {
+            engine.cache.release(d);
+            ShaleException e = d == b ? se : new ShaleException(ErrorKind.UNAVAILABLE, "append to " + tp
+                    + " rolled back because an earlier append failed: " + se.getMessage(), se);
+            d.future.completeExceptionally(e);
+        }
+    }
+
+    /** Fails every batch not yet durable (the store is closing or fenced). */
+    void failPending(ShaleException error) {
+        List<CachedBatch> failed = new ArrayList<>();
+        synchronized (this) {
+            for (int j = head; j < tail; j++) {
+                CachedBatch d = ring[j];
+                if (!d.durable && !d.dead) {
+                    d.dead = true;
+                    failed.add(d);
+                }
+            }
+            // keep durable entries; drop the failed tail
+            while (tail > head && ring[tail - 1].dead) {
+                ring[--tail] = null;
+            }
+            logEndOffset = tail > head ? ring[tail - 1].nextOffset : Math.max(uploadedEnd, highWatermark);
+        }
+        for (CachedBatch d : failed) {
+            engine.cache.release(d);
+            if (d.future != null) {
+                d.future.completeExceptionally(error);
+            }
+        }
+    }
+
+    // ================================================================== cache index
+
+    private void push(CachedBatch b) {
+        if (tail == ring.length) {
+            int live = tail - head;
+            if (head > 0 && live <= ring.length / 2) {
+                System.arraycopy(ring, head, ring, 0, live);
+                Arrays.fill(ring, live, tail, null);
+            } else {
+                CachedBatch[] grown = new CachedBatch[Math.max(4, ring.length * 2)];
+                System.arraycopy(ring, head, grown, 0, live);
+                ring = grown;
+            }
+            head = 0;
+            tail = live;
+        }
+        ring[tail++] = b;
+    }
+
+    /** Index of the entry whose range holds {@code offset}, or -1. Caller holds the monitor. */
+    private int indexOf(long offset) {
+        int lo = head;
+        int hi = tail - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            CachedBatch b = ring[mid];
+            if (b.nextOffset <= offset) {
+                lo = mid + 1;
+            } else if (b.baseOffset > offset) {
+                hi = mid - 1;
+            } else {
+                return mid;
+            }
+        }
+        return -1;
+    }
+
+    /** Cache eviction: the chunk holding {@code b} was dropped. */
+    synchronized void evict(CachedBatch b) {
+        b.evicted = true;
+        while (head < tail && (ring[head].evicted || ring[head].dead)) {
+            ring[head++] = null;
+        }
+        if (head == tail) {
+            head = 0;
+            tail = 0;
+            if (ring.length > 64) {
+                ring = EMPTY;
+            }
+        }
+    }
+
+    /**
+     * Adds to the cursor the cached batches from the one holding the cursor's offset, below
+     * {@code limitOffset}, until the cursor is full. Returns false if the cache does not hold the
+     * cursor's offset (nothing added).
+     */
+    synchronized boolean readCached(long limitOffset, ReadCursor c) {
+        int first = indexOf(c.next);
+        if (first < 0 || ring[first].evicted || ring[first].dead) {
+            return false;
+        }
+        long expected = ring[first].baseOffset;
+        for (int i = first; i < tail; i++) {
+            CachedBatch b = ring[i];
+            if (b.evicted || b.dead || b.baseOffset >= limitOffset || b.baseOffset != expected) {
+                return true;
+            }
+            ByteBuffer data = b.data;
+            int pos = 0;
+            int limit = data.capacity();
+            while (pos < limit) {
+                int size = data.getInt(pos + RecordBatchLayout.LENGTH_OFFSET) + RecordBatchLayout.LOG_OVERHEAD;
+                long batchBase = data.getLong(pos);
+                long batchNext = batchBase + data.getInt(pos + RecordBatchLayout.LAST_OFFSET_DELTA_OFFSET) + 1;
+                if (batchNext > c.next) {
+                    if (batchBase >= limitOffset || !c.offer(size)) {
+                        return true;
+                    }
+                    c.add(RecordBatch.wrap(data.asReadOnlyBuffer().limit(pos + size).position(pos)), size, batchNext);
+                }
+                pos += size;
+            }
+            expected = b.nextOffset;
+        }
+        return true;
+    }
+
+    /** Whether the cache holds {@code offset}. */
+    synchronized boolean caches(long offset) {
+        int i = indexOf(offset);
+        return i >= 0 && !ring[i].evicted;
+    }
+
+    /** Batches from {@code from} below the high watermark, for timestamp search. Caller must not hold the monitor. */
+    synchronized List<CachedBatch> cachedFrom(long from) {
+        List<CachedBatch> out = new ArrayList<>();
+        for (int j = head; j < tail; j++) {
+            CachedBatch b = ring[j];
+            if (b.nextOffset > from && b.baseOffset < highWatermark && !b.evicted && !b.dead) {
+                out.add(b);
+            }
+        }
+        return out;
+    }
+
+    // ================================================================== upload bookkeeping
+
+    private void markDirty() {
+        if (!dirty) {
+            dirty = true;
+            engine.markDirty(this);
+        }
+    }
+
+    /**
+     * Collects durable batches not yet uploaded, in offset order, up to about {@code maxBytes}.
+     * Returns the offset after the last one collected ({@code uploadedEnd} if none).
+     */
+    synchronized long collectForUpload(long maxBytes, List<CachedBatch> out) {
+        long next = uploadedEnd;
+        int i = head;
+        while (i < tail && ring[i].nextOffset <= uploadedEnd) {
+            i++;
+        }
+        long bytes = 0;
+        for (; i < tail; i++) {
+            CachedBatch b = ring[i];
+            if (!b.durable || b.baseOffset != next || (bytes > 0 && bytes + b.sizeInBytes() > maxBytes)) {
+                break;
+            }
+            out.add(b);
+            bytes += b.sizeInBytes();
+            next = b.nextOffset;
+        }
+        return next;
+    }
+
+    /** The batches up to {@code newEnd} are committed in an object. Returns whether more wait. */
+    synchronized boolean uploaded(List<CachedBatch> batches, long newEnd) {
+        for (CachedBatch b : batches) {
+            b.uploaded = true;
+        }
+        uploadedEnd = Math.max(uploadedEnd, newEnd);
+        boolean more = logEndOffset > uploadedEnd;
+        dirty = more;
+        return more;
+    }
+
+    /** Whether data waits for upload; re-marks the partition dirty if so. */
+    synchronized boolean stillDirty() {
+        boolean more = !deleted && logEndOffset > uploadedEnd;
+        dirty = more;
+        return more;
+    }
+
+    /** WAL sequence of the first batch not uploaded yet, or {@code Long.MAX_VALUE}. */
+    synchronized long firstPendingSequence() {
+        for (int j = head; j < tail; j++) {
+            CachedBatch b = ring[j];
+            if (b.nextOffset > uploadedEnd && !b.dead) {
+                return b.walSequence < 0 ? Long.MIN_VALUE : b.walSequence;
+            }
+        }
+        return Long.MAX_VALUE;
+    }
+
+    /** Bytes of batches not yet uploaded (for retention.bytes). */
+    synchronized long pendingBytes() {
+        long total = 0;
+        for (int j = head; j < tail; j++) {
+            if (ring[j].nextOffset > uploadedEnd && !ring[j].dead) {
+                total += ring[j].sizeInBytes();
+            }
+        }
+        return total;
+    }
+
+    // ================================================================== lifecycle
+
+    /** The topic was deleted: fail everything in flight and drop the cache index. */
+    void markDeleted() {
+        List<Waiter> wake;
+        synchronized (this) {
+            deleted = true;
+            wake = waiters;
+            waiters = null;
+        }
+        failPending(new ShaleException(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION, "partition " + tp + " was deleted"));
+        synchronized (this) {
+            for (int j = head; j < tail; j++) {
+                engine.cache.release(ring[j]);
+                ring[j] = null;
+            }
+            head = 0;
+            tail = 0;
+            ring = EMPTY;
+        }
+        engine.wake(wake);
+    }
+
+    /** Read-only stores: the manifest advanced the readable end. */
+    void advanceCommitted(long end) {
+        List<Waiter> wake;
+        synchronized (this) {
+            if (end <= highWatermark) {
+                return;
+            }
+            highWatermark = end;
+            logEndOffset = Math.max(logEndOffset, end);
+            uploadedEnd = Math.max(uploadedEnd, end);
+            wake = takeWaiters(end);
+        }
+        engine.wake(wake);
+    }
+
+    // ================================================================== long poll
+
+    /** Registers a waiter unless data at its offset is already readable. Returns false if it is. */
+    synchronized boolean addWaiter(Waiter w) {
+        if (deleted || w.offset < highWatermark) {
+            return false;
+        }
+        if (waiters == null) {
+            waiters = new ArrayList<>(2);
+        }
+        waiters.add(w);
+        return true;
+    }
+
+    synchronized void removeWaiter(Waiter w) {
+        if (waiters != null) {
+            waiters.remove(w);
+            if (waiters.isEmpty()) {
+                waiters = null;
+            }
+        }
+    }
+
+    private List<Waiter> takeWaiters(long hw) {
+        if (waiters == null) {
+            return null;
+        }
+        List<Waiter> ready = null;
+        for (int j = waiters.size() - 1; j >= 0; j--) {
+            Waiter w = waiters.get(j);
+            if (w.offset < hw) {
+                if (ready == null) {
+                    ready = new ArrayList<>(waiters.size());
+                }
+                ready.add(w);
+                waiters.remove(j);
+            }
+        }
+        if (waiters.isEmpty()) {
+            waiters = null;
+        }
+        return ready;
+    }
+
+    synchronized List<Waiter> drainWaiters() {
+        List<Waiter> w = waiters;
+        waiters = null;
+        return w;
+    }
+
+    @Override
+    public String toString() {
+        return tp.toString();
+    }
+}

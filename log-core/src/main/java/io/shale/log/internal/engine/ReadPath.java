@@ -1,0 +1,135 @@
+package io.shale.log.internal.engine;
+
+import io.shale.log.ErrorKind;
+import io.shale.log.FetchResult;
+import io.shale.log.OffsetAndTimestamp;
+import io.shale.log.ShaleException;
+import io.shale.log.internal.format.BlockInfo;
+import io.shale.log.internal.manifest.PartitionMeta;
+import io.shale.log.internal.manifest.RangeRef;
+import io.shale.log.internal.util.StoreCalls;
+import io.shale.log.record.Record;
+import io.shale.log.record.RecordBatch;
+import io.shale.log.record.RecordBatches;
+import java.nio.ByteBuffer;
+import java.util.Iterator;
+import java.util.Optional;
+
+/**
+ * Reads: the log cache first, then the object store. Every batch returned is a read-only view,
+ * never a copy. Stateless; the partition and the engine hold the state.
+ */
+final class ReadPath {
+    private ReadPath() {
+    }
+
+    static FetchResult read(StoreEngine engine, PartitionLog p, long offset, int maxBytes) {
+        for (int attempt = 0; ; attempt++) {
+            long hw = p.highWatermark();
+            long start = p.logStartOffset();
+            if (offset < start || offset > hw) {
+                throw new ShaleException(ErrorKind.OFFSET_OUT_OF_RANGE, "offset " + offset + " of " + p.tp
+                        + " is out of range [" + start + ", " + hw + "]");
+            }
+            ReadCursor c = new ReadCursor(offset, maxBytes);
+            try {
+                fill(engine, p, hw, c);
+                return new FetchResult(offset, c.out, c.next, hw, start);
+            } catch (ShaleException e) {
+                // An object may have been compacted away or expired between looking it up and
+                // reading it; the manifest then already says where the data is now.
+                if (attempt < 2 && StoreCalls.isNotFound(e)) {
+                    if (engine.readOnly) {
+                        engine.catalog.refresh();
+                    }
+                    continue;
+                }
+                throw e;
+            }
+        }
+    }
+
+    private static void fill(StoreEngine engine, PartitionLog p, long hw, ReadCursor c) {
+        while (c.next < hw && !c.full) {
+            long before = c.next;
+            if (!engine.readOnly && p.readCached(hw, c)) {
+                if (c.next == before && !c.full) {
+                    break;
+                }
+                continue;
+            }
+            PartitionMeta meta = p.meta;
+            RangeRef r = meta.find(c.next);
+            if (r == null) {
+                if (c.next < p.logStartOffset()) {
+                    throw new ShaleException(ErrorKind.OFFSET_OUT_OF_RANGE, "offset " + c.next + " of " + p.tp
+                            + " was deleted while being read; the log now starts at " + p.logStartOffset());
+                }
+                if (!c.out.isEmpty()) {
+                    break; // the rest will be readable from the cache or the next refresh
+                }
+                throw new ShaleException(ErrorKind.UNAVAILABLE, "offset " + c.next + " of " + p.tp
+                        + " is below the high watermark " + hw + " but neither cached nor in any object");
+            }
+            engine.remote.read(p, r, hw, c);
+            if (c.next == before && !c.full) {
+                break;
+            }
+        }
+    }
+
+    /** Kafka ListOffsets by timestamp: the first offset whose record timestamp is >= {@code ts}. */
+    static Optional<OffsetAndTimestamp> offsetForTimestamp(StoreEngine engine, PartitionLog p, long ts) {
+        long hw = p.highWatermark();
+        long start = p.logStartOffset();
+        PartitionMeta meta = p.meta;
+        for (RangeRef r : meta.ranges()) {
+            if (r.nextOffset() <= start || r.maxTimestamp() < ts) {
+                continue;
+            }
+            if (r.baseOffset() >= hw) {
+                break;
+            }
+            for (int i = 0; i < r.blockCount(); i++) {
+                BlockInfo b = engine.remote.block(r, i);
+                if (b.maxTimestamp() < ts || b.nextOffset() <= start) {
+                    continue;
+                }
+                Optional<OffsetAndTimestamp> found = search(engine.remote.blockBytesNoReadahead(r, i), ts, start, hw);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+        }
+        if (!engine.readOnly) {
+            for (CachedBatch b : p.cachedFrom(Math.max(start, meta.endOffset()))) {
+                if (b.maxTimestamp < ts) {
+                    continue;
+                }
+                Optional<OffsetAndTimestamp> found = search(b.view(), ts, start, hw);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<OffsetAndTimestamp> search(ByteBuffer batches, long ts, long start, long hw) {
+        for (Iterator<RecordBatch> it = RecordBatches.iterate(batches); it.hasNext(); ) {
+            RecordBatch batch = it.next();
+            if (batch.nextOffset() <= start || batch.maxTimestamp() < ts || batch.isControlBatch()) {
+                continue;
+            }
+            if (batch.baseOffset() >= hw) {
+                break;
+            }
+            for (Record r : batch) {
+                if (r.offset() >= start && r.offset() < hw && r.timestamp() >= ts) {
+                    return Optional.of(new OffsetAndTimestamp(r.offset(), r.timestamp()));
+                }
+            }
+        }
+        return Optional.empty();
+    }
+}
