@@ -341,6 +341,12 @@ final class PartitionLog {
         return true;
     }
 
+    /** The cached batch holding {@code offset}, or null (tests). */
+    synchronized CachedBatch cachedAt(long offset) {
+        int i = indexOf(offset);
+        return i < 0 ? null : ring[i];
+    }
+
     /** Whether the cache holds {@code offset}. */
     synchronized boolean caches(long offset) {
         int i = indexOf(offset);

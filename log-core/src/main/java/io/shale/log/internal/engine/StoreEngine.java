@@ -598,6 +598,24 @@ public final class StoreEngine implements LogStore {
         }
     }
 
+    /**
+     * Test hook: stops every thread the way a crash would, without uploading, closing the WAL or
+     * the object store, or failing anything in flight.
+     */
+    void crashForTesting() {
+        closing = true;
+        closed.set(true);
+        maintenance.stop();
+        if (uploader != null) {
+            uploader.stop();
+        }
+        for (ExecutorService e : new ExecutorService[] {uploadExecutor, maintenanceExecutor, scheduler, fetchExecutor}) {
+            if (e != null) {
+                e.shutdownNow();
+            }
+        }
+    }
+
     /** The manifest refused a commit: a newer writer owns the store. Stop writing. */
     void onFenced(ShaleException cause) {
         if (fenced) {
