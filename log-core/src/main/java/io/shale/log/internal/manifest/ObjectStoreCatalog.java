@@ -431,7 +431,7 @@ public final class ObjectStoreCatalog implements Catalog {
     private void collectGarbage() {
         long now = clock.millis();
         List<ObjectInfo> snapshots = listAll(SNAPSHOTS, null);
-        if (snapshots.size() <= 1) {
+        if (snapshots.isEmpty()) {
             return;
         }
         List<String> doomed = new ArrayList<>();

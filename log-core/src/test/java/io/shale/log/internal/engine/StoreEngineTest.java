@@ -33,82 +33,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-class StoreEngineTest {
-    private final MutableClock clock = new MutableClock(1_700_000_000_000L);
-    private final InMemoryObjectStore objects = new InMemoryObjectStore(clock);
-    private final InMemoryWal wal = new InMemoryWal();
-    private final List<LogStore> opened = new ArrayList<>();
-
-    private static final Map<String, Object> QUIET = Map.of(
-            StoreConfig.UPLOAD_INTERVAL_MS, 3_600_000,
-            StoreConfig.RETENTION_CHECK_INTERVAL_MS, 3_600_000,
-            StoreConfig.COMPACTION_INTERVAL_MS, 3_600_000,
-            StoreConfig.ORPHAN_SCAN_INTERVAL_MS, 3_600_000,
-            StoreConfig.OBJECT_DELETE_GRACE_MS, 3_600_000);
-
-    @AfterEach
-    void closeAll() {
-        for (LogStore s : opened) {
-            s.close();
-        }
-    }
-
-    private StoreEngine open() {
-        return open(Map.of());
-    }
-
-    private StoreEngine open(Map<String, ?> settings) {
-        StoreConfig cfg = StoreConfig.of(QUIET).with(settings);
-        StoreEngine s = (StoreEngine) StoreEngine.open(new SharedObjectStore(objects), wal, clock, cfg);
-        opened.add(s);
-        return s;
-    }
-
-    private StoreEngine openReadOnly() {
-        StoreEngine s = (StoreEngine) StoreEngine.open(new SharedObjectStore(objects), null, clock,
-                StoreConfig.of(QUIET).with(StoreConfig.REFRESH_INTERVAL_MS, 3_600_000));
-        opened.add(s);
-        return s;
-    }
-
-    private static SimpleRecord rec(String k, String v) {
-        return SimpleRecord.of(k, v);
-    }
-
-    private static String value(Record r) {
-        ByteBuffer v = r.value();
-        byte[] b = new byte[v.remaining()];
-        v.duplicate().get(b);
-        return new String(b, StandardCharsets.UTF_8);
-    }
-
-    private static List<String> values(FetchResult f) {
-        List<String> out = new ArrayList<>();
-        for (Record r : f.records()) {
-            out.add(value(r));
-        }
-        return out;
-    }
-
-    private static List<String> readAll(LogStore s, TopicPartition tp) {
-        List<String> out = new ArrayList<>();
-        long offset = s.logStartOffset(tp);
-        while (offset < s.highWatermark(tp)) {
-            FetchResult f = s.read(tp, offset, 1 << 20);
-            out.addAll(values(f));
-            offset = f.nextOffset();
-        }
-        return out;
-    }
-
-    private static AppendResult append(LogStore s, TopicPartition tp, String... vs) {
-        List<SimpleRecord> rs = new ArrayList<>();
-        for (String v : vs) {
-            rs.add(rec("k", v));
-        }
-        return s.append(tp, rs).join();
-    }
-
+class StoreEngineTest extends EngineFixture {
     // ------------------------------------------------------------------ basics
 
     @Test
@@ -259,14 +184,6 @@ class StoreEngineTest {
         return c;
     }
 
-    private static void assertKind(Runnable r, ErrorKind kind) {
-        assertThatThrownBy(r::run).satisfies(t -> {
-            ShaleException e = ShaleException.unwrap(t);
-            assertThat(e).as("ShaleException behind %s", t).isNotNull();
-            assertThat(e.kind()).isEqualTo(kind);
-        });
-    }
-
     // ------------------------------------------------------------------ tiering
 
     @Test
@@ -287,10 +204,6 @@ class StoreEngineTest {
             assertThat(readAll(again, tp)).containsExactly("p" + p + "-a", "p" + p + "-b");
         }
         assertThat(again.remote.gets.get()).isGreaterThan(0);
-    }
-
-    private long dataObjects() {
-        return objects.keys().stream().filter(k -> k.startsWith("data/")).count();
     }
 
     @Test
