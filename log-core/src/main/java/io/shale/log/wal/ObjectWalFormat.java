@@ -1,0 +1,345 @@
+package io.shale.log.wal;
+
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
+
+/**
+ * The byte layout of one object written by {@link ObjectWriteAheadLog}, version 1.
+ *
+ * <pre>
+ * Object (all integers big-endian, CRC-32C as an unsigned 32-bit value):
+ *
+ *   0            40                                               L-20        L
+ *   +------------+---------+---------+-----+-----------+------------+
+ *   |   header   | frame 0 | frame 1 | ... | frame n-1 |  trailer   |
+ *   +------------+---------+---------+-----+-----------+------------+
+ *
+ * Header (HEADER_LENGTH = 40 bytes)
+ *    0  magic          u32  0x5357414C "SWAL"
+ *    4  version        u16  1
+ *    6  headerLength   u16  40
+ *    8  epoch          i64  the writer epoch that wrote the object
+ *   16  firstSequence  i64  sequence of frame 0; equals the key's first sequence
+ *   24  lastSequence   i64  sequence of frame n-1
+ *   32  entryCount     i32  n (at least 1)
+ *   36  headerCrc      u32  CRC-32C of bytes 0..35
+ *
+ * Frame (FRAME_HEADER_LENGTH = 28 bytes + payload)
+ *    0  frameCrc       u32  CRC-32C of bytes 4 .. 28+payloadLength of the frame
+ *    4  payloadLength  i32  0 .. MAX_PAYLOAD_LENGTH
+ *    8  sequence       i64  strictly increasing within the object, within [first, last]
+ *   16  streamId       i32  the partition's store-wide id, &gt;= 0
+ *   20  baseOffset     i64  offset of the first record of the payload
+ *   28  payload        payloadLength bytes (whole Kafka v2 record batches, opaque here)
+ *
+ * Trailer (TRAILER_LENGTH = 20 bytes, the last bytes of the object)
+ *    0  magic          u32  0x5357454E "SWEN"
+ *    4  entryCount     i32  equals the header's
+ *    8  objectLength   i64  L, the whole object's length
+ *   16  trailerCrc     u32  CRC-32C of trailer bytes 0..15
+ * </pre>
+ *
+ * <p>Sequences are {@code epoch << 40 | counter} (see {@link ObjectWriteAheadLog}), so every frame's
+ * sequence carries the header's epoch in its high bits.
+ *
+ * <p><b>Decoding</b> assumes the bytes may be damaged: every length is checked against the bytes
+ * present before it is used, nothing is allocated from a length read from the object, and the
+ * decoder never throws for bad input; it reports what it could verify ({@link DecodeResult}).
+ * Frames are delivered in order up to the first one that fails verification, never past it.
+ *
+ * <p>Compatibility: a reader rejects (reports unreadable) any version it does not know. A later
+ * version may grow the header (headerLength) or add frame kinds; it must keep bytes 0..7.
+ */
+public final class ObjectWalFormat {
+    /** "SWAL". */
+    public static final int MAGIC = 0x5357414C;
+    /** "SWEN". */
+    public static final int TRAILER_MAGIC = 0x5357454E;
+    public static final short VERSION = 1;
+
+    public static final int HEADER_LENGTH = 40;
+    public static final int HEADER_MAGIC_OFFSET = 0;
+    public static final int HEADER_VERSION_OFFSET = 4;
+    public static final int HEADER_LENGTH_OFFSET = 6;
+    public static final int HEADER_EPOCH_OFFSET = 8;
+    public static final int HEADER_FIRST_SEQUENCE_OFFSET = 16;
+    public static final int HEADER_LAST_SEQUENCE_OFFSET = 24;
+    public static final int HEADER_ENTRY_COUNT_OFFSET = 32;
+    public static final int HEADER_CRC_OFFSET = 36;
+
+    public static final int FRAME_HEADER_LENGTH = 28;
+    public static final int FRAME_CRC_OFFSET = 0;
+    public static final int FRAME_PAYLOAD_LENGTH_OFFSET = 4;
+    public static final int FRAME_SEQUENCE_OFFSET = 8;
+    public static final int FRAME_STREAM_ID_OFFSET = 16;
+    public static final int FRAME_BASE_OFFSET_OFFSET = 20;
+    public static final int FRAME_PAYLOAD_OFFSET = 28;
+
+    public static final int TRAILER_LENGTH = 20;
+    public static final int TRAILER_MAGIC_OFFSET = 0;
+    public static final int TRAILER_ENTRY_COUNT_OFFSET = 4;
+    public static final int TRAILER_OBJECT_LENGTH_OFFSET = 8;
+    public static final int TRAILER_CRC_OFFSET = 16;
+
+    /** Largest payload a frame may declare (the WAL's entry limit). */
+    public static final int MAX_PAYLOAD_LENGTH = 64 << 20;
+
+    /** Bits of a sequence below the epoch. */
+    public static final int EPOCH_SHIFT = 40;
+
+    private ObjectWalFormat() {
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Encoding (used by the writer; callers own the arrays and the CRC instance)
+
+    /** Fills {@code dst[0..HEADER_LENGTH)} with a header, CRC included. */
+    public static void encodeHeader(byte[] dst, long epoch, long firstSequence, long lastSequence, int entryCount) {
+        putInt(dst, HEADER_MAGIC_OFFSET, MAGIC);
+        putShort(dst, HEADER_VERSION_OFFSET, VERSION);
+        putShort(dst, HEADER_LENGTH_OFFSET, (short) HEADER_LENGTH);
+        putLong(dst, HEADER_EPOCH_OFFSET, epoch);
+        putLong(dst, HEADER_FIRST_SEQUENCE_OFFSET, firstSequence);
+        putLong(dst, HEADER_LAST_SEQUENCE_OFFSET, lastSequence);
+        putInt(dst, HEADER_ENTRY_COUNT_OFFSET, entryCount);
+        putInt(dst, HEADER_CRC_OFFSET, crc(dst, 0, HEADER_CRC_OFFSET));
+    }
+
+    /**
+     * Fills {@code dst[0..FRAME_HEADER_LENGTH)} with a frame header for {@code payload}'s remaining
+     * bytes, CRC included (computed with {@code crc}, which is reset first). Does not move
+     * {@code payload}'s position and allocates nothing for heap payloads.
+     */
+    public static void encodeFrameHeader(byte[] dst, CRC32C crc, long sequence, int streamId, long baseOffset,
+            ByteBuffer payload) {
+        int length = payload.remaining();
+        putInt(dst, FRAME_PAYLOAD_LENGTH_OFFSET, length);
+        putLong(dst, FRAME_SEQUENCE_OFFSET, sequence);
+        putInt(dst, FRAME_STREAM_ID_OFFSET, streamId);
+        putLong(dst, FRAME_BASE_OFFSET_OFFSET, baseOffset);
+        crc.reset();
+        crc.update(dst, FRAME_PAYLOAD_LENGTH_OFFSET, FRAME_HEADER_LENGTH - FRAME_PAYLOAD_LENGTH_OFFSET);
+        if (payload.hasArray()) {
+            crc.update(payload.array(), payload.arrayOffset() + payload.position(), length);
+        } else {
+            crc.update(payload.duplicate());
+        }
+        putInt(dst, FRAME_CRC_OFFSET, (int) crc.getValue());
+    }
+
+    /** Fills {@code dst[0..TRAILER_LENGTH)} with a trailer, CRC included. */
+    public static void encodeTrailer(byte[] dst, int entryCount, long objectLength) {
+        putInt(dst, TRAILER_MAGIC_OFFSET, TRAILER_MAGIC);
+        putInt(dst, TRAILER_ENTRY_COUNT_OFFSET, entryCount);
+        putLong(dst, TRAILER_OBJECT_LENGTH_OFFSET, objectLength);
+        putInt(dst, TRAILER_CRC_OFFSET, crc(dst, 0, TRAILER_CRC_OFFSET));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Decoding
+
+    /** Receives the frames of an object that passed verification, in order. */
+    @FunctionalInterface
+    public interface FrameVisitor {
+        /** {@code payload} is a read-only view valid only during the call. */
+        void onFrame(long sequence, int streamId, long baseOffset, ByteBuffer payload);
+    }
+
+    /** The verified header fields of an object. */
+    public record Header(long epoch, long firstSequence, long lastSequence, int entryCount) {
+    }
+
+    /** How much of an object could be verified. */
+    public enum Status {
+        /** Header, every frame and the trailer verified. */
+        COMPLETE,
+        /** The header verified and some frames were delivered (or none were expected), but the rest is damaged. */
+        DAMAGED,
+        /** Nothing could be recovered: the header is bad, or no frame verified although the header announced some. */
+        UNREADABLE
+    }
+
+    /**
+     * What {@link #decode} found.
+     *
+     * @param header the header if it verified, else {@code null}
+     * @param framesDelivered how many frames were handed to the visitor
+     * @param lastDeliveredSequence the sequence of the last delivered frame, or -1
+     * @param damage what was wrong and where (byte position), or {@code null} if complete
+     */
+    public record DecodeResult(Status status, Header header, int framesDelivered, long lastDeliveredSequence,
+            String damage) {
+        /** Entries the header announced but that could not be delivered (0 if the header is unknown). */
+        public int framesLost() {
+            return header == null ? 0 : Math.max(0, header.entryCount() - framesDelivered);
+        }
+    }
+
+    /**
+     * Verifies an object and hands every frame that verifies, in order, to {@code visitor}, stopping
+     * at the first damage. Never throws for bad input (only if the visitor throws). Does not modify
+     * {@code object} or its position.
+     *
+     * @param expectedEpoch the epoch the object's key names, or -1 to accept any
+     * @param expectedFirstSequence the first sequence the object's key names, or -1 to accept any
+     */
+    public static DecodeResult decode(ByteBuffer object, long expectedEpoch, long expectedFirstSequence,
+            FrameVisitor visitor) {
+        ByteBuffer b = object.slice(); // big-endian, positions relative to the object's start
+        int length = b.remaining();
+        if (length < HEADER_LENGTH) {
+            return unreadable(null, "object of " + length + " bytes is shorter than the " + HEADER_LENGTH + "-byte header");
+        }
+        int magic = b.getInt(HEADER_MAGIC_OFFSET);
+        if (magic != MAGIC) {
+            return unreadable(null, String.format("bad magic 0x%08x at byte 0", magic));
+        }
+        short version = b.getShort(HEADER_VERSION_OFFSET);
+        if (version != VERSION) {
+            return unreadable(null, "unsupported format version " + version + " (this reader knows " + VERSION + ")");
+        }
+        short headerLength = b.getShort(HEADER_LENGTH_OFFSET);
+        if (headerLength != HEADER_LENGTH) {
+            return unreadable(null, "header length " + headerLength + " is not " + HEADER_LENGTH + " for version 1");
+        }
+        int storedHeaderCrc = b.getInt(HEADER_CRC_OFFSET);
+        int headerCrc = crc(b, 0, HEADER_CRC_OFFSET);
+        if (storedHeaderCrc != headerCrc) {
+            return unreadable(null, String.format("header CRC mismatch (stored 0x%08x, computed 0x%08x)", storedHeaderCrc, headerCrc));
+        }
+        long epoch = b.getLong(HEADER_EPOCH_OFFSET);
+        long first = b.getLong(HEADER_FIRST_SEQUENCE_OFFSET);
+        long last = b.getLong(HEADER_LAST_SEQUENCE_OFFSET);
+        int count = b.getInt(HEADER_ENTRY_COUNT_OFFSET);
+        if (epoch < 0 || first < 0 || last < first || (first >>> EPOCH_SHIFT) != epoch || (last >>> EPOCH_SHIFT) != epoch
+                || count < 0 || (count > 0 && last - first < count - 1L)) {
+            return unreadable(null, "inconsistent header: epoch " + epoch + ", sequences " + first + ".." + last
+                    + ", " + count + " entries");
+        }
+        if ((expectedEpoch >= 0 && epoch != expectedEpoch) || (expectedFirstSequence >= 0 && first != expectedFirstSequence)) {
+            return unreadable(null, "header names epoch " + epoch + " and first sequence " + first
+                    + " but the key names epoch " + expectedEpoch + " and first sequence " + expectedFirstSequence);
+        }
+        Header header = new Header(epoch, first, last, count);
+
+        // The trailer, if intact, tells exactly where the frames end.
+        String trailerDamage = null;
+        int framesEnd = length;
+        if (length < HEADER_LENGTH + TRAILER_LENGTH) {
+            trailerDamage = "object of " + length + " bytes has no room for a trailer";
+        } else {
+            int t = length - TRAILER_LENGTH;
+            int tMagic = b.getInt(t + TRAILER_MAGIC_OFFSET);
+            int tCrc = crc(b, t, TRAILER_CRC_OFFSET);
+            if (tMagic != TRAILER_MAGIC || b.getInt(t + TRAILER_CRC_OFFSET) != tCrc) {
+                trailerDamage = "no valid trailer at byte " + t + " (object truncated or damaged)";
+            } else if (b.getLong(t + TRAILER_OBJECT_LENGTH_OFFSET) != length) {
+                trailerDamage = "trailer declares " + b.getLong(t + TRAILER_OBJECT_LENGTH_OFFSET)
+                        + " bytes but the object has " + length;
+            } else if (b.getInt(t + TRAILER_ENTRY_COUNT_OFFSET) != count) {
+                trailerDamage = "trailer declares " + b.getInt(t + TRAILER_ENTRY_COUNT_OFFSET)
+                        + " entries but the header " + count;
+            } else {
+                framesEnd = t;
+            }
+        }
+
+        CRC32C crc = new CRC32C();
+        int pos = HEADER_LENGTH;
+        int delivered = 0;
+        long prev = -1;
+        String frameDamage = null;
+        while (pos < framesEnd && delivered < count) {
+            int avail = framesEnd - pos;
+            if (avail < FRAME_HEADER_LENGTH) {
+                frameDamage = "frame " + delivered + " at byte " + pos + " is cut short (" + avail + " bytes left)";
+                break;
+            }
+            int payloadLength = b.getInt(pos + FRAME_PAYLOAD_LENGTH_OFFSET);
+            if (payloadLength < 0 || payloadLength > MAX_PAYLOAD_LENGTH || payloadLength > avail - FRAME_HEADER_LENGTH) {
+                frameDamage = "frame " + delivered + " at byte " + pos + " declares a payload of " + payloadLength
+                        + " bytes with " + (avail - FRAME_HEADER_LENGTH) + " left";
+                break;
+            }
+            int frameEnd = pos + FRAME_HEADER_LENGTH + payloadLength;
+            int stored = b.getInt(pos + FRAME_CRC_OFFSET);
+            crc.reset();
+            crc.update(b.duplicate().limit(frameEnd).position(pos + FRAME_PAYLOAD_LENGTH_OFFSET));
+            if ((int) crc.getValue() != stored) {
+                frameDamage = "frame " + delivered + " at byte " + pos + " fails its CRC";
+                break;
+            }
+            long seq = b.getLong(pos + FRAME_SEQUENCE_OFFSET);
+            int streamId = b.getInt(pos + FRAME_STREAM_ID_OFFSET);
+            if (seq < first || seq > last || seq <= prev || streamId < 0
+                    || (delivered == 0 && seq != first)) {
+                frameDamage = "frame " + delivered + " at byte " + pos + " has sequence " + seq + " / stream " + streamId
+                        + " outside the header's range " + first + ".." + last + " or out of order";
+                break;
+            }
+            long baseOffset = b.getLong(pos + FRAME_BASE_OFFSET_OFFSET);
+            visitor.onFrame(seq, streamId, baseOffset,
+                    b.slice(pos + FRAME_PAYLOAD_OFFSET, payloadLength).asReadOnlyBuffer());
+            delivered++;
+            prev = seq;
+            pos = frameEnd;
+        }
+        if (frameDamage == null && delivered == count && prev != last && count > 0) {
+            frameDamage = "last frame has sequence " + prev + " but the header says " + last;
+        }
+        if (frameDamage == null && delivered < count) {
+            frameDamage = "only " + delivered + " of " + count + " frames present before byte " + pos;
+        }
+        if (frameDamage == null && trailerDamage == null && pos != framesEnd) {
+            frameDamage = (framesEnd - pos) + " unexpected bytes after the last frame at byte " + pos;
+        }
+        String damage = join(frameDamage, trailerDamage);
+        if (damage == null) {
+            return new DecodeResult(Status.COMPLETE, header, delivered, prev, null);
+        }
+        Status status = delivered == 0 && count > 0 ? Status.UNREADABLE : Status.DAMAGED;
+        return new DecodeResult(status, header, delivered, prev, damage);
+    }
+
+    private static DecodeResult unreadable(Header header, String why) {
+        return new DecodeResult(Status.UNREADABLE, header, 0, -1, why);
+    }
+
+    private static String join(String a, String b) {
+        if (a == null) {
+            return b;
+        }
+        return b == null ? a : a + "; " + b;
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    static int crc(byte[] src, int off, int len) {
+        CRC32C c = new CRC32C();
+        c.update(src, off, len);
+        return (int) c.getValue();
+    }
+
+    private static int crc(ByteBuffer b, int off, int len) {
+        CRC32C c = new CRC32C();
+        c.update(b.duplicate().limit(off + len).position(off));
+        return (int) c.getValue();
+    }
+
+    static void putShort(byte[] dst, int off, short v) {
+        dst[off] = (byte) (v >>> 8);
+        dst[off + 1] = (byte) v;
+    }
+
+    static void putInt(byte[] dst, int off, int v) {
+        dst[off] = (byte) (v >>> 24);
+        dst[off + 1] = (byte) (v >>> 16);
+        dst[off + 2] = (byte) (v >>> 8);
+        dst[off + 3] = (byte) v;
+    }
+
+    static void putLong(byte[] dst, int off, long v) {
+        putInt(dst, off, (int) (v >>> 32));
+        putInt(dst, off + 4, (int) v);
+    }
+}

@@ -1,0 +1,1348 @@
+package io.shale.log.wal;
+
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
+import io.shale.log.spi.DeleteResult;
+import io.shale.log.spi.ListPage;
+import io.shale.log.spi.ObjectInfo;
+import io.shale.log.spi.ObjectStore;
+import io.shale.log.spi.ObjectStoreException;
+import io.shale.log.spi.Payload;
+import io.shale.log.spi.WalContext;
+import io.shale.log.spi.WalEntry;
+import io.shale.log.spi.WalReplayHandler;
+import io.shale.log.spi.WriteAheadLog;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link WriteAheadLog} whose durability is the object store: appends of every partition are
+ * batched into one object, written with a create-if-absent PUT, and acknowledged only once the PUT
+ * succeeded and the writer was verified not fenced. Survives the loss of the machine.
+ *
+ * <p><b>Threading.</b> {@link #append}, {@link #nextSequence}, {@link #trim}, {@link #flush} and
+ * {@link #metrics} are thread-safe. {@link #open}, {@link #replay} and {@link #close} follow the
+ * {@link WriteAheadLog} lifecycle. Entry callbacks run on this WAL's own threads
+ * ({@code shale-object-wal-*}), except entries failed by {@link #close} (the closing thread).
+ *
+ * <p><b>Durability.</b> {@code onDurable} is called only after the object holding the entry was
+ * created in the object store and {@link WalContext#checkNotFenced()} completed normally after
+ * that. Such an entry is returned by every later {@link #replay} until trimmed, on any machine
+ * that can reach the store.
+ *
+ * <p><b>Errors.</b> {@code append} throws {@link ShaleException} {@code CLOSED} after close,
+ * {@code FENCED} once fenced, {@code UNAVAILABLE} if back-pressure lasted longer than
+ * {@link Builder#maxBlock} (the entry is then not queued and gets no callback), and
+ * {@link IllegalArgumentException} for a payload over {@link #MAX_ENTRY_BYTES}. Entries fail with
+ * {@code UNAVAILABLE} (PUT failed after the store's retries, naming the key; the WAL continues),
+ * {@code FENCED} (the WAL stops), or {@code CLOSED} (not durable when close gave up waiting).
+ *
+ * <p><b>Idempotency.</b> {@link #close} and {@link #trim} are idempotent.
+ */
+public final class ObjectWriteAheadLog implements WriteAheadLog {
+    /*
+     * Design rationale.
+     *
+     * Batching: one "pending object" at a time collects the frames of every partition. It is sealed
+     * when it holds at least flushBytes, when flushInterval has passed since its first entry (a
+     * one-shot timer on the context's scheduler, which only seals and hands the PUT to our
+     * executor), on flush() and on close(). Sealed objects queue for up to maxInFlightPuts
+     * concurrent PUTs, so one slow PUT (S3 p99 is hundreds of ms) does not cap throughput.
+     *
+     * Copying: append copies the payload into the pending object at once (under the lock, together
+     * with the frame CRC that has to read every byte anyway), instead of keeping references until
+     * the PUT completes. The object is then a few large buffers that any store can stream (and a
+     * retry re-read) cheaply, a 1 KiB-entry workload does not produce 8,192-element gather lists,
+     * and the bytes that were CRC'd are exactly the bytes uploaded. memcpy costs microseconds per
+     * MiB against a PUT of tens to hundreds of ms. The copy goes into pooled direct chunks
+     * (ChunkPool): no per-append allocation, no multi-MiB heap arrays, memory proportional to the
+     * bytes buffered. A chunk returns to the pool only after its PUT completed normally; after a
+     * failed PUT the chunks are abandoned to the collector, because a timed-out attempt inside the
+     * store could in principle still be reading them.
+     *
+     * Back-pressure: bufferedBytes counts chunk memory held by the pending, queued and in-flight
+     * objects. An append that would take it over maxBufferedBytes seals the pending object and
+     * waits (at most maxBlock) for PUTs to complete; an entry is always admitted when nothing is
+     * buffered, so an entry bigger than the limit cannot deadlock.
+     *
+     * Sequences: epoch << 40 | counter. Sequence order is (writer epoch, order within the epoch),
+     * so a newer writer's entries sort after every older writer's, and object keys
+     * <prefix><epoch:20>-<firstSeq:20> list in sequence order. The counter is assigned under the
+     * same lock that places the frame in the pending object, so frames are in sequence order
+     * within an object and objects are in sequence order by key: every entry of an object has a
+     * sequence below the first sequence of any later key. Trim relies on that.
+     *
+     * putIfAbsent, not put: keys never repeat in a correct system (epochs are unique per writer),
+     * so create-if-absent costs nothing and turns the one dangerous case, two writers holding the
+     * same epoch, into a detected error instead of a silent overwrite of acknowledged entries. An
+     * ambiguous earlier attempt (timeout that did create the object) is resolved by the unique
+     * per-object token: "already exists" with our token is our own success. With another token it
+     * is a foreign writer on our epoch: the object's entries fail FENCED and the WAL fences itself.
+     *
+     * Ack rule: PUT ok -> checkNotFenced() -> only if it completes normally, onDurable. A FENCED
+     * answer fails the object's entries with FENCED and fences the WAL (every pending and later
+     * append fails fast; objects not yet sent are failed without a PUT). Any other answer (cannot
+     * tell) fails the entries with UNAVAILABLE and the WAL continues. A failed PUT fails its
+     * entries with UNAVAILABLE naming the key; later objects proceed (the store's retry wrapper
+     * has already retried).
+     *
+     * Replay and corruption: objects are written atomically, so a bad object means storage damage
+     * (or a broken store), never a torn tail. Frames that verify before the damage are delivered:
+     * they are acknowledged data that is still readable, and dropping them would lose more. The
+     * damage is logged at ERROR with the key and the number of entries lost and counted in the
+     * metrics; replay goes on. An object from which nothing at all can be recovered (bad header,
+     * or not one valid frame) fails replay with CORRUPT_STORAGE naming the key, unless the
+     * operator set skipUnreadableObjects after deciding to accept the loss: opening a store
+     * silently without acknowledged entries is worse than not opening it.
+     *
+     * Trim: lists the keys below the trim sequence (the listing is ordered, so it stops right after
+     * the first key at or above it) and deletes in one batch every object whose last sequence is
+     * below it. The last sequence is known exactly for objects this instance wrote or replayed;
+     * otherwise it is bounded by the next key's first sequence and by the end of its epoch. So
+     * objects of older epochs, orphans of failed PUTs and zombies are all collected, and an object
+     * whose extent is unknown is kept. A fenced or closed WAL never trims.
+     */
+
+    /** Largest entry payload accepted by {@link #append}. */
+    public static final int MAX_ENTRY_BYTES = ObjectWalFormat.MAX_PAYLOAD_LENGTH;
+    /** Bits of a sequence below the epoch. */
+    public static final int EPOCH_SHIFT = ObjectWalFormat.EPOCH_SHIFT;
+    /** Largest writer epoch this WAL supports (the epoch must fit in the sequence's top bits). */
+    public static final long MAX_EPOCH = (1L << (63 - EPOCH_SHIFT)) - 1;
+    /** Entries one writer epoch can append (about 1.1 * 10^12). */
+    public static final long SEQUENCES_PER_EPOCH = 1L << EPOCH_SHIFT;
+
+    private static final Logger LOG = LoggerFactory.getLogger(ObjectWriteAheadLog.class);
+    private static final AtomicInteger THREAD_IDS = new AtomicInteger();
+
+    // ---- settings
+    private final String prefix;
+    private final long flushIntervalMillis;
+    private final long flushBytes;
+    private final int maxInFlightPuts;
+    private final long maxBufferedBytes;
+    private final long maxBlockNanos;
+    private final long closeTimeoutMillis;
+    private final int replayParallelism;
+    private final int listPageSize;
+    private final boolean skipUnreadableObjects;
+    private final ChunkPool pool;
+    private final String tokenPrefix;
+
+    // ---- bound by open()
+    private volatile boolean opened;
+    private WalContext context;
+    private ObjectStore store;
+    private Clock clock;
+    private ScheduledExecutorService scheduler;
+    private long epoch;
+    private ThreadPoolExecutor executor;
+
+    // ---- write path, guarded by lock
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition spaceAvailable = lock.newCondition();
+    private final CRC32C crc = new CRC32C();
+    private final byte[] frameHeader = new byte[ObjectWalFormat.FRAME_HEADER_LENGTH];
+    private PendingObject current;
+    private final ArrayDeque<PendingObject> awaitingPut = new ArrayDeque<>();
+    /** Sealed objects whose entries have not all been settled yet. */
+    private final Set<PendingObject> live = new LinkedHashSet<>();
+    private int putsInFlight;
+    private long bufferedBytes;
+    private long nextCounter;
+    private boolean replayed;
+    private boolean appended;
+    private long objectsCreated;
+    private volatile long nextSequence;
+    private volatile boolean closed;
+    private volatile ShaleException fenceError;
+    private final AtomicBoolean closeStarted = new AtomicBoolean();
+
+    /** Last sequence of objects known to exist or possibly exist (written, attempted or replayed), for trim. */
+    private final ConcurrentHashMap<String, Long> knownLastSequence = new ConcurrentHashMap<>();
+
+    // ---- trim, guarded by trimMonitor
+    private final Object trimMonitor = new Object();
+    private long trimFloor = Long.MIN_VALUE;
+    private long cleanFloor = Long.MIN_VALUE;
+    private CompletableFuture<Void> trimTail = CompletableFuture.completedFuture(null);
+    private CompletableFuture<Void> queuedTrim;
+
+    // ---- metrics
+    private final AtomicLong objectsWritten = new AtomicLong();
+    private final AtomicLong bytesWritten = new AtomicLong();
+    private final AtomicLong entriesDurable = new AtomicLong();
+    private final AtomicLong entriesFailed = new AtomicLong();
+    private final AtomicLong putFailures = new AtomicLong();
+    private final AtomicLong backPressureTimeouts = new AtomicLong();
+    private final AtomicLong objectsTrimmed = new AtomicLong();
+    private volatile long lastObjectBytes;
+    private volatile long lastObjectEntries;
+    private final LatencyHistogram putLatency = new LatencyHistogram();
+    private volatile long replayedObjects;
+    private volatile long replayedEntries;
+    private volatile long replayDamagedObjects;
+    private volatile long replayLostEntries;
+
+    private ObjectWriteAheadLog(Builder b) {
+        this.prefix = b.keyPrefix;
+        this.flushIntervalMillis = b.flushInterval.toMillis();
+        this.flushBytes = b.flushBytes;
+        this.maxInFlightPuts = b.maxInFlightPuts;
+        this.maxBufferedBytes = b.maxBufferedBytes;
+        this.maxBlockNanos = b.maxBlock.toNanos();
+        this.closeTimeoutMillis = b.closeTimeout.toMillis();
+        this.replayParallelism = b.replayParallelism;
+        this.listPageSize = b.listPageSize;
+        this.skipUnreadableObjects = b.skipUnreadableObjects;
+        int chunk = b.chunkBytes > 0 ? b.chunkBytes : defaultChunkBytes(b.flushBytes);
+        long retain = Math.min(b.maxBufferedBytes, (b.maxInFlightPuts + 2L) * Math.max(b.flushBytes, chunk));
+        this.pool = new ChunkPool(chunk, (int) Math.min(Integer.MAX_VALUE, retain / chunk + 1));
+        byte[] nonce = new byte[8];
+        new SecureRandom().nextBytes(nonce);
+        StringBuilder sb = new StringBuilder("w");
+        for (byte x : nonce) {
+            sb.append(Character.forDigit((x >> 4) & 0xF, 16)).append(Character.forDigit(x & 0xF, 16));
+        }
+        this.tokenPrefix = sb.append('-').toString();
+    }
+
+    /** A builder with the defaults listed on {@link Builder}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    // =============================================================================================
+    // Lifecycle
+
+    /**
+     * Binds the WAL to its store and starts its executor.
+     *
+     * @throws IllegalStateException if called twice or after close
+     * @throws ShaleException {@code INVALID_ARGUMENT} if the writer epoch is outside 0..{@link #MAX_EPOCH}
+     */
+    @Override
+    public void open(WalContext context) {
+        Objects.requireNonNull(context, "context");
+        lock.lock();
+        try {
+            if (opened || closed) {
+                throw new IllegalStateException(describe() + " was already opened or closed");
+            }
+            long e = context.writerEpoch();
+            if (e < 0 || e > MAX_EPOCH) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT,
+                        "writer epoch " + e + " is outside 0.." + MAX_EPOCH + " supported by the object WAL");
+            }
+            this.context = context;
+            this.store = Objects.requireNonNull(context.objectStore(), "context.objectStore()");
+            this.clock = Objects.requireNonNull(context.clock(), "context.clock()");
+            this.scheduler = Objects.requireNonNull(context.scheduler(), "context.scheduler()");
+            this.epoch = e;
+            this.nextCounter = 0;
+            this.nextSequence = e << EPOCH_SHIFT;
+            ThreadPoolExecutor ex = new ThreadPoolExecutor(maxInFlightPuts, maxInFlightPuts, 30, TimeUnit.SECONDS,
+                    new LinkedBlockingQueue<>(), r -> {
+                        Thread t = new Thread(r, "shale-object-wal-" + THREAD_IDS.incrementAndGet());
+                        t.setDaemon(true);
+                        return t;
+                    });
+            ex.allowCoreThreadTimeOut(true);
+            this.executor = ex;
+            this.opened = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Delivers every entry of every object under the prefix, in sequence order, then makes later
+     * sequences start above all of them. Objects are fetched with up to
+     * {@link Builder#replayParallelism} GETs in flight; memory is bounded by that many objects.
+     *
+     * <p>An object that is damaged after some valid frames: those frames are delivered, the
+     * damage is logged at ERROR and counted ({@link ObjectWalMetrics#replayDamagedObjects()}).
+     *
+     * @throws ShaleException {@code CORRUPT_STORAGE} naming the key if an object yields no entry at
+     *     all (bad header, or its first frame is bad) and {@link Builder#skipUnreadableObjects} is
+     *     off; entries delivered before it should then be discarded by the caller.
+     *     {@code FENCED} if the store holds objects of a newer writer epoch. {@code UNAVAILABLE} if
+     *     the store cannot be listed or read.
+     * @throws IllegalStateException if not opened, already replayed, or called after an append
+     */
+    @Override
+    public void replay(WalReplayHandler handler) {
+        Objects.requireNonNull(handler, "handler");
+        lock.lock();
+        try {
+            if (!opened || closed) {
+                throw new IllegalStateException(describe() + " is not open");
+            }
+            if (replayed || appended) {
+                throw new IllegalStateException("replay must be called once, before the first append");
+            }
+            replayed = true;
+        } finally {
+            lock.unlock();
+        }
+        List<WalObjectKey> keys = listAll();
+        for (WalObjectKey k : keys) {
+            if (k.epoch() > epoch) {
+                throw new ShaleException(ErrorKind.FENCED, "WAL object " + where(k.key()) + " was written by writer epoch "
+                        + k.epoch() + ", newer than this writer's epoch " + epoch + ": a newer writer owns the store");
+            }
+        }
+        ReplayCursor cursor = new ReplayCursor(handler);
+        ArrayDeque<CompletableFuture<ByteBuffer>> window = new ArrayDeque<>();
+        int next = 0;
+        long objects = 0;
+        for (int i = 0; i < keys.size(); i++) {
+            while (next < keys.size() && window.size() < replayParallelism) {
+                window.addLast(fetch(keys.get(next++).key()));
+            }
+            WalObjectKey key = keys.get(i);
+            ByteBuffer bytes = awaitObject(window.removeFirst(), key.key());
+            if (bytes == null) {
+                continue; // vanished between list and get; logged
+            }
+            objects++;
+            cursor.beginObject(key);
+            ObjectWalFormat.DecodeResult r = ObjectWalFormat.decode(bytes, key.epoch(), key.firstSequence(), cursor);
+            onReplayedObject(key, r, cursor);
+        }
+        long maxOwn = cursor.maxOwnEpochSequence;
+        lock.lock();
+        try {
+            if (maxOwn >= 0) {
+                long counter = (maxOwn & (SEQUENCES_PER_EPOCH - 1)) + 1;
+                nextCounter = Math.max(nextCounter, counter);
+                nextSequence = (epoch << EPOCH_SHIFT) | nextCounter;
+            }
+        } finally {
+            lock.unlock();
+        }
+        replayedObjects = objects;
+        replayedEntries = cursor.delivered;
+        LOG.info("{} replayed {} entries from {} objects ({} damaged, {} entries lost); next sequence {}",
+                describe(), cursor.delivered, objects, replayDamagedObjects, replayLostEntries, nextSequence);
+    }
+
+    /**
+     * Stops accepting appends (they throw {@code CLOSED}), seals what is buffered, waits up to
+     * {@link Builder#closeTimeout} for every sealed object to be written and acknowledged, fails
+     * the entries of objects still unsettled with {@code CLOSED}, and stops the WAL's threads. The
+     * object store and the scheduler belong to the store and are not closed. Idempotent; a second
+     * call returns at once.
+     */
+    @Override
+    public void close() {
+        if (!closeStarted.compareAndSet(false, true)) {
+            return;
+        }
+        List<CompletableFuture<Void>> waits = new ArrayList<>();
+        lock.lock();
+        try {
+            closed = true;
+            if (current != null) {
+                sealCurrent();
+            }
+            for (PendingObject o : live) {
+                waits.add(o.done);
+            }
+            spaceAvailable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (!opened) {
+            return;
+        }
+        try {
+            CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0])).get(closeTimeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            LOG.warn("{}: {} objects were not durable {} ms after close; failing their entries", describe(),
+                    waits.stream().filter(f -> !f.isDone()).count(), closeTimeoutMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            // settle() never completes a done future exceptionally
+        }
+        List<PendingObject> remaining;
+        lock.lock();
+        try {
+            remaining = new ArrayList<>(live);
+            awaitingPut.clear();
+        } finally {
+            lock.unlock();
+        }
+        for (PendingObject o : remaining) {
+            settle(o, new ShaleException(ErrorKind.CLOSED,
+                    "WAL closed before object " + where(o.key) + " became durable; its " + o.entries.size()
+                            + " entries may or may not be replayed"));
+        }
+        executor.shutdown();
+        pool.clear();
+    }
+
+    // =============================================================================================
+    // Write path
+
+    /**
+     * Copies the entry into the pending object and returns its sequence. Blocks only for
+     * back-pressure: while the bytes buffered and in flight exceed {@link Builder#maxBufferedBytes},
+     * for at most {@link Builder#maxBlock}. {@code entry}'s callbacks report the outcome; its
+     * payload is not referenced after this call returns.
+     *
+     * @throws ShaleException {@code CLOSED}, {@code FENCED}, or {@code UNAVAILABLE} (back-pressure
+     *     timeout, interrupted while waiting, or the epoch's sequence space is exhausted); the entry
+     *     is then not queued and gets no callback
+     * @throws IllegalArgumentException if the payload exceeds {@link #MAX_ENTRY_BYTES} or the stream id is negative
+     * @throws IllegalStateException if the WAL was not opened
+     */
+    @Override
+    public long append(WalEntry entry) {
+        Objects.requireNonNull(entry, "entry");
+        ByteBuffer payload = entry.payload();
+        int length = payload.remaining();
+        if (length > MAX_ENTRY_BYTES) {
+            throw new IllegalArgumentException("WAL entry of " + length + " bytes exceeds the object WAL's limit of "
+                    + MAX_ENTRY_BYTES + " bytes");
+        }
+        int streamId = entry.streamId();
+        if (streamId < 0) {
+            throw new IllegalArgumentException("negative stream id " + streamId);
+        }
+        long frameBytes = ObjectWalFormat.FRAME_HEADER_LENGTH + (long) length;
+        lock.lock();
+        try {
+            ensureWritable();
+            awaitSpace(frameBytes);
+            if (nextCounter >= SEQUENCES_PER_EPOCH) {
+                throw new ShaleException(ErrorKind.UNAVAILABLE, "writer epoch " + epoch + " has used all "
+                        + SEQUENCES_PER_EPOCH + " sequences of " + describe() + "; reopen the store to claim a new epoch");
+            }
+            long seq = (epoch << EPOCH_SHIFT) | nextCounter;
+            PendingObject obj = current;
+            if (obj == null) {
+                obj = startObject(seq);
+            }
+            int chunksBefore = obj.buffer.chunkCount();
+            ObjectWalFormat.encodeFrameHeader(frameHeader, crc, seq, streamId, entry.baseOffset(), payload);
+            obj.buffer.write(frameHeader, 0, frameHeader.length);
+            obj.buffer.write(payload, payload.position(), length);
+            account(obj, chunksBefore);
+            obj.entries.add(entry);
+            obj.lastSeq = seq;
+            nextCounter++;
+            nextSequence = seq + 1;
+            appended = true;
+            if (obj.buffer.size() >= flushBytes || obj.flushWhenSealable) {
+                sealCurrent();
+            }
+            return seq;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public long nextSequence() {
+        return nextSequence;
+    }
+
+    /**
+     * Seals what is buffered now and returns a future that completes when every entry appended
+     * before this call has been settled (acknowledged or failed; the entries' callbacks say
+     * which). Never completes exceptionally. Useful for tests and for a store that wants to force
+     * durability now rather than at the next interval.
+     */
+    public CompletableFuture<Void> flush() {
+        List<CompletableFuture<Void>> waits = new ArrayList<>();
+        lock.lock();
+        try {
+            if (current != null && opened) {
+                sealCurrent();
+            }
+            for (PendingObject o : live) {
+                waits.add(o.done);
+            }
+        } finally {
+            lock.unlock();
+        }
+        return CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
+    }
+
+    private void ensureWritable() {
+        if (closed) {
+            throw new ShaleException(ErrorKind.CLOSED, describe() + " is closed");
+        }
+        ShaleException f = fenceError;
+        if (f != null) {
+            throw new ShaleException(ErrorKind.FENCED, describe() + " was fenced and accepts no more appends: "
+                    + f.getMessage(), f);
+        }
+        if (!opened) {
+            throw new IllegalStateException(describe() + " was not opened");
+        }
+    }
+
+    /** Under lock: waits while admitting {@code frameBytes} would exceed the memory bound. */
+    private void awaitSpace(long frameBytes) {
+        if (bufferedBytes == 0 || bufferedBytes + frameBytes <= maxBufferedBytes) {
+            return;
+        }
+        if (current != null) {
+            sealCurrent(); // get the buffered bytes moving instead of waiting for the timer
+        }
+        long nanos = maxBlockNanos;
+        while (bufferedBytes > 0 && bufferedBytes + frameBytes > maxBufferedBytes) {
+            if (nanos <= 0) {
+                backPressureTimeouts.incrementAndGet();
+                throw new ShaleException(ErrorKind.UNAVAILABLE, describe() + " has " + bufferedBytes
+                        + " bytes buffered or in flight (limit " + maxBufferedBytes + ") for longer than "
+                        + TimeUnit.NANOSECONDS.toMillis(maxBlockNanos) + " ms: the object store is not keeping up");
+            }
+            try {
+                nanos = spaceAvailable.awaitNanos(nanos);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while waiting for space in " + describe(), e);
+            }
+            ensureWritable();
+        }
+    }
+
+    /** Under lock. */
+    private PendingObject startObject(long firstSeq) {
+        WalObjectKey key = WalObjectKey.of(prefix, epoch, firstSeq);
+        PendingObject obj = new PendingObject(key.key(), firstSeq, tokenPrefix + (objectsCreated++), new ChunkedBuffer(pool));
+        obj.buffer.write(new byte[ObjectWalFormat.HEADER_LENGTH], 0, ObjectWalFormat.HEADER_LENGTH);
+        account(obj, 0);
+        current = obj;
+        try {
+            obj.timer = scheduler.schedule(() -> onFlushTimer(obj), flushIntervalMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // Without a timer the object would wait for size or close; flush it with its first entry instead.
+            LOG.warn("{}: the scheduler rejected the flush timer; objects are flushed at once", describe());
+            obj.flushWhenSealable = true;
+        }
+        return obj;
+    }
+
+    /** Under lock: adds the chunks taken since {@code chunksBefore} to the buffered bytes. */
+    private void account(PendingObject obj, int chunksBefore) {
+        long added = (long) (obj.buffer.chunkCount() - chunksBefore) * pool.chunkSize();
+        obj.accountedBytes += added;
+        bufferedBytes += added;
+    }
+
+    private void onFlushTimer(PendingObject obj) {
+        lock.lock();
+        try {
+            if (current == obj) {
+                sealCurrent();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under lock: seals the pending object and queues it for a PUT. */
+    private void sealCurrent() {
+        PendingObject obj = current;
+        current = null;
+        if (obj == null) {
+            return;
+        }
+        if (obj.timer != null) {
+            obj.timer.cancel(false);
+            obj.timer = null;
+        }
+        int count = obj.entries.size();
+        byte[] header = new byte[ObjectWalFormat.HEADER_LENGTH];
+        ObjectWalFormat.encodeHeader(header, epoch, obj.firstSeq, obj.lastSeq, count);
+        obj.buffer.overwrite(0, header);
+        byte[] trailer = new byte[ObjectWalFormat.TRAILER_LENGTH];
+        long objectLength = obj.buffer.size() + ObjectWalFormat.TRAILER_LENGTH;
+        ObjectWalFormat.encodeTrailer(trailer, count, objectLength);
+        int chunksBefore = obj.buffer.chunkCount();
+        obj.buffer.write(trailer, 0, trailer.length);
+        long added = (long) (obj.buffer.chunkCount() - chunksBefore) * pool.chunkSize();
+        obj.accountedBytes += added;
+        bufferedBytes += added;
+        obj.size = objectLength;
+        lastObjectBytes = objectLength;
+        lastObjectEntries = count;
+        live.add(obj);
+        awaitingPut.addLast(obj);
+        dispatchPuts();
+    }
+
+    /** Under lock: starts PUTs while slots are free. */
+    private void dispatchPuts() {
+        while (putsInFlight < maxInFlightPuts && !awaitingPut.isEmpty()) {
+            PendingObject obj = awaitingPut.pollFirst();
+            putsInFlight++;
+            try {
+                executor.execute(() -> startPut(obj));
+            } catch (RejectedExecutionException e) {
+                putsInFlight--;
+                releaseMemory(obj, true);
+                settle(obj, new ShaleException(ErrorKind.CLOSED, describe() + " is shut down; object "
+                        + where(obj.key) + " was not written"));
+            }
+        }
+    }
+
+    private void startPut(PendingObject obj) {
+        ShaleException fenced = fenceError;
+        if (fenced != null) {
+            onPutSlotFreed(obj, true);
+            settle(obj, fencedFailure(obj, fenced));
+            return;
+        }
+        obj.putStart = clock.instant();
+        knownLastSequence.put(obj.key, obj.lastSeq); // from now on it may exist
+        CompletableFuture<Boolean> put;
+        try {
+            put = Objects.requireNonNull(store.putIfAbsent(obj.key, Payload.of(obj.buffer.views()), obj.token),
+                    "putIfAbsent returned null");
+        } catch (RuntimeException e) {
+            put = CompletableFuture.failedFuture(e);
+        }
+        put.whenCompleteAsync((created, error) -> onPutCompleted(obj, created, error), executor);
+    }
+
+    private void onPutCompleted(PendingObject obj, Boolean created, Throwable error) {
+        if (error != null) {
+            onPutSlotFreed(obj, false);
+            putFailures.incrementAndGet();
+            ObjectStoreException ose = ObjectStoreException.find(error);
+            String reason = ose != null ? ose.reason() + ": " + ose.getMessage() : String.valueOf(unwrap(error));
+            LOG.warn("{}: PUT of {} ({} entries, {} bytes) failed: {}", describe(), obj.key, obj.entries.size(), obj.size, reason);
+            settle(obj, new ShaleException(ErrorKind.UNAVAILABLE, "PUT of WAL object " + where(obj.key) + " failed ("
+                    + reason + "); its " + obj.entries.size() + " entries are not durable", unwrap(error)));
+            return;
+        }
+        onPutSlotFreed(obj, true);
+        if (Boolean.TRUE.equals(created)) {
+            recordWritten(obj);
+            checkFence(obj);
+            return;
+        }
+        // The key exists: our own earlier (ambiguous) attempt, or another writer using our epoch.
+        CompletableFuture<Optional<ObjectInfo>> head;
+        try {
+            head = Objects.requireNonNull(store.head(obj.key), "head returned null");
+        } catch (RuntimeException e) {
+            head = CompletableFuture.failedFuture(e);
+        }
+        head.whenCompleteAsync((info, headError) -> {
+            if (headError != null) {
+                settle(obj, new ShaleException(ErrorKind.UNAVAILABLE, "WAL object " + where(obj.key)
+                        + " already existed and its write token could not be read", unwrap(headError)));
+            } else if (info.isPresent() && obj.token.equals(info.get().token())) {
+                recordWritten(obj);
+                checkFence(obj);
+            } else {
+                String found = info.map(i -> "token " + i.token()).orElse("no object on a second look");
+                ShaleException collision = new ShaleException(ErrorKind.FENCED, "WAL object " + where(obj.key)
+                        + " already exists with " + found + " (ours is " + obj.token + "): another writer is using epoch "
+                        + epoch + "; this writer stops");
+                LOG.error("{}", collision.getMessage());
+                enterFenced(collision);
+                settle(obj, collision);
+            }
+        }, executor);
+    }
+
+    private void checkFence(PendingObject obj) {
+        CompletableFuture<Void> check;
+        try {
+            check = Objects.requireNonNull(context.checkNotFenced(), "checkNotFenced returned null");
+        } catch (RuntimeException e) {
+            check = CompletableFuture.failedFuture(e);
+        }
+        check.whenCompleteAsync((ignored, error) -> {
+            if (error == null) {
+                ShaleException fenced = fenceError;
+                settle(obj, fenced == null ? null : fencedFailure(obj, fenced));
+                return;
+            }
+            ShaleException se = ShaleException.unwrap(error);
+            if (se != null && se.kind() == ErrorKind.FENCED) {
+                enterFenced(se);
+                settle(obj, fencedFailure(obj, se));
+            } else {
+                settle(obj, new ShaleException(ErrorKind.UNAVAILABLE, "WAL object " + where(obj.key)
+                        + " was written but the writer's fencing could not be verified; its entries are not acknowledged",
+                        unwrap(error)));
+            }
+        }, executor);
+    }
+
+    private void recordWritten(PendingObject obj) {
+        objectsWritten.incrementAndGet();
+        bytesWritten.addAndGet(obj.size);
+        Instant start = obj.putStart;
+        if (start != null) {
+            putLatency.record(Duration.between(start, clock.instant()).toNanos() / 1000);
+        }
+    }
+
+    /** A PUT finished: frees its slot and memory and starts the next. */
+    private void onPutSlotFreed(PendingObject obj, boolean storeIsDone) {
+        lock.lock();
+        try {
+            putsInFlight--;
+            releaseMemory(obj, storeIsDone);
+            dispatchPuts();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under lock. */
+    private void releaseMemory(PendingObject obj, boolean reusable) {
+        bufferedBytes -= obj.accountedBytes;
+        obj.accountedBytes = 0;
+        if (reusable) {
+            obj.buffer.release();
+        } else {
+            obj.buffer.abandon();
+        }
+        spaceAvailable.signalAll();
+    }
+
+    /** Calls every entry's callback once (success if {@code error} is null) and marks the object done. */
+    private void settle(PendingObject obj, ShaleException error) {
+        if (!obj.settled.compareAndSet(false, true)) {
+            return;
+        }
+        List<WalEntry> entries = obj.entries;
+        for (WalEntry e : entries) {
+            try {
+                if (error == null) {
+                    e.onDurable();
+                } else {
+                    e.onFailure(error);
+                }
+            } catch (RuntimeException callbackError) {
+                LOG.error("{}: a WAL entry callback threw", describe(), callbackError);
+            }
+        }
+        (error == null ? entriesDurable : entriesFailed).addAndGet(entries.size());
+        lock.lock();
+        try {
+            live.remove(obj);
+        } finally {
+            lock.unlock();
+        }
+        obj.done.complete(null);
+    }
+
+    /** Puts the WAL in the fenced state and fails everything not yet sent. */
+    private void enterFenced(ShaleException cause) {
+        List<PendingObject> unsent = new ArrayList<>();
+        lock.lock();
+        try {
+            if (fenceError != null) {
+                return;
+            }
+            fenceError = cause;
+            if (current != null) {
+                PendingObject obj = current;
+                current = null;
+                if (obj.timer != null) {
+                    obj.timer.cancel(false);
+                }
+                unsent.add(obj);
+            }
+            unsent.addAll(awaitingPut);
+            awaitingPut.clear();
+            for (PendingObject obj : unsent) {
+                releaseMemory(obj, true);
+            }
+            spaceAvailable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        LOG.error("{} is fenced ({}); failing {} unsent objects, no further appends", describe(), cause.getMessage(), unsent.size());
+        for (PendingObject obj : unsent) {
+            settle(obj, fencedFailure(obj, cause));
+        }
+    }
+
+    private ShaleException fencedFailure(PendingObject obj, ShaleException cause) {
+        return new ShaleException(ErrorKind.FENCED, "writer epoch " + epoch + " was fenced; the entries of WAL object "
+                + where(obj.key) + " are not acknowledged: " + cause.getMessage(), cause);
+    }
+
+    // =============================================================================================
+    // Replay
+
+    private final class ReplayCursor implements ObjectWalFormat.FrameVisitor {
+        final WalReplayHandler handler;
+        long lastDelivered = Long.MIN_VALUE;
+        long maxOwnEpochSequence = -1;
+        long delivered;
+        WalObjectKey object;
+        int skippedInObject;
+
+        ReplayCursor(WalReplayHandler handler) {
+            this.handler = handler;
+        }
+
+        void beginObject(WalObjectKey key) {
+            object = key;
+            skippedInObject = 0;
+            if (key.epoch() == epoch) {
+                maxOwnEpochSequence = Math.max(maxOwnEpochSequence, key.firstSequence());
+            }
+        }
+
+        @Override
+        public void onFrame(long sequence, int streamId, long baseOffset, ByteBuffer payload) {
+            if (sequence <= lastDelivered) {
+                // Only possible if two writers shared an epoch: keep replay in sequence order.
+                skippedInObject++;
+                return;
+            }
+            handler.onEntry(sequence, streamId, baseOffset, payload);
+            lastDelivered = sequence;
+            delivered++;
+            if ((sequence >>> EPOCH_SHIFT) == epoch) {
+                maxOwnEpochSequence = Math.max(maxOwnEpochSequence, sequence);
+            }
+        }
+    }
+
+    private void onReplayedObject(WalObjectKey key, ObjectWalFormat.DecodeResult r, ReplayCursor cursor) {
+        if (r.header() != null) {
+            knownLastSequence.put(key.key(), r.header().lastSequence());
+            if (key.epoch() == epoch) {
+                cursor.maxOwnEpochSequence = Math.max(cursor.maxOwnEpochSequence, r.header().lastSequence());
+            }
+        }
+        if (cursor.skippedInObject > 0) {
+            LOG.error("{}: WAL object {} overlaps earlier objects; {} entries with already-replayed sequences were skipped",
+                    describe(), where(key.key()), cursor.skippedInObject);
+        }
+        switch (r.status()) {
+            case COMPLETE:
+                return;
+            case DAMAGED:
+                replayDamagedObjects++;
+                replayLostEntries += r.framesLost();
+                if (r.framesLost() > 0) {
+                    LOG.error("{}: WAL object {} is damaged ({}); recovered {} of {} entries, {} acknowledged entries are lost",
+                            describe(), where(key.key()), r.damage(), r.framesDelivered(), r.header().entryCount(), r.framesLost());
+                } else {
+                    LOG.warn("{}: WAL object {} is damaged ({}) but all {} entries were recovered",
+                            describe(), where(key.key()), r.damage(), r.framesDelivered());
+                }
+                return;
+            case UNREADABLE:
+            default:
+                replayDamagedObjects++;
+                replayLostEntries += r.framesLost();
+                String message = "WAL object " + where(key.key()) + " is unreadable (" + r.damage()
+                        + "); none of its entries can be recovered and acknowledged entries may be lost";
+                if (skipUnreadableObjects) {
+                    LOG.error("{}: {}; skipped because skipUnreadableObjects is set", describe(), message);
+                    return;
+                }
+                throw new ShaleException(ErrorKind.CORRUPT_STORAGE, message
+                        + ". Restore the object, or open with skipUnreadableObjects to accept the loss");
+        }
+    }
+
+    private List<WalObjectKey> listAll() {
+        List<WalObjectKey> keys = new ArrayList<>();
+        String startAfter = null;
+        while (true) {
+            String after = startAfter;
+            ListPage page = await(safe(() -> store.list(prefix, after, listPageSize)), "list " + where(prefix));
+            for (ObjectInfo info : page.objects()) {
+                WalObjectKey k = WalObjectKey.parse(prefix, info.key());
+                if (k == null) {
+                    if (info.key().startsWith(prefix)) {
+                        LOG.warn("{}: ignoring {} under the WAL prefix: not a WAL object key", describe(), info.key());
+                    }
+                    continue;
+                }
+                keys.add(k);
+            }
+            if (page.isLast()) {
+                break;
+            }
+            if (startAfter != null && page.nextStartAfter().compareTo(startAfter) <= 0) {
+                throw new ShaleException(ErrorKind.UNAVAILABLE, "listing " + where(prefix) + " did not advance past "
+                        + startAfter);
+            }
+            startAfter = page.nextStartAfter();
+        }
+        keys.sort((a, b) -> a.key().compareTo(b.key()));
+        return keys;
+    }
+
+    private CompletableFuture<ByteBuffer> fetch(String key) {
+        return safe(() -> store.get(key));
+    }
+
+    /** The object's bytes, or {@code null} if it no longer exists. Other failures throw. */
+    private ByteBuffer awaitObject(CompletableFuture<ByteBuffer> f, String key) {
+        try {
+            return f.join();
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            Throwable cause = unwrap(e);
+            ObjectStoreException ose = ObjectStoreException.find(cause);
+            if (ose != null && ose.reason() == ObjectStoreException.Reason.NOT_FOUND) {
+                LOG.warn("{}: WAL object {} was listed but is gone; skipping it", describe(), where(key));
+                return null;
+            }
+            if (ose != null && ose.reason() == ObjectStoreException.Reason.CORRUPT) {
+                // The store itself says the bytes are wrong: same policy as a failed verification.
+                LOG.error("{}: the store reports WAL object {} as corrupt: {}", describe(), where(key), ose.getMessage());
+                return ByteBuffer.allocate(0);
+            }
+            throw new ShaleException(ErrorKind.UNAVAILABLE, "reading WAL object " + where(key) + " failed: " + cause, cause);
+        }
+    }
+
+    // =============================================================================================
+    // Trim
+
+    /**
+     * Deletes, in the background, every WAL object all of whose entries have sequences below
+     * {@code sequence}, including objects of older writer epochs. Idempotent; a fenced or closed
+     * WAL ignores it. Failures are logged and retried at the next trim.
+     */
+    @Override
+    public void trim(long sequence) {
+        trimAsync(sequence);
+    }
+
+    /**
+     * As {@link #trim}, returning a future that completes when a trim pass that covered
+     * {@code sequence} has finished (normally even if some deletes failed; it fails only if the WAL
+     * shut down meanwhile).
+     */
+    public CompletableFuture<Void> trimAsync(long sequence) {
+        if (!opened || closed || fenceError != null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        synchronized (trimMonitor) {
+            trimFloor = Math.max(trimFloor, sequence);
+            if (queuedTrim != null) {
+                return queuedTrim;
+            }
+            CompletableFuture<Void> pass = trimTail.handle((v, e) -> null).thenComposeAsync(ignored -> {
+                long floor;
+                synchronized (trimMonitor) {
+                    queuedTrim = null;
+                    floor = trimFloor;
+                    if (floor <= cleanFloor) {
+                        return CompletableFuture.<Void>completedFuture(null);
+                    }
+                }
+                if (closed || fenceError != null) {
+                    return CompletableFuture.<Void>completedFuture(null);
+                }
+                return trimPass(floor);
+            }, executor);
+            queuedTrim = pass;
+            trimTail = pass;
+            return pass;
+        }
+    }
+
+    private static final class TrimScan {
+        final long floor;
+        final List<WalObjectKey> candidates = new ArrayList<>();
+        WalObjectKey next;
+        String startAfter;
+
+        TrimScan(long floor) {
+            this.floor = floor;
+        }
+    }
+
+    private CompletableFuture<Void> trimPass(long floor) {
+        return scan(new TrimScan(floor)).thenCompose(scan -> {
+            List<WalObjectKey> c = scan.candidates;
+            List<String> deletable = new ArrayList<>();
+            for (int i = 0; i < c.size(); i++) {
+                WalObjectKey k = c.get(i);
+                long bound = k.epochLimit();
+                Long known = knownLastSequence.get(k.key());
+                if (known != null) {
+                    bound = Math.min(bound, known);
+                }
+                WalObjectKey after = i + 1 < c.size() ? c.get(i + 1) : scan.next;
+                if (after != null) {
+                    bound = Math.min(bound, after.firstSequence() - 1);
+                }
+                if (bound < floor) {
+                    deletable.add(k.key());
+                }
+            }
+            boolean allBounded = deletable.size() == c.size();
+            if (deletable.isEmpty()) {
+                markClean(floor, allBounded);
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            return safe(() -> store.delete(deletable)).handle((DeleteResult result, Throwable error) -> {
+                if (error != null) {
+                    LOG.warn("{}: deleting {} trimmed WAL objects failed: {}", describe(), deletable.size(), unwrap(error).toString());
+                    return null;
+                }
+                int deleted = 0;
+                for (String key : deletable) {
+                    if (!result.failed().containsKey(key)) {
+                        knownLastSequence.remove(key);
+                        deleted++;
+                    }
+                }
+                objectsTrimmed.addAndGet(deleted);
+                if (!result.isComplete()) {
+                    LOG.warn("{}: {} trimmed WAL objects could not be deleted: {}", describe(), result.failed().size(), result.failed());
+                }
+                LOG.debug("{}: trim below {} deleted {} objects", describe(), floor, deleted);
+                markClean(floor, allBounded && result.isComplete());
+                return null;
+            });
+        });
+    }
+
+    private void markClean(long floor, boolean clean) {
+        if (clean) {
+            synchronized (trimMonitor) {
+                cleanFloor = Math.max(cleanFloor, floor);
+            }
+        }
+    }
+
+    private CompletableFuture<TrimScan> scan(TrimScan s) {
+        return safe(() -> store.list(prefix, s.startAfter, listPageSize)).thenCompose(page -> {
+            for (ObjectInfo info : page.objects()) {
+                WalObjectKey k = WalObjectKey.parse(prefix, info.key());
+                if (k == null) {
+                    continue;
+                }
+                if (k.firstSequence() >= s.floor) {
+                    s.next = k;
+                    return CompletableFuture.completedFuture(s);
+                }
+                s.candidates.add(k);
+            }
+            if (page.isLast() || (s.startAfter != null && page.nextStartAfter().compareTo(s.startAfter) <= 0)) {
+                return CompletableFuture.completedFuture(s);
+            }
+            s.startAfter = page.nextStartAfter();
+            return scan(s);
+        });
+    }
+
+    // =============================================================================================
+    // Introspection
+
+    /** A snapshot of the counters. Thread-safe. */
+    public ObjectWalMetrics metrics() {
+        long buffered;
+        int inFlight;
+        lock.lock();
+        try {
+            buffered = bufferedBytes;
+            inFlight = putsInFlight;
+        } finally {
+            lock.unlock();
+        }
+        return new ObjectWalMetrics(objectsWritten.get(), bytesWritten.get(), entriesDurable.get(), entriesFailed.get(),
+                putFailures.get(), lastObjectBytes, lastObjectEntries, putLatency.last(), putLatency.max(),
+                putLatency.percentile(0.5), putLatency.percentile(0.99), buffered, inFlight, backPressureTimeouts.get(),
+                objectsTrimmed.get(), replayedObjects, replayedEntries, replayDamagedObjects, replayLostEntries,
+                fenceError != null);
+    }
+
+    /** The key prefix objects are written under. */
+    public String keyPrefix() {
+        return prefix;
+    }
+
+    /** Direct-memory chunk size used for pending objects. */
+    int chunkBytes() {
+        return pool.chunkSize();
+    }
+
+    /** Chunks allocated by the pool so far (tests check reuse). */
+    long chunksAllocated() {
+        return pool.allocated();
+    }
+
+    @Override
+    public String describe() {
+        return "object-wal:" + where(prefix);
+    }
+
+    private String where(String key) {
+        ObjectStore s = store;
+        String root = s == null ? "" : s.describe();
+        return root.isEmpty() || root.endsWith("/") ? root + key : root + "/" + key;
+    }
+
+    // =============================================================================================
+    // Helpers
+
+    private static final class PendingObject {
+        final String key;
+        final long firstSeq;
+        final String token;
+        final ChunkedBuffer buffer;
+        final ArrayList<WalEntry> entries = new ArrayList<>();
+        final AtomicBoolean settled = new AtomicBoolean();
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        long lastSeq;
+        long size;
+        long accountedBytes;
+        ScheduledFuture<?> timer;
+        boolean flushWhenSealable;
+        volatile Instant putStart;
+
+        PendingObject(String key, long firstSeq, String token, ChunkedBuffer buffer) {
+            this.key = key;
+            this.firstSeq = firstSeq;
+            this.token = token;
+            this.buffer = buffer;
+            this.lastSeq = firstSeq;
+        }
+    }
+
+    private interface StoreCall<T> {
+        CompletableFuture<T> call();
+    }
+
+    /** Runs a store call, turning a synchronous throw or a null future into a failed future. */
+    private static <T> CompletableFuture<T> safe(StoreCall<T> call) {
+        try {
+            CompletableFuture<T> f = call.call();
+            return f != null ? f : CompletableFuture.failedFuture(new IllegalStateException("object store returned null"));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private <T> T await(CompletableFuture<T> f, String what) {
+        try {
+            return f.join();
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            Throwable cause = unwrap(e);
+            ShaleException se = ShaleException.unwrap(cause);
+            if (se != null) {
+                throw se;
+            }
+            throw new ShaleException(ErrorKind.UNAVAILABLE, what + " failed: " + cause, cause);
+        }
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        Throwable cur = t;
+        while ((cur instanceof CompletionException || cur instanceof ExecutionException) && cur.getCause() != null) {
+            cur = cur.getCause();
+        }
+        return cur;
+    }
+
+    static int defaultChunkBytes(long flushBytes) {
+        long eighth = Math.max(1, flushBytes / 8);
+        long pow2 = Long.highestOneBit(eighth);
+        if (pow2 < eighth) {
+            pow2 <<= 1;
+        }
+        return (int) Math.max(4096, Math.min(1 << 20, pow2));
+    }
+
+    // =============================================================================================
+
+    /**
+     * Settings of an {@link ObjectWriteAheadLog}, validated by {@link #build()}. Not thread-safe.
+     *
+     * <table>
+     *   <caption>Options</caption>
+     *   <tr><th>option</th><th>default</th><th>range</th></tr>
+     *   <tr><td>{@link #keyPrefix}</td><td>{@code wal/}</td><td>non-empty, ends with '/'</td></tr>
+     *   <tr><td>{@link #flushInterval}</td><td>250 ms</td><td>1 ms .. 1 h</td></tr>
+     *   <tr><td>{@link #flushBytes}</td><td>8 MiB</td><td>1 B .. 1 GiB</td></tr>
+     *   <tr><td>{@link #maxInFlightPuts}</td><td>4</td><td>1 .. 64</td></tr>
+     *   <tr><td>{@link #maxBufferedBytes}</td><td>64 MiB</td><td>&gt;= flushBytes</td></tr>
+     *   <tr><td>{@link #maxBlock}</td><td>30 s</td><td>&gt;= 0</td></tr>
+     *   <tr><td>{@link #closeTimeout}</td><td>30 s</td><td>&gt;= 0</td></tr>
+     *   <tr><td>{@link #replayParallelism}</td><td>8</td><td>1 .. 256</td></tr>
+     *   <tr><td>{@link #listPageSize}</td><td>1000</td><td>1 .. 1000</td></tr>
+     *   <tr><td>{@link #skipUnreadableObjects}</td><td>false</td><td></td></tr>
+     * </table>
+     */
+    public static final class Builder {
+        private String keyPrefix = "wal/";
+        private Duration flushInterval = Duration.ofMillis(250);
+        private long flushBytes = 8L << 20;
+        private int maxInFlightPuts = 4;
+        private long maxBufferedBytes = 64L << 20;
+        private Duration maxBlock = Duration.ofSeconds(30);
+        private Duration closeTimeout = Duration.ofSeconds(30);
+        private int replayParallelism = 8;
+        private int listPageSize = 1000;
+        private boolean skipUnreadableObjects;
+        private int chunkBytes;
+
+        private Builder() {
+        }
+
+        /** Key prefix of the WAL's objects in the store (default {@code wal/}). */
+        public Builder keyPrefix(String keyPrefix) {
+            this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix");
+            return this;
+        }
+
+        /** Longest time an entry waits in the pending object before it is sealed (default 250 ms). */
+        public Builder flushInterval(Duration flushInterval) {
+            this.flushInterval = Objects.requireNonNull(flushInterval, "flushInterval");
+            return this;
+        }
+
+        /** An object is sealed as soon as it holds at least this many bytes (default 8 MiB). */
+        public Builder flushBytes(long flushBytes) {
+            this.flushBytes = flushBytes;
+            return this;
+        }
+
+        /** Object PUTs that may be in flight at once (default 4). */
+        public Builder maxInFlightPuts(int maxInFlightPuts) {
+            this.maxInFlightPuts = maxInFlightPuts;
+            return this;
+        }
+
+        /**
+         * Memory that pending, queued and in-flight objects may hold before {@code append} blocks
+         * (default 64 MiB). Counted in whole buffer chunks; an entry is always admitted when
+         * nothing is buffered, so a single entry may exceed it.
+         */
+        public Builder maxBufferedBytes(long maxBufferedBytes) {
+            this.maxBufferedBytes = maxBufferedBytes;
+            return this;
+        }
+
+        /** How long {@code append} may block for back-pressure before failing with UNAVAILABLE (default 30 s). */
+        public Builder maxBlock(Duration maxBlock) {
+            this.maxBlock = Objects.requireNonNull(maxBlock, "maxBlock");
+            return this;
+        }
+
+        /** How long {@code close} waits for buffered entries to become durable (default 30 s). */
+        public Builder closeTimeout(Duration closeTimeout) {
+            this.closeTimeout = Objects.requireNonNull(closeTimeout, "closeTimeout");
+            return this;
+        }
+
+        /** Object GETs in flight during replay (default 8). */
+        public Builder replayParallelism(int replayParallelism) {
+            this.replayParallelism = replayParallelism;
+            return this;
+        }
+
+        /** Keys per listing page (default 1000, S3's maximum). */
+        public Builder listPageSize(int listPageSize) {
+            this.listPageSize = listPageSize;
+            return this;
+        }
+
+        /**
+         * Whether replay skips (with an ERROR log) an object from which nothing can be recovered
+         * instead of failing with CORRUPT_STORAGE (default false). For operators who have decided to
+         * accept the loss of that object's entries.
+         */
+        public Builder skipUnreadableObjects(boolean skipUnreadableObjects) {
+            this.skipUnreadableObjects = skipUnreadableObjects;
+            return this;
+        }
+
+        /** Size of the pooled direct buffers (tests use small ones to cross boundaries); 0 = derived from flushBytes. */
+        Builder chunkBytes(int chunkBytes) {
+            this.chunkBytes = chunkBytes;
+            return this;
+        }
+
+        /**
+         * Validates the settings and creates an unopened WAL.
+         *
+         * @throws ShaleException {@code INVALID_ARGUMENT} naming the first bad setting
+         */
+        public ObjectWriteAheadLog build() {
+            validatePrefix(keyPrefix);
+            long intervalMs = flushInterval.toMillis();
+            require(!flushInterval.isNegative() && intervalMs >= 1 && intervalMs <= 3_600_000,
+                    "flushInterval must be between 1 ms and 1 h, got " + flushInterval);
+            require(flushBytes >= 1 && flushBytes <= (1L << 30), "flushBytes must be between 1 and 1 GiB, got " + flushBytes);
+            require(maxInFlightPuts >= 1 && maxInFlightPuts <= 64, "maxInFlightPuts must be between 1 and 64, got " + maxInFlightPuts);
+            require(maxBufferedBytes >= flushBytes, "maxBufferedBytes (" + maxBufferedBytes
+                    + ") must be at least flushBytes (" + flushBytes + ")");
+            require(!maxBlock.isNegative(), "maxBlock must not be negative, got " + maxBlock);
+            require(!closeTimeout.isNegative(), "closeTimeout must not be negative, got " + closeTimeout);
+            require(replayParallelism >= 1 && replayParallelism <= 256,
+                    "replayParallelism must be between 1 and 256, got " + replayParallelism);
+            require(listPageSize >= 1 && listPageSize <= 1000, "listPageSize must be between 1 and 1000, got " + listPageSize);
+            require(chunkBytes == 0 || (chunkBytes >= 64 && chunkBytes <= (64 << 20)),
+                    "chunkBytes must be 0 or between 64 B and 64 MiB, got " + chunkBytes);
+            return new ObjectWriteAheadLog(this);
+        }
+
+        private static void validatePrefix(String p) {
+            require(!p.isEmpty() && p.endsWith("/") && !p.startsWith("/"),
+                    "keyPrefix must be non-empty, end with '/' and not start with '/', got '" + p + "'");
+            require(p.length() <= 400, "keyPrefix is longer than 400 characters");
+            for (String segment : p.substring(0, p.length() - 1).split("/", -1)) {
+                require(!segment.isEmpty() && !segment.equals(".") && !segment.equals(".."),
+                        "keyPrefix has an empty, '.' or '..' segment: '" + p + "'");
+            }
+            for (int i = 0; i < p.length(); i++) {
+                char c = p.charAt(i);
+                require(c >= 0x20 && c != 0x7F && c != '\\', "keyPrefix has a control character or backslash: '" + p + "'");
+            }
+        }
+
+        private static void require(boolean ok, String message) {
+            if (!ok) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, message);
+            }
+        }
+    }
+
+}
