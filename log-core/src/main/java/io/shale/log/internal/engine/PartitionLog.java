@@ -332,7 +332,9 @@ final class PartitionLog {
                     if (batchBase >= limitOffset || !c.offer(size)) {
                         return true;
                     }
-                    c.add(RecordBatch.wrap(data.asReadOnlyBuffer().limit(pos + size).position(pos)), size, batchNext);
+                    // A writable duplicate keeps the heap array reachable for RecordBatch's CRC (fast path);
+                    // callers only ever get read-only views from RecordBatch.buffer().
+                    c.add(RecordBatch.wrap(data.duplicate().limit(pos + size).position(pos)), size, batchNext);
                 }
                 pos += size;
             }

@@ -24,6 +24,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * next block doubles the number of blocks fetched by one GET (up to {@code readahead.max.bytes});
  * any other read resets it to one block. The extra blocks go into the cache.
  *
+ * <p>Cached blocks are writable heap buffers internally (so CRC checks take the array fast path);
+ * nothing here writes to them, and callers only see read-only views through
+ * {@link RecordBatch#buffer()}.
+ *
  * <p><b>Threading.</b> Thread-safe; fetches run on the caller's thread (blocking on the object
  * store). Two readers missing the same block at once may both fetch it; the cache keeps one.
  */
@@ -132,7 +136,7 @@ final class RemoteReader {
         ByteBuffer first = null;
         for (int j = 0; j < count; j++) {
             BlockInfo bj = j == 0 ? b : block(r, i + j);
-            ByteBuffer slice = fetched.slice((int) (bj.position() - from), bj.size()).asReadOnlyBuffer();
+            ByteBuffer slice = fetched.slice((int) (bj.position() - from), bj.size());
             DataObjectIndex.verifyBlock(r.object().key(), bj, slice);
             blocks.put(new BlockKey(r.object().key(), bj.position()), slice);
             if (j == 0) {
@@ -221,9 +225,8 @@ final class RemoteReader {
                 "reading block at " + b.position() + " of data object " + r.object().key());
         gets.incrementAndGet();
         bytesFetched.addAndGet(fetched.remaining());
-        ByteBuffer view = fetched.asReadOnlyBuffer();
-        DataObjectIndex.verifyBlock(r.object().key(), b, view);
-        return view;
+        DataObjectIndex.verifyBlock(r.object().key(), b, fetched);
+        return fetched;
     }
 
     /** Weight of cached blocks, for metrics. */
