@@ -70,10 +70,11 @@ esac
 mkdir -p "$OUT"
 rm -f "$JSON"
 CMD=("$JAVA" -jar "$JAR" "$REGEX" "${EXCLUDE[@]}" "${JMH_OPTS[@]}" -rf json -rff "$JSON" "${EXTRA[@]}")
-COMMAND="benchmarks/run.sh $MODE $(printf '%q ' "$REGEX" "${EXTRA[@]}")
+quote() { local q; q=$(printf '%q ' "$@"); printf '%s' "${q% }"; }
+COMMAND="SHALE=$SHALE benchmarks/run.sh $MODE $(quote "$REGEX" "${EXTRA[@]}")
 # which ran, with SHALE_BENCH_DIR=$(dirname "$BENCH_DIR")/shale-bench.XXXXXX:
-$(printf '%q ' "${CMD[@]}")"
-echo "== $(printf '%q ' "${CMD[@]}")"
+$(quote "${CMD[@]}")"
+echo "== $(quote "${CMD[@]}")"
 
 start=$(date +%s)
 set +e

@@ -91,8 +91,8 @@ public class KafkaLogReadBenchmark {
             return nextOffset;
         }
         copy.clear().limit(size);
-        ((FileRecords) records).readInto(copy, 0);
-        copy.flip();
+        ((FileRecords) records).readInto(copy, 0); // reads from the slice's start, then flips the buffer
+        long from = nextOffset;
         // a 1 MiB slice may end inside a batch; the iterator stops before an incomplete batch
         for (MutableRecordBatch batch : MemoryRecords.readableRecords(copy).batches()) {
             batch.ensureValid();
@@ -100,6 +100,9 @@ public class KafkaLogReadBenchmark {
             counters.records += count;
             counters.bytes += (long) count * recordBytes;
             nextOffset = batch.nextOffset();
+        }
+        if (nextOffset == from) {
+            throw new IllegalStateException("Kafka returned " + size + " bytes at offset " + from + " but no whole batch");
         }
         return nextOffset;
     }

@@ -21,11 +21,11 @@ import javax.imageio.ImageIO;
  * Headless; each call writes one file.
  */
 final class Charts {
-    static final int WIDTH = 1200;
+    static final int WIDTH = 1300;
     private static final int ROW_HEIGHT = 24;
     private static final int TOP = 70;
     private static final int BOTTOM = 60;
-    private static final int LABEL_WIDTH = 470;
+    private static final int LABEL_WIDTH = 540;
     private static final int RIGHT = 90;
     private static final Color BACKGROUND = Color.WHITE;
     private static final Color GRID = new Color(0xDD, 0xDD, 0xDD);
@@ -139,7 +139,7 @@ final class Charts {
                 g.setStroke(new BasicStroke(1f));
                 g.drawLine(x, TOP - 4, x, plotBottom);
                 g.setColor(TEXT);
-                String label = Fmt.num(d);
+                String label = decade(d);
                 g.drawString(label, x - g.getFontMetrics().stringWidth(label) / 2, plotBottom + 16);
             }
             g.drawString(axisTitle, x0, plotBottom + 38);
@@ -177,6 +177,12 @@ final class Charts {
         if (!ImageIO.write(image, "png", png.toFile())) {
             throw new IOException("no PNG writer available for " + png);
         }
+    }
+
+    /** 0.01, 0.1, 1, 10, 100, 1,000, ... */
+    private static String decade(double d) {
+        return d >= 1 ? String.format(java.util.Locale.ROOT, "%,.0f", d)
+                : java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
     }
 
     private static int xOf(double v, double lo, double hi, int x0, int x1) {

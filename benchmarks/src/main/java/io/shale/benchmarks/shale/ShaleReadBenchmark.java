@@ -48,7 +48,7 @@ public class ShaleReadBenchmark {
 
     static final String TOPIC = "read";
     /** Log cache large enough for the whole read set and the engine's headroom. */
-    static final long LOG_CACHE_BYTES = 4 * Workload.READ_SET_BYTES;
+    public static final long LOG_CACHE_BYTES = 4 * Workload.READ_SET_BYTES;
 
     @Param({"1024"})
     public int recordBytes;
@@ -92,6 +92,9 @@ public class ShaleReadBenchmark {
             int count = batch.recordCount();
             counters.records += count;
             counters.bytes += (long) count * recordBytes;
+        }
+        if (result.nextOffset() <= nextOffset) {
+            throw new IllegalStateException("Shale read at " + nextOffset + " did not advance: " + result);
         }
         nextOffset = result.nextOffset();
         return crc.getValue();
