@@ -44,7 +44,10 @@ final class Fmt {
         if (Double.isNaN(v) || Double.isInfinite(v)) {
             return NONE;
         }
-        return (Math.abs(v) < 10 ? String.format(Locale.ROOT, "%.2f", v) : num(v)) + "×";
+        double a = Math.abs(v);
+        String n = a >= 10 ? num(v) : a >= 0.1 || a == 0 ? String.format(Locale.ROOT, "%.2f", v)
+                : String.format(Locale.ROOT, "%.2g", v);
+        return n + "×";
     }
 
     static String ratio(OptionalDouble a, OptionalDouble b) {
