@@ -316,7 +316,13 @@ public final class RecordBatch implements Iterable<Record> {
             checkCount(count, available, "");
             return new RecordIterator(this, buf.asReadOnlyBuffer(), HEADER_SIZE, size, count);
         }
-        Codec codec = Codecs.get(type);
+        Codec codec;
+        try {
+            codec = Codecs.get(type);
+        } catch (ShaleException e) {
+            throw new ShaleException(e.kind(), "cannot read record batch at base offset " + baseOffset() + ": "
+                    + e.getMessage(), e);
+        }
         checkCount(count, Codecs.MAX_DECOMPRESSED_BYTES, " (the decompression limit)");
         int compressed = size - HEADER_SIZE;
         GrowableBytes out = new GrowableBytes((int) Math.min((long) compressed * 4 + 64, 1 << 20),
