@@ -38,7 +38,10 @@ import java.util.Iterator;
  * view independent of the caller's later position/limit changes, and only absolute operations are
  * used afterwards, so concurrent readers never disturb each other. The slice is not made read-only
  * internally: a writable heap slice exposes its array, which lets CRC-32C and the snappy decoder
- * work on the bytes without copying; {@link #buffer()} hands out read-only views only.
+ * work on the bytes without copying; {@link #buffer()} hands out read-only views only. (A caller
+ * that wraps a read-only heap buffer gets correct results, but the JDK's CRC32C then copies the
+ * bytes in 4 KiB chunks, because such a buffer hides its array: the engine should wrap its own
+ * writable or direct buffers.)
  *
  * Iteration. Uncompressed batches are decoded in place: records hold positions into a read-only
  * view of the batch, keys and values are slices of it. Compressed batches are decompressed once
@@ -62,6 +65,12 @@ import java.util.Iterator;
  * <p>Every decoder here assumes its bytes may be corrupt: a lying length, an impossible record
  * count or varint fails with {@code ShaleException(CORRUPT_RECORD)}, never with another exception
  * and never with an allocation sized by an unchecked field.
+ *
+ * <p>Pure in-memory decoding, no I/O. The static setters change the caller's bytes in place and
+ * are idempotent (stamping the same value twice leaves the same bytes). Iterating a compressed batch
+ * decompresses it (at most 64 MiB) on every {@link #iterator()} call; iterating an uncompressed
+ * one copies nothing. A batch whose codec library is missing fails with
+ * {@code ShaleException(INVALID_ARGUMENT)} on iteration only; the header and CRC stay readable.
  */
 public final class RecordBatch implements Iterable<Record> {
 
@@ -316,7 +325,13 @@ public final class RecordBatch implements Iterable<Record> {
             checkCount(count, available, "");
             return new RecordIterator(this, buf.asReadOnlyBuffer(), HEADER_SIZE, size, count);
         }
-        Codec codec = Codecs.get(type);
+        Codec codec;
+        try {
+            codec = Codecs.get(type);
+        } catch (ShaleException e) {
+            throw new ShaleException(e.kind(), "cannot read record batch at base offset " + baseOffset() + ": "
+                    + e.getMessage(), e);
+        }
         checkCount(count, Codecs.MAX_DECOMPRESSED_BYTES, " (the decompression limit)");
         int compressed = size - HEADER_SIZE;
         GrowableBytes out = new GrowableBytes((int) Math.min((long) compressed * 4 + 64, 1 << 20),

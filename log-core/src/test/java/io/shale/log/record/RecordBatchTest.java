@@ -211,7 +211,10 @@ class RecordBatchTest {
     void setLogAppendTimeShouldRestampTimestampsAndRecomputeTheCrc() {
         ByteBuffer bytes = fullyConfiguredBatch();
         long crcBefore = RecordBatch.wrap(bytes).checksum();
+        bytes.position(9);
         RecordBatch.setLogAppendTime(bytes, 0, 77_777L);
+        assertThat(bytes.position()).isEqualTo(9);
+        bytes.position(0);
 
         RecordBatch b = RecordBatch.wrap(bytes);
         assertThat(b.timestampType()).isEqualTo(TimestampType.LOG_APPEND_TIME);
@@ -456,6 +459,32 @@ class RecordBatchTest {
     void toStringShouldNameTheOffsetsAndCodec() {
         String s = RecordBatch.wrap(fullyConfiguredBatch()).toString();
         assertThat(s).contains("baseOffset=5000000000", "lastOffset=5000000002", "compression=lz4", "transactional=true");
+    }
+
+    @Test
+    void oneViewShouldBeReadableByManyThreadsAtOnce() throws Exception {
+        List<SimpleRecord> in = Samples.randomRecords(new java.util.Random(12), 200);
+        for (CompressionType t : new CompressionType[] {CompressionType.NONE, CompressionType.ZSTD, CompressionType.GZIP}) {
+            RecordBatch shared = RecordBatch.wrap(Samples.build(t, in));
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<?>> futures = new java.util.ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    futures.add(pool.submit(() -> {
+                        for (int round = 0; round < 5; round++) {
+                            shared.ensureValid();
+                            assertSameRecords(Samples.records(shared), in);
+                        }
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> f : futures) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
     }
 
     static void assertSameRecords(List<Record> actual, List<SimpleRecord> expected) {
