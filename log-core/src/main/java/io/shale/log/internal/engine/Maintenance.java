@@ -208,7 +208,9 @@ final class Maintenance {
         }
         for (int from = 0; from < due.size(); from += 1000) {
             List<String> chunk = due.subList(from, Math.min(due.size(), from + 1000));
+            io.shale.log.internal.util.CrashPoints.hit("maintenance.beforeDelete");
             DeleteResult result = await(engine.store.delete(chunk), "deleting " + chunk.size() + " unreferenced objects");
+            io.shale.log.internal.util.CrashPoints.hit("maintenance.afterDelete");
             List<String> deleted = new ArrayList<>();
             for (String k : chunk) {
                 if (!result.failed().containsKey(k)) {

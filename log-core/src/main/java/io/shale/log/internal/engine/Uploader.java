@@ -238,6 +238,7 @@ final class Uploader {
         Payload payload = Payload.of(buffers);
         try {
             await(engine.store.put(key, payload, StoreCalls.newToken()), "uploading data object " + key);
+            io.shale.log.internal.util.CrashPoints.hit("upload.afterDataPut");
         } catch (RuntimeException e) {
             inFlight.remove(key);
             requeue(parts);
