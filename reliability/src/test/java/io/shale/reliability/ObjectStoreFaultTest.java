@@ -31,6 +31,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -83,7 +84,27 @@ class ObjectStoreFaultTest {
     void everyAcknowledgedRecordShouldSurviveFaultsAndTheStoreShouldRecoverWhenTheyStop(String name,
             UnaryOperator<FaultInjectingObjectStore.Builder> faults) {
         org.junit.jupiter.api.Assumptions.assumeTrue(selected(name), "not selected by -Dshale.fault.only");
-        long seed = BASE_SEED ^ name.hashCode();
+        run(name, faults, BASE_SEED ^ name.hashCode(), Long.getLong("shale.fault.ms", 1_500), 1_500);
+    }
+
+    /** More seeds, longer runs: {@code -Pslow}; {@code -Dshale.fault.rounds=N} for N seeds per scenario. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("scenarios")
+    @Tag("slow")
+    @Timeout(1800)
+    void everyAcknowledgedRecordShouldSurviveLongerFaultRunsWithMoreSeeds(String name,
+            UnaryOperator<FaultInjectingObjectStore.Builder> faults) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(selected(name), "not selected by -Dshale.fault.only");
+        int rounds = Integer.getInteger("shale.fault.rounds", 4);
+        for (int round = 1; round <= rounds; round++) {
+            run(name, faults, BASE_SEED ^ name.hashCode() ^ ((long) round << 32), Long.getLong("shale.fault.ms", 5_000),
+                    6_000);
+        }
+    }
+
+    /** Runs producers for up to {@code durationMs} and {@code appendsPerProducer} appends each. */
+    private void run(String name, UnaryOperator<FaultInjectingObjectStore.Builder> faults, long seed, long durationMs,
+            long appendsPerProducer) {
         String ctx = "scenario " + name + ", seed " + seed + " (-Dshale.fault.seed=" + BASE_SEED + ")";
         Clock clock = Clock.systemUTC();
         InMemoryObjectStore memory = new InMemoryObjectStore(clock);
@@ -100,18 +121,19 @@ class ObjectStoreFaultTest {
         Producers producers;
         try {
             Stores.createTopic(store, "events", PARTITIONS, Stores.smallSegments());
-            producers = new Producers(store, tps, 3, 0, seed, MAX_VALUE, 5, 16, ledger, null).limit(700).start();
+            producers = new Producers(store, tps, 3, 0, seed, MAX_VALUE, 5, 16, ledger, null).limit(appendsPerProducer).start();
             Thread reader = startReader(store, tps, ledger, seed, readerProblems);
             SplittableRandom rnd = new SplittableRandom(seed);
-            for (int i = 0; i < 5; i++) {
-                Stores.sleep(100 + rnd.nextInt(100));
+            long end = System.nanoTime() + durationMs * 1_000_000;
+            while (System.nanoTime() < end && !producers.finished()) {
+                Stores.sleep(100 + rnd.nextInt(200));
                 try {
                     store.flush();
                 } catch (ShaleException e) {
                     assertThat(e.kind()).as(ctx + ": flush under faults failed with " + e).isEqualTo(ErrorKind.UNAVAILABLE);
                 }
             }
-            producers.join();
+            producers.stop();
             reader.interrupt();
             join(reader);
 

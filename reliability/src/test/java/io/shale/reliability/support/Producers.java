@@ -76,6 +76,11 @@ public final class Producers {
         return this;
     }
 
+    /** Whether every thread has finished (its limit reached, or stopped). */
+    public boolean finished() {
+        return running.stream().noneMatch(Thread::isAlive);
+    }
+
     /** Stops the threads and waits for every append in flight to complete. */
     public void stop() {
         stop = true;

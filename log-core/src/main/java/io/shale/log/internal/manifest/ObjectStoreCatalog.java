@@ -349,6 +349,23 @@ public final class ObjectStoreCatalog implements Catalog {
         return true;
     }
 
+    @Override
+    public java.util.Set<String> objectsOfUnresolvedCommits() {
+        synchronized (lock) {
+            Pending p = pending;
+            if (p == null) {
+                return java.util.Set.of();
+            }
+            java.util.Set<String> keys = new java.util.HashSet<>();
+            for (ManifestOp op : p.ops()) {
+                if (op instanceof ManifestOp.AddObject a) {
+                    keys.add(a.object().key());
+                }
+            }
+            return keys;
+        }
+    }
+
     private void rememberLanded(String token) {
         landedTokens.add(token);
         if (landedTokens.size() > 16) {
