@@ -1121,9 +1121,9 @@ public abstract class ObjectStoreConformanceTest {
         return infos.stream().map(ObjectInfo::key).collect(Collectors.toList());
     }
 
-    /** Writes objects in parallel (a few threads: stores with per-write fsync or network latency). */
+    /** Writes objects in parallel (stores with per-write fsync or network latency share the waiting). */
     protected final void putAll(Map<String, byte[]> objects, String token) {
-        ExecutorService pool = Executors.newFixedThreadPool(4);
+        ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             List<Future<Void>> futures = new ArrayList<>();
             for (Map.Entry<String, byte[]> e : objects.entrySet()) {
