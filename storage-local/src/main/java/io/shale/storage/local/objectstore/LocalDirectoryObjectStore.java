@@ -92,8 +92,10 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
      *
      * Writes: temp file "%tmp-<random>" in the object's directory, write, metadata, set mtime to the
      * recorded time, fsync, then
-     *   put:         rename over the target (atomic replace)            then fsync the directory
-     *   putIfAbsent: hard link to the target (link(2) fails if it exists), unlink the temp, fsync
+     *   put:         rename over the target (atomic replace)
+     *   putIfAbsent: hard link to the target (link(2) fails if it exists), unlink the temp
+     * then fsync the object's directory and each directory above it (a directory found on the way
+     * may have been made a moment ago by another writer that has not fsync'ed its parent yet).
      * The link makes create-if-absent atomic across processes; it needs a file system with hard
      * links (every Linux local file system; not FAT). A losing putIfAbsent also fsyncs the
      * directory, so the winner it reports is durable.
@@ -284,7 +286,7 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
                 }
                 throw e;
             }
-            syncDirectory(tmp.dir);
+            syncDirectoryChain(tmp.dir);
             return CompletableFuture.completedFuture(null);
         } catch (IOException e) {
             return CompletableFuture.failedFuture(failure("put", key, e));
@@ -305,7 +307,7 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
             // Cheap early answer for the common losing case; the link below is what decides.
             Path existing = locate(names);
             if (existing != null && isExistingObject(key, existing)) {
-                syncDirectory(existing.getParent());
+                syncDirectoryChain(existing.getParent());
                 return CompletableFuture.completedFuture(false);
             }
             TempFile tmp = writeTempFile(key, names, payload, token);
@@ -322,7 +324,7 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
             if (!created && !isExistingObject(key, target)) {
                 throw foreign(key, target, "something that is not a regular file");
             }
-            syncDirectory(tmp.dir);
+            syncDirectoryChain(tmp.dir);
             return CompletableFuture.completedFuture(created);
         } catch (IOException e) {
             return CompletableFuture.failedFuture(failure("putIfAbsent", key, e));
@@ -425,22 +427,17 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
 
     /**
      * Makes sure every directory on the object's path exists and is a real directory (not a
-     * link), creating missing ones durably. Returns the object's directory, or null if a concurrent
+     * link), creating missing ones. Returns the object's directory, or null if a concurrent
      * cleanup removed a directory on the way (the caller starts over).
      */
     private Path ensureDirectories(String key, List<String> names) throws IOException {
         Path p = root;
-        List<Path> created = null;
         for (int i = 0; i < names.size() - 1; i++) {
             p = p.resolve(names.get(i));
             BasicFileAttributes attrs = attributesOrNull(p);
             if (attrs == null) {
                 try {
-                    Files.createDirectory(p);
-                    if (created == null) {
-                        created = new ArrayList<>();
-                    }
-                    created.add(p);
+                    Files.createDirectory(p); // made durable by syncDirectoryChain once the object is in place
                     continue;
                 } catch (FileAlreadyExistsException raced) {
                     attrs = attributesOrNull(p);
@@ -453,17 +450,6 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
             }
             if (!attrs.isDirectory()) {
                 throw foreign(key, p, describeType(attrs));
-            }
-        }
-        if (created != null) {
-            // Deepest first: on journaling file systems the first fsync commits every mkdir at once
-            // and the others find nothing left to do.
-            for (int i = created.size() - 1; i >= 0; i--) {
-                try {
-                    syncDirectory(created.get(i).getParent());
-                } catch (NoSuchFileException removed) {
-                    return null; // a concurrent cleanup removed what we made; start over
-                }
             }
         }
         return p;
@@ -611,7 +597,7 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
         ensureOpen();
         int pageSize = Math.min(maxKeys, MAX_KEYS_PER_PAGE);
         byte[] prefixBytes = ObjectKeys.strictUtf8(prefix);
-        if (prefixBytes == null) {
+        if (prefixBytes == null || prefixBytes.length > ObjectKeys.MAX_KEY_BYTES || hasForbiddenByte(prefixBytes)) {
             return CompletableFuture.completedFuture(new ListPage(List.of(), null)); // no key can match
         }
         try {
@@ -641,6 +627,15 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
         } catch (IOException e) {
             return CompletableFuture.failedFuture(failure("list", prefix, e));
         }
+    }
+
+    private static boolean hasForbiddenByte(byte[] utf8) {
+        for (byte b : utf8) {
+            if ((b >= 0 && b < 0x20) || b == 0x7F || b == '\\') {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static int lastIndexOf(byte[] a, byte b) {
@@ -845,6 +840,28 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
             throw new FileSystemException(file.toString(), null, "user extended attributes are not supported");
         }
         return view;
+    }
+
+    /**
+     * fsyncs {@code dir} and every directory above it up to the root. An entry is durable only once
+     * every directory on its path is, and a directory we found may have been created a moment ago
+     * by another thread or process that has not fsync'ed its parent yet. Cheap when nothing is
+     * pending (the file system finds the directory's changes already committed).
+     */
+    private void syncDirectoryChain(Path dir) throws IOException {
+        if (!fsync) {
+            return;
+        }
+        for (Path p = dir; p != null && p.startsWith(root); p = p.getParent()) {
+            try {
+                fsyncDirectory(p);
+            } catch (NoSuchFileException e) {
+                return; // a concurrent delete removed our object and its emptied directories
+            }
+            if (p.equals(root)) {
+                return;
+            }
+        }
     }
 
     private void syncDirectory(Path dir) throws IOException {

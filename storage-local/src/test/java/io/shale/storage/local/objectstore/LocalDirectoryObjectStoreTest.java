@@ -356,6 +356,19 @@ class LocalDirectoryObjectStoreTest {
     }
 
     @Test
+    void listingAPrefixNoKeyCanHaveShouldBeEmpty() {
+        try (LocalDirectoryObjectStore store = open()) {
+            join(store.put("a/b", Payload.of(new byte[] {1}), null));
+            for (String prefix : List.of("a\u0000/", "a\\", "../", "a//", "./a", "\uD800", "x".repeat(600))) {
+                ListPage page = join(store.list(prefix, null, 10));
+                assertThat(page.objects()).as(prefix).isEmpty();
+                assertThat(page.isLast()).isTrue();
+            }
+            assertThat(keys(store, "a/")).containsExactly("a/b");
+        }
+    }
+
+    @Test
     void theStoreShouldDescribeItselfByItsRootUri() {
         try (LocalDirectoryObjectStore store = open()) {
             assertThat(store.describe()).startsWith("file:///").contains("bucket");
