@@ -413,7 +413,7 @@ class LocalDirectoryObjectStoreTest {
         String[] alphabet = {"a", "b", "/", ".", "-", "0", "\u00e9", "\uD83D\uDE00", "x".repeat(40), "y".repeat(79), "%"};
         TreeMap<String, Integer> model = new TreeMap<>(LocalDirectoryObjectStoreTest::utf8Compare);
         try (LocalDirectoryObjectStore store = LocalDirectoryObjectStore.open(root(), Options.defaults().withFsync(false))) {
-            while (model.size() < 300) {
+            while (model.size() < 200) {
                 StringBuilder sb = new StringBuilder();
                 int parts = 1 + random.nextInt(8);
                 for (int i = 0; i < parts; i++) {
@@ -427,14 +427,14 @@ class LocalDirectoryObjectStoreTest {
                 join(store.put(key, Payload.of(new byte[key.length() % 7]), null));
             }
             List<String> all = new ArrayList<>(model.keySet());
-            for (int trial = 0; trial < 60; trial++) {
+            for (int trial = 0; trial < 40; trial++) {
                 String sample = all.get(random.nextInt(all.size()));
                 String prefix = trial % 4 == 0 ? "" : cut(sample, random);
                 String after = trial % 3 == 0 ? null : all.get(random.nextInt(all.size()));
                 if (after != null && trial % 2 == 0) {
                     after = cut(after, random); // not necessarily a key
                 }
-                int maxKeys = 1 + random.nextInt(20);
+                int maxKeys = 1 + random.nextInt(30);
                 String startAfter = after;
                 List<String> expected = all.stream().filter(k -> k.startsWith(prefix))
                         .filter(k -> startAfter == null || utf8Compare(k, startAfter) > 0).collect(Collectors.toList());
