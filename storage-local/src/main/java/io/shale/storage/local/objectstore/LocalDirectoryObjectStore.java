@@ -304,7 +304,7 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
             return CompletableFuture.completedFuture(null);
         } catch (IOException e) {
             return CompletableFuture.failedFuture(failure("put", key, e));
-        } catch (ObjectStoreException e) {
+        } catch (RuntimeException e) { // ObjectStoreException, or the payload's own failure
             return CompletableFuture.failedFuture(e);
         }
     }
@@ -345,7 +345,7 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
             return CompletableFuture.completedFuture(created);
         } catch (IOException e) {
             return CompletableFuture.failedFuture(failure("putIfAbsent", key, e));
-        } catch (ObjectStoreException e) {
+        } catch (RuntimeException e) { // ObjectStoreException, or the payload's own failure
             return CompletableFuture.failedFuture(e);
         }
     }
@@ -681,7 +681,8 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
             String next = found.size() > pageSize ? found.get(pageSize - 1).key() : null;
             return CompletableFuture.completedFuture(new ListPage(objects, next));
         } catch (IOException e) {
-            return CompletableFuture.failedFuture(failure("list", prefix, e));
+            return CompletableFuture.failedFuture(new ObjectStoreException(reasonFor(e), null, "list of prefix '"
+                    + ObjectKeys.printable(prefix) + "' in " + description + " failed: " + e, e));
         }
     }
 

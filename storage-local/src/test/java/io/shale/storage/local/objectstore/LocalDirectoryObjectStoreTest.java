@@ -400,6 +400,21 @@ class LocalDirectoryObjectStoreTest {
         }
     }
 
+    @Test
+    void aPayloadWhoseSourceFailsShouldFailTheFutureAndLeaveNoFile() throws Exception {
+        try (LocalDirectoryObjectStore store = open()) {
+            Payload failing = Payload.ofStream(10, () -> {
+                throw new IllegalStateException("source broke");
+            });
+            CompletableFuture<Void> put = store.put("dir/k", failing, null);
+            assertThat(put).isCompletedExceptionally();
+            assertThatThrownBy(put::join).hasRootCauseInstanceOf(IllegalStateException.class);
+            assertThat(store.putIfAbsent("dir/k", failing, "t")).isCompletedExceptionally();
+            assertThat(join(store.head("dir/k"))).isEmpty();
+            assertThat(filesUnder(root())).containsExactly("%shale-objectstore");
+        }
+    }
+
     // ------------------------------------------------------------ listing against a model
 
     /**
