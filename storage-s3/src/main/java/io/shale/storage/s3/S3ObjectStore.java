@@ -62,8 +62,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *
  * HTTP client: Netty (netty-nio-client) for now. Measured with S3HttpClientBench (test sources;
  * the command is in its Javadoc) against the in-process S3 server, 4 requests in flight, 5 rounds
- * on a noisy shared 2-core VM: for 1 MiB objects CRT was faster in every round (GET p50 10-15 ms
- * vs 17-160 ms; PUT 52-162 vs 33-75 MB/s); for 16 MiB the rounds overlapped (PUT 46-373 vs
+ * on a noisy shared 2-core VM: for 1 MiB objects CRT had the higher PUT throughput in all 5
+ * rounds (52-162 vs 33-75 MB/s) and the lower GET p50 in 4 of 5 (10-15 ms there; Netty 17-160
+ * ms, CRT 97 ms in the fifth); for 16 MiB the rounds overlapped (PUT 46-373 vs
  * 44-148 MB/s, GET 47-305 vs 80-199 MB/s). After S3Proxy answers 412 to a conditional PUT, Netty
  * reused a connection the server was closing in 3 of 500 follow-up calls (TRANSIENT, retried by
  * the wrapper), CRT in 0. Netty is kept as the default because it is pure Java (no native
