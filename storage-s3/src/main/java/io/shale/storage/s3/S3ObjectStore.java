@@ -513,6 +513,11 @@ public final class S3ObjectStore implements ObjectStore {
                             if ("NoSuchKey".equals(e.code())) {
                                 continue;
                             }
+                            if ("NoSuchBucket".equals(e.code())) {
+                                // Some servers (S3Proxy) report a missing bucket per key: nothing could be deleted.
+                                throw new ObjectStoreException(ObjectStoreException.Reason.PERMANENT, null,
+                                        "bucket '" + bucket + "' does not exist: delete " + description);
+                            }
                             String k = e.key() != null && e.key().startsWith(root) ? e.key().substring(root.length()) : e.key();
                             failed.put(k, e.code() + (e.message() == null ? "" : ": " + e.message()));
                         }

@@ -336,11 +336,19 @@ class S3ObjectStoreTest {
             return s;
         };
         S3ObjectStore store = fresh.get();
-        for (CompletableFuture<?> f : List.of(fresh.get().get("k"), fresh.get().put("k", Payload.of(new byte[1]), null),
-                fresh.get().list("", null, 10), fresh.get().delete(List.of("k")), fresh.get().verifyBucket())) {
-            ObjectStoreException e = failure(f);
-            assertThat(e.reason()).isEqualTo(Reason.PERMANENT);
-            assertThat(e.getMessage()).contains("bucket 'no-such-bucket-here' does not exist");
+        java.util.Map<String, CompletableFuture<?>> calls = new java.util.LinkedHashMap<>();
+        calls.put("get", fresh.get().get("k"));
+        calls.put("put", fresh.get().put("k", Payload.of(new byte[1]), null));
+        calls.put("list", fresh.get().list("", null, 10));
+        calls.put("delete", fresh.get().delete(List.of("k")));
+        calls.put("verifyBucket", fresh.get().verifyBucket());
+        for (var call : calls.entrySet()) {
+            Throwable t = catchThrowable(() -> call.getValue().get(60, TimeUnit.SECONDS));
+            assertThat(t).as(call.getKey()).isNotNull();
+            assertThat(t.getCause()).as(call.getKey()).isInstanceOf(ObjectStoreException.class);
+            ObjectStoreException e = (ObjectStoreException) t.getCause();
+            assertThat(e.reason()).as(call.getKey()).isEqualTo(Reason.PERMANENT);
+            assertThat(e.getMessage()).as(call.getKey()).contains("bucket 'no-such-bucket-here' does not exist");
         }
         // HEAD answers carry no error code: a missing bucket looks like a missing key.
         assertThat(store.head("k").join()).isEmpty();
@@ -353,7 +361,9 @@ class S3ObjectStoreTest {
         ObjectStoreException put = failure(store.put("k/1", Payload.of(new byte[1]), null));
         assertThat(put.reason()).isEqualTo(Reason.PERMANENT);
         assertThat(put.getMessage()).contains(BUCKET, prefix + "/k/1", "SignatureDoesNotMatch");
-        assertThat(failure(store.get("k/1")).reason()).isEqualTo(Reason.PERMANENT);
+        // A fresh store: S3Proxy closes the connection after the 403 to a PUT whose body it did not read.
+        assertThat(failure(store(b -> b.staticCredentials(s3.accessKey(), "not-the-secret")).get("k/1")).reason())
+                .isEqualTo(Reason.PERMANENT);
 
         S3ObjectStore unknownKey = store(b -> b.staticCredentials("nobody", "nothing"));
         ObjectStoreException e = failure(unknownKey.get("k/1"));

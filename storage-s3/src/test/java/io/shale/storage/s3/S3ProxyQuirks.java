@@ -8,12 +8,15 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * Skips the conformance tests that S3Proxy 4.1.0 itself cannot pass, each with the reason, so
- * they show up as skipped (not silently absent) and the rest of the suite stays strict. Every
- * quirk is pinned by a test in {@link S3ProxyBehaviourTest}, which fails once S3Proxy changes.
+ * they show up as skipped (not silently absent) and the rest of the suite stays strict. The
+ * deterministic quirks are pinned by tests in {@link S3ProxyBehaviourTest}, which fail once
+ * S3Proxy changes; the overwrite race is timing-dependent and only documented here.
  *
  * <ul>
  *   <li>Its nio2 backends store a key as a file and its '/'-separated parents as directories, so
  *       "a/b" and "a/b/c" cannot both exist (the second PUT answers 500 InternalError).</li>
+ *   <li>Its object data and user metadata are separate files written one after the other, so a
+ *       HEAD racing an overwrite can see the new size with the old token (seen under load).</li>
  *   <li>It lists keys in Java String (UTF-16) order, not UTF-8 byte order as S3 does: U+FFFD
  *       sorts after an emoji (a surrogate pair) there, before it on S3.</li>
  * </ul>
@@ -28,7 +31,9 @@ public final class S3ProxyQuirks implements ExecutionCondition {
             "listShouldOrderKeysByTheirUtf8Bytes", FILE_AND_DIRECTORY,
             "listShouldPaginateThroughManyKeys", FILE_AND_DIRECTORY,
             "listShouldStartStrictlyAfterStartAfter", FILE_AND_DIRECTORY,
-            "unusualValidKeysShouldRoundTrip", "S3Proxy lists in UTF-16 order, S3 in UTF-8 byte order");
+            "unusualValidKeysShouldRoundTrip", "S3Proxy lists in UTF-16 order, S3 in UTF-8 byte order",
+            "overwriteShouldBeAtomicForConcurrentReaders", "S3Proxy nio2 backend: an overwrite is not atomic for a "
+                    + "concurrent HEAD (new size with the old token)");
 
     @Override
     public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
