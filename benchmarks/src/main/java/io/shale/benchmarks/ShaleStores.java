@@ -3,6 +3,7 @@ package io.shale.benchmarks;
 import io.shale.log.LogStore;
 import io.shale.log.StoreConfig;
 import io.shale.log.TopicConfig;
+import io.shale.storage.local.LocalStorage;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -11,17 +12,12 @@ import java.util.Map;
  * store (storage-local), both under one scratch directory, so that every Shale benchmark measures
  * the embedded default on the same disk as the raw limits and the peers.
  *
- * <p>Not wired yet: storage-local is being written on another branch. Until it is merged,
- * {@link #open} throws {@link UnsupportedOperationException}, every Shale benchmark fails in its
- * setup, and run.sh (which asks {@link #main} first) leaves them out of the run.
+ * <p>run.sh asks {@link #main} first and leaves the Shale benchmarks out if no store can be opened.
  *
  * <p>The settings below keep long runs within the disk: they make uploads, compaction and
  * retention run often, and cap what each partition keeps.
  */
 public final class ShaleStores {
-
-    /** Why {@link #open} fails until storage-local is merged. */
-    public static final String NOT_WIRED = "storage-local not merged yet";
 
     /** Store settings for benchmarks (on top of {@link StoreConfig#defaults()}). */
     public static final Map<String, Object> STORE_SETTINGS = Map.of(
@@ -41,13 +37,9 @@ public final class ShaleStores {
      * Opens a writable store whose WAL and object-store directory live under {@code dir} (which
      * exists and is empty), with {@link #STORE_SETTINGS} and then {@code settings} applied. The
      * caller closes the store and then deletes {@code dir}.
-     *
-     * @throws UnsupportedOperationException until storage-local is merged and this is wired
      */
     public static LogStore open(Path dir, Map<String, ?> settings) {
-        // Wiring, once storage-local is merged (LogStoreBuilder's Javadoc names this builder):
-        //   return LocalStorage.builder(dir).config(STORE_SETTINGS).config(settings).open();
-        throw new UnsupportedOperationException(NOT_WIRED + ": ShaleStores.open cannot build a store under " + dir);
+        return LocalStorage.builder(dir).config(STORE_SETTINGS).config(settings).open();
     }
 
     /**

@@ -90,6 +90,9 @@ public final class LogStoreBuilder {
             closeQuietly(objectStore);
             throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "a WAL is required unless the store is read-only");
         }
+        if (readOnly && wal != null) {
+            closeQuietly(wal); // a read-only store writes nothing
+        }
         return StoreEngine.open(objectStore, readOnly ? null : wal, clock, config);
     }
 

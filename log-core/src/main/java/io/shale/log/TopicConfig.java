@@ -86,9 +86,32 @@ public final class TopicConfig {
     private static final TopicConfig DEFAULTS = new TopicConfig(Map.of());
 
     private final Map<ConfigDef.Key<?>, Object> overrides;
+    // parsed once: these are read on every append
+    private final long retentionMs;
+    private final long retentionBytes;
+    private final int segmentBytes;
+    private final long segmentMs;
+    private final int maxMessageBytes;
+    private final TimestampType timestampType;
+    private final long beforeMaxMs;
+    private final long afterMaxMs;
+    private final CompressionType compression;
+    private final CleanupPolicy cleanupPolicy;
 
     private TopicConfig(Map<ConfigDef.Key<?>, Object> overrides) {
         this.overrides = overrides;
+        this.retentionMs = get(K_RETENTION_MS);
+        this.retentionBytes = get(K_RETENTION_BYTES);
+        this.segmentBytes = get(K_SEGMENT_BYTES);
+        this.segmentMs = get(K_SEGMENT_MS);
+        this.maxMessageBytes = get(K_MAX_MESSAGE_BYTES);
+        this.timestampType = get(K_TIMESTAMP_TYPE);
+        this.beforeMaxMs = get(K_BEFORE_MAX_MS);
+        this.afterMaxMs = get(K_AFTER_MAX_MS);
+        String codec = get(K_COMPRESSION);
+        this.compression = codec.equals("producer") || codec.equals("uncompressed") ? CompressionType.NONE
+                : CompressionType.forName(codec);
+        this.cleanupPolicy = get(K_CLEANUP);
     }
 
     /** Kafka's defaults. */
@@ -116,45 +139,44 @@ public final class TopicConfig {
     }
 
     public long retentionMs() {
-        return get(K_RETENTION_MS);
+        return retentionMs;
     }
 
     public long retentionBytes() {
-        return get(K_RETENTION_BYTES);
+        return retentionBytes;
     }
 
     public int segmentBytes() {
-        return get(K_SEGMENT_BYTES);
+        return segmentBytes;
     }
 
     public long segmentMs() {
-        return get(K_SEGMENT_MS);
+        return segmentMs;
     }
 
     public int maxMessageBytes() {
-        return get(K_MAX_MESSAGE_BYTES);
+        return maxMessageBytes;
     }
 
     public TimestampType messageTimestampType() {
-        return get(K_TIMESTAMP_TYPE);
+        return timestampType;
     }
 
     public long messageTimestampBeforeMaxMs() {
-        return get(K_BEFORE_MAX_MS);
+        return beforeMaxMs;
     }
 
     public long messageTimestampAfterMaxMs() {
-        return get(K_AFTER_MAX_MS);
+        return afterMaxMs;
     }
 
     /** The codec {@code append(records)} uses ("producer" and "uncompressed" mean none). */
     public CompressionType compressionType() {
-        String v = get(K_COMPRESSION);
-        return v.equals("producer") || v.equals("uncompressed") ? CompressionType.NONE : CompressionType.forName(v);
+        return compression;
     }
 
     public CleanupPolicy cleanupPolicy() {
-        return get(K_CLEANUP);
+        return cleanupPolicy;
     }
 
     /** Only the keys that were set explicitly, as strings (what the manifest stores). */

@@ -43,7 +43,7 @@ final class Comparisons {
         }
     }
 
-    static final Selector SHALE_APPEND = Selector.of("ShaleAppendBenchmark", "appendBatchConcurrent");
+    static final Selector SHALE_APPEND = Selector.of("ShaleAppendBenchmark", "appendBatchPipelined");
     static final Selector SHALE_APPEND_ONE = Selector.of("ShaleAppendBenchmark", "appendBatchSingleProducer");
     static final Selector SHALE_CACHE_READ = Selector.of("ShaleReadBenchmark", "cacheRead");
     static final Selector KAFKA_APPEND = Selector.of("KafkaLogAppendBenchmark", "append", "flush", "false");
@@ -91,9 +91,9 @@ final class Comparisons {
      */
     List<String[]> targets() {
         List<String[]> out = new ArrayList<>();
-        out.add(higher("Durable append (4 producers) vs Kafka append, no flush (not durable)",
+        out.add(higher("Durable append (4 producers, 32 in flight each) vs Kafka append, no flush (not durable)",
                 value(SHALE_APPEND, Row::mbPerSecond), value(KAFKA_APPEND, Row::mbPerSecond), "MB/s", 1.0));
-        out.add(higher("Durable append (4 producers) vs Kafka append + flush per batch",
+        out.add(higher("Durable append (4 producers, 32 in flight each) vs Kafka append + flush per batch",
                 value(SHALE_APPEND, Row::mbPerSecond), value(KAFKA_APPEND_FLUSH, Row::mbPerSecond), "MB/s", 30.0));
         out.add(lower("Durable append p99 (1 producer) vs raw fdatasync p99, preallocated, 16 KiB",
                 value(SHALE_APPEND_ONE, Comparisons::p99), value(RAW_PREALLOCATED_16K, Comparisons::p99), "µs", 1.5));

@@ -15,7 +15,11 @@ import java.util.concurrent.CompletableFuture;
  * <p><b>Errors.</b> Futures complete exceptionally with an {@link ObjectStoreException} whose
  * {@link ObjectStoreException.Reason} says whether to retry. Implementations do not retry on
  * their own beyond what a single request needs; the engine wraps every store in one retry policy
- * (exponential backoff with jitter, bounded by a deadline).
+ * (exponential backoff with jitter, bounded by a deadline). A missing bucket or root is
+ * {@code PERMANENT} (naming it), not {@code NOT_FOUND}, which is reserved for a missing object.
+ * Invalid arguments (keys, tokens, {@code maxKeys < 1}) may be rejected either by throwing
+ * {@link IllegalArgumentException} from the call or by failing the future with it. Calls after
+ * {@link #close()} fail with {@link IllegalStateException}.
  *
  * <p><b>Keys</b> are relative to the store's root (a bucket and key prefix, or a directory): UTF-8,
  * 1 to 512 bytes, segments separated by {@code '/'}, no empty, {@code "."} or {@code ".."}
@@ -78,9 +82,10 @@ public interface ObjectStore extends AutoCloseable {
 
     /**
      * Deletes objects. Idempotent: a key with no object counts as deleted. Implementations split
-     * large collections as their protocol needs (S3: 1,000 keys per request). Keys that could not
-     * be deleted are reported in the result, not as a failed future; the future fails only if
-     * nothing could be attempted (e.g. the bucket is unreachable).
+     * large collections as their protocol needs (S3: 1,000 keys per request). Keys the store
+     * refused individually are reported in the result; the future fails if a whole request failed
+     * (the bucket is unreachable, a batch request errored). Either way repeating the call is safe.
+     * One invalid key rejects the whole call before anything is deleted.
      */
     CompletableFuture<DeleteResult> delete(Collection<String> keys);
 

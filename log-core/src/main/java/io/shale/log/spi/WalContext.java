@@ -8,7 +8,10 @@ import java.util.concurrent.ScheduledExecutorService;
  * What the store gives its WAL when it opens it ({@link WriteAheadLog#open}).
  */
 public interface WalContext {
-    /** The writer epoch this store instance claimed in the manifest. Unique per writer, increasing. */
+    /**
+     * The writer epoch this store instance claimed in the manifest: unique per writer, increasing,
+     * starting at 1 (each reopen for writing claims the next one).
+     */
     long writerEpoch();
 
     /**

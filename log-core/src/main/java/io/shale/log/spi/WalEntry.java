@@ -6,8 +6,9 @@ import java.nio.ByteBuffer;
  * One entry handed to {@link WriteAheadLog#append}: a run of record batches of one partition.
  * Implemented by the engine (one object per append, so the WAL allocates nothing per entry).
  *
- * <p>Exactly one of {@link #onDurable} or {@link #onFailure} is called, once, from a WAL thread.
- * Both must be cheap and must not block or call back into the WAL.
+ * <p>Exactly one of {@link #onDurable} or {@link #onFailure} is called, once, from a WAL thread
+ * (or, for entries failed by {@link WriteAheadLog#close()}, from the closing thread). Both must be
+ * cheap and must not block or call back into the WAL.
  */
 public interface WalEntry {
     /** The store-wide id of the partition the entry belongs to (never negative). */

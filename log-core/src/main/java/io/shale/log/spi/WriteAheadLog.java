@@ -31,8 +31,10 @@ public interface WriteAheadLog extends AutoCloseable {
     /**
      * Calls {@code handler} for every surviving entry not yet trimmed, in sequence order (entries
      * of one stream are always in the order they were appended). Called once, before the first
-     * append. Throws {@code ShaleException} of kind {@code CORRUPT_STORAGE} only if the WAL
-     * cannot be read at all; a torn tail is not an error.
+     * append. A torn tail is not an error (it is discarded). Throws {@code ShaleException} of kind
+     * {@code CORRUPT_STORAGE}, naming the file or object, if the WAL cannot be read or if entries
+     * that were acknowledged are known to be lost (damage before the tail); implementations
+     * document which damage they tolerate.
      */
     void replay(WalReplayHandler handler);
 
@@ -41,7 +43,9 @@ public interface WriteAheadLog extends AutoCloseable {
      * whether it became durable. Thread-safe and non-blocking (except for bounded back-pressure
      * on the WAL's own queue).
      *
-     * @throws io.shale.log.ShaleException of kind {@code CLOSED} after {@link #close}
+     * @throws io.shale.log.ShaleException of kind {@code CLOSED} after {@link #close}; {@code FENCED}
+     *     once the WAL learned that a newer writer owns the store; {@code UNAVAILABLE} if the WAL's
+     *     own bounded back-pressure wait expired. The entry is then not queued and gets no callback.
      * @throws IllegalArgumentException if the entry is larger than the WAL accepts (documented by
      *     each implementation, at least 64 MiB)
      */

@@ -7,11 +7,18 @@ import io.shale.log.spi.ObjectStore;
 import io.shale.log.spi.ObjectStoreException;
 import io.shale.log.spi.Payload;
 import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -20,13 +27,18 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An {@link ObjectStore} held in memory, for engine unit tests. Operations complete on the calling
- * thread. Counts requests by kind so tests can assert request budgets.
+ * thread. Counts requests by kind so tests can assert request budgets. Passes storage-testkit's
+ * ObjectStoreConformanceTest (keys ordered by UTF-8 bytes, keys validated as the SPI says).
  */
 public final class InMemoryObjectStore implements ObjectStore {
     private record Stored(byte[] bytes, long lastModified, String token) {
     }
 
-    private final ConcurrentSkipListMap<String, Stored> objects = new ConcurrentSkipListMap<>();
+    /** Listing order is UTF-8 byte order, which differs from String's UTF-16 order above U+FFFF. */
+    private static final Comparator<String> UTF8_ORDER =
+            (a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+
+    private final ConcurrentSkipListMap<String, Stored> objects = new ConcurrentSkipListMap<>(UTF8_ORDER);
     private final Clock clock;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -59,6 +71,7 @@ public final class InMemoryObjectStore implements ObjectStore {
     @Override
     public CompletableFuture<Boolean> putIfAbsent(String key, Payload payload, String token) {
         check(key);
+        Objects.requireNonNull(token, "putIfAbsent needs a token");
         byte[] bytes = payload.toByteArray();
         puts.incrementAndGet();
         Stored prev = objects.putIfAbsent(key, new Stored(bytes, clock.millis(), token));
@@ -78,7 +91,7 @@ public final class InMemoryObjectStore implements ObjectStore {
                     new ObjectStoreException(ObjectStoreException.Reason.NOT_FOUND, key, "no object mem://" + key));
         }
         int from = (int) Math.min(offset, s.bytes.length);
-        int to = length < 0 ? s.bytes.length : (int) Math.min(s.bytes.length, offset + length);
+        int to = length < 0 ? s.bytes.length : (int) Math.min(s.bytes.length, from + Math.min(length, s.bytes.length));
         byte[] out = new byte[Math.max(0, to - from)];
         System.arraycopy(s.bytes, from, out, 0, out.length);
         bytesRead.addAndGet(out.length);
@@ -104,7 +117,7 @@ public final class InMemoryObjectStore implements ObjectStore {
         boolean more = false;
         for (Map.Entry<String, Stored> e : tail.entrySet()) {
             if (!e.getKey().startsWith(prefix)) {
-                if (e.getKey().compareTo(prefix) > 0) {
+                if (UTF8_ORDER.compare(e.getKey(), prefix) > 0) {
                     break;
                 }
                 continue;
@@ -123,6 +136,7 @@ public final class InMemoryObjectStore implements ObjectStore {
     @Override
     public CompletableFuture<DeleteResult> delete(Collection<String> keys) {
         ensureOpen();
+        keys.forEach(InMemoryObjectStore::checkKey);
         deletes.incrementAndGet();
         for (String k : keys) {
             objects.remove(k);
@@ -159,12 +173,31 @@ public final class InMemoryObjectStore implements ObjectStore {
 
     private void check(String key) {
         ensureOpen();
-        if (key == null || key.isEmpty() || key.startsWith("/") || key.contains("//") || key.contains("\\")) {
-            throw new IllegalArgumentException("invalid object key '" + key + "'");
+        checkKey(key);
+    }
+
+    /** The SPI's key rules: UTF-8, 1..512 bytes, non-empty segments other than "." and "..", no control characters or backslash. */
+    private static void checkKey(String key) {
+        Objects.requireNonNull(key, "key");
+        int bytes;
+        try {
+            bytes = StandardCharsets.UTF_8.newEncoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).encode(CharBuffer.wrap(key)).remaining();
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("invalid object key: not encodable as UTF-8", e);
         }
-        for (String seg : key.split("/")) {
-            if (seg.equals(".") || seg.equals("..")) {
-                throw new IllegalArgumentException("invalid object key '" + key + "'");
+        if (bytes == 0 || bytes > 512) {
+            throw new IllegalArgumentException("invalid object key: " + bytes + " bytes, must be 1 to 512");
+        }
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (c < 0x20 || c == 0x7f || c == '\\') {
+                throw new IllegalArgumentException("invalid object key '" + key + "': control character or backslash");
+            }
+        }
+        for (String seg : key.split("/", -1)) {
+            if (seg.isEmpty() || seg.equals(".") || seg.equals("..")) {
+                throw new IllegalArgumentException("invalid object key '" + key + "': empty, '.' or '..' segment");
             }
         }
     }

@@ -33,6 +33,8 @@ public final class InMemoryWal implements WriteAheadLog {
     private final AtomicLong nextSeq = new AtomicLong(1);
     private final AtomicInteger failures = new AtomicInteger();
     private volatile boolean holdCompletions;
+    private volatile int maxOutstanding = Integer.MAX_VALUE;
+    private int outstanding; // guarded by this
     private volatile boolean closed = true;
     private ExecutorService completer;
     private long trimmedBelow;
@@ -66,6 +68,15 @@ public final class InMemoryWal implements WriteAheadLog {
         }
         long seq;
         synchronized (this) {
+            while (outstanding >= maxOutstanding && !closed) {
+                try {
+                    wait(); // bounded back-pressure, as a real WAL's full queue
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted");
+                }
+            }
+            outstanding++;
             seq = nextSeq.getAndIncrement();
             if (holdCompletions) {
                 held.add(entry);
@@ -79,6 +90,22 @@ public final class InMemoryWal implements WriteAheadLog {
     }
 
     private void complete(WalEntry entry, long seq) {
+        try {
+            completeOne(entry, seq);
+        } finally {
+            synchronized (this) {
+                outstanding--;
+                notifyAll();
+            }
+        }
+    }
+
+    /** Appends block while this many entries are not completed yet. */
+    public void maxOutstanding(int max) {
+        maxOutstanding = max;
+    }
+
+    private void completeOne(WalEntry entry, long seq) {
         if (failures.get() > 0 && failures.getAndDecrement() > 0) {
             entry.onFailure(new ShaleException(ErrorKind.UNAVAILABLE, "injected WAL failure"));
             return;

@@ -49,6 +49,14 @@ final class CachedBatch implements WalEntry {
         return data.asReadOnlyBuffer().position(0);
     }
 
+    /**
+     * A writable view of the bytes, position 0, for the engine's own readers (CRC over a writable
+     * heap buffer takes the array fast path). Never handed to callers or stores.
+     */
+    ByteBuffer internalView() {
+        return data.duplicate().clear();
+    }
+
     // ------------------------------------------------------------------ WalEntry
 
     @Override

@@ -68,46 +68,53 @@ final class LogCache {
         this.chunkSize = (int) Math.max(64 << 10, Math.min(4L << 20, capacity / 16));
     }
 
-    /** Reserves {@code size} bytes in the current chunk (a new one if needed). */
+    /**
+     * Reserves {@code size} bytes in the current chunk, or in a new one. Called with the lock held
+     * (once); a new chunk's memory is allocated with the lock released, because zeroing (and, on
+     * a heap that is still growing, first-touching) megabytes must not stall every producer.
+     */
     private ByteBuffer reserve(int size, long maxBlockMs) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxBlockMs);
-        lock.lock();
-        try {
+        while (true) {
             Chunk c = current;
-            if (c == null || c.memory.remaining() < size) {
-                int cap = Math.max(chunkSize, size);
-                while (usedBytes + cap > capacity && !(chunks.isEmpty() && cap > capacity)) {
-                    if (evictOne()) {
-                        continue;
-                    }
-                    long waitNanos = deadline - System.nanoTime();
-                    if (waitNanos <= 0) {
-                        throw new ShaleException(ErrorKind.UNAVAILABLE, "log cache full: " + pendingBytes
-                                + " of " + capacity + " bytes wait for upload (append.max.block.ms=" + maxBlockMs + ")");
-                    }
-                    try {
-                        spaceFreed.awaitNanos(waitNanos);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while waiting for log cache space", e);
-                    }
-                    c = current;
-                    if (c != null && c.memory.remaining() >= size) {
-                        break;
-                    }
-                }
-                if (c == null || c.memory.remaining() < size) {
-                    c = new Chunk(cap);
-                    chunks.addLast(c);
-                    usedBytes += cap;
-                    current = c;
-                }
+            if (c != null && c.memory.remaining() >= size) {
+                ByteBuffer slice = c.memory.slice(c.memory.position(), size);
+                c.memory.position(c.memory.position() + size);
+                return slice;
             }
-            ByteBuffer slice = c.memory.slice(c.memory.position(), size);
-            c.memory.position(c.memory.position() + size);
-            return slice;
-        } finally {
+            int cap = Math.max(chunkSize, size);
+            if (usedBytes + cap > capacity && !(chunks.isEmpty() && cap > capacity)) {
+                if (evictOne()) {
+                    continue;
+                }
+                long waitNanos = deadline - System.nanoTime();
+                if (waitNanos <= 0) {
+                    throw new ShaleException(ErrorKind.UNAVAILABLE, "log cache full: " + pendingBytes
+                            + " of " + capacity + " bytes wait for upload (append.max.block.ms=" + maxBlockMs + ")");
+                }
+                try {
+                    spaceFreed.awaitNanos(waitNanos);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while waiting for log cache space", e);
+                }
+                continue;
+            }
+            usedBytes += cap; // reserved before allocating, so concurrent allocations respect the bound
+            Chunk fresh;
             lock.unlock();
+            try {
+                fresh = new Chunk(cap);
+            } finally {
+                lock.lock();
+            }
+            Chunk now = current;
+            if (now != c && now != null && now.memory.remaining() >= size) {
+                usedBytes -= cap; // another producer installed a chunk meanwhile: use it, drop ours
+                continue;
+            }
+            chunks.addLast(fresh);
+            current = fresh;
         }
     }
 

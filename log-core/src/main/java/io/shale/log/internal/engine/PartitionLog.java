@@ -12,15 +12,19 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One partition's live state: offset assignment, the index of its batches in the log cache, the
  * high watermark, and the link to what the manifest knows of it ({@link PartitionMeta}).
  *
  * <p><b>Concurrency.</b> Everything mutable is guarded by this object's monitor, held briefly:
- * assigning offsets and queueing the WAL entry (so a partition's WAL entries are in offset
- * order), WAL completions, cache lookups, upload bookkeeping. The high watermark and the manifest
- * view are volatile for lock-free readers. Futures are completed outside the monitor.
+ * publishing a batch, WAL completions, cache lookups, upload bookkeeping. A separate append lock
+ * spans offset assignment and the WAL call, so a partition's WAL entries are queued in offset
+ * order while completions never wait for an appender blocked by the WAL. The high watermark and
+ * the manifest view are volatile for lock-free readers. Futures are completed, and log-cache
+ * memory released, outside the monitor (the cache lock is taken before a partition's monitor,
+ * never after).
  *
  * <p><b>High watermark.</b> Advances over the longest prefix of durable batches; an append's future
  * completes when the high watermark passes its last offset, so an acknowledged record is never
@@ -54,6 +58,8 @@ final class PartitionLog {
     private List<Waiter> waiters;
 
     private volatile long highWatermark;
+    /** Serialises appends of this partition (offset order = WAL order); see {@link #append}. */
+    private final ReentrantLock appendLock = new ReentrantLock();
 
     // read-ahead state of the remote read path (racy by design: a hint)
     volatile String lastRemoteObject;
@@ -97,32 +103,57 @@ final class PartitionLog {
     /**
      * Assigns offsets to {@code b} (whose bytes are filled), stamps them into its batches, queues
      * it to the WAL and returns the future that completes when it is durable.
+     *
+     * <p>The append lock (not the monitor) is held across offset assignment and the WAL call, so a
+     * partition's WAL entries are queued in offset order; the monitor is held only to publish the
+     * batch. WAL completions need only the monitor, so a WAL that blocks {@code append} for
+     * back-pressure can always complete earlier entries.
      */
     CompletableFuture<AppendResult> append(CachedBatch b, long appendTime) {
         CompletableFuture<AppendResult> f = new CompletableFuture<>();
-        synchronized (this) {
-            if (deleted) {
+        appendLock.lock();
+        try {
+            synchronized (this) {
+                if (deleted) {
+                    b.dead = true;
+                } else {
+                    long base = logEndOffset;
+                    b.baseOffset = base;
+                    b.nextOffset = stampOffsets(b.data, base);
+                    b.logAppendTime = appendTime;
+                    b.future = f;
+                    push(b);
+                    logEndOffset = b.nextOffset;
+                    markDirty();
+                }
+            }
+            if (b.dead) {
                 engine.cache.release(b);
                 throw new ShaleException(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION, "partition " + tp + " was deleted");
             }
-            long base = logEndOffset;
-            long next = stampOffsets(b.data, base);
-            b.baseOffset = base;
-            b.nextOffset = next;
-            b.logAppendTime = appendTime;
-            b.future = f;
-            push(b);
-            logEndOffset = next;
-            markDirty();
+            long seq;
             try {
-                b.walSequence = engine.wal.append(b);
+                seq = engine.wal.append(b);
             } catch (RuntimeException e) {
-                tail--;
-                ring[tail] = null;
-                logEndOffset = base;
-                engine.cache.release(b);
+                boolean removed;
+                synchronized (this) {
+                    removed = !b.dead && tail > head && ring[tail - 1] == b;
+                    if (removed) {
+                        ring[--tail] = null;
+                        b.dead = true;
+                        logEndOffset = b.baseOffset;
+                    }
+                }
+                if (removed) {
+                    engine.cache.release(b);
+                }
                 throw e;
             }
+            synchronized (this) {
+                b.walSequence = seq;
+            }
+        } finally {
+            appendLock.unlock();
         }
         return f;
     }
@@ -150,15 +181,19 @@ final class PartitionLog {
     }
 
     /** Recovery: drops recovered batches at or above {@code offset} (a later WAL entry replaces them). */
-    synchronized void truncateRecovered(long offset) {
-        while (tail > head && ring[tail - 1].baseOffset >= offset) {
-            CachedBatch b = ring[--tail];
-            ring[tail] = null;
-            b.dead = true;
-            engine.cache.release(b);
+    void truncateRecovered(long offset) {
+        List<CachedBatch> dropped = new ArrayList<>();
+        synchronized (this) {
+            while (tail > head && ring[tail - 1].baseOffset >= offset) {
+                CachedBatch b = ring[--tail];
+                ring[tail] = null;
+                b.dead = true;
+                dropped.add(b);
+            }
+            logEndOffset = tail > head ? ring[tail - 1].nextOffset : Math.max(uploadedEnd, offset);
+            highWatermark = logEndOffset;
         }
-        logEndOffset = tail > head ? ring[tail - 1].nextOffset : Math.max(uploadedEnd, offset);
-        highWatermark = logEndOffset;
+        engine.cache.releaseAll(dropped);
     }
 
     /** WAL thread: {@code b} is durable. */
@@ -450,15 +485,19 @@ final class PartitionLog {
             waiters = null;
         }
         failPending(new ShaleException(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION, "partition " + tp + " was deleted"));
+        List<CachedBatch> dropped = new ArrayList<>();
         synchronized (this) {
             for (int j = head; j < tail; j++) {
-                engine.cache.release(ring[j]);
+                if (!ring[j].dead) {
+                    dropped.add(ring[j]);
+                }
                 ring[j] = null;
             }
             head = 0;
             tail = 0;
             ring = EMPTY;
         }
+        engine.cache.releaseAll(dropped); // never under the monitor: the cache lock comes first
         engine.wake(wake);
     }
 

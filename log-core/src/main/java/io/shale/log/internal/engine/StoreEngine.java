@@ -16,6 +16,7 @@ import io.shale.log.internal.manifest.ManifestState;
 import io.shale.log.internal.manifest.ObjectStoreCatalog;
 import io.shale.log.internal.manifest.PartitionMeta;
 import io.shale.log.internal.manifest.TopicMeta;
+import io.shale.log.internal.objectstore.RetryingObjectStore;
 import io.shale.log.internal.util.StoreCalls;
 import io.shale.log.record.RecordBatch;
 import io.shale.log.record.RecordBatchBuilder;
@@ -139,7 +140,9 @@ public final class StoreEngine implements LogStore {
 
     /** Opens a store; see {@link io.shale.log.LogStoreBuilder#open()}. */
     public static LogStore open(ObjectStore objectStore, WriteAheadLog wal, Clock clock, StoreConfig config) {
-        ObjectStore store = objectStore; // wrapped in the retry policy below once available
+        // One retry policy for every object-store call (backoff with jitter, bounded by a deadline,
+        // ambiguous conditional puts resolved by token), wrapped around whatever store was given.
+        ObjectStore store = RetryingObjectStore.builder(objectStore).config(config).build();
         StoreEngine engine = new StoreEngine(store, wal, clock, config);
         try {
             engine.start();

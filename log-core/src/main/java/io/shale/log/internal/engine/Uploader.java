@@ -228,7 +228,7 @@ final class Uploader {
         DataObjectWriter w = new DataObjectWriter(engine.config.objectBlockBytes());
         for (Collected c : parts) {
             for (CachedBatch b : c.batches()) {
-                w.add(c.log().id, b.view());
+                w.add(c.log().id, b.internalView());
             }
         }
         List<ByteBuffer> buffers = w.finish();

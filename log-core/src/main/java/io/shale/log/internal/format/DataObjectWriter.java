@@ -110,8 +110,8 @@ public final class DataObjectWriter {
         ByteBuffer slice = src.duplicate();
         slice.limit(to).position(from);
         slice = slice.slice();
-        openCrc.update(slice.duplicate());
-        openSlices.add(slice);
+        openCrc.update(slice.duplicate()); // fast (array or address) path unless src is read-only heap
+        openSlices.add(slice.asReadOnlyBuffer());
         openSize += to - from;
     }
 

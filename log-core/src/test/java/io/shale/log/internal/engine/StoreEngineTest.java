@@ -274,6 +274,39 @@ class StoreEngineTest extends EngineFixture {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void appendsBlockedByWalBackPressureShouldNotDeadlockWithCompletionsOfTheSamePartition() throws Exception {
+        // Regression: the WAL call used to run under the partition's monitor, which the WAL's
+        // completion callback also needs; a WAL that blocks append until earlier entries complete
+        // then deadlocked.
+        StoreEngine s = open();
+        s.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        wal.maxOutstanding(1);
+        List<CompletableFuture<AppendResult>> all = new ArrayList<>();
+        Thread[] producers = new Thread[4];
+        for (int t = 0; t < producers.length; t++) {
+            int id = t;
+            producers[t] = new Thread(() -> {
+                for (int i = 0; i < 200; i++) {
+                    CompletableFuture<AppendResult> f = s.append(tp, List.of(rec("k", id + "-" + i)));
+                    synchronized (all) {
+                        all.add(f);
+                    }
+                }
+            });
+            producers[t].start();
+        }
+        for (Thread t : producers) {
+            t.join();
+        }
+        for (CompletableFuture<AppendResult> f : all) {
+            f.join();
+        }
+        assertThat(s.highWatermark(tp)).isEqualTo(800);
+    }
+
+    @Test
     void highWatermarkShouldNotPassANonDurableBatch() {
         StoreEngine s = open();
         s.createTopic("t", 1);

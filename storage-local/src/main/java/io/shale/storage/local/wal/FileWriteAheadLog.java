@@ -1,0 +1,594 @@
+package io.shale.storage.local.wal;
+
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
+import io.shale.log.spi.WalContext;
+import io.shale.log.spi.WalEntry;
+import io.shale.log.spi.WalReplayHandler;
+import io.shale.log.spi.WriteAheadLog;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design rationale.
+ *
+ * Write path: append() claims a sequence number from one counter and publishes the entry into a
+ * ring slot indexed by that number (EntryRing); it allocates nothing and blocks only while the ring
+ * is full. One writer thread (GroupWriter) takes everything published, in sequence order, up to
+ * maxGroupBytes, frames it into one reused direct buffer, issues one positional write and one
+ * fdatasync, then completes the entries. Producers wake the writer only when it is parked; while
+ * it syncs, the next group accumulates, so group size grows with load (group commit).
+ *
+ * Preallocation and recycling: segment files are zero-filled to their full size by a background
+ * thread (SegmentPool) before the writer needs them, and trimmed segments are recycled as spares
+ * rather than deleted: an fdatasync that must also update the file size costs 110-140 us more
+ * (DESIGN.md), which halves durable throughput for small groups.
+ *
+ * Stale bytes: a recycled file still holds the frames of its previous life, a preallocated one
+ * holds zeroes. Every activation of a segment draws a fresh random 64-bit segment id, written in
+ * the header and repeated in every frame (and covered by the frame CRC, together with the frame's
+ * file position); a frame with another id, a bad CRC, or a sequence not above its predecessor's
+ * ends the segment. Zeroes fail the type and id checks. The header is written in the same write and
+ * fdatasync as the segment's first group, so it is never durable before its frames are.
+ *
+ * Torn tails and I/O errors: the writer never writes again to a segment after a failed write or
+ * sync, nor to the newest segment found by recovery. It continues in a fresh segment whose header
+ * records the previous segment's id and the end of its good frames ("prevEnd"). Recovery therefore
+ * delivers a sealed segment's frames only up to that declared end (frames of a failed group are not
+ * replayed, garbage is never reached), and reads the newest segment up to its first invalid frame.
+ * No truncation or zeroing is needed, and a frame that fails verification before a declared end is
+ * recognisably corruption of acknowledged data, not a torn write.
+ *
+ * Sequences: recovery continues numbering above the highest sequence found in any reachable
+ * frame, delivered or not. The newest segment with a durable header is never recycled, so that
+ * number survives even when everything else was trimmed.
+ */
+
+/**
+ * A write-ahead log in segment files of one local directory, shared by all partitions of a store.
+ *
+ * <p><b>Threading.</b> {@link #append}, {@link #trim}, {@link #nextSequence}, {@link #describe}
+ * and the metric getters are thread-safe and do not block (append blocks only while
+ * {@linkplain Builder#queueCapacity the queue} is full). {@link #open}, {@link #replay} and
+ * {@link #close} follow the {@link WriteAheadLog} lifecycle. One writer thread writes and syncs;
+ * {@link WalEntry} callbacks run on it, in sequence order. One background thread preallocates and
+ * recycles segment files.
+ *
+ * <p><b>Durability</b> depends on the {@link FsyncPolicy}:
+ * <ul>
+ *   <li>{@link FsyncPolicy#EVERY_GROUP} (default): an entry is acknowledged after the
+ *       {@code fdatasync} of its group returned. Acknowledged entries survive a process crash and
+ *       an operating-system crash or power loss (as far as the disk honours flushes).</li>
+ *   <li>{@link FsyncPolicy#interval(Duration)}: an entry is acknowledged after its group was
+ *       written to the operating system ({@code write} returned); {@code fdatasync} runs at most
+ *       once per interval, when a segment is sealed, and at close. Acknowledged entries survive a
+ *       crash of the process (the page cache holds them) but those written since the last sync are
+ *       lost on an operating-system crash or power loss.</li>
+ * </ul>
+ *
+ * <p><b>Limits.</b> An entry's payload may be up to {@link #MAX_ENTRY_BYTES} (64 MiB); an entry
+ * larger than a standard segment gets a segment file of its own (created on the writer thread,
+ * so it is slower).
+ *
+ * <p><b>Errors.</b> A failed write or sync fails the group's entries through
+ * {@link WalEntry#onFailure} with a {@link ShaleException} of kind {@code UNAVAILABLE} naming the
+ * file; the writer then continues in a fresh segment, so later appends succeed once the cause
+ * (such as a full disk) is gone. A failed entry may or may not be replayed later. A second
+ * {@code FileWriteAheadLog} on the same directory, in this or another process, fails {@link #open}
+ * with {@code UNAVAILABLE}.
+ *
+ * <p><b>Idempotency.</b> {@link #close} is idempotent; {@link #trim} with a lower sequence than an
+ * earlier call does nothing.
+ */
+public final class FileWriteAheadLog implements WriteAheadLog {
+    private static final Logger LOG = LoggerFactory.getLogger(FileWriteAheadLog.class);
+
+    /** The largest entry payload accepted: 64 MiB. */
+    public static final int MAX_ENTRY_BYTES = WalFormat.MAX_PAYLOAD_BYTES;
+
+    /** Name of the lock file in the WAL directory. */
+    static final String LOCK_FILE = "wal.lock";
+
+    private enum State { NEW, OPEN, RUNNING, CLOSED }
+
+    private final Path dir;
+    private final long segmentBytes;
+    private final int maxGroupBytes;
+    private final int queueCapacity;
+    private final int spareSegments;
+    private final FsyncPolicy fsyncPolicy;
+    private final ChannelFactory channels;
+    private final String description;
+
+    private volatile State state = State.NEW;
+    private FileChannel lockChannel;
+    private FileLock lock;
+    private EntryRing ring;
+    private SegmentPool pool;
+    private GroupWriter writer;
+    private Thread writerThread;
+    private long replayedEntries;
+    private int corruptSegments;
+    private volatile long pendingTrim = Long.MIN_VALUE;
+
+    private FileWriteAheadLog(Builder b) {
+        this.dir = b.dir;
+        this.segmentBytes = b.segmentBytes;
+        this.maxGroupBytes = b.maxGroupBytes;
+        this.queueCapacity = Integer.highestOneBit(b.queueCapacity - 1) << 1;
+        this.spareSegments = b.spareSegments;
+        this.fsyncPolicy = b.fsyncPolicy;
+        this.channels = b.channels;
+        this.description = "file-wal:" + dir;
+    }
+
+    /** A builder for a WAL in {@code directory} (created on {@link #open} if missing). */
+    public static Builder builder(Path directory) {
+        return new Builder(directory);
+    }
+
+    /**
+     * Creates the directory if needed and locks it ({@code wal.lock}, held until {@link #close}).
+     *
+     * @throws ShaleException {@code UNAVAILABLE} if the directory cannot be created or is locked by
+     *     another WAL (in this or another process)
+     * @throws IllegalStateException if called twice or after close
+     */
+    @Override
+    public synchronized void open(WalContext context) {
+        Objects.requireNonNull(context, "context");
+        if (state != State.NEW) {
+            throw new IllegalStateException(description + " was already opened");
+        }
+        Path lockPath = dir.resolve(LOCK_FILE);
+        FileChannel ch = null;
+        try {
+            Files.createDirectories(dir);
+            ch = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock l;
+            try {
+                l = ch.tryLock();
+            } catch (OverlappingFileLockException e) {
+                l = null;
+            }
+            if (l == null) {
+                throw new ShaleException(ErrorKind.UNAVAILABLE, "WAL directory " + dir + " is in use by another "
+                        + "WAL (in this or another process): cannot lock " + lockPath);
+            }
+            lockChannel = ch;
+            lock = l;
+            state = State.OPEN;
+        } catch (IOException e) {
+            closeQuietly(ch);
+            throw new ShaleException(ErrorKind.UNAVAILABLE, "cannot open WAL directory " + dir + ": " + e, e);
+        } catch (RuntimeException e) {
+            closeQuietly(ch);
+            throw e;
+        }
+    }
+
+    /**
+     * Delivers every entry found in the segments, in sequence order, then starts the writer.
+     * Torn and corrupt tails are skipped (see the class comment of {@link WalFormat} and
+     * {@code WalRecovery}); corruption of frames that had been made durable is logged as an error.
+     * If the handler throws, the exception propagates and the WAL must be closed.
+     *
+     * @throws ShaleException {@code UNAVAILABLE} if a segment cannot be read
+     * @throws IllegalStateException unless called once, after {@link #open}
+     */
+    @Override
+    public synchronized void replay(WalReplayHandler handler) {
+        Objects.requireNonNull(handler, "handler");
+        if (state != State.OPEN) {
+            throw new IllegalStateException(description + ": replay must be called once, after open");
+        }
+        WalRecovery.Result r = WalRecovery.recover(dir, segmentBytes, spareSegments, channels, handler, description);
+        replayedEntries = r.entries();
+        corruptSegments = r.corruptSegments();
+        LOG.info("{}: replayed {} entries from {} segments ({}); next sequence {}", description, r.entries(),
+                r.sealed().size(), r.tail() == null ? "empty" : r.tail(), r.nextSequence());
+        ring = new EntryRing(queueCapacity);
+        pool = new SegmentPool(dir, segmentBytes, spareSegments, channels, r.nextFileNumber(), r.spares(),
+                r.sealed(), r.newestOrdinal(), description);
+        long intervalNanos = fsyncPolicy.interval == null ? 0 : fsyncPolicy.interval.toNanos();
+        writer = new GroupWriter(dir, segmentBytes, maxGroupBytes, intervalNanos, channels, pool, ring,
+                description, r.nextSequence(), r.nextOrdinal(), r.prevSegmentId(), r.prevEnd());
+        writerThread = new Thread(writer, "shale-wal-writer-" + dir.getFileName());
+        writerThread.setDaemon(true);
+        ring.start(r.nextSequence(), writerThread);
+        if (pendingTrim != Long.MIN_VALUE) {
+            pool.trim(pendingTrim);
+        }
+        // A fresh WAL's first segment should be preallocated too: prepare it before the first append.
+        pool.prepareSpareNow();
+        writerThread.start();
+        pool.start("shale-wal-segments-" + dir.getFileName());
+        state = State.RUNNING;
+    }
+
+    /**
+     * Queues {@code entry} and returns its sequence number. Never blocks except while the queue is
+     * full; allocates nothing.
+     *
+     * @throws ShaleException {@code CLOSED} after {@link #close}; {@code UNAVAILABLE} if the writer
+     *     thread died
+     * @throws IllegalArgumentException if the payload is larger than {@link #MAX_ENTRY_BYTES} or the
+     *     stream id is negative
+     * @throws IllegalStateException before {@link #replay}
+     */
+    @Override
+    public long append(WalEntry entry) {
+        State s = state;
+        if (s != State.RUNNING) {
+            if (s == State.CLOSED) {
+                throw new ShaleException(ErrorKind.CLOSED, description + " is closed");
+            }
+            throw new IllegalStateException(description + ": append before replay");
+        }
+        int size = entry.payload().remaining();
+        if (size > MAX_ENTRY_BYTES) {
+            throw new IllegalArgumentException(description + ": entry of " + size + " bytes is larger than the "
+                    + "maximum " + MAX_ENTRY_BYTES);
+        }
+        if (entry.streamId() < 0) {
+            throw new IllegalArgumentException(description + ": negative stream id " + entry.streamId());
+        }
+        return ring.publish(entry, description);
+    }
+
+    @Override
+    public long nextSequence() {
+        EntryRing r = ring;
+        return r == null ? 0 : r.nextSequence();
+    }
+
+    /**
+     * Frees, in the background, whole segments whose every entry has a lower sequence than
+     * {@code sequence}: recycled as preallocated spares (up to {@code spareSegments}) or deleted.
+     * The newest segment is kept until a newer one is durable.
+     */
+    @Override
+    public void trim(long sequence) {
+        SegmentPool p = pool;
+        if (p != null) {
+            p.trim(sequence);
+        } else if (sequence > pendingTrim) {
+            synchronized (this) {
+                if (pool != null) {
+                    pool.trim(sequence);
+                } else if (sequence > pendingTrim) {
+                    pendingTrim = sequence;
+                }
+            }
+        }
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    /**
+     * Stops accepting appends (they throw {@code CLOSED}), writes and syncs every entry already
+     * queued (or fails it), stops both threads and releases the directory lock. Idempotent; blocks
+     * until the queued entries are complete.
+     *
+     * @throws IllegalStateException if called from a WAL callback (the writer thread)
+     */
+    @Override
+    public void close() {
+        if (Thread.currentThread() == writerThread) {
+            throw new IllegalStateException(description + ": close() called from a WAL callback");
+        }
+        synchronized (this) {
+            State prior = state;
+            if (prior == State.CLOSED) {
+                return;
+            }
+            state = State.CLOSED;
+            try {
+                if (prior == State.RUNNING) {
+                    long end = ring.close();
+                    writer.requestClose(end);
+                    joinUninterruptibly(writerThread);
+                    pool.close();
+                }
+            } finally {
+                releaseLock();
+            }
+        }
+    }
+
+    private void releaseLock() {
+        try {
+            if (lock != null) {
+                lock.release();
+            }
+        } catch (IOException e) {
+            LOG.warn("{}: releasing the directory lock failed: {}", description, e.toString());
+        }
+        closeQuietly(lockChannel);
+        lock = null;
+        lockChannel = null;
+    }
+
+    private static void joinUninterruptibly(Thread t) {
+        boolean interrupted = false;
+        while (t.isAlive()) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch == null) {
+            return;
+        }
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // nothing more to do
+        }
+    }
+
+    // ---- metrics (0 before replay) ----
+
+    /** Groups written successfully (each one {@code write} and, with EVERY_GROUP, one sync). */
+    public long groupsWritten() {
+        GroupWriter w = writer;
+        return w == null ? 0 : w.groups();
+    }
+
+    /** Entries written successfully (acknowledged). */
+    public long entriesWritten() {
+        GroupWriter w = writer;
+        return w == null ? 0 : w.entries();
+    }
+
+    /** Payload bytes of the entries written successfully. */
+    public long bytesWritten() {
+        GroupWriter w = writer;
+        return w == null ? 0 : w.payloadBytes();
+    }
+
+    /** Bytes written to segment files by successful groups, including frame and segment headers. */
+    public long fileBytesWritten() {
+        GroupWriter w = writer;
+        return w == null ? 0 : w.fileBytes();
+    }
+
+    /** {@code fdatasync} calls that succeeded. */
+    public long fsyncCount() {
+        GroupWriter w = writer;
+        return w == null ? 0 : w.fsyncs();
+    }
+
+    /** Entries in the last group written. */
+    public long lastGroupEntries() {
+        GroupWriter w = writer;
+        return w == null ? 0 : w.lastGroupEntries();
+    }
+
+    /** Frame bytes in the last group written. */
+    public long lastGroupBytes() {
+        GroupWriter w = writer;
+        return w == null ? 0 : w.lastGroupBytes();
+    }
+
+    /** Groups that failed (their entries got {@code onFailure}). */
+    public long failedGroups() {
+        GroupWriter w = writer;
+        return w == null ? 0 : w.failedGroups();
+    }
+
+    /** Syncs that failed after their entries were acknowledged (interval policy only). */
+    public long failedSyncs() {
+        GroupWriter w = writer;
+        return w == null ? 0 : w.syncFailures();
+    }
+
+    /** Entries delivered by {@link #replay}. */
+    public synchronized long replayedEntries() {
+        return replayedEntries;
+    }
+
+    /**
+     * Segments in which {@link #replay} found an invalid frame before the end that a newer segment
+     * declared for them: acknowledged entries were damaged after they were written (logged as
+     * errors). 0 after a clean shutdown and after ordinary crashes.
+     */
+    public synchronized int corruptSegmentsFound() {
+        return corruptSegments;
+    }
+
+    /** Segment files created (preallocated spares and files created on the writer thread). */
+    public long segmentsCreated() {
+        SegmentPool p = pool;
+        return p == null ? 0 : p.segmentsCreated();
+    }
+
+    /** Trimmed segment files recycled as spares. */
+    public long segmentsRecycled() {
+        SegmentPool p = pool;
+        return p == null ? 0 : p.segmentsRecycled();
+    }
+
+    /** Trimmed segment files deleted (surplus or non-standard size). */
+    public long segmentsDeleted() {
+        SegmentPool p = pool;
+        return p == null ? 0 : p.segmentsDeleted();
+    }
+
+    /** Segments the writer had to create itself because no preallocated spare was ready. */
+    public long unpreallocatedSegments() {
+        GroupWriter w = writer;
+        return w == null ? 0 : w.unfilledSegments();
+    }
+
+    /** Sealed segments not yet freed (for tests). */
+    int sealedSegments() {
+        SegmentPool p = pool;
+        return p == null ? 0 : p.sealedCount();
+    }
+
+    /** Preallocated spares ready (for tests). */
+    int spareSegmentsReady() {
+        SegmentPool p = pool;
+        return p == null ? 0 : p.spareCount();
+    }
+
+    @Override
+    public String toString() {
+        return description;
+    }
+
+    /**
+     * When the WAL calls {@code fdatasync} and acknowledges entries. See the class Javadoc of
+     * {@link FileWriteAheadLog} for what each policy risks.
+     */
+    public static final class FsyncPolicy {
+        /** Acknowledge after the {@code fdatasync} of the entry's group (the default). */
+        public static final FsyncPolicy EVERY_GROUP = new FsyncPolicy(null);
+
+        private final Duration interval;
+
+        private FsyncPolicy(Duration interval) {
+            this.interval = interval;
+        }
+
+        /**
+         * Acknowledge after {@code write}; {@code fdatasync} at most once per {@code interval}.
+         * Acknowledged entries survive a process crash but not an OS crash or power loss.
+         */
+        public static FsyncPolicy interval(Duration interval) {
+            Objects.requireNonNull(interval, "interval");
+            if (interval.isNegative() || interval.isZero()) {
+                throw new IllegalArgumentException("fsync interval must be positive: " + interval);
+            }
+            return new FsyncPolicy(interval);
+        }
+
+        /** The sync interval, or {@code null} for {@link #EVERY_GROUP}. */
+        public Duration interval() {
+            return interval;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof FsyncPolicy && Objects.equals(((FsyncPolicy) o).interval, interval);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hashCode(interval);
+        }
+
+        @Override
+        public String toString() {
+            return interval == null ? "EVERY_GROUP" : "INTERVAL(" + interval.toMillis() + " ms)";
+        }
+    }
+
+    /** Settings of a {@link FileWriteAheadLog}; validated by {@link #build()}. Not thread-safe. */
+    public static final class Builder {
+        private final Path dir;
+        private long segmentBytes = 64L << 20;
+        private int maxGroupBytes = 4 << 20;
+        private int queueCapacity = 16384;
+        private int spareSegments = 2;
+        private FsyncPolicy fsyncPolicy = FsyncPolicy.EVERY_GROUP;
+        private ChannelFactory channels = ChannelFactory.DEFAULT;
+
+        private Builder(Path dir) {
+            this.dir = Objects.requireNonNull(dir, "directory").toAbsolutePath().normalize();
+        }
+
+        /**
+         * Size of each preallocated segment file ({@code segment.bytes}), a multiple of 4 KiB
+         * between 64 KiB and 1 GiB. Default 64 MiB.
+         */
+        public Builder segmentBytes(long bytes) {
+            this.segmentBytes = bytes;
+            return this;
+        }
+
+        /**
+         * The most frame bytes one group (one {@code write}, one sync) carries, between 64 KiB and
+         * 256 MiB; also the size of the writer's one direct buffer. An entry larger than this forms
+         * a group of its own. Default 4 MiB.
+         */
+        public Builder maxGroupBytes(int bytes) {
+            this.maxGroupBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Entries queued but not yet taken by the writer before {@code append} blocks; rounded up
+         * to a power of two, between 2 and 2^24. Default 16384.
+         */
+        public Builder queueCapacity(int entries) {
+            this.queueCapacity = entries;
+            return this;
+        }
+
+        /**
+         * Preallocated spare segments kept ready, 0 to 64; trimmed segments are recycled as spares
+         * up to twice this number and deleted beyond it. 0 disables preallocation and recycling
+         * (every segment is created on the writer thread and deleted after trim). Default 2.
+         */
+        public Builder spareSegments(int count) {
+            this.spareSegments = count;
+            return this;
+        }
+
+        /** When to sync and acknowledge. Default {@link FsyncPolicy#EVERY_GROUP}. */
+        public Builder fsyncPolicy(FsyncPolicy policy) {
+            this.fsyncPolicy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** Test hook: how segment channels are opened (the directory lock is not affected). */
+        Builder channelFactory(ChannelFactory factory) {
+            this.channels = Objects.requireNonNull(factory, "factory");
+            return this;
+        }
+
+        /**
+         * Validates the settings and returns an unopened WAL.
+         *
+         * @throws IllegalArgumentException naming the first invalid setting
+         */
+        public FileWriteAheadLog build() {
+            if (segmentBytes < (64 << 10) || segmentBytes > (1L << 30) || segmentBytes % 4096 != 0) {
+                throw new IllegalArgumentException("segmentBytes must be a multiple of 4096 between 64 KiB and "
+                        + "1 GiB: " + segmentBytes);
+            }
+            if (maxGroupBytes < (64 << 10) || maxGroupBytes > (256 << 20)) {
+                throw new IllegalArgumentException("maxGroupBytes must be between 64 KiB and 256 MiB: "
+                        + maxGroupBytes);
+            }
+            if (queueCapacity < 2 || queueCapacity > (1 << 24)) {
+                throw new IllegalArgumentException("queueCapacity must be between 2 and 2^24: " + queueCapacity);
+            }
+            if (spareSegments < 0 || spareSegments > 64) {
+                throw new IllegalArgumentException("spareSegments must be between 0 and 64: " + spareSegments);
+            }
+            return new FileWriteAheadLog(this);
+        }
+    }
+}

@@ -1,0 +1,383 @@
+package io.shale.storage.local.wal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The WAL's segment files other than the active one: preallocated spares ready for the writer,
+ * and sealed live segments waiting to be trimmed. One background thread (the "preparer") zero-fills
+ * new spares and recycles trimmed segments; the writer thread and {@code trim} callers only touch
+ * the lists under {@link #lock}.
+ *
+ * <p>Recycling a sealed segment zeroes its header sector (so recovery sees a free file; the stale
+ * frames behind it carry the old segment id and never verify again) and keeps the file as a spare
+ * when it has the standard size and fewer than {@link #maxSpares} spares exist; otherwise the
+ * file is deleted. New files are zero-filled only while fewer than {@code targetSpares} spares are
+ * ready and recycling found nothing, so in a steady state (the store trims regularly) the WAL
+ * reuses the same files instead of creating and deleting them. Sealed segments are freed strictly in ordinal order, and never the newest
+ * segment whose header is known durable: that one holds the highest sequence, which the next
+ * recovery needs to continue numbering above it, and its successor's header holds the end of its
+ * good frames.
+ */
+final class SegmentPool {
+    private static final Logger LOG = LoggerFactory.getLogger(SegmentPool.class);
+    private static final int ZERO_CHUNK = 1 << 20;
+    private static final long RETRY_NANOS = 1_000_000_000L;
+
+    /** A live segment the writer has left. */
+    record Sealed(Path path, long ordinal, long lastSequence, long fileSize) {
+    }
+
+    private final Path dir;
+    private final long segmentBytes;
+    private final int targetSpares;
+    private final int maxSpares;
+    private final ChannelFactory channels;
+    private final String description;
+
+    private final Object lock = new Object();
+    private final ArrayDeque<Path> spares = new ArrayDeque<>();
+    private final ArrayDeque<Sealed> sealed = new ArrayDeque<>();
+    /** Files given back by the writer whose header sector must be zeroed before reuse. */
+    private final ArrayDeque<Path> released = new ArrayDeque<>();
+    private final AtomicLong nextFileNumber;
+    private volatile long trimSequence = Long.MIN_VALUE;
+    private volatile long newestDurableOrdinal;
+    private volatile boolean stopping;
+    private Thread thread;
+    private ByteBuffer zeros;
+
+    private final AtomicLong segmentsCreated = new AtomicLong();
+    private final AtomicLong segmentsRecycled = new AtomicLong();
+    private final AtomicLong segmentsDeleted = new AtomicLong();
+
+    SegmentPool(Path dir, long segmentBytes, int targetSpares, ChannelFactory channels, long nextFileNumber,
+            List<Path> initialSpares, List<Sealed> initialSealed, long newestDurableOrdinal, String description) {
+        this.dir = dir;
+        this.segmentBytes = segmentBytes;
+        this.targetSpares = targetSpares;
+        this.maxSpares = maxSpares(targetSpares);
+        this.channels = channels;
+        this.description = description;
+        this.nextFileNumber = new AtomicLong(nextFileNumber);
+        this.spares.addAll(initialSpares);
+        this.sealed.addAll(initialSealed);
+        this.newestDurableOrdinal = newestDurableOrdinal;
+    }
+
+    /** Spares kept from recycling: twice the target, so that trims rarely delete a file. */
+    static int maxSpares(int targetSpares) {
+        return 2 * targetSpares;
+    }
+
+    static String fileName(long number) {
+        return String.format("%020d.wal", number);
+    }
+
+    void start(String threadName) {
+        thread = new Thread(this::run, threadName);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** Before the threads start: creates one spare if none is ready (failures are only logged). */
+    void prepareSpareNow() {
+        if (targetSpares == 0 || spareCount() > 0) {
+            return;
+        }
+        try {
+            createSpare();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("{}: cannot preallocate a segment in {}: {}", description, dir, e.toString());
+        }
+    }
+
+    // ---- called by the writer thread ----
+
+    /** A zero-headed preallocated segment of the standard size, or {@code null} if none is ready. */
+    Path takeSpare() {
+        Path p;
+        synchronized (lock) {
+            p = spares.pollFirst();
+        }
+        wake();
+        return p;
+    }
+
+    /** Gives back a file the writer took but did not keep (its header may be garbage). */
+    void release(Path path) {
+        synchronized (lock) {
+            released.addLast(path);
+        }
+        wake();
+    }
+
+    void sealed(Sealed s) {
+        synchronized (lock) {
+            sealed.addLast(s);
+        }
+        wake();
+    }
+
+    /** The header of the segment with this ordinal is durable; older segments may be freed. */
+    void durable(long ordinal) {
+        if (ordinal > newestDurableOrdinal) {
+            newestDurableOrdinal = ordinal;
+            wake();
+        }
+    }
+
+    /**
+     * Creates a file of {@code size} bytes without zero-filling it (the slow path: the first syncs
+     * on it also allocate blocks). Used when no spare is ready and for oversized segments.
+     */
+    Path createUnfilled(long size) throws IOException {
+        Path path = dir.resolve(fileName(nextFileNumber.getAndIncrement()));
+        try (FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(1), size - 1);
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(path);
+            throw e;
+        }
+        syncDirectory();
+        segmentsCreated.incrementAndGet();
+        return path;
+    }
+
+    // ---- called by any thread ----
+
+    void trim(long sequence) {
+        if (sequence > trimSequence) {
+            synchronized (lock) {
+                if (sequence > trimSequence) {
+                    trimSequence = sequence;
+                }
+            }
+            wake();
+        }
+    }
+
+    int spareCount() {
+        synchronized (lock) {
+            return spares.size();
+        }
+    }
+
+    int sealedCount() {
+        synchronized (lock) {
+            return sealed.size();
+        }
+    }
+
+    long segmentsCreated() {
+        return segmentsCreated.get();
+    }
+
+    long segmentsRecycled() {
+        return segmentsRecycled.get();
+    }
+
+    long segmentsDeleted() {
+        return segmentsDeleted.get();
+    }
+
+    /**
+     * Stops the preparer thread, then zeroes the headers of files the writer released (so that a
+     * failed group's frames in them are not found by the next recovery). Call after the writer
+     * stopped.
+     */
+    void close() {
+        stopping = true;
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+            boolean interrupted = false;
+            while (t.isAlive()) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        while (true) {
+            synchronized (lock) {
+                if (released.isEmpty()) {
+                    return;
+                }
+            }
+            try {
+                recycleOne();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("{}: cannot clear released segment files on close: {}", description, e.toString());
+                return;
+            }
+        }
+    }
+
+    private void wake() {
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    // ---- the preparer thread ----
+
+    private void run() {
+        long retryAt = 0;
+        while (!stopping) {
+            boolean progress = false;
+            if (System.nanoTime() - retryAt >= 0) {
+                try {
+                    progress = recycleOne() || createSpare();
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("{}: preparing a segment in {} failed, retrying in 1 s: {}", description, dir,
+                            e.toString());
+                    retryAt = System.nanoTime() + RETRY_NANOS;
+                }
+            }
+            if (!progress && !stopping) {
+                LockSupport.parkNanos(this, RETRY_NANOS);
+            }
+        }
+    }
+
+    /** Recycles or deletes one released or trimmed segment; returns whether there was one. */
+    private boolean recycleOne() throws IOException {
+        Path path;
+        boolean trimmed;
+        boolean keep;
+        synchronized (lock) {
+            if (!released.isEmpty()) {
+                path = released.peekFirst();
+                trimmed = false;
+            } else {
+                Sealed s = sealed.peekFirst();
+                if (s == null || s.lastSequence() >= trimSequence || s.ordinal() >= newestDurableOrdinal) {
+                    return false;
+                }
+                path = s.path();
+                trimmed = true;
+            }
+            keep = spares.size() < maxSpares;
+        }
+        long size;
+        try {
+            size = Files.size(path);
+        } catch (NoSuchFileException e) {
+            synchronized (lock) {
+                removeHead(trimmed);
+            }
+            return true;
+        }
+        if (keep && size == segmentBytes) {
+            try {
+                zeroHeaderSector(path);
+            } catch (IOException e) {
+                // A segment we cannot rewrite is deleted instead; if that fails too, retry later.
+                LOG.warn("{}: cannot zero the header of {}, deleting it: {}", description, path, e.toString());
+                Files.deleteIfExists(path);
+                synchronized (lock) {
+                    removeHead(trimmed);
+                }
+                segmentsDeleted.incrementAndGet();
+                return true;
+            }
+            synchronized (lock) {
+                removeHead(trimmed);
+                spares.addLast(path);
+            }
+            segmentsRecycled.incrementAndGet();
+        } else {
+            Files.deleteIfExists(path);
+            synchronized (lock) {
+                removeHead(trimmed);
+            }
+            segmentsDeleted.incrementAndGet();
+        }
+        return true;
+    }
+
+    private void zeroHeaderSector(Path path) throws IOException {
+        try (FileChannel ch = channels.open(path, StandardOpenOption.WRITE)) {
+            ByteBuffer z = ByteBuffer.allocate(WalFormat.FIRST_FRAME_OFFSET);
+            while (z.hasRemaining()) {
+                ch.write(z, z.position());
+            }
+            ch.force(false);
+        }
+    }
+
+    private void removeHead(boolean trimmed) {
+        if (trimmed) {
+            sealed.pollFirst();
+        } else {
+            released.pollFirst();
+        }
+    }
+
+    /** Creates one zero-filled spare if fewer than the target exist; returns whether it did. */
+    private boolean createSpare() throws IOException {
+        synchronized (lock) {
+            if (spares.size() >= targetSpares) {
+                return false;
+            }
+        }
+        Path path = dir.resolve(fileName(nextFileNumber.getAndIncrement()));
+        if (zeros == null) {
+            zeros = ByteBuffer.allocateDirect(ZERO_CHUNK);
+        }
+        try (FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            long pos = 0;
+            while (pos < segmentBytes && !stopping) {
+                zeros.clear().limit((int) Math.min(ZERO_CHUNK, segmentBytes - pos));
+                pos += ch.write(zeros, pos);
+            }
+            if (pos < segmentBytes) {
+                throw new IOException("stopped while preallocating " + path);
+            }
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(path);
+            throw e;
+        }
+        syncDirectory();
+        synchronized (lock) {
+            spares.addLast(path);
+        }
+        segmentsCreated.incrementAndGet();
+        return true;
+    }
+
+    /** Makes file creations in the directory durable (a no-op where directories cannot be opened). */
+    void syncDirectory() {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException e) {
+            LOG.debug("{}: cannot sync directory {}: {}", description, dir, e.toString());
+        }
+    }
+
+    private static void deleteQuietly(Path path) {
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException ignored) {
+            // best effort: recovery treats a file without a valid header as free
+        }
+    }
+}
