@@ -9,14 +9,12 @@ import io.shale.log.ShaleException;
 import io.shale.log.StoreConfig;
 import io.shale.log.TopicPartition;
 import io.shale.log.record.Record;
-import io.shale.log.spi.ObjectStore;
 import io.shale.log.testing.InMemoryObjectStore;
 import io.shale.log.testing.InMemoryWal;
 import io.shale.log.testing.SharedObjectStore;
 import io.shale.reliability.support.Ledger;
 import io.shale.reliability.support.Payloads;
 import io.shale.reliability.support.Producers;
-import io.shale.reliability.support.RetryingStore;
 import io.shale.reliability.support.Stores;
 import io.shale.reliability.support.Verifier;
 import io.shale.storage.testkit.FaultInjectingObjectStore;
@@ -28,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
@@ -44,9 +41,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * acknowledged record exactly once, before and after a reopen, and after a reopen with an empty
  * WAL (proving the data reached the object store).
  *
- * <p>The engine does not wrap its object store in a retry policy yet, so the test puts
- * {@link RetryingStore} between the engine and the faults, as {@code StoreEngine.open} is meant to.
- * Seeds: {@code -Dshale.fault.seed=N} repeats a run; the seed is in every failure message.
+ * <p>The faults sit directly under the engine, which wraps every store in its retry policy
+ * ({@code RetryingObjectStore}, deadline {@code object.store.retry.deadline.ms}). Seeds: {@code -Dshale.fault.seed=N} repeats a run; the seed is in every failure message.
  */
 class ObjectStoreFaultTest {
     private static final int PARTITIONS = 8;
@@ -110,13 +106,12 @@ class ObjectStoreFaultTest {
         InMemoryObjectStore memory = new InMemoryObjectStore(clock);
         FaultInjectingObjectStore faulty = faults.apply(FaultInjectingObjectStore.builder(new SharedObjectStore(memory))
                 .seed(seed).closeInner(false)).build();
-        AtomicLong retries = new AtomicLong();
         InMemoryWal wal = new InMemoryWal();
         StoreConfig config = StoreConfig.of(Stores.busy());
         Ledger ledger = new Ledger();
         List<TopicPartition> tps = Stores.partitions("events", PARTITIONS);
 
-        LogStore store = Stores.open(() -> retrying(faulty, retries), () -> wal, clock, config, 50);
+        LogStore store = Stores.open(() -> faulty, () -> wal, clock, config, 50);
         ConcurrentLinkedQueue<String> readerProblems = new ConcurrentLinkedQueue<>();
         Producers producers;
         try {
@@ -151,26 +146,22 @@ class ObjectStoreFaultTest {
         assertThat(ledger.ackedRecords.get()).as(ctx + ": acknowledged records").isGreaterThan(1000);
         assertThat(faulty.totalFaults()).as(ctx + ": faults injected " + faulty.counts()).isPositive();
 
-        LogStore reopened = Stores.open(() -> retrying(faulty, retries), () -> wal, clock, config, 5);
+        LogStore reopened = Stores.open(() -> faulty, () -> wal, clock, config, 5);
         try {
             verify(reopened, tps, ledger, ctx + ", after reopen");
             flushUntilDone(reopened, ctx);
         } finally {
             reopened.close();
         }
-        LogStore fromObjectsOnly = Stores.open(() -> retrying(faulty, retries), InMemoryWal::new, clock, config, 5);
+        LogStore fromObjectsOnly = Stores.open(() -> faulty, InMemoryWal::new, clock, config, 5);
         try {
             verify(fromObjectsOnly, tps, ledger, ctx + ", after reopen with an empty WAL");
         } finally {
             fromObjectsOnly.close();
         }
-        System.out.printf("%s: %d appends (%d records acknowledged, %d failed), faults %s, %d retries%n", ctx,
-                producers.appends.get(), ledger.ackedRecords.get(), ledger.failedAppends.get(), faulty.counts(),
-                retries.get());
-    }
-
-    private static ObjectStore retrying(ObjectStore faulty, AtomicLong retries) {
-        return new RetryingStore(new SharedObjectStore(faulty), 2_000, retries);
+        System.out.printf("%s: %d appends (%d records acknowledged, %d failed), %d store calls, faults %s%n", ctx,
+                producers.appends.get(), ledger.ackedRecords.get(), ledger.failedAppends.get(), faulty.calls(),
+                faulty.counts());
     }
 
     private static void flushUntilDone(LogStore store, String ctx) {

@@ -37,7 +37,8 @@ class UnresolvedCommitOrphanTest extends EngineFixture {
                 .rate(lost ? Op.PUT_IF_ABSENT : Op.HEAD, lost ? Fault.LOST_RESPONSE : Fault.TRANSIENT, 1.0)
                 .build();
         StoreEngine s = (StoreEngine) StoreEngine.open(faulty, wal, clock, StoreConfig.of(QUIET)
-                .with(Map.of(StoreConfig.OBJECT_DELETE_GRACE_MS, 0, StoreConfig.COMPACTION_MAX_SMALL_OBJECTS, 2)));
+                .with(Map.of(StoreConfig.OBJECT_DELETE_GRACE_MS, 0, StoreConfig.COMPACTION_MAX_SMALL_OBJECTS, 2,
+                        StoreConfig.OBJECT_STORE_RETRY_DEADLINE_MS, 200)));
         opened.add(s);
         s.createTopic("t", 1, Map.of(TopicConfig.SEGMENT_BYTES, 1024));
         TopicPartition tp = TopicPartition.of("t", 0);
