@@ -112,7 +112,10 @@ public final class CrashHarness {
             boolean startupKill = false;
             if (mode < 0.35) {
                 point = CRASH_POINTS[rnd.nextInt(CRASH_POINTS.length)];
-                after = 1 + rnd.nextInt(12);
+                // uploads and commits pass their points many times a second; snapshots and
+                // deletions about once a second
+                after = 1 + rnd.nextInt(point.startsWith("upload") || point.equals("manifest.afterDeltaCreated")
+                        ? 40 : point.startsWith("compaction") ? 8 : 2);
                 delay = -1;
             } else if (mode < 0.45) {
                 startupKill = true;
@@ -159,7 +162,7 @@ public final class CrashHarness {
         cmd.add(Integer.toString(s.producers()));
         cmd.add(Integer.toString(s.partitions()));
         cmd.add(Integer.toString(s.maxValue()));
-        cmd.add(Long.toString(point != null ? 3_000 : 120_000));
+        cmd.add(Long.toString(point != null ? 5_000 : 120_000));
         Path err = s.dir().resolveSibling(s.dir().getFileName() + "-child.err");
         Process child = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
         CountDownLatch ready = new CountDownLatch(1);
