@@ -1,13 +1,10 @@
 package io.shale.reliability.crash;
 
-import io.shale.log.FetchResult;
 import io.shale.log.LogStore;
 import io.shale.log.ShaleException;
 import io.shale.log.TopicPartition;
 import io.shale.log.internal.util.CrashPoints;
-import io.shale.log.record.Record;
-import io.shale.log.record.RecordBatch;
-import io.shale.reliability.support.Payloads;
+import io.shale.reliability.crash.AckVerifier.Ack;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -16,11 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
@@ -61,9 +56,6 @@ public final class CrashHarness {
         }
     }
 
-    /** One acknowledged append as the child reported it. */
-    record Ack(int partition, long base, long last, long hash, int cycle) {
-    }
 
     /** What a run did. */
     public static final class Stats {
@@ -149,6 +141,10 @@ public final class CrashHarness {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx256m");
         cmd.add("-XX:TieredStopAtLevel=1"); // start fast: each cycle is a new JVM
+        String logback = System.getProperty("logback.configurationFile");
+        if (logback != null) {
+            cmd.add("-Dlogback.configurationFile=" + logback);
+        }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         if (point != null) {
@@ -177,10 +173,9 @@ public final class CrashHarness {
                     } else if (line.equals("DONE")) {
                         done[0] = true;
                     } else if (line.startsWith("A ")) {
-                        String[] f = line.split(" ");
-                        if (f.length == 5) { // a line cut by the kill is not an acknowledgement we know
-                            reported.add(new Ack(Integer.parseInt(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]),
-                                    Long.parseUnsignedLong(f[4], 16), cycle));
+                        Ack a = Ack.parse(line, cycle); // a line cut by the kill is not an acknowledgement we know
+                        if (a != null) {
+                            reported.add(a);
                         }
                     }
                 }
@@ -266,60 +261,11 @@ public final class CrashHarness {
     }
 
     private void verifyPartition(LogStore store, TopicPartition tp) {
+        NavigableMap<Long, Ack> mine = acks.computeIfAbsent(tp.partition(), k -> new TreeMap<>());
+        int maxProducer = (stats.cycles + 1) * s.producers();
+        stats.recordsVerified += AckVerifier.verify(store, tp, mine, s.maxValue(), producer -> producer < maxProducer);
         long start = store.logStartOffset(tp);
         long hw = store.highWatermark(tp);
-        NavigableMap<Long, Ack> mine = acks.computeIfAbsent(tp.partition(), k -> new TreeMap<>());
-        List<Record> records = new ArrayList<>();
-        Set<Long> ids = new HashSet<>();
-        long offset = start;
-        long expected = start;
-        long batchEnd = -1;
-        int maxProducer = (stats.cycles + 1) * s.producers();
-        while (offset < hw) {
-            FetchResult f = store.read(tp, offset, 1 << 20);
-            if (f.isEmpty()) {
-                throw new AssertionError(tp + ": nothing readable at " + offset + " below the high watermark " + hw);
-            }
-            for (RecordBatch b : f.batches()) {
-                if (!b.isValid()) {
-                    throw new AssertionError(tp + ": batch at " + b.baseOffset() + " fails its CRC");
-                }
-                if (batchEnd >= 0 && b.baseOffset() != batchEnd) {
-                    throw new AssertionError(tp + ": batch at " + b.baseOffset() + " after a batch ending at " + (batchEnd - 1));
-                }
-                batchEnd = b.nextOffset();
-            }
-            for (Record r : f.records()) {
-                if (r.offset() != expected) {
-                    throw new AssertionError(tp + ": record at " + r.offset() + ", expected " + expected);
-                }
-                long id = Payloads.idOf(r);
-                if (!Payloads.valueMatches(r, s.maxValue()) || (int) (id >>> 40) >= maxProducer) {
-                    throw new AssertionError(tp + " offset " + r.offset() + ": record " + Long.toHexString(id)
-                            + " is not one any producer appended (garbage)");
-                }
-                if (!ids.add(id)) {
-                    throw new AssertionError(tp + " offset " + r.offset() + ": record " + Long.toHexString(id)
-                            + " appears twice");
-                }
-                records.add(r);
-                expected++;
-            }
-            offset = f.nextOffset();
-        }
-        stats.recordsVerified += records.size();
-        Ack lastAck = mine.isEmpty() ? null : mine.lastEntry().getValue();
-        if (lastAck != null && lastAck.last() >= hw) {
-            throw new AssertionError(tp + ": offset " + lastAck.last() + " was acknowledged (cycle " + lastAck.cycle()
-                    + ") but the high watermark is " + hw);
-        }
-        for (Ack a : mine.tailMap(start, true).values()) {
-            List<Record> got = records.subList((int) (a.base() - start), (int) (a.last() - start + 1));
-            if (CrashLog.hash(got) != a.hash()) {
-                throw new AssertionError(tp + ": offsets " + a.base() + ".." + a.last() + " acknowledged in cycle "
-                        + a.cycle() + " hold other bytes than were appended");
-            }
-        }
         if (hw - start > s.keepRecords() * 3 / 2) {
             long newStart = store.deleteRecordsBefore(tp, hw - s.keepRecords());
             mine.headMap(newStart, false).clear();
