@@ -11,7 +11,9 @@ import io.shale.log.TopicPartition;
 import io.shale.log.record.Record;
 import io.shale.log.testing.InMemoryObjectStore;
 import io.shale.log.testing.InMemoryWal;
+import io.shale.log.spi.WriteAheadLog;
 import io.shale.log.testing.SharedObjectStore;
+import io.shale.log.wal.ObjectWriteAheadLog;
 import io.shale.reliability.support.Ledger;
 import io.shale.reliability.support.Payloads;
 import io.shale.reliability.support.Producers;
@@ -61,7 +63,20 @@ class ObjectStoreFaultTest {
                         .rate(Op.HEAD, Fault.TRANSIENT, 0.2)),
                 scenario("mixed", b -> b.rate(Fault.TRANSIENT, 0.05).rate(Fault.THROTTLED, 0.05)
                         .rate(Fault.PERMANENT, 0.01).rate(Fault.LOST_RESPONSE, 0.05).rate(Fault.LATENCY, 0.3)
-                        .rate(Fault.STALE_LIST, 0.5).latency(Duration.ofMillis(10))));
+                        .rate(Fault.STALE_LIST, 0.5).latency(Duration.ofMillis(10))),
+                // the object WAL lives in the failing store too: appends themselves meet the faults
+                scenario("object-wal-transient", b -> b.rate(Fault.TRANSIENT, 0.1)),
+                scenario("object-wal-lost-responses", b -> b.rate(Fault.LOST_RESPONSE, 0.1)),
+                scenario("object-wal-mixed", b -> b.rate(Fault.TRANSIENT, 0.05).rate(Fault.THROTTLED, 0.03)
+                        .rate(Fault.LOST_RESPONSE, 0.05).rate(Fault.LATENCY, 0.3).rate(Fault.STALE_LIST, 0.5)
+                        .latency(Duration.ofMillis(10))));
+    }
+
+    private static java.util.function.Supplier<WriteAheadLog> walFor(String scenario, InMemoryWal memory) {
+        if (scenario.startsWith("object-wal")) {
+            return () -> ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).flushBytes(32 << 10).build();
+        }
+        return () -> memory;
     }
 
     private static Arguments scenario(String name, UnaryOperator<FaultInjectingObjectStore.Builder> faults) {
@@ -111,7 +126,8 @@ class ObjectStoreFaultTest {
         Ledger ledger = new Ledger();
         List<TopicPartition> tps = Stores.partitions("events", PARTITIONS);
 
-        LogStore store = Stores.open(() -> faulty, () -> wal, clock, config, 50);
+        java.util.function.Supplier<WriteAheadLog> wals = walFor(name, wal);
+        LogStore store = Stores.open(() -> faulty, wals, clock, config, 50);
         ConcurrentLinkedQueue<String> readerProblems = new ConcurrentLinkedQueue<>();
         Producers producers;
         try {
@@ -146,14 +162,15 @@ class ObjectStoreFaultTest {
         assertThat(ledger.ackedRecords.get()).as(ctx + ": acknowledged records").isGreaterThan(1000);
         assertThat(faulty.totalFaults()).as(ctx + ": faults injected " + faulty.counts()).isPositive();
 
-        LogStore reopened = Stores.open(() -> faulty, () -> wal, clock, config, 5);
+        LogStore reopened = Stores.open(() -> faulty, wals, clock, config, 5);
         try {
             verify(reopened, tps, ledger, ctx + ", after reopen");
             flushUntilDone(reopened, ctx);
         } finally {
             reopened.close();
         }
-        LogStore fromObjectsOnly = Stores.open(() -> faulty, InMemoryWal::new, clock, config, 5);
+        LogStore fromObjectsOnly = Stores.open(() -> faulty, name.startsWith("object-wal") ? wals : InMemoryWal::new,
+                clock, config, 5);
         try {
             verify(fromObjectsOnly, tps, ledger, ctx + ", after reopen with an empty WAL");
         } finally {
