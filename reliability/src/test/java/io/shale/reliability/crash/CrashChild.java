@@ -28,7 +28,8 @@ import java.util.List;
  * DONE                                      time was up; the store was closed cleanly
  * </pre>
  *
- * <p>Arguments: {@code dir cycle seed producers partitions maxValue maxRunMs}. Record ids are
+ * <p>Arguments: {@code dir cycle seed producers partitions maxValue maxRunMs [wal]} ({@code wal}:
+ * {@code file}, the default, or {@code object}). Record ids are
  * {@code Payloads.id(cycle * producers + thread, attempt)}, so they are unique across cycles.
  */
 public final class CrashChild {
@@ -45,7 +46,8 @@ public final class CrashChild {
         long maxRunMs = Long.parseLong(args[6]);
         PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.US_ASCII);
 
-        LogStore store = CrashLog.openStore(dir);
+        String walKind = args.length > 7 ? args[7] : "file";
+        LogStore store = CrashLog.openStore(dir, walKind, java.util.Map.of());
         Stores.createTopic(store, CrashLog.TOPIC, partitions, CrashLog.topicConfig());
         emit(out, "READY");
         List<TopicPartition> tps = Stores.partitions(CrashLog.TOPIC, partitions);

@@ -38,6 +38,18 @@ class CrashConsistencyTest {
 
     @Test
     @Tag("slow")
+    @Timeout(1800)
+    void acknowledgedAppendsShouldSurviveSigkillsWithTheObjectWal(@TempDir Path dir) throws Exception {
+        int cycles = Integer.getInteger("shale.crash.objectWalCycles", 20);
+        CrashHarness.Stats stats = new CrashHarness(CrashHarness.Settings.of(dir.resolve("store"), seed(), cycles)
+                .withObjectWal(), System.out::println).run();
+        System.out.println("object-WAL crash run finished: " + stats);
+        assertThat(stats.cycles).isEqualTo(cycles);
+        assertThat(stats.acknowledgedAppends).isPositive();
+    }
+
+    @Test
+    @Tag("slow")
     @Timeout(value = 7, unit = java.util.concurrent.TimeUnit.DAYS)
     void acknowledgedAppendsShouldSurviveManySigkillsAndCrashPoints(@TempDir Path dir) throws Exception {
         int cycles = Integer.getInteger("shale.crash.cycles", 40);

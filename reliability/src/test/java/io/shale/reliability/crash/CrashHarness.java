@@ -50,9 +50,15 @@ public final class CrashHarness {
 
     /** Settings of one run. */
     public record Settings(Path dir, long seed, int cycles, int producers, int partitions, int maxValue,
-            double verifyShare, long maxKillDelayMs, long keepRecords) {
+            double verifyShare, long maxKillDelayMs, long keepRecords, String wal) {
         public static Settings of(Path dir, long seed, int cycles) {
-            return new Settings(dir, seed, cycles, 3, 8, 200, 0.5, 1_500, 20_000);
+            return new Settings(dir, seed, cycles, 3, 8, 200, 0.5, 1_500, 20_000, "file");
+        }
+
+        /** The same with the object WAL (in the bucket) instead of the file WAL. */
+        public Settings withObjectWal() {
+            return new Settings(dir, seed, cycles, producers, partitions, maxValue, verifyShare, maxKillDelayMs,
+                    keepRecords, "object");
         }
     }
 
@@ -94,7 +100,7 @@ public final class CrashHarness {
         Files.createDirectories(s.dir());
         SplittableRandom rnd = new SplittableRandom(s.seed());
         log.accept("crash run: seed " + s.seed() + " (-Dshale.crash.seed=" + s.seed() + "), " + s.cycles()
-                + " cycles, directory " + s.dir());
+                + " cycles, " + s.wal() + " WAL, directory " + s.dir());
         for (int cycle = 0; cycle < s.cycles(); cycle++) {
             long cycleSeed = rnd.nextLong();
             double mode = rnd.nextDouble();
@@ -159,6 +165,7 @@ public final class CrashHarness {
         cmd.add(Integer.toString(s.partitions()));
         cmd.add(Integer.toString(s.maxValue()));
         cmd.add(Long.toString(point != null ? 5_000 : 120_000));
+        cmd.add(s.wal());
         Path err = s.dir().resolveSibling(s.dir().getFileName() + "-child.err");
         Process child = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
         CountDownLatch ready = new CountDownLatch(1);
@@ -239,7 +246,7 @@ public final class CrashHarness {
     void verify() {
         LogStore store;
         try {
-            store = CrashLog.openStore(s.dir());
+            store = CrashLog.openStore(s.dir(), s.wal(), java.util.Map.of());
         } catch (ShaleException e) {
             throw new AssertionError("the store does not open after the crash: " + e, e);
         }

@@ -3,6 +3,8 @@ package io.shale.reliability.crash;
 import io.shale.log.LogStore;
 import io.shale.log.StoreConfig;
 import io.shale.log.record.Record;
+import io.shale.log.spi.WriteAheadLog;
+import io.shale.log.wal.ObjectWriteAheadLog;
 import io.shale.reliability.support.Payloads;
 import io.shale.reliability.support.Stores;
 import io.shale.storage.local.LocalStorage;
@@ -10,6 +12,7 @@ import io.shale.storage.local.objectstore.LocalDirectoryObjectStore;
 import io.shale.storage.local.wal.FileWriteAheadLog;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -29,12 +32,22 @@ public final class CrashLog {
     }
 
     public static LogStore openStore(Path dir, Map<String, ?> overrides) {
+        return openStore(dir, "file", overrides);
+    }
+
+    /**
+     * As {@link #openStore(Path)}, with the WAL named: {@code file} (the file WAL in {@code wal/}) or
+     * {@code object} (the object WAL, in the same bucket as the data).
+     */
+    public static LogStore openStore(Path dir, String walKind, Map<String, ?> overrides) {
         LocalDirectoryObjectStore objects = LocalDirectoryObjectStore.open(dir.resolve(LocalStorage.OBJECTS_DIR));
-        FileWriteAheadLog wal = FileWriteAheadLog.builder(dir.resolve(LocalStorage.WAL_DIR))
-                .segmentBytes(64 << 10)
-                .maxGroupBytes(64 << 10)
-                .spareSegments(1)
-                .build();
+        WriteAheadLog wal = walKind.equals("object")
+                ? ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).flushBytes(64 << 10).build()
+                : FileWriteAheadLog.builder(dir.resolve(LocalStorage.WAL_DIR))
+                        .segmentBytes(64 << 10)
+                        .maxGroupBytes(64 << 10)
+                        .spareSegments(1)
+                        .build();
         return LogStore.builder().objectStore(objects).wal(wal)
                 .config(StoreConfig.of(Stores.busy()).with(overrides))
                 .open();
