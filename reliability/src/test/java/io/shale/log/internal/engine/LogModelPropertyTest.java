@@ -50,7 +50,7 @@ import net.jqwik.api.Tuple;
  *
  * <p>CI runs {@code 60} tries; {@code -Pslow} runs {@code 1000} more.
  */
-class LogModelProperties {
+class LogModelPropertyTest {
     private static final int TOPICS = 3;
     private static final long RETENTION_MS = 60_000;
 
