@@ -24,9 +24,12 @@ import java.util.function.Function;
  *
  * <p><b>Eviction.</b> A chunk can be dropped once none of its batches still waits for upload.
  * Chunks are dropped oldest first and only when space is needed, so uploaded data stays readable
- * from memory as long as possible. Dropping a chunk detaches its batches from their partitions;
- * readers that already hold views keep them valid (chunks are never reused: the garbage collector
- * frees a chunk when the last view is gone).
+ * from memory as long as possible. Dropping a chunk detaches its batches from their partitions.
+ *
+ * <p><b>Recycling.</b> A dropped chunk whose bytes were never handed to a reader (nor could still
+ * be read by a WAL or an object-store attempt: see {@link Chunk#expose()}) is reused for new
+ * appends, so a steady write load allocates no new memory. A chunk that readers have seen is left
+ * to the garbage collector instead: their read-only views stay valid for as long as they hold them.
  *
  * <p><b>Back-pressure.</b> When the cache is full of data not yet uploaded, {@link #allocate}
  * waits up to {@code append.max.block.ms} for an upload to free space, then fails with
@@ -42,9 +45,24 @@ final class LogCache {
         final List<CachedBatch> batches = new ArrayList<>();
         private int pendingBytes; // guarded by the cache lock
         private boolean released;
+        /** Someone outside the cache may still hold a view of this memory: never recycle it. */
+        private volatile boolean exposed;
 
         Chunk(int capacity) {
-            this.memory = ByteBuffer.allocate(capacity);
+            this(ByteBuffer.allocate(capacity));
+        }
+
+        Chunk(ByteBuffer memory) {
+            this.memory = memory;
+        }
+
+        /**
+         * Marks the chunk's memory as possibly referenced from outside (a reader's view, a WAL
+         * that has not called back, an object-store attempt that may still be reading): it will
+         * not be recycled.
+         */
+        void expose() {
+            exposed = true;
         }
 
         int capacity() {
@@ -57,11 +75,14 @@ final class LogCache {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition spaceFreed = lock.newCondition();
     private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
+    /** Memory of dropped, unexposed standard-size chunks, ready for reuse (counted in usedBytes). */
+    private final ArrayDeque<ByteBuffer> pool = new ArrayDeque<>();
     private Chunk current;
     private long usedBytes;
     private long pendingBytes;
     private volatile long pendingBytesRelaxed;
     private long evictedChunks;
+    private long recycledChunks;
 
     LogCache(long capacity) {
         this.capacity = capacity;
@@ -83,7 +104,18 @@ final class LogCache {
                 return slice;
             }
             int cap = Math.max(chunkSize, size);
-            if (usedBytes + cap > capacity && !(chunks.isEmpty() && cap > capacity)) {
+            if (cap == chunkSize && !pool.isEmpty()) {
+                Chunk reused = new Chunk(pool.pop().clear());
+                chunks.addLast(reused);
+                current = reused;
+                recycledChunks++;
+                continue;
+            }
+            if (usedBytes + cap > capacity && !(chunks.isEmpty() && pool.isEmpty() && cap > capacity)) {
+                if (!pool.isEmpty()) {
+                    usedBytes -= pool.pop().capacity(); // an oversized batch needs the room
+                    continue;
+                }
                 if (evictOne()) {
                     continue;
                 }
@@ -190,12 +222,16 @@ final class LogCache {
             }
             it.remove();
             c.released = true;
-            usedBytes -= c.capacity();
             evictedChunks++;
             for (CachedBatch b : c.batches) {
                 b.log.evict(b);
             }
             c.batches.clear();
+            if (!c.exposed && c.capacity() == chunkSize) {
+                pool.push(c.memory); // still counted in usedBytes
+            } else {
+                usedBytes -= c.capacity();
+            }
             return true;
         }
         return false;
@@ -224,6 +260,16 @@ final class LogCache {
     /** {@link #pendingBytes()} without taking the lock (may be slightly stale). */
     long pendingBytesRelaxed() {
         return pendingBytesRelaxed;
+    }
+
+    /** Chunks reused from the pool instead of allocated. */
+    long recycledChunks() {
+        lock.lock();
+        try {
+            return recycledChunks;
+        } finally {
+            lock.unlock();
+        }
     }
 
     long capacity() {

@@ -116,6 +116,7 @@ final class PartitionLog {
             synchronized (this) {
                 if (deleted) {
                     b.dead = true;
+                    b.chunk.expose();
                 } else {
                     long base = logEndOffset;
                     b.baseOffset = base;
@@ -141,6 +142,7 @@ final class PartitionLog {
                     if (removed) {
                         ring[--tail] = null;
                         b.dead = true;
+                        b.chunk.expose();
                         logEndOffset = b.baseOffset;
                     }
                 }
@@ -246,6 +248,7 @@ final class PartitionLog {
             for (int j = i; j < tail; j++) {
                 CachedBatch d = ring[j];
                 d.dead = true;
+                d.chunk.expose(); // the WAL may still be writing it
                 failed.add(d);
                 ring[j] = null;
             }
@@ -271,6 +274,7 @@ final class PartitionLog {
                 CachedBatch d = ring[j];
                 if (!d.durable && !d.dead) {
                     d.dead = true;
+                    d.chunk.expose(); // the WAL may still be writing it
                     failed.add(d);
                 }
             }
@@ -369,6 +373,7 @@ final class PartitionLog {
                     }
                     // A writable duplicate keeps the heap array reachable for RecordBatch's CRC (fast path);
                     // callers only ever get read-only views from RecordBatch.buffer().
+                    b.chunk.expose(); // a reader holds a view now: never recycle this memory
                     c.add(RecordBatch.wrap(data.duplicate().limit(pos + size).position(pos)), size, batchNext);
                 }
                 pos += size;
@@ -396,6 +401,7 @@ final class PartitionLog {
         for (int j = head; j < tail; j++) {
             CachedBatch b = ring[j];
             if (b.nextOffset > from && b.baseOffset < highWatermark && !b.evicted && !b.dead) {
+                b.chunk.expose(); // searched outside the monitor
                 out.add(b);
             }
         }

@@ -21,6 +21,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -235,13 +236,23 @@ final class Uploader {
         String key = "data/" + StoreCalls.pad(engine.catalog.writerEpoch()) + "-"
                 + StoreCalls.pad(objectCounter.incrementAndGet());
         inFlight.add(key);
-        Payload payload = Payload.of(buffers);
+        // Count passes over the bytes: a retried or failed PUT may leave an attempt that still reads
+        // the cache's memory, which then must never be recycled.
+        AtomicInteger passes = new AtomicInteger();
+        Payload payload = Payload.ofStream(w.objectSize(), () -> {
+            passes.incrementAndGet();
+            return buffers.stream().map(ByteBuffer::duplicate).iterator();
+        });
         try {
             await(engine.store.put(key, payload, StoreCalls.newToken()), "uploading data object " + key);
         } catch (RuntimeException e) {
+            exposeAll(parts);
             inFlight.remove(key);
             requeue(parts);
             throw e;
+        }
+        if (passes.get() != 1) {
+            exposeAll(parts);
         }
         ObjectMeta object = new ObjectMeta(key, w.objectSize(), w.indexPosition(), ObjectMeta.KIND_MULTI,
                 engine.clock.millis());
@@ -273,6 +284,14 @@ final class Uploader {
             engine.cache.releaseAll(c.batches());
             if (more) {
                 engine.dirty.add(c.log());
+            }
+        }
+    }
+
+    private static void exposeAll(List<Collected> parts) {
+        for (Collected c : parts) {
+            for (CachedBatch b : c.batches()) {
+                b.chunk.expose();
             }
         }
     }
