@@ -144,10 +144,11 @@ final class SegmentPool {
      */
     Path createUnfilled(long size) throws IOException {
         Path path = dir.resolve(fileName(nextFileNumber.getAndIncrement()));
-        try (FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try (ch) {
             ch.write(ByteBuffer.allocate(1), size - 1);
         } catch (IOException | RuntimeException e) {
-            deleteQuietly(path);
+            deleteQuietly(path);   // created above by this call, so it is ours to remove
             throw e;
         }
         syncDirectory();
@@ -342,7 +343,8 @@ final class SegmentPool {
         if (zeros == null) {
             zeros = ByteBuffer.allocateDirect(ZERO_CHUNK);
         }
-        try (FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try (ch) {
             long pos = 0;
             while (pos < segmentBytes && !stopping) {
                 zeros.clear().limit((int) Math.min(ZERO_CHUNK, segmentBytes - pos));
@@ -353,7 +355,7 @@ final class SegmentPool {
             }
             ch.force(true);
         } catch (IOException | RuntimeException e) {
-            deleteQuietly(path);
+            deleteQuietly(path);   // created above by this call, so it is ours to remove
             throw e;
         }
         syncDirectory();
