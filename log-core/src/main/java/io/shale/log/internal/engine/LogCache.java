@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Function;
 
 /**
  * The log cache: memory that holds appended batches from the moment they are appended until they
@@ -151,17 +150,17 @@ final class LogCache {
     }
 
     /**
-     * Reserves {@code size} bytes and registers the batch that {@code factory} makes of them (a
-     * writable view of exactly that size). Blocks up to {@code maxBlockMs} while the cache is full
+     * Reserves {@code size} bytes for a batch of {@code owner} and registers it; the batch's
+     * {@code data} is a writable view of exactly that size, for the caller to fill. Blocks up to {@code maxBlockMs} while the cache is full
      * of data not yet uploaded.
      *
      * @throws ShaleException {@code UNAVAILABLE} if no space became free in time
      */
-    CachedBatch allocate(int size, long maxBlockMs, Function<ByteBuffer, CachedBatch> factory) {
+    CachedBatch allocate(int size, long maxBlockMs, PartitionLog owner) {
         lock.lock();
         try {
             ByteBuffer slice = reserve(size, maxBlockMs);
-            CachedBatch b = factory.apply(slice);
+            CachedBatch b = new CachedBatch(owner, slice);
             Chunk c = current;
             c.batches.add(b);
             c.pendingBytes += size;

@@ -198,9 +198,12 @@ final class PartitionLog {
         engine.cache.releaseAll(dropped);
     }
 
+    /** Per completing thread (WAL threads): the batches one completion acknowledges. */
+    private static final ThreadLocal<ArrayList<CachedBatch>> DONE = ThreadLocal.withInitial(() -> new ArrayList<>(16));
+
     /** WAL thread: {@code b} is durable. */
     void onDurable(CachedBatch b) {
-        List<CachedBatch> done = null;
+        ArrayList<CachedBatch> done = null;
         List<Waiter> wake = null;
         long hw;
         synchronized (this) {
@@ -216,7 +219,10 @@ final class PartitionLog {
             while (i >= 0 && i < tail && ring[i].durable && ring[i].baseOffset == hw) {
                 CachedBatch d = ring[i];
                 if (done == null) {
-                    done = new ArrayList<>(4);
+                    done = DONE.get();
+                    if (!done.isEmpty()) {
+                        done = new ArrayList<>(4); // re-entered from a completion callback
+                    }
                 }
                 done.add(d);
                 hw = d.nextOffset;
@@ -227,8 +233,13 @@ final class PartitionLog {
         }
         if (done != null) {
             long start = logStartOffset();
-            for (CachedBatch d : done) {
-                d.future.complete(new AppendResult(d.baseOffset, d.nextOffset - 1, d.logAppendTime, start));
+            try {
+                for (int i = 0, n = done.size(); i < n; i++) {
+                    CachedBatch d = done.get(i);
+                    d.future.complete(new AppendResult(d.baseOffset, d.nextOffset - 1, d.logAppendTime, start));
+                }
+            } finally {
+                done.clear();
             }
         }
         engine.wake(wake);

@@ -317,7 +317,7 @@ public final class StoreEngine implements LogStore {
                 throw tooLarge(tp, size, tc);
             }
             encoded.flip();
-            CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), slice -> new CachedBatch(p, slice));
+            CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), p);
             cb.data.put(0, encoded, 0, size);
             cb.maxTimestamp = cb.data.getLong(RecordBatchLayout.MAX_TIMESTAMP_OFFSET);
             CompletableFuture<AppendResult> f = p.append(cb, now);
@@ -360,7 +360,7 @@ public final class StoreEngine implements LogStore {
                 maxTs = Math.max(maxTs, logAppendTime ? now : v.maxTimestamp());
             }
             int size = batches.remaining();
-            CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), slice -> new CachedBatch(p, slice));
+            CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), p);
             cb.data.put(0, batches, batches.position(), size);
             if (logAppendTime) {
                 int pos = 0;
