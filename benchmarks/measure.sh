@@ -11,10 +11,10 @@
 #   memory     IdlePartitionMemory: heap per idle partition at 100,000 partitions.
 #   all        all four, in that order (the default).
 #   --smoke    tiny sizes (CI): checks that every tool runs end to end; the figures are not results.
-#   -- ...     options passed to every tool named, e.g. `measure.sh requests -- --bytes 1g`
-#              (each tool's --help-like usage is printed when an option is wrong).
+#   -- ...     options passed to every tool named; name one tool, since their options differ, e.g.
+#              `measure.sh requests -- --bytes 1g` (a tool prints its usage when an option is wrong).
 #
-# Each tool's default run takes at most a few minutes on a 2-core machine; `all` about 6 to 10.
+# Each tool's default run takes one to three minutes on a 2-core machine; `all` about 5 to 8.
 # Exit status: 0 if every tool succeeded, else the last failing tool's status.
 #
 # Environment:
