@@ -62,8 +62,8 @@ final class PartitionLog {
     private final ReentrantLock appendLock = new ReentrantLock();
 
     // read-ahead state of the remote read path (racy by design: a hint)
-    volatile String lastRemoteObject;
-    volatile int lastRemoteBlock = -2;
+    /** One past the last offset of the last block read remotely: the next block is "sequential" if it starts here. */
+    volatile long remoteNextOffset = -1;
     volatile int readaheadBlocks = 1;
 
     PartitionLog(StoreEngine engine, TopicHandle topic, PartitionMeta meta, int index) {
