@@ -49,7 +49,10 @@ final class PartitionLog {
 
     // ---- guarded by this
     private long logEndOffset;
+    /** Offsets below are committed in objects. */
     private long uploadedEnd;
+    /** Offsets below are committed or in an upload under way (>= uploadedEnd). */
+    private long collectedEnd;
     private CachedBatch[] ring = EMPTY;
     private int head;
     private int tail;
@@ -75,6 +78,7 @@ final class PartitionLog {
         long end = meta.endOffset();
         this.logEndOffset = end;
         this.uploadedEnd = end;
+        this.collectedEnd = end;
         this.highWatermark = end;
     }
 
@@ -429,13 +433,13 @@ final class PartitionLog {
     }
 
     /**
-     * Collects durable batches not yet uploaded, in offset order, up to about {@code maxBytes}.
-     * Returns the offset after the last one collected ({@code uploadedEnd} if none).
+     * Collects durable batches not yet collected by an upload, in offset order, up to about
+     * {@code maxBytes}, and marks them collected. Returns the offset after the last one collected.
      */
     synchronized long collectForUpload(long maxBytes, List<CachedBatch> out) {
-        long next = uploadedEnd;
+        long next = collectedEnd;
         int i = head;
-        while (i < tail && ring[i].nextOffset <= uploadedEnd) {
+        while (i < tail && ring[i].nextOffset <= collectedEnd) {
             i++;
         }
         long bytes = 0;
@@ -448,23 +452,27 @@ final class PartitionLog {
             bytes += b.sizeInBytes();
             next = b.nextOffset;
         }
+        collectedEnd = next;
         return next;
     }
 
-    /** The batches up to {@code newEnd} are committed in an object. Returns whether more wait. */
-    synchronized boolean uploaded(List<CachedBatch> batches, long newEnd) {
+    /** The batches up to {@code newEnd} are committed in an object. */
+    synchronized void uploaded(List<CachedBatch> batches, long newEnd) {
         for (CachedBatch b : batches) {
             b.uploaded = true;
         }
         uploadedEnd = Math.max(uploadedEnd, newEnd);
-        boolean more = logEndOffset > uploadedEnd;
-        dirty = more;
-        return more;
+        collectedEnd = Math.max(collectedEnd, uploadedEnd);
     }
 
-    /** Whether data waits for upload; re-marks the partition dirty if so. */
+    /** Uploads under way were abandoned: collect again from the committed end. */
+    synchronized void abandonCollected() {
+        collectedEnd = uploadedEnd;
+    }
+
+    /** Whether data waits to be collected; sets the dirty flag accordingly (re-queue if true). */
     synchronized boolean stillDirty() {
-        boolean more = !deleted && logEndOffset > uploadedEnd;
+        boolean more = !deleted && logEndOffset > collectedEnd;
         dirty = more;
         return more;
     }

@@ -370,8 +370,9 @@ class FileWriteAheadLogTest {
             }
             await(() -> wal.sealedSegments() <= 2);
             assertThat(wal.segmentsRecycled()).isPositive();
-            // 20 segments' worth was written through at most a handful of files.
-            assertThat(wal.segmentsCreated()).isLessThan(10);
+            // 20 segments' worth was written through fewer files than segments (how many fewer
+            // depends on how fast the background thread recycles, so the bound is loose).
+            assertThat(wal.segmentsCreated()).isLessThan(20);
             assertThat(SegmentFiles.files(dir).size()).isLessThanOrEqualTo(2 + 2 + 1);
         }
         List<Replayed> replayed = Replayed.replayOnly(b);
