@@ -30,6 +30,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -43,6 +44,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.header.internals.RecordHeader;
@@ -104,8 +106,13 @@ import org.junit.jupiter.api.Timeout;
  * waits for its effects with a bounded poll ({@value #WAIT_SECONDS} s, every {@value #POLL_MS} ms);
  * nothing asserts on durations.
  *
- * <p><b>Cost.</b> About a minute per store on a local disk or an in-process S3 server; the largest
- * test appends to 10,000 partitions.
+ * <p><b>Known issues.</b> Tests tagged {@code known-issue} reproduce engine bugs not fixed yet; the
+ * build excludes that tag by default ({@code surefire.excludedGroups}). Run them with
+ * {@code -Dgroups=known-issue -Dsurefire.excludedGroups=slow}. A subclass tags an inherited test
+ * for its store only by overriding it (see {@link #compactionShouldRollEachPartitionsRunsIntoSegmentsPreservingEveryOffset}).
+ *
+ * <p><b>Cost.</b> 15 to 45 s per store on a local disk or an in-process S3 server (2 cores); the
+ * largest test appends to 10,000 partitions.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 public abstract class LogStoreContractTest {
@@ -323,7 +330,7 @@ public abstract class LogStoreContractTest {
     }
 
     /** An asynchronous call must not throw, and its future must fail with {@code kind}. */
-    private static void assertFails(java.util.function.Supplier<CompletableFuture<?>> call, ErrorKind kind) {
+    private static void assertFails(Supplier<CompletableFuture<?>> call, ErrorKind kind) {
         CompletableFuture<?> f = call.get();
         assertThat(f).as("asynchronous calls return a future instead of throwing").isNotNull();
         assertKind(() -> join(f), kind);
@@ -503,7 +510,7 @@ public abstract class LogStoreContractTest {
         Map<String, Object> small = settings(
                 StoreConfig.LOG_CACHE_BYTES, MIB,
                 StoreConfig.UPLOAD_BYTES, 128 << 10,
-                // the timer too: see appendsBlockedByAFullLogCacheShouldBeReleasedOnceTheirDataIsDurable
+                // the timer too: see anAppendBlockedByAFullLogCacheShouldProceedOnceTheDataFillingItIsDurable
                 StoreConfig.UPLOAD_INTERVAL_MS, 100,
                 StoreConfig.OBJECT_BLOCK_BYTES, 4096,
                 StoreConfig.BLOCK_CACHE_BYTES, MIB);
@@ -574,7 +581,7 @@ public abstract class LogStoreContractTest {
         String pad = "x".repeat(4000);
         int batches = 400; // 1.6 MB through a 1 MiB cache
         wal.hold();
-        List<CompletableFuture<AppendResult>> acks = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<CompletableFuture<AppendResult>> acks = Collections.synchronizedList(new ArrayList<>());
         Thread producer = new Thread(() -> {
             for (int i = 0; i < batches; i++) {
                 CompletableFuture<AppendResult> f = s.append(tp, values(i + "-" + pad));
@@ -584,6 +591,7 @@ public abstract class LogStoreContractTest {
                 }
             }
         }, "contract-producer");
+        producer.setDaemon(true);
         producer.start();
         eventually("the producer blocks on the full log cache",
                 () -> producer.getState() == Thread.State.TIMED_WAITING && acks.size() < batches);
@@ -680,60 +688,104 @@ public abstract class LogStoreContractTest {
         assertThat(keys("data/")).containsAll(uploads.subList(2, 5));
     }
 
-    @Test
-    void compactionShouldReplaceSmallObjectsWhileEveryOffsetStaysReadable() {
-        LogStore s = openWriter(Map.of());
-        s.createTopic("big", 1, Map.of(TopicConfig.SEGMENT_BYTES, 8192));
-        s.createTopic("small", 20);
+    /** What {@link #uploadRounds} wrote: the records per partition and the object of each round. */
+    private record Uploaded(Map<TopicPartition, List<Stored>> records, List<String> objects) {
+        void checkReadable(LogStore s) {
+            records.forEach((tp, expected) -> assertThat(readAll(s, tp)).as("%s", tp).isEqualTo(expected));
+        }
+    }
+
+    /**
+     * Twelve uploads: each holds five ~300-byte records of {@code big-0}; the ones of rounds
+     * divisible by {@code smallEvery} also hold a record of one of the {@code small} partitions.
+     */
+    private Uploaded uploadRounds(LogStore s, int smallPartitions, int smallEvery) {
+        Map<TopicPartition, List<Stored>> records = new LinkedHashMap<>();
+        List<String> objects = new ArrayList<>();
         TopicPartition big = TopicPartition.of("big", 0);
-        List<Stored> expectedBig = new ArrayList<>();
-        Map<Integer, List<Stored>> expectedSmall = new HashMap<>();
         for (int round = 0; round < 12; round++) {
             String[] vs = new String[5];
             for (int i = 0; i < vs.length; i++) {
                 vs[i] = "b" + round + "-" + i + "-" + "y".repeat(300);
             }
-            expectedBig.addAll(expect(append(s, big, vs).baseOffset(), vs));
-            for (int p = round; p < 20; p += 12) {
-                String v = "s" + p + "-" + round;
-                expectedSmall.computeIfAbsent(p, k -> new ArrayList<>())
-                        .addAll(expect(append(s, TopicPartition.of("small", p), v).baseOffset(), v));
+            records.computeIfAbsent(big, k -> new ArrayList<>()).addAll(expect(append(s, big, vs).baseOffset(), vs));
+            if (round % smallEvery == 0) {
+                for (int p = round % smallPartitions; p < smallPartitions; p += 12) {
+                    TopicPartition tp = TopicPartition.of("small", p);
+                    String v = "s" + p + "-" + round;
+                    records.computeIfAbsent(tp, k -> new ArrayList<>()).addAll(expect(append(s, tp, v).baseOffset(), v));
+                }
             }
+            List<String> before = keys("data/");
             s.flush();
+            objects.addAll(newKeys(before, keys("data/")));
         }
-        List<String> uploaded = keys("data/");
-        assertThat(uploaded).hasSize(12);
+        assertThat(objects).as("one object per upload").hasSize(12);
+        return new Uploaded(records, objects);
+    }
+
+    @Test
+    void compactionShouldMergeSmallObjectsWhileEveryOffsetStaysReadable() {
+        LogStore s = openWriter(Map.of());
+        s.createTopic("big", 1);
+        s.createTopic("small", 20);
+        Uploaded up = uploadRounds(s, 20, 1);
         s.close();
 
         LogStore c = openWriter(settings(
                 StoreConfig.COMPACTION_INTERVAL_MS, 20,
                 StoreConfig.COMPACTION_MAX_SMALL_OBJECTS, 4,
                 StoreConfig.OBJECT_DELETE_GRACE_MS, 0));
-        Runnable everythingReadable = () -> {
-            assertThat(readAll(c, big)).isEqualTo(expectedBig);
-            for (int p = 0; p < 20; p++) {
-                assertThat(readAll(c, TopicPartition.of("small", p))).isEqualTo(expectedSmall.get(p));
-            }
-        };
         // readers keep reading while compaction writes new objects and deletes the replaced ones
-        eventually("compaction writes new objects and the replaced ones are deleted", () -> {
-            everythingReadable.run();
+        eventually("more than 4 small objects are merged and the merged ones deleted", () -> {
+            up.checkReadable(c);
             List<String> now = keys("data/");
-            return !newKeys(uploaded, now).isEmpty()
-                    && now.stream().filter(uploaded::contains).count() <= 4;
+            return !newKeys(up.objects(), now).isEmpty() && now.stream().filter(up.objects()::contains).count() <= 4;
         });
-        everythingReadable.run();
-        assertThat(c.highWatermark(big)).isEqualTo(60);
+        up.checkReadable(c);
 
         c.close();
-        LogStore again = openWriter(Map.of());
-        LogStore reader = openReadOnly(Map.of());
-        for (LogStore x : List.of(again, reader)) {
-            assertThat(readAll(x, big)).isEqualTo(expectedBig);
-            for (int p = 0; p < 20; p++) {
-                assertThat(readAll(x, TopicPartition.of("small", p))).isEqualTo(expectedSmall.get(p));
+        up.checkReadable(openWriter(Map.of()));
+        up.checkReadable(openReadOnly(Map.of()));
+    }
+
+    /**
+     * Runs on every store; {@code S3LogStoreContractTest} overrides it to tag it known-issue (the
+     * compactor fetches source data from inside the streamed payload of its PUT, which deadlocks
+     * the S3 client's event loop).
+     */
+    @Test
+    protected void compactionShouldRollEachPartitionsRunsIntoSegmentsPreservingEveryOffset() {
+        LogStore s = openWriter(Map.of());
+        s.createTopic("big", 1, Map.of(TopicConfig.SEGMENT_BYTES, 8192, TopicConfig.SEGMENT_MS, 60_000));
+        s.createTopic("small", 3);
+        Uploaded up = uploadRounds(s, 3, 4); // rounds 0, 4 and 8 also hold a small partition's record
+        List<String> bigOnly = new ArrayList<>();
+        for (int round = 0; round < 12; round++) {
+            if (round % 4 != 0) {
+                bigOnly.add(up.objects().get(round));
             }
         }
+        s.close();
+
+        LogStore c = openWriter(settings(
+                StoreConfig.COMPACTION_INTERVAL_MS, 20,
+                StoreConfig.COMPACTION_MAX_SMALL_OBJECTS, 100, // no merges: rolls only
+                StoreConfig.OBJECT_DELETE_GRACE_MS, 0));
+        // 8 KiB of big-0 makes a segment at once; the rest once its oldest run is older than segment.ms
+        clock.advance(Duration.ofMinutes(2));
+        eventually("big-0's runs are rolled into segments and the objects only it used are deleted", () -> {
+            up.checkReadable(c);
+            List<String> now = keys("data/");
+            return !newKeys(up.objects(), now).isEmpty() && now.stream().noneMatch(bigOnly::contains);
+        });
+        up.checkReadable(c);
+        assertThat(keys("data/")).as("objects a small partition still uses stay")
+                .contains(up.objects().get(0), up.objects().get(4), up.objects().get(8));
+
+        c.close();
+        up.checkReadable(openWriter(Map.of()));
+        up.checkReadable(openReadOnly(Map.of()));
     }
 
     @Test

@@ -16,9 +16,15 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ManualClock extends Clock {
     private final AtomicLong millis;
+    private final ZoneId zone;
 
     ManualClock(long startMillis) {
-        this.millis = new AtomicLong(startMillis);
+        this(new AtomicLong(startMillis), ZoneOffset.UTC);
+    }
+
+    private ManualClock(AtomicLong millis, ZoneId zone) {
+        this.millis = millis;
+        this.zone = zone;
     }
 
     /** Moves the clock forward and returns the new time. */
@@ -41,11 +47,12 @@ final class ManualClock extends Clock {
 
     @Override
     public ZoneId getZone() {
-        return ZoneOffset.UTC;
+        return zone;
     }
 
+    /** The same clock (moved by the same {@link #advance} calls) seen in another zone. */
     @Override
     public Clock withZone(ZoneId zone) {
-        throw new UnsupportedOperationException("the test clock is UTC only");
+        return new ManualClock(millis, zone);
     }
 }
