@@ -31,20 +31,4 @@ class S3LogStoreContractTest extends LogStoreContractTest {
     protected ObjectStore openObjectStore() {
         return S3ObjectStore.create(s3.options(BUCKET, prefix).build());
     }
-
-    /**
-     * Known issue: a segment roll streams its output with {@code Payload.ofStream}, whose iterator
-     * fetches each source run with a blocking GET ({@code Compactor.Stream.sourceBytes}).
-     * {@link PayloadBody} pulls that iterator from the SDK's subscription, i.e. on a Netty event
-     * loop thread; when the GET's connection belongs to the same event loop, the thread waits for
-     * a response only it could read. The PUT and every request on that loop hang until the SDK's
-     * 60 s attempt timeout, then compaction fails and retries (and readers on that loop fail with
-     * UNAVAILABLE).
-     */
-    @Override
-    @Test
-    @Tag("known-issue")
-    protected void compactionShouldRollEachPartitionsRunsIntoSegmentsPreservingEveryOffset() {
-        super.compactionShouldRollEachPartitionsRunsIntoSegmentsPreservingEveryOffset();
-    }
 }

@@ -109,7 +109,7 @@ import org.junit.jupiter.api.Timeout;
  * <p><b>Known issues.</b> Tests tagged {@code known-issue} reproduce engine bugs not fixed yet; the
  * build excludes that tag by default ({@code surefire.excludedGroups}). Run them with
  * {@code -Dgroups=known-issue -Dsurefire.excludedGroups=slow}. A subclass tags an inherited test
- * for its store only by overriding it (see {@link #compactionShouldRollEachPartitionsRunsIntoSegmentsPreservingEveryOffset}).
+ * for its store only by overriding it.
  *
  * <p><b>Cost.</b> 15 to 45 s per store on a local disk or an in-process S3 server (2 cores); the
  * largest test appends to 10,000 partitions.
@@ -560,16 +560,13 @@ public abstract class LogStoreContractTest {
     }
 
     /**
-     * Known issue: an upload is triggered only by an append (once {@code upload.bytes} wait) or by
-     * the {@code upload.interval.ms} timer, and it takes only data the WAL has made durable. When
-     * the log cache fills up with data the WAL has not acknowledged yet, the uploads those appends
-     * triggered find nothing to upload; the producer then blocks in the cache, and when the WAL
-     * does acknowledge, nothing triggers an upload until the timer: the append waits up to
-     * {@code upload.interval.ms} and, if that is longer than {@code append.max.block.ms}, fails
-     * with UNAVAILABLE although far more than {@code upload.bytes} of durable data waits.
+     * Regression: uploads used to be triggered only by appends and by the interval timer, and take
+     * only data the WAL has made durable. A producer blocked in a log cache full of data the WAL
+     * had not acknowledged yet was then not released when it was acknowledged, until the timer: it
+     * failed with UNAVAILABLE if {@code upload.interval.ms} exceeded {@code append.max.block.ms}.
+     * A waiting append now asks for an upload while it waits.
      */
     @Test
-    @Tag("known-issue")
     void anAppendBlockedByAFullLogCacheShouldProceedOnceTheDataFillingItIsDurable() throws Exception {
         HeldWal wal = new HeldWal(createWal(NODE_1));
         LogStore s = openWriter(wal, settings(
@@ -750,9 +747,9 @@ public abstract class LogStoreContractTest {
     }
 
     /**
-     * Runs on every store; {@code S3LogStoreContractTest} overrides it to tag it known-issue (the
-     * compactor fetches source data from inside the streamed payload of its PUT, which deadlocks
-     * the S3 client's event loop).
+     * Regression (S3): the compactor fetches source data from inside the streamed payload of its
+     * PUT; the S3 store used to read that payload on the HTTP client's event loop, which then waited
+     * for a response only it could deliver.
      */
     @Test
     protected void compactionShouldRollEachPartitionsRunsIntoSegmentsPreservingEveryOffset() {

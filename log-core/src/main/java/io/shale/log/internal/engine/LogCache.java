@@ -71,6 +71,8 @@ final class LogCache {
 
     private final long capacity;
     private final int chunkSize;
+    /** Asks for an upload (non-blocking); called while an append waits for space. */
+    private final Runnable needUpload;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition spaceFreed = lock.newCondition();
     private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
@@ -83,8 +85,9 @@ final class LogCache {
     private long evictedChunks;
     private long recycledChunks;
 
-    LogCache(long capacity) {
+    LogCache(long capacity, Runnable needUpload) {
         this.capacity = capacity;
+        this.needUpload = needUpload;
         this.chunkSize = (int) Math.max(64 << 10, Math.min(4L << 20, capacity / 16));
     }
 
@@ -123,8 +126,11 @@ final class LogCache {
                     throw new ShaleException(ErrorKind.UNAVAILABLE, "log cache full: " + pendingBytes
                             + " of " + capacity + " bytes wait for upload (append.max.block.ms=" + maxBlockMs + ")");
                 }
+                // Data that became durable since the last upload can be uploaded now: ask for it,
+                // and ask again every few milliseconds while waiting (the WAL acknowledges in between).
+                needUpload.run();
                 try {
-                    spaceFreed.awaitNanos(waitNanos);
+                    spaceFreed.awaitNanos(Math.min(waitNanos, TimeUnit.MILLISECONDS.toNanos(10)));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while waiting for log cache space", e);

@@ -126,7 +126,7 @@ public final class StoreEngine implements LogStore {
         this.readOnly = wal == null;
         this.catalog = new ObjectStoreCatalog(store, clock, config.manifestSnapshotDeltas(),
                 Math.max(config.objectDeleteGraceMs(), 1_000));
-        this.cache = readOnly ? null : new LogCache(config.logCacheBytes());
+        this.cache = readOnly ? null : new LogCache(config.logCacheBytes(), this::cacheFull);
         this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes());
         this.scheduler = new ScheduledThreadPoolExecutor(1, named("shale-timer"));
         ((ScheduledThreadPoolExecutor) scheduler).setRemoveOnCancelPolicy(true);
@@ -629,6 +629,14 @@ public final class StoreEngine implements LogStore {
                 cause.getMessage());
         for (PartitionLog p : partitionsById.values()) {
             p.failPending(cause);
+        }
+    }
+
+    /** The log cache is full and an append waits: upload what is durable now. */
+    private void cacheFull() {
+        Uploader u = uploader;
+        if (u != null) {
+            u.uploadSoon();
         }
     }
 

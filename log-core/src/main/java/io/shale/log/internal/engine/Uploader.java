@@ -126,6 +126,11 @@ final class Uploader {
         }
     }
 
+    /** The log cache is full: upload whatever is durable now. Non-blocking. */
+    void uploadSoon() {
+        trigger(true);
+    }
+
     /** Wakes the upload thread; {@code force} uploads whatever is durable, however little. */
     private void trigger(boolean force) {
         if (force) {
