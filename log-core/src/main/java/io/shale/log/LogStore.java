@@ -118,7 +118,8 @@ public interface LogStore extends AutoCloseable {
      * copy) or from the object store (views of cached blocks). See {@link FetchResult}.
      *
      * @throws ShaleException {@code OFFSET_OUT_OF_RANGE} if {@code offset} is below the log start
-     *     offset or above the high watermark; {@code UNKNOWN_TOPIC_OR_PARTITION};
+     *     offset or above the high watermark; {@code INVALID_ARGUMENT} for a negative
+     *     {@code maxBytes}; {@code UNKNOWN_TOPIC_OR_PARTITION};
      *     {@code UNAVAILABLE} if the object store could not serve the data; {@code CORRUPT_STORAGE}
      *     if stored bytes fail their checksum
      */
@@ -147,8 +148,9 @@ public interface LogStore extends AutoCloseable {
 
     /**
      * Kafka DeleteRecords: moves the log start offset up to {@code offset} (at most the high
-     * watermark); records below become unreadable at once and their storage is freed in whole
-     * segments later. Returns the new log start offset.
+     * watermark; -1 means the high watermark, as in Kafka); records below become unreadable at once
+     * and their storage is freed in whole segments later. A lower offset than the current log start
+     * changes nothing. Returns the new log start offset.
      *
      * @throws ShaleException {@code OFFSET_OUT_OF_RANGE} if {@code offset} is above the high watermark
      */
@@ -163,6 +165,9 @@ public interface LogStore extends AutoCloseable {
      * Uploads every durable record not yet in the object store and commits it to the manifest,
      * returning when done. Background uploads do this on their own schedule; call it before a
      * planned hand-over to another process, or in tests.
+     *
+     * @throws ShaleException {@code UNAVAILABLE} if the object store failed (the data stays in the
+     *     WAL and is uploaded later), {@code FENCED}, {@code READ_ONLY}, {@code CLOSED}
      */
     void flush();
 

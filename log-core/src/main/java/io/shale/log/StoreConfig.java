@@ -17,6 +17,7 @@ import java.util.Objects;
  *   <tr><td>{@code upload.bytes}</td><td>16777216 (16 MiB)</td><td>upload once this many bytes are waiting (the target object size)</td></tr>
  *   <tr><td>{@code upload.interval.ms}</td><td>2000</td><td>upload at least this often while any data is waiting</td></tr>
  *   <tr><td>{@code upload.max.bytes}</td><td>134217728 (128 MiB)</td><td>largest object one upload writes</td></tr>
+ *   <tr><td>{@code upload.max.in.flight}</td><td>4</td><td>objects being written at once; they are committed in order, those ready together in one manifest delta</td></tr>
  *   <tr><td>{@code object.block.bytes}</td><td>1048576 (1 MiB)</td><td>target size of the data blocks inside objects (the unit of caching)</td></tr>
  *   <tr><td>{@code block.cache.bytes}</td><td>134217728 (128 MiB)</td><td>memory for blocks read back from the object store</td></tr>
  *   <tr><td>{@code readahead.max.bytes}</td><td>16777216 (16 MiB)</td><td>largest ranged GET a sequential reader grows to</td></tr>
@@ -36,6 +37,7 @@ public final class StoreConfig {
     public static final String UPLOAD_BYTES = "upload.bytes";
     public static final String UPLOAD_INTERVAL_MS = "upload.interval.ms";
     public static final String UPLOAD_MAX_BYTES = "upload.max.bytes";
+    public static final String UPLOAD_MAX_IN_FLIGHT = "upload.max.in.flight";
     public static final String OBJECT_BLOCK_BYTES = "object.block.bytes";
     public static final String BLOCK_CACHE_BYTES = "block.cache.bytes";
     public static final String READAHEAD_MAX_BYTES = "readahead.max.bytes";
@@ -60,6 +62,8 @@ public final class StoreConfig {
             DEF.longKey(UPLOAD_INTERVAL_MS, 2_000, 1, Long.MAX_VALUE, "");
     private static final ConfigDef.Key<Long> K_UPLOAD_MAX =
             DEF.longKey(UPLOAD_MAX_BYTES, 128 * MIB, 1024, 4L << 30, "");
+    private static final ConfigDef.Key<Integer> K_UPLOAD_IN_FLIGHT =
+            DEF.intKey(UPLOAD_MAX_IN_FLIGHT, 4, 1, 64, "");
     private static final ConfigDef.Key<Integer> K_BLOCK_BYTES =
             DEF.intKey(OBJECT_BLOCK_BYTES, (int) MIB, 1024, 64 << 20, "");
     private static final ConfigDef.Key<Long> K_BLOCK_CACHE =
@@ -136,6 +140,10 @@ public final class StoreConfig {
 
     public long uploadMaxBytes() {
         return get(K_UPLOAD_MAX);
+    }
+
+    public int uploadMaxInFlight() {
+        return get(K_UPLOAD_IN_FLIGHT);
     }
 
     public int objectBlockBytes() {

@@ -4,14 +4,14 @@ import java.util.Locale;
 import java.util.OptionalDouble;
 
 /** Number formatting for the report: few significant digits, thousands separators, a dash for "not measured". */
-final class Fmt {
-    static final String NONE = "–";
+public final class Fmt {
+    public static final String NONE = "–";
 
     private Fmt() {
     }
 
     /** Three significant figures or the whole number, whichever is longer ("0.53", "27.2", "1,460"). */
-    static String num(double v) {
+    public static String num(double v) {
         if (Double.isNaN(v) || Double.isInfinite(v)) {
             return NONE;
         }
@@ -28,19 +28,19 @@ final class Fmt {
         return String.format(Locale.ROOT, "%.3g", v);
     }
 
-    static String num(OptionalDouble v) {
+    public static String num(OptionalDouble v) {
         return v.isPresent() ? num(v.getAsDouble()) : NONE;
     }
 
     /** A value with its confidence half-width, when there is one ("1,460 ± 32"). */
-    static String num(OptionalDouble v, OptionalDouble error) {
+    public static String num(OptionalDouble v, OptionalDouble error) {
         if (v.isEmpty()) {
             return NONE;
         }
         return error.isPresent() ? num(v.getAsDouble()) + " ± " + num(error.getAsDouble()) : num(v.getAsDouble());
     }
 
-    static String ratio(double v) {
+    public static String ratio(double v) {
         if (Double.isNaN(v) || Double.isInfinite(v)) {
             return NONE;
         }
@@ -50,7 +50,7 @@ final class Fmt {
         return n + "×";
     }
 
-    static String ratio(OptionalDouble a, OptionalDouble b) {
+    public static String ratio(OptionalDouble a, OptionalDouble b) {
         if (a.isEmpty() || b.isEmpty() || b.getAsDouble() == 0) {
             return NONE;
         }

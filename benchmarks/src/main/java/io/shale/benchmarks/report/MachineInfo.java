@@ -16,10 +16,16 @@ import java.util.concurrent.TimeUnit;
  * Describes the machine the figures came from: CPU, memory, OS, JVM, and the disk that held the
  * benchmark files (from {@code df} and the block device's queue settings in /sys, notably its
  * write-cache mode, which decides what fdatasync costs). Anything it cannot find reads "unknown";
- * it never fails the report.
+ * it never fails the report. Used by {@link ResultsReport} and by the measurement tools
+ * ({@code io.shale.benchmarks.tools}).
  */
-final class MachineInfo {
+public final class MachineInfo {
     private MachineInfo() {
+    }
+
+    /** CPU, memory, OS, this JVM, and the disk holding {@code benchDir} (for tools that run outside JMH). */
+    public static Map<String, String> describe(Path benchDir) {
+        return describe(benchDir, Optional.empty());
     }
 
     static Map<String, String> describe(Path benchDir, Optional<JmhResult.Settings> jvm) {

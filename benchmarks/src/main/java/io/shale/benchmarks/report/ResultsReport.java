@@ -181,9 +181,9 @@ public final class ResultsReport {
         }
         md.append("\n\n");
         table(md, new String[] {"target", "Shale", "reference", "ratio", "goal", "verdict"}, "lrrrll", c.targets());
-        md.append("\nNot measured by this suite yet: cold catch-up reads against raw ranged GETs, object-WAL append p99")
-          .append(" against PUT p99, heap per idle partition at 100,000 partitions, PUTs per GiB and metadata share")
-          .append(" (they need the object stores and the engine).\n");
+        md.append("\nMeasured outside JMH, by `benchmarks/measure.sh` (see [MEASUREMENTS.md](MEASUREMENTS.md)): cold")
+          .append(" catch-up reads against raw ranged GETs, object-WAL append p99 against PUT p99, heap per idle")
+          .append(" partition at 100,000 partitions, PUTs per GiB and metadata share.\n");
 
         md.append("\n## Peers and limits\n\n");
         md.append("Each workload's MB/s divided by Shale's counterpart (a peer's ÷ Shale < 1 means Shale is faster)")

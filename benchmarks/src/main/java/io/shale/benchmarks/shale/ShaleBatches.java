@@ -8,8 +8,8 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Record batches and records for the Shale benchmarks, and the checking every reader does. */
-final class ShaleBatches {
+/** Record batches and records for the Shale benchmarks (and the measurement tools), and the checking every reader does. */
+public final class ShaleBatches {
     private ShaleBatches() {
     }
 
@@ -24,7 +24,7 @@ final class ShaleBatches {
     }
 
     /** One uncompressed Kafka v2 batch of those records, in a direct buffer (position 0). */
-    static ByteBuffer batch(int count, int recordBytes) {
+    public static ByteBuffer batch(int count, int recordBytes) {
         RecordBatchBuilder builder = new RecordBatchBuilder();
         for (SimpleRecord r : records(count, recordBytes)) {
             builder.append(r);

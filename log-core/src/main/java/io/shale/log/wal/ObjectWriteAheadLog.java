@@ -408,6 +408,22 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                     "WAL closed before object " + where(o.key) + " became durable; its " + o.entries.size()
                             + " entries may or may not be replayed"));
         }
+        // Let a trim the store requested before closing finish, so a clean close leaves no WAL
+        // objects behind for the next open to replay (the object store closes after the WAL).
+        CompletableFuture<Void> trims;
+        synchronized (trimMonitor) {
+            trims = trimTail;
+        }
+        try {
+            trims.get(closeTimeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            LOG.warn("{}: trimming did not finish {} ms after close; the next open replays and trims again",
+                    describe(), closeTimeoutMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            LOG.debug("{}: trim failed during close", describe(), e);
+        }
         executor.shutdown();
         pool.clear();
     }
@@ -974,10 +990,10 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                         return CompletableFuture.<Void>completedFuture(null);
                     }
                 }
-                if (closed || fenceError != null) {
+                if (fenceError != null) {
                     return CompletableFuture.<Void>completedFuture(null);
                 }
-                return trimPass(floor);
+                return trimPass(floor); // a pass queued before close still runs: close waits for it
             }, executor);
             queuedTrim = pass;
             trimTail = pass;

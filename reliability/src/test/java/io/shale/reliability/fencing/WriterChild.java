@@ -70,10 +70,7 @@ public final class WriterChild {
         LogStore store = LogStore.builder().objectStore(objects).wal(wal)
                 .config(StoreConfig.of(Stores.busy()).with(StoreConfig.OBJECT_STORE_RETRY_DEADLINE_MS, 10_000))
                 .open();
-        // Over S3, no segment rolls: a roll stalls the S3 client for a minute (CompactionOverS3Test, a known
-        // issue); merges of small objects still run.
-        Stores.createTopic(store, CrashLog.TOPIC, partitions, walKind.equals("s3") ? java.util.Map.of()
-                : CrashLog.topicConfig());
+        Stores.createTopic(store, CrashLog.TOPIC, partitions, CrashLog.topicConfig());
         emit(out, "READY");
         List<TopicPartition> tps = Stores.partitions(CrashLog.TOPIC, partitions);
         Producers p = new Producers(store, tps, 2, producer, seed, 200, 5, 8, new Ledger(),

@@ -3,6 +3,7 @@ package io.shale.storage.s3;
 import java.nio.ByteBuffer;
 import java.util.Iterator;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -19,12 +20,15 @@ import software.amazon.awssdk.core.async.AsyncRequestBody;
 final class PayloadBody implements AsyncRequestBody {
     private final long length;
     private final Supplier<Iterator<ByteBuffer>> source;
+    /** Where the source is read: never the HTTP client's event loop (a source may block). */
+    private final Executor reader;
     /** The first exception the payload's source threw (or a length mismatch), for the caller to surface as is. */
     private volatile RuntimeException sourceFailure;
 
-    PayloadBody(long length, Supplier<Iterator<ByteBuffer>> source) {
+    PayloadBody(long length, Supplier<Iterator<ByteBuffer>> source, Executor reader) {
         this.length = length;
         this.source = source;
+        this.reader = reader;
     }
 
     /** What the payload itself threw, if it did; the SDK wraps it, the store unwraps it with this. */
@@ -83,7 +87,13 @@ final class PayloadBody implements AsyncRequestBody {
                 return;
             }
             demand.getAndAccumulate(n, (a, b) -> a + b < 0 ? Long.MAX_VALUE : a + b);
-            drain();
+            if (wip.getAndIncrement() == 0) {
+                try {
+                    reader.execute(this::loop); // request() arrives on the event loop: never read the source there
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    fail(new IllegalStateException("store closed while writing", e));
+                }
+            } // else: the running loop sees the missed signal and picks the demand up
         }
 
         @Override
@@ -91,10 +101,8 @@ final class PayloadBody implements AsyncRequestBody {
             done = true;
         }
 
-        private void drain() {
-            if (wip.getAndIncrement() != 0) {
-                return;
-            }
+        /** The drain loop; the caller has incremented {@code wip} from 0. */
+        private void loop() {
             int missed = 1;
             while (true) {
                 while (!done && demand.get() > 0) {

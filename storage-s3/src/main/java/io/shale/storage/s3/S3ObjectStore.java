@@ -18,6 +18,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -127,6 +129,16 @@ public final class S3ObjectStore implements ObjectStore {
     private final boolean directoryBucket;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Runnable onClose = () -> { };
+    /**
+     * Reads payloads. A streamed payload may block while it produces bytes (the compactor fetches
+     * source objects as it goes), so its iterator must never run on the HTTP client's event loop:
+     * that loop may be the one that has to deliver the very response the iterator waits for.
+     */
+    private final ExecutorService payloadReader = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "shale-s3-payload");
+        t.setDaemon(true);
+        return t;
+    });
 
     private S3ObjectStore(S3StoreOptions options, S3AsyncClient client) {
         this.options = options;
@@ -257,7 +269,7 @@ public final class S3ObjectStore implements ObjectStore {
         if (payload.length() > options.multipartThreshold()) {
             return new MultipartWrite(key, fullKey, payload, metadata, ifAbsent).start();
         }
-        PayloadBody body = new PayloadBody(payload.length(), payload::open);
+        PayloadBody body = new PayloadBody(payload.length(), payload::open, payloadReader);
         return client.putObject(b -> {
             b.bucket(bucket).key(fullKey).contentLength(payload.length()).metadata(metadata);
             if (payload.length() == 0 && options.requestChecksums()) {
@@ -589,6 +601,7 @@ public final class S3ObjectStore implements ObjectStore {
             try {
                 client.close();
             } finally {
+                payloadReader.shutdownNow();
                 onClose.run();
             }
         }
@@ -682,13 +695,15 @@ public final class S3ObjectStore implements ObjectStore {
                     return;
                 }
                 uploadId = r.uploadId();
-                try {
-                    source = payload.open();
-                } catch (RuntimeException e) {
-                    abortAndFail(e);
-                    return;
-                }
-                pump();
+                payloadReader.execute(() -> {
+                    try {
+                        source = payload.open();
+                    } catch (RuntimeException e) {
+                        abortAndFail(e);
+                        return;
+                    }
+                    pump();
+                });
             });
             return result;
         }
@@ -780,7 +795,7 @@ public final class S3ObjectStore implements ObjectStore {
                 size += s.remaining();
             }
             long partLength = size;
-            PayloadBody body = new PayloadBody(partLength, slices::iterator);
+            PayloadBody body = new PayloadBody(partLength, slices::iterator, payloadReader);
             client.uploadPart(b -> {
                 b.bucket(bucket).key(fullKey).uploadId(uploadId).partNumber(partNumber).contentLength(partLength);
                 if (checksums) {
@@ -800,7 +815,7 @@ public final class S3ObjectStore implements ObjectStore {
                                 .checksumCRC32(r.checksumCRC32()).build());
                     }
                 }
-                pump();
+                payloadReader.execute(this::pump); // cutting the next part may block on the source
             });
         }
 

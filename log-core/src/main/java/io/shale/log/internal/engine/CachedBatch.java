@@ -69,9 +69,13 @@ final class CachedBatch implements WalEntry {
         return baseOffset;
     }
 
+    /**
+     * The bytes themselves (no view object per append): the WAL contract forbids modifying them or
+     * moving the position, and the engine reads them only by absolute index or through duplicates.
+     */
     @Override
     public ByteBuffer payload() {
-        return data.asReadOnlyBuffer().position(0);
+        return data;
     }
 
     @Override

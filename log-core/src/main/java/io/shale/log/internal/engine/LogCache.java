@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Function;
 
 /**
  * The log cache: memory that holds appended batches from the moment they are appended until they
@@ -24,9 +23,12 @@ import java.util.function.Function;
  *
  * <p><b>Eviction.</b> A chunk can be dropped once none of its batches still waits for upload.
  * Chunks are dropped oldest first and only when space is needed, so uploaded data stays readable
- * from memory as long as possible. Dropping a chunk detaches its batches from their partitions;
- * readers that already hold views keep them valid (chunks are never reused: the garbage collector
- * frees a chunk when the last view is gone).
+ * from memory as long as possible. Dropping a chunk detaches its batches from their partitions.
+ *
+ * <p><b>Recycling.</b> A dropped chunk whose bytes were never handed to a reader (nor could still
+ * be read by a WAL or an object-store attempt: see {@link Chunk#expose()}) is reused for new
+ * appends, so a steady write load allocates no new memory. A chunk that readers have seen is left
+ * to the garbage collector instead: their read-only views stay valid for as long as they hold them.
  *
  * <p><b>Back-pressure.</b> When the cache is full of data not yet uploaded, {@link #allocate}
  * waits up to {@code append.max.block.ms} for an upload to free space, then fails with
@@ -42,9 +44,24 @@ final class LogCache {
         final List<CachedBatch> batches = new ArrayList<>();
         private int pendingBytes; // guarded by the cache lock
         private boolean released;
+        /** Someone outside the cache may still hold a view of this memory: never recycle it. */
+        private volatile boolean exposed;
 
         Chunk(int capacity) {
-            this.memory = ByteBuffer.allocate(capacity);
+            this(ByteBuffer.allocate(capacity));
+        }
+
+        Chunk(ByteBuffer memory) {
+            this.memory = memory;
+        }
+
+        /**
+         * Marks the chunk's memory as possibly referenced from outside (a reader's view, a WAL
+         * that has not called back, an object-store attempt that may still be reading): it will
+         * not be recycled.
+         */
+        void expose() {
+            exposed = true;
         }
 
         int capacity() {
@@ -54,17 +71,23 @@ final class LogCache {
 
     private final long capacity;
     private final int chunkSize;
+    /** Asks for an upload (non-blocking); called while an append waits for space. */
+    private final Runnable needUpload;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition spaceFreed = lock.newCondition();
     private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
+    /** Memory of dropped, unexposed standard-size chunks, ready for reuse (counted in usedBytes). */
+    private final ArrayDeque<ByteBuffer> pool = new ArrayDeque<>();
     private Chunk current;
     private long usedBytes;
     private long pendingBytes;
     private volatile long pendingBytesRelaxed;
     private long evictedChunks;
+    private long recycledChunks;
 
-    LogCache(long capacity) {
+    LogCache(long capacity, Runnable needUpload) {
         this.capacity = capacity;
+        this.needUpload = needUpload;
         this.chunkSize = (int) Math.max(64 << 10, Math.min(4L << 20, capacity / 16));
     }
 
@@ -83,7 +106,18 @@ final class LogCache {
                 return slice;
             }
             int cap = Math.max(chunkSize, size);
-            if (usedBytes + cap > capacity && !(chunks.isEmpty() && cap > capacity)) {
+            if (cap == chunkSize && !pool.isEmpty()) {
+                Chunk reused = new Chunk(pool.pop().clear());
+                chunks.addLast(reused);
+                current = reused;
+                recycledChunks++;
+                continue;
+            }
+            if (usedBytes + cap > capacity && !(chunks.isEmpty() && pool.isEmpty() && cap > capacity)) {
+                if (!pool.isEmpty()) {
+                    usedBytes -= pool.pop().capacity(); // an oversized batch needs the room
+                    continue;
+                }
                 if (evictOne()) {
                     continue;
                 }
@@ -92,8 +126,11 @@ final class LogCache {
                     throw new ShaleException(ErrorKind.UNAVAILABLE, "log cache full: " + pendingBytes
                             + " of " + capacity + " bytes wait for upload (append.max.block.ms=" + maxBlockMs + ")");
                 }
+                // Data that became durable since the last upload can be uploaded now: ask for it,
+                // and ask again every few milliseconds while waiting (the WAL acknowledges in between).
+                needUpload.run();
                 try {
-                    spaceFreed.awaitNanos(waitNanos);
+                    spaceFreed.awaitNanos(Math.min(waitNanos, TimeUnit.MILLISECONDS.toNanos(10)));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while waiting for log cache space", e);
@@ -119,17 +156,17 @@ final class LogCache {
     }
 
     /**
-     * Reserves {@code size} bytes and registers the batch that {@code factory} makes of them (a
-     * writable view of exactly that size). Blocks up to {@code maxBlockMs} while the cache is full
+     * Reserves {@code size} bytes for a batch of {@code owner} and registers it; the batch's
+     * {@code data} is a writable view of exactly that size, for the caller to fill. Blocks up to {@code maxBlockMs} while the cache is full
      * of data not yet uploaded.
      *
      * @throws ShaleException {@code UNAVAILABLE} if no space became free in time
      */
-    CachedBatch allocate(int size, long maxBlockMs, Function<ByteBuffer, CachedBatch> factory) {
+    CachedBatch allocate(int size, long maxBlockMs, PartitionLog owner) {
         lock.lock();
         try {
             ByteBuffer slice = reserve(size, maxBlockMs);
-            CachedBatch b = factory.apply(slice);
+            CachedBatch b = new CachedBatch(owner, slice);
             Chunk c = current;
             c.batches.add(b);
             c.pendingBytes += size;
@@ -190,12 +227,16 @@ final class LogCache {
             }
             it.remove();
             c.released = true;
-            usedBytes -= c.capacity();
             evictedChunks++;
             for (CachedBatch b : c.batches) {
                 b.log.evict(b);
             }
             c.batches.clear();
+            if (!c.exposed && c.capacity() == chunkSize) {
+                pool.push(c.memory); // still counted in usedBytes
+            } else {
+                usedBytes -= c.capacity();
+            }
             return true;
         }
         return false;
@@ -224,6 +265,16 @@ final class LogCache {
     /** {@link #pendingBytes()} without taking the lock (may be slightly stale). */
     long pendingBytesRelaxed() {
         return pendingBytesRelaxed;
+    }
+
+    /** Chunks reused from the pool instead of allocated. */
+    long recycledChunks() {
+        lock.lock();
+        try {
+            return recycledChunks;
+        } finally {
+            lock.unlock();
+        }
     }
 
     long capacity() {

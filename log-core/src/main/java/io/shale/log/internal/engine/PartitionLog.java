@@ -49,7 +49,10 @@ final class PartitionLog {
 
     // ---- guarded by this
     private long logEndOffset;
+    /** Offsets below are committed in objects. */
     private long uploadedEnd;
+    /** Offsets below are committed or in an upload under way (>= uploadedEnd). */
+    private long collectedEnd;
     private CachedBatch[] ring = EMPTY;
     private int head;
     private int tail;
@@ -62,8 +65,8 @@ final class PartitionLog {
     private final ReentrantLock appendLock = new ReentrantLock();
 
     // read-ahead state of the remote read path (racy by design: a hint)
-    volatile String lastRemoteObject;
-    volatile int lastRemoteBlock = -2;
+    /** One past the last offset of the last block read remotely: the next block is "sequential" if it starts here. */
+    volatile long remoteNextOffset = -1;
     volatile int readaheadBlocks = 1;
 
     PartitionLog(StoreEngine engine, TopicHandle topic, PartitionMeta meta, int index) {
@@ -75,6 +78,7 @@ final class PartitionLog {
         long end = meta.endOffset();
         this.logEndOffset = end;
         this.uploadedEnd = end;
+        this.collectedEnd = end;
         this.highWatermark = end;
     }
 
@@ -116,6 +120,7 @@ final class PartitionLog {
             synchronized (this) {
                 if (deleted) {
                     b.dead = true;
+                    b.chunk.expose();
                 } else {
                     long base = logEndOffset;
                     b.baseOffset = base;
@@ -141,6 +146,7 @@ final class PartitionLog {
                     if (removed) {
                         ring[--tail] = null;
                         b.dead = true;
+                        b.chunk.expose();
                         logEndOffset = b.baseOffset;
                     }
                 }
@@ -196,9 +202,12 @@ final class PartitionLog {
         engine.cache.releaseAll(dropped);
     }
 
+    /** Per completing thread (WAL threads): the batches one completion acknowledges. */
+    private static final ThreadLocal<ArrayList<CachedBatch>> DONE = ThreadLocal.withInitial(() -> new ArrayList<>(16));
+
     /** WAL thread: {@code b} is durable. */
     void onDurable(CachedBatch b) {
-        List<CachedBatch> done = null;
+        ArrayList<CachedBatch> done = null;
         List<Waiter> wake = null;
         long hw;
         synchronized (this) {
@@ -214,7 +223,10 @@ final class PartitionLog {
             while (i >= 0 && i < tail && ring[i].durable && ring[i].baseOffset == hw) {
                 CachedBatch d = ring[i];
                 if (done == null) {
-                    done = new ArrayList<>(4);
+                    done = DONE.get();
+                    if (!done.isEmpty()) {
+                        done = new ArrayList<>(4); // re-entered from a completion callback
+                    }
                 }
                 done.add(d);
                 hw = d.nextOffset;
@@ -225,8 +237,13 @@ final class PartitionLog {
         }
         if (done != null) {
             long start = logStartOffset();
-            for (CachedBatch d : done) {
-                d.future.complete(new AppendResult(d.baseOffset, d.nextOffset - 1, d.logAppendTime, start));
+            try {
+                for (int i = 0, n = done.size(); i < n; i++) {
+                    CachedBatch d = done.get(i);
+                    d.future.complete(new AppendResult(d.baseOffset, d.nextOffset - 1, d.logAppendTime, start));
+                }
+            } finally {
+                done.clear();
             }
         }
         engine.wake(wake);
@@ -246,6 +263,7 @@ final class PartitionLog {
             for (int j = i; j < tail; j++) {
                 CachedBatch d = ring[j];
                 d.dead = true;
+                d.chunk.expose(); // the WAL may still be writing it
                 failed.add(d);
                 ring[j] = null;
             }
@@ -271,6 +289,7 @@ final class PartitionLog {
                 CachedBatch d = ring[j];
                 if (!d.durable && !d.dead) {
                     d.dead = true;
+                    d.chunk.expose(); // the WAL may still be writing it
                     failed.add(d);
                 }
             }
@@ -369,6 +388,7 @@ final class PartitionLog {
                     }
                     // A writable duplicate keeps the heap array reachable for RecordBatch's CRC (fast path);
                     // callers only ever get read-only views from RecordBatch.buffer().
+                    b.chunk.expose(); // a reader holds a view now: never recycle this memory
                     c.add(RecordBatch.wrap(data.duplicate().limit(pos + size).position(pos)), size, batchNext);
                 }
                 pos += size;
@@ -396,6 +416,7 @@ final class PartitionLog {
         for (int j = head; j < tail; j++) {
             CachedBatch b = ring[j];
             if (b.nextOffset > from && b.baseOffset < highWatermark && !b.evicted && !b.dead) {
+                b.chunk.expose(); // searched outside the monitor
                 out.add(b);
             }
         }
@@ -412,13 +433,13 @@ final class PartitionLog {
     }
 
     /**
-     * Collects durable batches not yet uploaded, in offset order, up to about {@code maxBytes}.
-     * Returns the offset after the last one collected ({@code uploadedEnd} if none).
+     * Collects durable batches not yet collected by an upload, in offset order, up to about
+     * {@code maxBytes}, and marks them collected. Returns the offset after the last one collected.
      */
     synchronized long collectForUpload(long maxBytes, List<CachedBatch> out) {
-        long next = uploadedEnd;
+        long next = collectedEnd;
         int i = head;
-        while (i < tail && ring[i].nextOffset <= uploadedEnd) {
+        while (i < tail && ring[i].nextOffset <= collectedEnd) {
             i++;
         }
         long bytes = 0;
@@ -431,23 +452,27 @@ final class PartitionLog {
             bytes += b.sizeInBytes();
             next = b.nextOffset;
         }
+        collectedEnd = next;
         return next;
     }
 
-    /** The batches up to {@code newEnd} are committed in an object. Returns whether more wait. */
-    synchronized boolean uploaded(List<CachedBatch> batches, long newEnd) {
+    /** The batches up to {@code newEnd} are committed in an object. */
+    synchronized void uploaded(List<CachedBatch> batches, long newEnd) {
         for (CachedBatch b : batches) {
             b.uploaded = true;
         }
         uploadedEnd = Math.max(uploadedEnd, newEnd);
-        boolean more = logEndOffset > uploadedEnd;
-        dirty = more;
-        return more;
+        collectedEnd = Math.max(collectedEnd, uploadedEnd);
     }
 
-    /** Whether data waits for upload; re-marks the partition dirty if so. */
+    /** Uploads under way were abandoned: collect again from the committed end. */
+    synchronized void abandonCollected() {
+        collectedEnd = uploadedEnd;
+    }
+
+    /** Whether data waits to be collected; sets the dirty flag accordingly (re-queue if true). */
     synchronized boolean stillDirty() {
-        boolean more = !deleted && logEndOffset > uploadedEnd;
+        boolean more = !deleted && logEndOffset > collectedEnd;
         dirty = more;
         return more;
     }

@@ -92,7 +92,7 @@ final class Recovery {
     private CachedBatch allocate(PartitionLog p, int size) {
         for (int attempt = 0; ; attempt++) {
             try {
-                return engine.cache.allocate(size, 0, slice -> new CachedBatch(p, slice));
+                return engine.cache.allocate(size, 0, p);
             } catch (ShaleException e) {
                 if (e.kind() != ErrorKind.UNAVAILABLE || attempt >= 3) {
                     throw e;

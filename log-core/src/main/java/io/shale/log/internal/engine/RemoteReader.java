@@ -20,9 +20,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * ranges (and, for multi-block ranges, the object's index), fetch it with a ranged GET through a
  * byte-weighted Caffeine block cache, verify its CRC, and hand out views of it.
  *
- * <p><b>Readahead.</b> Each partition remembers the last block it read remotely. A read of the
- * next block doubles the number of blocks fetched by one GET (up to {@code readahead.max.bytes});
- * any other read resets it to one block. The extra blocks go into the cache.
+ * <p><b>Readahead.</b> Each partition remembers where the last block it read remotely ended. A
+ * read of the block that starts there (in the same object or the next one) doubles the number of
+ * blocks fetched by one GET (up to {@code readahead.max.bytes}); any other read resets it to one
+ * block. The extra blocks go into the cache.
  *
  * <p>Cached blocks are writable heap buffers internally (so CRC checks take the array fast path);
  * nothing here writes to them, and callers only see read-only views through
@@ -118,7 +119,7 @@ final class RemoteReader {
         BlockKey key = new BlockKey(r.object().key(), b.position());
         ByteBuffer hit = blocks.getIfPresent(key);
         if (hit != null) {
-            noteSequential(reader, r, i);
+            noteSequential(reader, b);
             return hit.duplicate();
         }
         int count = readaheadCount(reader, r, i);
@@ -146,21 +147,22 @@ final class RemoteReader {
         return first.duplicate();
     }
 
-    private void noteSequential(PartitionLog reader, RangeRef r, int i) {
-        reader.lastRemoteObject = r.object().key();
-        reader.lastRemoteBlock = r.firstBlock() + i;
+    private static void noteSequential(PartitionLog reader, BlockInfo b) {
+        reader.remoteNextOffset = b.nextOffset();
     }
 
+    /**
+     * How many blocks to fetch with one GET: one for a random read; for a sequential reader (this
+     * block starts where its last one ended, in this object or the previous one) twice as many as
+     * last time, cut at {@code readahead.max.bytes} and at the end of the run. The window keeps
+     * growing across runs, so a reader catching up over many objects soon reads each with one GET.
+     */
     private int readaheadCount(PartitionLog reader, RangeRef r, int i) {
-        int absolute = r.firstBlock() + i;
-        boolean sequential = r.object().key().equals(reader.lastRemoteObject) && reader.lastRemoteBlock == absolute - 1;
-        int n = sequential ? Math.min(reader.readaheadBlocks * 2, 1 << 16) : 1;
-        int available = r.blockCount() - i;
-        n = Math.min(n, available);
-        // bound by bytes
-        long bytes = 0;
+        boolean sequential = block(r, i).baseOffset() == reader.remoteNextOffset;
+        int want = sequential ? Math.min(reader.readaheadBlocks * 2, 1 << 16) : 1;
         int k = 0;
-        while (k < n) {
+        long bytes = 0;
+        while (k < want && i + k < r.blockCount()) {
             long size = block(r, i + k).size();
             if (k > 0 && bytes + size > readaheadMaxBytes) {
                 break;
@@ -168,10 +170,9 @@ final class RemoteReader {
             bytes += size;
             k++;
         }
-        reader.readaheadBlocks = Math.max(1, k);
-        reader.lastRemoteObject = r.object().key();
-        reader.lastRemoteBlock = absolute + k - 1;
-        return Math.max(1, k);
+        reader.readaheadBlocks = want;
+        reader.remoteNextOffset = block(r, i + k - 1).nextOffset();
+        return k;
     }
 
     /**

@@ -126,7 +126,7 @@ public final class StoreEngine implements LogStore {
         this.readOnly = wal == null;
         this.catalog = new ObjectStoreCatalog(store, clock, config.manifestSnapshotDeltas(),
                 Math.max(config.objectDeleteGraceMs(), 1_000));
-        this.cache = readOnly ? null : new LogCache(config.logCacheBytes());
+        this.cache = readOnly ? null : new LogCache(config.logCacheBytes(), this::cacheFull);
         this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes());
         this.scheduler = new ScheduledThreadPoolExecutor(1, named("shale-timer"));
         ((ScheduledThreadPoolExecutor) scheduler).setRemoveOnCancelPolicy(true);
@@ -317,7 +317,7 @@ public final class StoreEngine implements LogStore {
                 throw tooLarge(tp, size, tc);
             }
             encoded.flip();
-            CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), slice -> new CachedBatch(p, slice));
+            CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), p);
             cb.data.put(0, encoded, 0, size);
             cb.maxTimestamp = cb.data.getLong(RecordBatchLayout.MAX_TIMESTAMP_OFFSET);
             CompletableFuture<AppendResult> f = p.append(cb, now);
@@ -360,7 +360,7 @@ public final class StoreEngine implements LogStore {
                 maxTs = Math.max(maxTs, logAppendTime ? now : v.maxTimestamp());
             }
             int size = batches.remaining();
-            CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), slice -> new CachedBatch(p, slice));
+            CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), p);
             cb.data.put(0, batches, batches.position(), size);
             if (logAppendTime) {
                 int pos = 0;
@@ -629,6 +629,14 @@ public final class StoreEngine implements LogStore {
                 cause.getMessage());
         for (PartitionLog p : partitionsById.values()) {
             p.failPending(cause);
+        }
+    }
+
+    /** The log cache is full and an append waits: upload what is durable now. */
+    private void cacheFull() {
+        Uploader u = uploader;
+        if (u != null) {
+            u.uploadSoon();
         }
     }
 

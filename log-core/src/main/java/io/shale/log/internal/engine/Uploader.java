@@ -11,43 +11,58 @@ import io.shale.log.internal.manifest.RangeRef;
 import io.shale.log.internal.util.StoreCalls;
 import io.shale.log.spi.Payload;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Moves durable data from the log cache to the object store, on one thread.
+ * Moves durable data from the log cache to the object store.
  *
- * <p>One upload takes the durable, not yet uploaded batches of every partition that has any
- * (up to {@code upload.max.bytes}), lays them out as ONE data object sorted by partition and
- * offset ({@link DataObjectWriter}: views of the cache, no copy), PUTs it, commits it to the
- * manifest, marks the batches uploaded (so the cache may evict them) and trims the WAL. The PUT
- * count per GiB therefore depends on the upload size, not on the number of partitions.
+ * <p><b>Uploads.</b> One upload takes the durable batches not yet collected of every partition that
+ * has any (up to {@code upload.max.bytes}), lays them out as ONE data object sorted by partition
+ * and offset ({@link DataObjectWriter}: views of the cache, no copy) and PUTs it. The PUT count
+ * per GiB therefore depends on the upload size, not on the number of partitions. Uploads start
+ * when {@code upload.bytes} wait, every {@code upload.interval.ms}, on {@code flush()} and on close.
  *
- * <p>Triggers: {@code upload.bytes} waiting, {@code upload.interval.ms} elapsed, {@code
- * LogStore.flush()} and close.
+ * <p><b>Pipeline.</b> Up to {@code upload.max.in.flight} objects are written at once (an S3 PUT
+ * takes long enough that one at a time would cap ingest). They are committed to the manifest in
+ * the order they were collected, because a partition's runs must never have a hole; every upload
+ * whose PUT is done when the committer gets to it goes into the same manifest delta, so manifest
+ * PUTs fall behind data PUTs as load grows. After a commit the batches are marked uploaded (the
+ * cache may evict them) and the WAL is trimmed.
  *
- * <p>Failures: a failed PUT or commit leaves the batches pending (they stay in the cache and
- * the WAL) and is retried at the next trigger; a commit retried after an unknown outcome reuses
- * its token, so it lands once. {@code FENCED} stops uploading for good.
+ * <p><b>Failures.</b> A failed PUT abandons it and every upload behind it (their objects become
+ * orphans for the orphan scan; their data is collected again). A commit whose outcome is unknown is
+ * retried first, with the same token, so it lands once. {@code FENCED} stops uploading for good.
+ *
+ * <p><b>Threading.</b> Everything runs on the store's upload thread, except PUT completions,
+ * which only wake it. Nothing here blocks on a PUT except {@code flush()} and close, which wait
+ * for the pipeline to drain.
  */
 final class Uploader {
     private static final Logger log = LoggerFactory.getLogger(Uploader.class);
 
     private final StoreEngine engine;
+    private final int maxInFlight;
     private final AtomicBoolean triggered = new AtomicBoolean();
+    private final AtomicBoolean forceNext = new AtomicBoolean();
     private final AtomicLong objectCounter = new AtomicLong();
-    /** Keys PUT but not yet committed: orphan cleanup must not touch them. */
+    /** Keys being written or awaiting commit: orphan cleanup must not touch them. */
     final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private volatile ScheduledFuture<?> timer;
     private volatile boolean stopped;
@@ -55,26 +70,36 @@ final class Uploader {
 
     // metrics
     final AtomicLong uploads = new AtomicLong();
+    final AtomicLong commits = new AtomicLong();
     final AtomicLong bytesUploaded = new AtomicLong();
     final AtomicLong commitFailures = new AtomicLong();
-
-    /** An upload whose object is written but whose commit has not succeeded yet. */
-    private record Prepared(String key, ObjectMeta object, List<RangeRef> ranges, String commitToken,
-            List<Collected> parts) {
-    }
+    final AtomicLong abandoned = new AtomicLong();
 
     private record Collected(PartitionLog log, List<CachedBatch> batches, long end) {
     }
 
-    private Prepared unfinished;
+    /** One object: being written, then waiting for its turn to commit. */
+    private record Upload(String key, ObjectMeta object, List<RangeRef> ranges, List<Collected> parts, long bytes,
+            CompletableFuture<Void> put, AtomicInteger passes) {
+    }
+
+    /** Uploads committed together in one manifest delta. */
+    private record CommitBatch(List<Upload> uploads, String token) {
+    }
+
+    // upload thread only
+    private final ArrayDeque<Upload> pipeline = new ArrayDeque<>();
+    private volatile long pipelineBytes;
+    private CommitBatch unfinished;
 
     Uploader(StoreEngine engine) {
         this.engine = engine;
+        this.maxInFlight = engine.config.uploadMaxInFlight();
     }
 
     void start() {
         long interval = engine.config.uploadIntervalMs();
-        timer = engine.scheduler.scheduleWithFixedDelay(this::trigger, interval, interval, TimeUnit.MILLISECONDS);
+        timer = engine.scheduler.scheduleWithFixedDelay(() -> trigger(true), interval, interval, TimeUnit.MILLISECONDS);
     }
 
     void stop() {
@@ -89,44 +114,82 @@ final class Uploader {
         this.recovering = recovering;
     }
 
+    /** Bytes waiting that no upload has collected yet (relaxed). */
+    private long uncollectedBytes() {
+        return engine.cache.pendingBytesRelaxed() - pipelineBytes;
+    }
+
     /** Called after each append: starts an upload when enough bytes wait. Cheap. */
     void maybeTrigger() {
-        if (!triggered.get() && engine.cache.pendingBytesRelaxed() >= engine.config.uploadBytes()) {
-            trigger();
+        if (!triggered.get() && uncollectedBytes() >= engine.config.uploadBytes()) {
+            trigger(false);
         }
     }
 
-    private void trigger() {
+    /** The log cache is full: upload whatever is durable now. Non-blocking. */
+    void uploadSoon() {
+        trigger(true);
+    }
+
+    /** Wakes the upload thread; {@code force} uploads whatever is durable, however little. */
+    private void trigger(boolean force) {
+        if (force) {
+            forceNext.set(true);
+        }
         if (stopped || !triggered.compareAndSet(false, true)) {
             return;
         }
         try {
             engine.uploadExecutor.execute(() -> {
                 triggered.set(false);
-                runUntilDrained(false);
+                step(forceNext.getAndSet(false));
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
             triggered.set(false);
         }
     }
 
-    /** Uploads everything durable now and waits (LogStore.flush). */
+    /** One pass of the upload thread: commit what is ready, start what is due. Never throws. */
+    private void step(boolean force) {
+        try {
+            if (engine.isFenced()) {
+                return;
+            }
+            commitReady(!recovering);
+            startUploads(force);
+            commitReady(!recovering); // a local store's PUT completes inline
+        } catch (ShaleException e) {
+            if (e.kind() == ErrorKind.FENCED) {
+                engine.onFenced(e);
+            } else {
+                log.warn("upload to {} failed, will retry: {}", engine.store.describe(), e.getMessage());
+            }
+        } catch (RuntimeException e) {
+            log.error("upload failed unexpectedly", e);
+        }
+    }
+
+    /** Uploads and commits everything durable now, and waits (LogStore.flush). */
     void uploadAllNow() {
-        Future<?> f = engine.uploadExecutor.submit(() -> runUntilDrained(true));
+        Future<?> f = engine.uploadExecutor.submit(() -> drain(!recovering));
         try {
             f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while flushing", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw StoreCalls.translate(e.getCause(), "flushing to " + engine.store.describe());
+        } catch (ExecutionException e) {
+            ShaleException se = StoreCalls.translate(e.getCause(), "flushing to " + engine.store.describe());
+            if (se.kind() == ErrorKind.FENCED) {
+                engine.onFenced(se);
+            }
+            throw se;
         }
     }
 
-    /** Close: one last drain on the caller's thread (the upload thread may be busy; wait for it). */
+    /** Close: one last drain, bounded by the retry deadline; what is left stays in the WAL. */
     void finalUpload(boolean trimWal) {
         try {
-            Future<?> f = engine.uploadExecutor.submit(() -> runUntilDrained(trimWal));
+            Future<?> f = engine.uploadExecutor.submit(() -> drain(trimWal));
             f.get(Math.max(1_000, engine.config.objectStoreRetryDeadlineMs()), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             log.warn("final upload on close did not complete: {} (the data stays in the WAL and is uploaded on reopen)",
@@ -134,48 +197,57 @@ final class Uploader {
         }
     }
 
-    /** Recovery: makes room in the cache by uploading what was replayed so far. */
+    /** Recovery: makes room in the cache by uploading what was replayed so far (caller's thread). */
     void uploadDuringRecovery() {
-        runOnce(false);
+        drain(false);
     }
 
-    private void runUntilDrained(boolean throwOnFailure) {
-        try {
-            while (!stopped || engine.isClosing()) {
-                if (!runOnce(!recovering)) {
-                    return;
+    /** Uploads everything durable and waits until it is committed. Upload thread (or recovery). */
+    private void drain(boolean trimWal) {
+        commitReady(trimWal);
+        while (true) {
+            startUploads(true);
+            if (pipeline.isEmpty()) {
+                if (unfinished != null) {
+                    commitReady(trimWal);
                 }
+                if (trimWal) {
+                    trimWal(engine.wal.nextSequence());
+                }
+                return;
             }
-        } catch (ShaleException e) {
-            if (e.kind() == ErrorKind.FENCED) {
-                engine.onFenced(e);
-            } else {
-                log.warn("upload to {} failed, will retry: {}", engine.store.describe(), e.getMessage());
+            try {
+                pipeline.peek().put().get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while uploading", e);
+            } catch (ExecutionException e) {
+                // commitReady abandons the pipeline and reports it below
             }
-            if (throwOnFailure) {
-                throw e;
-            }
-        } catch (RuntimeException e) {
-            log.error("upload failed unexpectedly", e);
-            if (throwOnFailure) {
-                throw e;
+            Upload head = pipeline.peek();
+            commitReady(trimWal);
+            if (head.put().isCompletedExceptionally()) {
+                throw StoreCalls.translate(failure(head.put()), "uploading data object " + head.key());
             }
         }
     }
 
-    /**
-     * One upload. Returns whether another should follow at once (more data waits than fitted).
-     */
-    boolean runOnce(boolean trimWal) {
-        if (engine.isFenced()) {
-            return false;
+    // ================================================================== starting uploads
+
+    /** Starts uploads while the pipeline has room and (forced, or) enough bytes wait. */
+    private void startUploads(boolean force) {
+        while (pipeline.size() < maxInFlight && !engine.isFenced()) {
+            if (!force && uncollectedBytes() < engine.config.uploadBytes()) {
+                return;
+            }
+            if (startOne() == null) {
+                return; // nothing durable left to collect
+            }
         }
-        if (unfinished != null) {
-            commit(unfinished);
-            finish(unfinished);
-            unfinished = null;
-        }
-        long walMark = engine.wal.nextSequence();
+    }
+
+    /** Collects and starts writing one object; null if nothing is ready to upload. */
+    private Upload startOne() {
         TreeMap<Integer, PartitionLog> candidates = new TreeMap<>();
         for (PartitionLog p; (p = engine.dirty.poll()) != null; ) {
             candidates.put(p.id, p);
@@ -183,47 +255,24 @@ final class Uploader {
         long budget = engine.config.uploadMaxBytes();
         long used = 0;
         List<Collected> parts = new ArrayList<>();
-        List<PartitionLog> skipped = new ArrayList<>();
         for (PartitionLog p : candidates.values()) {
-            if (p.isDeleted()) {
-                continue;
+            if (!p.isDeleted() && used < budget) {
+                List<CachedBatch> batches = new ArrayList<>();
+                long end = p.collectForUpload(budget - used, batches);
+                if (!batches.isEmpty()) {
+                    for (CachedBatch b : batches) {
+                        used += b.sizeInBytes();
+                    }
+                    parts.add(new Collected(p, batches, end));
+                }
             }
-            if (used >= budget) {
-                skipped.add(p);
-                continue;
-            }
-            List<CachedBatch> batches = new ArrayList<>();
-            long end = p.collectForUpload(budget - used, batches);
-            if (batches.isEmpty()) {
-                skipped.add(p);
-                continue;
-            }
-            for (CachedBatch b : batches) {
-                used += b.sizeInBytes();
-            }
-            parts.add(new Collected(p, batches, end));
-        }
-        for (PartitionLog p : skipped) {
             if (p.stillDirty()) {
                 engine.dirty.add(p);
             }
         }
         if (parts.isEmpty()) {
-            if (trimWal) {
-                trimWal(walMark);
-            }
-            return false;
+            return null;
         }
-        Prepared prepared = write(parts);
-        commit(prepared);
-        finish(prepared);
-        if (trimWal) {
-            trimWal(walMark);
-        }
-        return used >= budget || engine.cache.pendingBytesRelaxed() >= engine.config.uploadBytes();
-    }
-
-    private Prepared write(List<Collected> parts) {
         parts.sort(Comparator.comparingInt(c -> c.log().id));
         DataObjectWriter w = new DataObjectWriter(engine.config.objectBlockBytes());
         for (Collected c : parts) {
@@ -234,63 +283,165 @@ final class Uploader {
         List<ByteBuffer> buffers = w.finish();
         String key = "data/" + StoreCalls.pad(engine.catalog.writerEpoch()) + "-"
                 + StoreCalls.pad(objectCounter.incrementAndGet());
-        inFlight.add(key);
-        Payload payload = Payload.of(buffers);
-        try {
-            await(engine.store.put(key, payload, StoreCalls.newToken()), "uploading data object " + key);
-            io.shale.log.internal.util.CrashPoints.hit("upload.afterDataPut");
-        } catch (RuntimeException e) {
-            inFlight.remove(key);
-            requeue(parts);
-            throw e;
-        }
         ObjectMeta object = new ObjectMeta(key, w.objectSize(), w.indexPosition(), ObjectMeta.KIND_MULTI,
                 engine.clock.millis());
-        List<RangeRef> ranges = Ranges.fromBlocks(object, w.blocks());
+        // Count passes over the bytes: a retried or failed PUT may leave an attempt that still reads
+        // the cache's memory, which then must never be recycled.
+        AtomicInteger passes = new AtomicInteger();
+        Payload payload = Payload.ofStream(w.objectSize(), () -> {
+            passes.incrementAndGet();
+            return buffers.stream().map(ByteBuffer::duplicate).iterator();
+        });
+        inFlight.add(key);
+        CompletableFuture<Void> put;
+        try {
+            put = engine.store.put(key, payload, StoreCalls.newToken());
+        } catch (RuntimeException e) {
+            put = CompletableFuture.failedFuture(e);
+        }
+        Upload u = new Upload(key, object, Ranges.fromBlocks(object, w.blocks()), parts, used, put, passes);
+        pipeline.add(u);
+        pipelineBytes += used;
         uploads.incrementAndGet();
         bytesUploaded.addAndGet(w.objectSize());
-        return new Prepared(key, object, ranges, StoreCalls.newToken(), parts);
+        put.whenComplete((v, e) -> trigger(false)); // wake the committer
+        return u;
     }
 
-    private void commit(Prepared p) {
+    // ================================================================== committing
+
+    /** Commits, in order, the uploads whose PUT is done; abandons the pipeline at a failed PUT. */
+    private void commitReady(boolean trimWal) {
+        long walMark = engine.wal.nextSequence();
+        if (unfinished != null) {
+            commit(unfinished);
+            finish(unfinished);
+            unfinished = null;
+        }
+        List<Upload> ready = new ArrayList<>();
+        while (!pipeline.isEmpty() && pipeline.peek().put().isDone()) {
+            Upload u = pipeline.peek();
+            if (u.put().isCompletedExceptionally()) {
+                abandonPipeline(u);
+                break;
+            }
+            ready.add(pipeline.poll());
+        }
+        if (!ready.isEmpty()) {
+            io.shale.log.internal.util.CrashPoints.hit("upload.afterDataPut");
+            CommitBatch batch = new CommitBatch(ready, StoreCalls.newToken());
+            try {
+                commit(batch);
+            } catch (ShaleException e) {
+                if (e.kind() == ErrorKind.UNAVAILABLE) {
+                    unfinished = batch; // retried first thing next time, with the same token
+                } else {
+                    abandon(ready);
+                }
+                throw e;
+            }
+            finish(batch);
+        }
+        if (trimWal && (!ready.isEmpty())) {
+            trimWal(walMark);
+        }
+    }
+
+    private void commit(CommitBatch batch) {
+        List<ManifestOp> ops = new ArrayList<>(batch.uploads().size());
+        for (Upload u : batch.uploads()) {
+            ops.add(new ManifestOp.AddObject(u.object(), u.ranges()));
+        }
         try {
-            engine.catalog.commit(List.of(new ManifestOp.AddObject(p.object(), p.ranges())), p.commitToken());
+            engine.catalog.commit(ops, batch.token());
+            commits.incrementAndGet();
         } catch (ShaleException e) {
             commitFailures.incrementAndGet();
-            if (e.kind() == ErrorKind.UNAVAILABLE) {
-                unfinished = p; // retried first thing next time, with the same token
-            } else {
-                inFlight.remove(p.key());
-                requeue(p.parts());
-            }
             throw e;
         }
     }
 
-    private void finish(Prepared p) {
-        inFlight.remove(p.key());
-        for (Collected c : p.parts()) {
-            boolean more = c.log().uploaded(c.batches(), c.end());
-            engine.cache.releaseAll(c.batches());
-            if (more) {
-                engine.dirty.add(c.log());
+    private void finish(CommitBatch batch) {
+        for (Upload u : batch.uploads()) {
+            inFlight.remove(u.key());
+            pipelineBytes -= u.bytes();
+            if (u.passes().get() != 1) {
+                exposeAll(u.parts());
+            }
+            for (Collected c : u.parts()) {
+                c.log().uploaded(c.batches(), c.end());
+                engine.cache.releaseAll(c.batches());
             }
         }
     }
 
-    private void requeue(List<Collected> parts) {
+    /** The PUT of {@code failed} (the head) failed: drop it and every upload behind it. */
+    private void abandonPipeline(Upload failed) {
+        List<Upload> dropped = new ArrayList<>(pipeline);
+        pipeline.clear();
+        log.warn("uploading data object {} failed ({}); abandoning {} upload(s), their data is uploaded again",
+                failed.key(), failure(failed.put()).toString(), dropped.size());
+        abandon(dropped);
+    }
+
+    private void abandon(List<Upload> uploads) {
+        Set<PartitionLog> touched = new HashSet<>();
+        for (Upload u : uploads) {
+            abandoned.incrementAndGet();
+            pipelineBytes -= u.bytes();
+            exposeAll(u.parts()); // an attempt may still be reading the memory
+            inFlight.remove(u.key()); // an object that did land is an orphan: the orphan scan deletes it
+            for (Collected c : u.parts()) {
+                touched.add(c.log());
+            }
+        }
+        for (PartitionLog p : touched) {
+            p.abandonCollected();
+            if (p.stillDirty()) {
+                engine.dirty.add(p);
+            }
+        }
+    }
+
+    private static void exposeAll(List<Collected> parts) {
         for (Collected c : parts) {
-            if (c.log().stillDirty()) {
-                engine.dirty.add(c.log());
+            for (CachedBatch b : c.batches()) {
+                b.chunk.expose();
             }
         }
     }
 
-    /** Frees WAL space: everything below both the mark and the first batch still waiting. */
+    private static Throwable failure(CompletableFuture<?> f) {
+        try {
+            f.getNow(null);
+            return null;
+        } catch (java.util.concurrent.CompletionException e) {
+            return e.getCause() == null ? e : e.getCause();
+        } catch (java.util.concurrent.CancellationException e) {
+            return e;
+        }
+    }
+
+    /**
+     * Frees WAL space: everything below both the mark (read before looking at the partitions)
+     * and the first batch still not committed of any partition with data waiting or in flight.
+     */
     private void trimWal(long walMark) {
         long min = walMark;
         for (PartitionLog p : engine.dirty) {
             min = Math.min(min, p.firstPendingSequence());
+        }
+        for (Upload u : pipeline) {
+            for (Collected c : u.parts()) {
+                min = Math.min(min, c.log().firstPendingSequence());
+            }
+        }
+        if (unfinished != null) {
+            for (Upload u : unfinished.uploads()) {
+                for (Collected c : u.parts()) {
+                    min = Math.min(min, c.log().firstPendingSequence());
+                }
+            }
         }
         if (min == Long.MIN_VALUE) {
             return;

@@ -58,6 +58,19 @@ class ObjectWalStoreTest extends EngineFixture {
     }
 
     @Test
+    void aCleanCloseShouldUploadEverythingAndLeaveNoWalObjectsBehind() {
+        StoreEngine s = openOnObjectWal();
+        s.createTopic("t", 2);
+        for (int i = 0; i < 20; i++) {
+            append(s, TopicPartition.of("t", i % 2), "v" + i);
+        }
+        s.close();
+        assertThat(walObjects()).isZero();
+        StoreEngine again = openOnObjectWal();
+        assertThat(readAll(again, TopicPartition.of("t", 0))).hasSize(10);
+    }
+
+    @Test
     void aFencedZombieShouldNotAcknowledgeAppendsTheNewWriterCannotSee() {
         StoreEngine zombie = openOnObjectWal();
         zombie.createTopic("t", 1);

@@ -307,6 +307,47 @@ class StoreEngineTest extends EngineFixture {
     }
 
     @Test
+    void aSteadyWriteLoadShouldRecycleCacheMemoryAndStillReadEverythingBack() {
+        StoreEngine s = open(Map.of(StoreConfig.LOG_CACHE_BYTES, 1 << 20)); // 64 KiB chunks
+        s.createTopic("t", 2);
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            String v = "value-" + i + "-" + "z".repeat(6000);
+            append(s, TopicPartition.of("t", i % 2), v);
+            if (i % 2 == 0) {
+                expected.add(v);
+            }
+            if (i % 20 == 19) {
+                s.flush();
+            }
+        }
+        assertThat(s.cache.recycledChunks()).as("chunks reused instead of allocated").isGreaterThan(0);
+        s.flush();
+        s.close();
+        assertThat(readAll(open(), TopicPartition.of("t", 0))).isEqualTo(expected);
+    }
+
+    @Test
+    void memoryAReaderHoldsAViewOfShouldNeverBeRecycled() {
+        StoreEngine s = open(Map.of(StoreConfig.LOG_CACHE_BYTES, 1 << 20));
+        s.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        append(s, tp, "keep-me-" + "k".repeat(3000));
+        RecordBatch held = s.read(tp, 0, 1 << 20).batches().get(0);
+        ByteBuffer before = copy(held.buffer());
+        for (int i = 0; i < 600; i++) {
+            append(s, tp, "filler-" + i + "-" + "f".repeat(3000));
+            if (i % 20 == 19) {
+                s.flush();
+            }
+        }
+        assertThat(s.cache.recycledChunks()).as("the test must have forced recycling").isGreaterThan(0);
+        assertThat(held.buffer()).isEqualTo(before);
+        assertThat(held.isValid()).isTrue();
+        assertThat(value(held.iterator().next())).startsWith("keep-me-");
+    }
+
+    @Test
     void highWatermarkShouldNotPassANonDurableBatch() {
         StoreEngine s = open();
         s.createTopic("t", 1);

@@ -74,6 +74,29 @@ class TieringTest extends EngineFixture {
     }
 
     @Test
+    void aSequentialReaderShouldKeepItsReadaheadAcrossObjects() {
+        StoreEngine s = open(Map.of(StoreConfig.OBJECT_BLOCK_BYTES, 2048));
+        s.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        int blocks = 0;
+        for (int object = 0; object < 8; object++) {
+            for (int i = 0; i < 16; i++) {
+                append(s, tp, "o" + object + "-" + i + "-" + "x".repeat(1500));
+            }
+            s.flush();
+            blocks += s.partition(tp).meta.ranges()[object].blockCount();
+        }
+        s.close();
+        StoreEngine cold = open(Map.of(StoreConfig.OBJECT_BLOCK_BYTES, 2048));
+        long before = cold.remote.gets.get();
+        assertThat(readAll(cold, tp)).hasSize(128);
+        long gets = cold.remote.gets.get() - before;
+        // one index read per object, then data: far fewer GETs than blocks once the window is open
+        assertThat(blocks).isGreaterThanOrEqualTo(8 * 8);
+        assertThat(gets).isLessThanOrEqualTo(8 + 8 + 4);
+    }
+
+    @Test
     void retentionByTimeShouldDropWholeUploadedRunsOnly() {
         StoreEngine s = open(Map.of(StoreConfig.OBJECT_DELETE_GRACE_MS, 0));
         s.createTopic("t", 1, Map.of(TopicConfig.RETENTION_MS, 60_000));

@@ -15,27 +15,21 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A segment roll over S3. The compactor streams its output ({@code Payload.ofStream}) and reads
- * each source run with a blocking GET from inside the payload's iterator; the S3 store pulls the
- * payload on a Netty event-loop thread, so that thread blocks on a GET whose response it would
- * have to process itself. Every request on that event loop (WAL PUTs, commits, fence checks) stalls
- * until the SDK's attempt timeout (1 minute), then the PUT fails and the next compaction starts
- * over. Found by {@code TwoWriterFencingTest} over S3 (a writer stalled for a minute after each
- * segment roll). Expected: a roll of a few KiB completes in seconds.
- *
- * <p>Fix belongs to whoever owns the rule: either the S3 store consumes payloads off its I/O
- * threads (the SPI allows a streamed payload to "fetch as it goes"), or the compactor prefetches
- * source runs on its own thread and hands the payload only bytes it already has.
+ * Regression: a segment roll over S3 stalled the S3 client. The compactor streams its output
+ * ({@code Payload.ofStream}) and reads each source run with a blocking GET from inside the
+ * payload's iterator; the S3 store pulled the payload on a Netty event-loop thread, which then
+ * blocked on a GET whose response it would have had to process itself. Every request on that event
+ * loop (WAL PUTs, commits, fence checks) stalled until the SDK's attempt timeout (1 minute). Found by
+ * {@code TwoWriterFencingTest} over S3; fixed in main by 0336ed0 (the S3 store reads payloads off
+ * the event loop). A roll of a few KiB must complete in seconds.
  */
 class CompactionOverS3Test {
 
     @Test
-    @Tag("known-issue")
     @Timeout(180)
     void segmentRollOverS3ShouldNotStallTheClient() throws Exception {
         try (S3ProxyServer s3 = S3ProxyServer.start()) {

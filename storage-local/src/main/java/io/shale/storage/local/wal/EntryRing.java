@@ -72,6 +72,9 @@ final class EntryRing {
      * @throws ShaleException CLOSED after {@link #close()}, UNAVAILABLE if the consumer died
      */
     long publish(WalEntry entry, String description) {
+        if (consumerDead) {
+            throw new ShaleException(ErrorKind.UNAVAILABLE, description + ": writer thread stopped");
+        }
         long s = claimed.getAndIncrement();
         if ((s & CLOSED) != 0) {
             throw new ShaleException(ErrorKind.CLOSED, description + " is closed");

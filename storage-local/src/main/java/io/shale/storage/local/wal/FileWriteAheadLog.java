@@ -84,7 +84,7 @@ import org.slf4j.LoggerFactory;
  * file; the writer then continues in a fresh segment, so later appends succeed once the cause
  * (such as a full disk) is gone. A failed entry may or may not be replayed later. A second
  * {@code FileWriteAheadLog} on the same directory, in this or another process, fails {@link #open}
- * with {@code UNAVAILABLE}.
+ * with {@code UNAVAILABLE} (the lock is a {@code FileChannel} lock: use a local file system).
  *
  * <p><b>Idempotency.</b> {@link #close} is idempotent; {@link #trim} with a lower sequence than an
  * earlier call does nothing.
@@ -113,8 +113,8 @@ public final class FileWriteAheadLog implements WriteAheadLog {
     private FileChannel lockChannel;
     private FileLock lock;
     private EntryRing ring;
-    private SegmentPool pool;
-    private GroupWriter writer;
+    private volatile SegmentPool pool;
+    private volatile GroupWriter writer;
     private Thread writerThread;
     private long replayedEntries;
     private int corruptSegments;
@@ -253,8 +253,9 @@ public final class FileWriteAheadLog implements WriteAheadLog {
 
     /**
      * Frees, in the background, whole segments whose every entry has a lower sequence than
-     * {@code sequence}: recycled as preallocated spares (up to {@code spareSegments}) or deleted.
-     * The newest segment is kept until a newer one is durable.
+     * {@code sequence}, oldest first: recycled as preallocated spares (up to twice
+     * {@code spareSegments}) or deleted. The newest segment is kept until a newer one is durable,
+     * so entries below {@code sequence} may still be replayed later.
      */
     @Override
     public void trim(long sequence) {

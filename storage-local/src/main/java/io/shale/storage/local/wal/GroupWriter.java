@@ -75,6 +75,11 @@ final class GroupWriter implements Runnable {
     private final byte[] scratch = new byte[8];
     private WalEntry[] group = new WalEntry[256];
     private ByteBuffer[] payloads = new ByteBuffer[256];
+    /** Payload position and length of each group entry, read once when the group is collected. */
+    private int[] positions = new int[256];
+    private int[] lengths = new int[256];
+    /** Sequence of each group entry (contiguous unless an entry was rejected). */
+    private long[] sequences = new long[256];
     private long groupBytes;
 
     private Active active;
@@ -130,17 +135,15 @@ final class GroupWriter implements Runnable {
     @Override
     public void run() {
         lastSyncNanos = System.nanoTime();
-        int n = 0;
         try {
             while (true) {
                 long end = closeEnd;
                 if (end >= 0 && cursor >= end) {
                     break;
                 }
-                n = collect(end);
+                int n = collect(end);
                 if (n > 0) {
                     writeGroup(n);
-                    n = 0;
                     syncIfDue(System.nanoTime());
                 } else if (ring.claimedButUnpublished(cursor)) {
                     awaitPublication();
@@ -150,54 +153,101 @@ final class GroupWriter implements Runnable {
             }
             finish();
         } catch (Throwable t) {
-            LOG.error("{}: writer thread failed", description, t);
+            // Not an I/O error (those fail their group and the writer goes on): a bug or an Error.
+            // Fail whatever is held and everything still published, so that no entry waits forever.
+            LOG.error("{}: writer thread failed; failing every further entry", description, t);
             ring.consumerDied();
-            fail(n, new ShaleException(ErrorKind.UNAVAILABLE, description + ": writer thread failed: " + t, t));
+            ShaleException error = new ShaleException(ErrorKind.UNAVAILABLE, description + ": writer thread failed: "
+                    + t, t);
+            fail(group.length, error);
+            if (active != null) {
+                closeQuietly(active.channel);
+                active = null;
+            }
+            drainFailing(error);
             throw t;
+        }
+    }
+
+    private void drainFailing(ShaleException error) {
+        while (true) {
+            long end = closeEnd;
+            if (end >= 0 && cursor >= end) {
+                return;
+            }
+            int n = collect(end);
+            if (n > 0) {
+                fail(n, error);
+            } else if (ring.claimedButUnpublished(cursor)) {
+                awaitPublication();
+            } else {
+                ring.awaitEntry(cursor, IDLE_PARK_NANOS, closeRequested);
+            }
         }
     }
 
     // ---- collecting ----
 
-    /** Takes the next group from the ring; returns its entry count (0 if nothing is ready). */
+    /**
+     * Takes the next group from the ring (rolling over to a new segment first if its first entry
+     * does not fit the active one); returns its entry count, 0 if nothing is ready.
+     */
     private int collect(long end) {
-        long s = cursor;
         long stop = end >= 0 ? end : Long.MAX_VALUE;
-        WalEntry e = ring.peek(s);
-        if (e == null || s >= stop) {
-            return 0;
-        }
-        ByteBuffer p = e.payload();
-        long frame = WalFormat.frameLength(p.remaining());
-        if (active != null && frame > active.capacity - active.writePos) {
-            seal(active);
-        }
-        long room = active != null
-                ? active.capacity - active.writePos
-                : Math.max(segmentBytes - WalFormat.FIRST_FRAME_OFFSET, frame);
+        long s = cursor;
         int n = 0;
         long bytes = 0;
-        while (true) {
+        long room = 0;
+        while (s < stop) {
+            WalEntry e = ring.peek(s);
+            if (e == null) {
+                break;
+            }
+            ByteBuffer p;
+            int pos;
+            int len;
+            try {
+                p = e.payload();
+                pos = p.position();
+                len = p.remaining();
+                if (len > WalFormat.MAX_PAYLOAD_BYTES) {
+                    throw new IllegalStateException("payload grew to " + len + " bytes after append");
+                }
+            } catch (RuntimeException ex) {
+                // The entry broke its contract; it fails alone, its sequence stays unused.
+                ring.clear(s);
+                s++;
+                reject(e, ex);
+                continue;
+            }
+            long frame = WalFormat.frameLength(len);
+            if (n == 0) {
+                if (active != null && frame > active.capacity - active.writePos) {
+                    seal(active);
+                }
+                room = active != null
+                        ? active.capacity - active.writePos
+                        : Math.max(segmentBytes - WalFormat.FIRST_FRAME_OFFSET, frame);
+            } else if (bytes + frame > maxGroupBytes || bytes + frame > room) {
+                break;
+            }
             if (n == group.length) {
                 group = Arrays.copyOf(group, n * 2);
                 payloads = Arrays.copyOf(payloads, n * 2);
+                positions = Arrays.copyOf(positions, n * 2);
+                lengths = Arrays.copyOf(lengths, n * 2);
+                sequences = Arrays.copyOf(sequences, n * 2);
             }
             group[n] = e;
+            sequences[n] = s;
             payloads[n] = p;
+            positions[n] = pos;
+            lengths[n] = len;
             n++;
             ring.clear(s);
             s++;
             bytes += frame;
-            if (bytes >= maxGroupBytes || s >= stop) {
-                break;
-            }
-            e = ring.peek(s);
-            if (e == null) {
-                break;
-            }
-            p = e.payload();
-            frame = WalFormat.frameLength(p.remaining());
-            if (bytes + frame > maxGroupBytes || bytes + frame > room) {
+            if (bytes >= maxGroupBytes) {
                 break;
             }
         }
@@ -205,6 +255,17 @@ final class GroupWriter implements Runnable {
         ring.advance(s);
         groupBytes = bytes;
         return n;
+    }
+
+    private void reject(WalEntry e, RuntimeException cause) {
+        failedEntries++;
+        try {
+            e.onFailure(new ShaleException(ErrorKind.INVALID_ARGUMENT, description + ": entry of stream "
+                    + e.streamId() + " at offset " + e.baseOffset() + " rejected: its payload() failed: " + cause,
+                    cause));
+        } catch (Throwable t) {
+            LOG.warn("{}: onFailure callback threw", description, t);
+        }
     }
 
     private void awaitPublication() {
@@ -236,14 +297,15 @@ final class GroupWriter implements Runnable {
     // ---- writing ----
 
     private void writeGroup(int n) {
-        long firstSeq = cursor - n;
+        long firstSeq = sequences[0];
+        long lastSeq = sequences[n - 1];
         if (active == null) {
             try {
                 activate(groupBytes);
             } catch (IOException | RuntimeException e) {
                 failedGroup(n, new ShaleException(ErrorKind.UNAVAILABLE, description + ": cannot prepare a WAL "
-                        + "segment in " + dir + " for " + n + " entries (sequences " + firstSeq + ".."
-                        + (firstSeq + n - 1) + "): " + e, e));
+                        + "segment in " + dir + " for " + n + " entries (sequences " + firstSeq + ".." + lastSeq
+                        + "): " + e, e));
                 return;
             }
         }
@@ -259,26 +321,25 @@ final class GroupWriter implements Runnable {
             filePos = a.writePos;
         }
         long framePos = a.writePos;
-        long seq = firstSeq;
         try {
             for (int i = 0; i < n; i++) {
                 WalEntry e = group[i];
                 ByteBuffer p = payloads[i];
-                int len = p.remaining();
+                long seq = sequences[i];
+                int len = lengths[i];
                 int frame = WalFormat.frameLength(len);
                 if (frame <= staging.remaining()) {
                     int at = staging.position();
-                    staging.put(at + WalFormat.FRAME_HEADER_LENGTH, p, p.position(), len);
+                    staging.put(at + WalFormat.FRAME_HEADER_LENGTH, p, positions[i], len);
                     WalFormat.writeFrame(staging, crcView, at, framePos, e.streamId(), a.segmentId, seq,
                             e.baseOffset(), len, crc, scratch);
                     staging.position(at + frame);
                 } else {
                     filePos = flushStaging(a.channel, filePos);
-                    writeLargeFrame(a, framePos, e, p, seq);
+                    writeLargeFrame(a, framePos, e, p, positions[i], len, seq);
                     filePos = framePos + frame;
                 }
                 framePos += frame;
-                seq++;
             }
             flushStaging(a.channel, filePos);
             if (intervalNanos == 0) {
@@ -287,9 +348,9 @@ final class GroupWriter implements Runnable {
             }
         } catch (IOException | RuntimeException ex) {
             // Any frame of the failed group may be on disk: count its sequences for trimming.
-            a.lastSequence = Math.max(a.lastSequence, firstSeq + n - 1);
+            a.lastSequence = Math.max(a.lastSequence, lastSeq);
             failedGroup(n, new ShaleException(ErrorKind.UNAVAILABLE, description + ": writing " + n
-                    + " entries (sequences " + firstSeq + ".." + (firstSeq + n - 1) + ") to " + a.path
+                    + " entries (sequences " + firstSeq + ".." + lastSeq + ") to " + a.path
                     + " at position " + a.writePos + " failed: " + ex, ex));
             abandon(a);
             return;
@@ -297,7 +358,7 @@ final class GroupWriter implements Runnable {
         long written = framePos - a.writePos + (a.headerPending ? WalFormat.FIRST_FRAME_OFFSET : 0);
         a.writePos = framePos;
         a.headerPending = false;
-        a.lastSequence = seq - 1;
+        a.lastSequence = lastSeq;
         if (intervalNanos == 0) {
             markSynced(a);
         } else {
@@ -313,8 +374,8 @@ final class GroupWriter implements Runnable {
     }
 
     /** Streams one frame larger than the staging buffer through it, header last. */
-    private void writeLargeFrame(Active a, long framePos, WalEntry e, ByteBuffer p, long seq) throws IOException {
-        int len = p.remaining();
+    private void writeLargeFrame(Active a, long framePos, WalEntry e, ByteBuffer p, int src, int len, long seq)
+            throws IOException {
         int h = WalFormat.FRAME_HEADER_LENGTH;
         staging.clear();
         WalFormat.writeFrameHeaderFields(staging, 0, e.streamId(), a.segmentId, seq, e.baseOffset(), len);
@@ -326,7 +387,6 @@ final class GroupWriter implements Runnable {
         crcView.limit(h).position(WalFormat.FRAME_LENGTH_OFFSET);
         crc.update(crcView);
         int chunkCapacity = staging.capacity() - h;
-        int src = p.position();
         for (int off = 0; off < len; ) {
             int c = Math.min(chunkCapacity, len - off);
             staging.clear();

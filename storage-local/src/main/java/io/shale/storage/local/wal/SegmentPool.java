@@ -25,10 +25,12 @@ import org.slf4j.LoggerFactory;
  * when it has the standard size and fewer than {@link #maxSpares} spares exist; otherwise the
  * file is deleted. New files are zero-filled only while fewer than {@code targetSpares} spares are
  * ready and recycling found nothing, so in a steady state (the store trims regularly) the WAL
- * reuses the same files instead of creating and deleting them. Sealed segments are freed strictly in ordinal order, and never the newest
- * segment whose header is known durable: that one holds the highest sequence, which the next
- * recovery needs to continue numbering above it, and its successor's header holds the end of its
- * good frames.
+ * reuses the same files instead of creating and deleting them.
+ *
+ * <p>Sealed segments are freed strictly in ordinal order, so a segment's successor (whose header
+ * declares where its good frames end) always outlives it, and never the newest segment whose
+ * header is known durable: that one holds the highest sequence, which the next recovery needs to
+ * continue numbering above it even when everything else was trimmed.
  */
 final class SegmentPool {
     private static final Logger LOG = LoggerFactory.getLogger(SegmentPool.class);
@@ -105,7 +107,7 @@ final class SegmentPool {
 
     // ---- called by the writer thread ----
 
-    /** A zero-headed preallocated segment of the standard size, or {@code null} if none is ready. */
+    /** A free segment file of the standard size, or {@code null} if none is ready. */
     Path takeSpare() {
         Path p;
         synchronized (lock) {
@@ -144,10 +146,11 @@ final class SegmentPool {
      */
     Path createUnfilled(long size) throws IOException {
         Path path = dir.resolve(fileName(nextFileNumber.getAndIncrement()));
-        try (FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try (ch) {
             ch.write(ByteBuffer.allocate(1), size - 1);
         } catch (IOException | RuntimeException e) {
-            deleteQuietly(path);
+            deleteQuietly(path);   // created above by this call, so it is ours to remove
             throw e;
         }
         syncDirectory();
@@ -342,7 +345,8 @@ final class SegmentPool {
         if (zeros == null) {
             zeros = ByteBuffer.allocateDirect(ZERO_CHUNK);
         }
-        try (FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try (ch) {
             long pos = 0;
             while (pos < segmentBytes && !stopping) {
                 zeros.clear().limit((int) Math.min(ZERO_CHUNK, segmentBytes - pos));
@@ -353,7 +357,7 @@ final class SegmentPool {
             }
             ch.force(true);
         } catch (IOException | RuntimeException e) {
-            deleteQuietly(path);
+            deleteQuietly(path);   // created above by this call, so it is ours to remove
             throw e;
         }
         syncDirectory();

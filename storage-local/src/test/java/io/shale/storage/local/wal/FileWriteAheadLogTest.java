@@ -370,8 +370,9 @@ class FileWriteAheadLogTest {
             }
             await(() -> wal.sealedSegments() <= 2);
             assertThat(wal.segmentsRecycled()).isPositive();
-            // 20 segments' worth was written through at most a handful of files.
-            assertThat(wal.segmentsCreated()).isLessThan(10);
+            // 20 segments' worth was written through fewer files than segments (how many fewer
+            // depends on how fast the background thread recycles, so the bound is loose).
+            assertThat(wal.segmentsCreated()).isLessThan(20);
             assertThat(SegmentFiles.files(dir).size()).isLessThanOrEqualTo(2 + 2 + 1);
         }
         List<Replayed> replayed = Replayed.replayOnly(b);
@@ -413,6 +414,74 @@ class FileWriteAheadLogTest {
             // The writer is idle now; the pending sync must still happen.
             await(() -> wal.fsyncCount() >= 1);
         }
+    }
+
+    @Test
+    void appendingShouldStayWithinTheEnginesAllocationBudget() throws Exception {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx instanceof com.sun.management.ThreadMXBean
+                && ((com.sun.management.ThreadMXBean) mx).isThreadAllocatedMemorySupported());
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) mx;
+        int n = 20_000;
+        ByteBuffer payload = ByteBuffer.allocateDirect(1024);
+        FileWriteAheadLog.Builder b = builder().segmentBytes(4 << 20).maxGroupBytes(1 << 20).queueCapacity(n)
+                .fsyncPolicy(FileWriteAheadLog.FsyncPolicy.interval(Duration.ofMillis(10)));
+        try (FileWriteAheadLog wal = Replayed.open(b).wal()) {
+            Thread writer = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().startsWith("shale-wal-writer-" + dir.getFileName())).findFirst()
+                    .orElseThrow();
+            for (int round = 0; round < 3; round++) {
+                List<TestEntry> entries = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    entries.add(new TestEntry(0, i, payload));
+                }
+                long producerBefore = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+                long writerBefore = threads.getThreadAllocatedBytes(writer.getId());
+                for (TestEntry e : entries) {
+                    wal.append(e);
+                }
+                long producerBytes = threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - producerBefore;
+                awaitAll(entries);
+                long writerBytes = threads.getThreadAllocatedBytes(writer.getId()) - writerBefore;
+                wal.trim(wal.nextSequence());
+                if (round > 0) {   // round 0 warms up (class loading, JIT, growing the group arrays)
+                    assertThat(producerBytes / (double) n).as("bytes allocated per append").isLessThan(64);
+                    assertThat(writerBytes / (double) n).as("bytes allocated by the writer per entry")
+                            .isLessThan(64);
+                }
+            }
+        }
+    }
+
+    @Test
+    void anEntryWhosePayloadFailsShouldFailAloneAndTheWalContinue() throws Exception {
+        List<TestEntry> good = new ArrayList<>();
+        TestEntry broken;
+        try (FileWriteAheadLog wal = Replayed.open(builder()).wal()) {
+            good.add(append(wal, 0, 0, 100));
+            awaitAll(good);
+            // Breaks the WalEntry contract: the payload is fine when append() looks, then throws.
+            java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+            broken = new TestEntry(0, 1, ByteBuffer.allocate(10)) {
+                @Override
+                public ByteBuffer payload() {
+                    if (calls.incrementAndGet() > 1) {
+                        throw new IllegalStateException("broken entry");
+                    }
+                    return super.payload();
+                }
+            };
+            broken.sequence = wal.append(broken);
+            for (int i = 2; i < 6; i++) {
+                good.add(append(wal, 0, i, 100));
+            }
+            awaitAll(good);
+            assertThatThrownBy(() -> broken.done.get(30, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(ShaleException.class)
+                    .cause().hasMessageContaining("broken entry");
+            assertThat(broken.callbacks.get()).isEqualTo(1);
+        }
+        assertSameEntries(Replayed.replayOnly(builder()), good);
     }
 
     @Test

@@ -7,7 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** A WAL entry whose payload is derived from (stream, offset, seed) so a reader can recompute it. */
-final class TestEntry implements WalEntry {
+class TestEntry implements WalEntry {
     final int streamId;
     final long baseOffset;
     final ByteBuffer payload;

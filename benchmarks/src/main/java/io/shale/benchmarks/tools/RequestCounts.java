@@ -1,0 +1,336 @@
+package io.shale.benchmarks.tools;
+
+import io.shale.benchmarks.shale.ShaleBatches;
+import io.shale.benchmarks.tools.CountingObjectStore.Area;
+import io.shale.benchmarks.tools.CountingObjectStore.Counts;
+import io.shale.benchmarks.tools.CountingObjectStore.Op;
+import io.shale.log.LogStore;
+import io.shale.log.StoreConfig;
+import io.shale.log.spi.ListPage;
+import io.shale.log.spi.ObjectInfo;
+import io.shale.log.spi.ObjectStore;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Object-store requests per GiB written and per GiB read back cold, at 1, 100 and 10,000
+ * partitions, for the embedded default (local directory + file WAL) and for S3 (S3ObjectStore over
+ * the in-process S3Proxy + the object WAL); plus the metadata share of stored bytes and PUTs per
+ * GiB against DESIGN's target (at most 1.1 x (1 GiB / upload.bytes)).
+ *
+ * <p>For each store and partition count, in one run: open a writable store whose object store is
+ * wrapped in a {@link CountingObjectStore}, create one topic, append {@code --bytes} of 16 x 1 KiB
+ * batches round-robin over the partitions ({@code --in-flight} appends in flight), flush and close;
+ * list what is stored; then open a fresh read-only store on the same objects (empty caches) and read
+ * every partition from its log start offset to its high watermark. Counts are SPI calls, i.e.
+ * attempts under the engine's retry wrapper; for S3 the HTTP requests are counted as well.
+ *
+ * <pre>
+ * java -cp 'benchmarks/target/benchmarks.jar:benchmarks/target/measure-lib/*' \
+ *     io.shale.benchmarks.tools.RequestCounts [--bytes 256m] [--partitions 1,100,10000] [--stores local,s3]
+ * </pre>
+ */
+public final class RequestCounts extends Tool {
+    static final String TOPIC = "counts";
+    static final double GIB = 1L << 30;
+    /** Compaction is left out of the counts: its rewrites depend on timing, not on the workload. */
+    static final long COMPACTION_OFF_MS = 24L * 3600 * 1000;
+
+    public static void main(String[] args) {
+        new RequestCounts().execute(args);
+    }
+
+    @Override
+    String id() {
+        return "requests";
+    }
+
+    @Override
+    String title() {
+        return "Object-store requests per GiB written and read (RequestCounts)";
+    }
+
+    @Override
+    Set<String> options() {
+        return Set.of("bytes", "partitions", "stores", "record-bytes", "records-per-batch", "in-flight", "read-threads",
+                "read-bytes", "read-partitions", "s3-backend");
+    }
+
+    @Override
+    String usage() {
+        return """
+                usage: RequestCounts [--smoke] [--bytes 256m] [--partitions 1,100,10000] [--stores local,s3]
+                                     [--record-bytes 1024] [--records-per-batch 16] [--in-flight 1024]
+                                     [--read-threads 4] [--read-bytes 1m] [--read-partitions 100]
+                                     [--s3-backend filesystem|transient] [--out benchmarks/MEASUREMENTS.md|-]
+                                     [--command TEXT]
+                  --bytes            batch bytes appended per store and partition count (--smoke: 4m); counts are per GiB
+                  --read-partitions  cold reads read at most this many partitions, evenly spaced (all of their data)""";
+    }
+
+    /** Everything measured for one store and partition count. */
+    private record Result(String store, String label, int partitions, Counts setup, Counts write, Counts readOpen,
+            Counts read,
+            Map<String, Long> httpWrite, Map<String, Long> httpRead, long appendedBytes, double appendSeconds,
+            int partitionsRead, long readBytes, double readSeconds, long[] storedObjects, long[] storedBytes) {
+    }
+
+    @Override
+    void run(Args args, boolean smoke, Path dir, Section out) throws Exception {
+        long bytes = args.bytes("bytes", smoke ? 4L << 20 : 256L << 20);
+        List<Integer> partitionCounts = args.integers("partitions", List.of(1, 100, 10_000));
+        List<String> stores = args.words("stores", List.of(Backend.LOCAL, Backend.S3), Set.of(Backend.LOCAL, Backend.S3));
+        int recordBytes = args.integer("record-bytes", 1024);
+        int recordsPerBatch = args.integer("records-per-batch", 16);
+        int inFlight = args.integer("in-flight", 1024);
+        int readThreads = args.integer("read-threads", 4);
+        int readBytes = (int) args.bytes("read-bytes", 1 << 20);
+        int readPartitions = args.integer("read-partitions", 100);
+        String s3Backend = args.string("s3-backend", "filesystem");
+        Map<String, Object> settings = Map.of(StoreConfig.COMPACTION_INTERVAL_MS, COMPACTION_OFF_MS);
+        StoreConfig config = StoreConfig.of(settings);
+
+        List<Result> results = new ArrayList<>();
+        S3Env s3 = stores.contains(Backend.S3) ? S3Env.start(s3Backend) : null;
+        try {
+            for (String kind : stores) {
+                for (int partitions : partitionCounts) {
+                    String name = "requests-" + kind + "-" + partitions;
+                    Backend backend = kind.equals(Backend.LOCAL) ? Backend.local(dir.resolve(name)) : Backend.s3(s3, name);
+                    System.err.printf("== %s, %,d partitions: appending %,d bytes%n", backend.label(), partitions, bytes);
+                    results.add(measure(backend, config, partitions, bytes, recordBytes, recordsPerBatch, inFlight,
+                            readThreads, readBytes, readPartitions));
+                }
+            }
+        } finally {
+            if (s3 != null) {
+                s3.close();
+            }
+        }
+        report(out, results, config, bytes, recordBytes, recordsPerBatch, inFlight, readThreads, readBytes, readPartitions);
+    }
+
+    private static Result measure(Backend backend, StoreConfig config, int partitions, long bytes, int recordBytes,
+            int recordsPerBatch, int inFlight, int readThreads, int readBytes, int readPartitions)
+            throws InterruptedException {
+        // ---- write
+        CountingObjectStore writes = new CountingObjectStore(backend.newObjectStore());
+        Counts setup;
+        Traffic.Appended appended;
+        Map<String, Long> http1;
+        try (LogStore store = LogStore.builder().objectStore(writes).wal(backend.newWal()).config(config).open()) {
+            store.createTopic(TOPIC, partitions);
+            setup = writes.snapshot();
+            http1 = http(backend);
+            Traffic traffic = new Traffic(store, TOPIC, partitions, recordsPerBatch, recordBytes);
+            appended = traffic.appendBytes(inFlight, bytes);
+            store.flush();
+        }
+        Counts write = writes.snapshot().minus(setup);
+        Map<String, Long> http2 = http(backend);
+
+        // ---- what is stored (the tool's own listing: not counted)
+        long[] objects = new long[Area.values().length];
+        long[] stored = new long[Area.values().length];
+        try (ObjectStore raw = backend.newObjectStore()) {
+            for (Area a : Area.values()) {
+                if (a != Area.OTHER) {
+                    listAll(raw, a.prefix, objects, stored, a.ordinal());
+                }
+            }
+        }
+
+        // ---- cold read: a fresh read-only instance has empty log and block caches
+        Map<String, Long> http3;
+        CountingObjectStore reads = new CountingObjectStore(backend.newObjectStore());
+        int[] sample = Traffic.sample(partitions, readPartitions);
+        long readTotal;
+        double readSeconds;
+        Counts readOpen;
+        try (LogStore reader = LogStore.builder().objectStore(reads).readOnly(true).config(config).open()) {
+            readOpen = reads.snapshot();
+            http3 = http(backend);
+            long t0 = System.nanoTime();
+            readTotal = Traffic.read(reader, TOPIC, sample, readBytes, readThreads);
+            readSeconds = (System.nanoTime() - t0) / 1e9;
+        }
+        Counts read = reads.snapshot().minus(readOpen);
+        Map<String, Long> http4 = http(backend);
+        if (sample.length == partitions && readTotal != appended.batchBytes()) {
+            throw new IllegalStateException("read back " + readTotal + " bytes of " + appended.batchBytes() + " appended");
+        }
+        return new Result(backend.name(), backend.label(), partitions, setup, write, readOpen, read,
+                S3RequestCounter.minus(http2, http1),
+                S3RequestCounter.minus(http4, http3), appended.batchBytes(), appended.seconds(), sample.length, readTotal,
+                readSeconds,
+                objects, stored);
+    }
+
+    private static Map<String, Long> http(Backend backend) {
+        return backend.requests().map(S3RequestCounter::snapshot).orElse(Map.of());
+    }
+
+    private static void listAll(ObjectStore store, String prefix, long[] objects, long[] bytes, int slot) {
+        String after = null;
+        do {
+            ListPage page = store.list(prefix, after, 1000).join();
+            for (ObjectInfo o : page.objects()) {
+                objects[slot]++;
+                bytes[slot] += o.size();
+            }
+            after = page.nextStartAfter();
+        } while (after != null);
+    }
+
+    // ------------------------------------------------------------------ report
+
+    private static void report(Section out, List<Result> results, StoreConfig config, long bytes, int recordBytes,
+            int recordsPerBatch, int inFlight, int readThreads, int readBytes, int readPartitions) {
+        long uploadBytes = config.uploadBytes();
+        double referencePuts = GIB / uploadBytes;
+        double goal = 1.1 * referencePuts;
+        int batchBytes = ShaleBatches.batch(recordsPerBatch, recordBytes).remaining();
+
+        out.paragraph(String.format(Locale.ROOT,
+                "Per store and partition count: append %s of %d x %,d B record batches (%,d B each as stored) round-robin over"
+                        + " the partitions with %,d appends in flight, flush, close; then read partitions back from a fresh"
+                        + " read-only store on the same objects (empty caches): all of them, or %,d evenly spaced ones when"
+                        + " there are more, each from its log start offset to its high watermark, %d reader threads, %s per"
+                        + " read. \"Per GiB\" divides"
+                        + " by the GiB (2^30 B) of record batches appended, or read. Counts are object-store SPI calls made by"
+                        + " the engine (each attempt under its retry wrapper), including the object WAL's.",
+                Section.bytes(bytes), recordsPerBatch, recordBytes, batchBytes, inFlight, readPartitions, readThreads,
+                Section.bytes(readBytes)));
+
+        out.heading("Writes: requests per GiB appended");
+        List<String[]> rows = new ArrayList<>();
+        for (Result r : results) {
+            double gib = r.appendedBytes() / GIB;
+            Counts w = r.write();
+            rows.add(new String[] {r.label(), Section.count(r.partitions()),
+                Section.num(r.appendedBytes() / 1e6 / r.appendSeconds()),
+                Section.num(w.puts() / gib), Section.num(w.puts(Area.DATA) / gib), Section.num(w.puts(Area.MANIFEST) / gib),
+                Section.num(w.puts(Area.WAL) / gib), Section.num(w.calls(Op.GET) / gib), Section.num(w.calls(Op.LIST) / gib),
+                Section.num(w.calls(Op.HEAD) / gib), Section.num(w.calls(Op.DELETE) / gib),
+                Section.num(w.deletedKeys() / gib), w.failuresText()});
+        }
+        out.table(new String[] {"store", "partitions", "ingest MB/s (batches)", "PUT", "data/ PUT", "manifest/ PUT", "wal/ PUT", "GET",
+            "LIST", "HEAD", "DELETE calls", "keys deleted", "failed calls (reason)"}, "lrrrrrrrrrrrr", rows);
+
+        out.heading("PUTs per GiB against the DESIGN target");
+        rows = new ArrayList<>();
+        for (Result r : results) {
+            double gib = r.appendedBytes() / GIB;
+            Counts w = r.write();
+            double all = w.puts() / gib;
+            double data = w.puts(Area.DATA) / gib;
+            long dataPuts = w.puts(Area.DATA);
+            rows.add(new String[] {r.label(), Section.count(r.partitions()),
+                dataPuts == 0 ? null : Section.bytes((double) w.bytesPut(Area.DATA) / dataPuts),
+                Section.num(data), Section.ratio(data, referencePuts), Section.num(all), Section.ratio(all, referencePuts),
+                Section.verdict(true, data <= goal), Section.verdict(true, all <= goal)});
+        }
+        out.table(new String[] {"store", "partitions", "avg data object", "data/ PUTs per GiB", "÷ (1 GiB / upload.bytes)",
+            "all PUTs per GiB", "÷ (1 GiB / upload.bytes)", "data/ ≤ 1.1×", "all ≤ 1.1×"}, "lrrrrrrll", rows);
+        out.paragraph(String.format(Locale.ROOT,
+                "DESIGN target: PUTs per GiB ingested at most 1.1 × (1 GiB / target object size) = %s with upload.bytes = %s,"
+                        + " from 1 to 100,000 partitions. \"all\" also counts the manifest commit after each upload and the"
+                        + " object WAL's PUTs; \"data/\" counts only data objects.",
+                Section.num(goal), Section.bytes(uploadBytes)));
+
+        out.heading("Cold reads: requests per GiB read back");
+        rows = new ArrayList<>();
+        for (Result r : results) {
+            double gib = r.readBytes() / GIB;
+            Counts c = r.read();
+            long gets = c.calls(Op.GET);
+            rows.add(new String[] {r.label(), Section.count(r.partitions()), Section.count(r.partitionsRead()),
+                Section.num(r.readBytes() / 1e6 / r.readSeconds()),
+                Section.num(gets / gib), Section.num(c.calls(Op.GET, Area.DATA) / gib),
+                gets == 0 ? null : Section.bytes((double) c.bytesGot() / gets),
+                Section.num(c.calls(Op.LIST) / gib), Section.num(c.calls(Op.HEAD) / gib), Section.count(c.puts()),
+                c.failuresText()});
+        }
+        out.table(new String[] {"store", "partitions", "read", "read MB/s (batches)", "GET", "data/ GET", "avg GET", "LIST",
+            "HEAD", "PUT (total)", "failed calls (reason)"}, "lrrrrrrrrrr", rows);
+        out.paragraph("Read-phase counts run from the end of the read-only store's open to its close (its periodic"
+                + " manifest refresh included); what the open itself took is in the setup table below.");
+
+        out.heading("Stored bytes: metadata share");
+        rows = new ArrayList<>();
+        for (Result r : results) {
+            long data = r.storedBytes()[Area.DATA.ordinal()];
+            long manifest = r.storedBytes()[Area.MANIFEST.ordinal()];
+            double share = data == 0 ? Double.NaN : (double) manifest / data;
+            rows.add(new String[] {r.label(), Section.count(r.partitions()),
+                Section.bytes(data) + " in " + Section.count(r.storedObjects()[Area.DATA.ordinal()]),
+                Section.bytes(manifest) + " in " + Section.count(r.storedObjects()[Area.MANIFEST.ordinal()]),
+                Section.percent(share), Section.verdict(!Double.isNaN(share), share <= 0.01),
+                Section.bytes(r.storedBytes()[Area.WAL.ordinal()]) + " in " + Section.count(r.storedObjects()[Area.WAL.ordinal()])});
+        }
+        out.table(new String[] {"store", "partitions", "data/ (objects)", "manifest/ (objects)", "manifest ÷ data",
+            "≤ 1 %", "wal/ left (objects)"}, "lrrrrll", rows);
+        out.paragraph("Listed after the writer closed. DESIGN target: metadata at most 1 % of stored bytes.");
+
+        out.heading("Setup: opening the writer and creating the topic; opening the reader");
+        rows = new ArrayList<>();
+        for (Result r : results) {
+            Counts s = r.setup();
+            Counts o = r.readOpen();
+            rows.add(new String[] {r.label(), Section.count(r.partitions()), Section.count(s.puts()),
+                Section.count(s.calls(Op.GET)), Section.count(s.calls(Op.LIST)), Section.count(s.calls(Op.HEAD)),
+                Section.bytes(s.bytesPut(Area.MANIFEST)), Section.count(o.calls(Op.GET)), Section.count(o.calls(Op.LIST)),
+                Section.bytes(o.bytesGot())});
+        }
+        out.table(new String[] {"store", "partitions", "writer PUT", "writer GET", "writer LIST", "writer HEAD",
+            "manifest bytes written", "reader GET", "reader LIST", "reader bytes read"}, "lrrrrrrrrr", rows);
+        out.paragraph("Not included in the per-GiB figures above.");
+
+        List<Result> s3 = results.stream().filter(r -> r.store().equals(Backend.S3)).toList();
+        if (!s3.isEmpty()) {
+            out.heading("S3: HTTP requests per GiB");
+            Set<String> ops = new TreeSet<>();
+            for (Result r : s3) {
+                ops.addAll(r.httpWrite().keySet());
+                ops.addAll(r.httpRead().keySet());
+            }
+            List<String> header = new ArrayList<>(List.of("partitions", "phase"));
+            header.addAll(ops);
+            rows = new ArrayList<>();
+            for (Result r : s3) {
+                rows.add(httpRow(r.partitions(), "write", r.httpWrite(), ops, r.appendedBytes() / GIB));
+                rows.add(httpRow(r.partitions(), "cold read", r.httpRead(), ops, r.readBytes() / GIB));
+            }
+            out.table(header.toArray(String[]::new), "ll" + "r".repeat(ops.size()), rows);
+            out.paragraph("What S3 would bill: one SPI put larger than the S3 store's multipart threshold (64 MiB) is"
+                    + " CreateMultipartUpload + UploadParts + CompleteMultipartUpload.");
+        }
+
+        out.note("Store settings: defaults (upload.bytes " + Section.bytes(config.uploadBytes()) + ", upload.interval.ms "
+                + config.uploadIntervalMs() + ", log.cache.bytes " + Section.bytes(config.logCacheBytes())
+                + ", readahead.max.bytes " + Section.bytes(config.readaheadMaxBytes())
+                + ") except compaction.interval.ms = 24 h: compaction's rewrites are not in these counts. Object WAL"
+                + " defaults: flush every 250 ms or 8 MiB.");
+        out.note("Uploads are triggered by upload.bytes or every upload.interval.ms, whichever comes first: below "
+                + Section.num(config.uploadBytes() / 1e6 / (config.uploadIntervalMs() / 1000.0))
+                + " MB/s of ingest, objects are smaller than upload.bytes and PUTs per GiB rise (see \"avg data object\").");
+        out.note("Cold reads fetch each partition's range of each object with its own GET (blocks hold one partition):"
+                + " with many partitions and little data each, GETs per GiB read grow with the number of partitions"
+                + " sharing an object, until compaction rolls per-partition segments.");
+        out.note("The local directory store reads from the page cache here (its files were just written).");
+    }
+
+    private static String[] httpRow(int partitions, String phase, Map<String, Long> counts, Set<String> ops, double gib) {
+        List<String> row = new ArrayList<>(List.of(Section.count(partitions), phase));
+        for (String op : ops) {
+            long n = counts.getOrDefault(op, 0L);
+            row.add(n == 0 ? "0" : Section.num(n / gib));
+        }
+        return row.toArray(String[]::new);
+    }
+}

@@ -1,0 +1,40 @@
+package io.shale.log.arch;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The layering of log-core, checked mechanically: the public API, the record format, the SPI and
+ * the object WAL never depend on the engine (io.shale.log.internal..), except the one call that
+ * opens a store; and nothing in log-core reaches for a cloud SDK.
+ */
+class LayeringTest {
+    private static final JavaClasses MAIN = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("io.shale.log");
+
+    @Test
+    void publicPackagesShouldNotDependOnTheEngineExceptToOpenAStore() {
+        noClasses().that().resideInAnyPackage("io.shale.log", "io.shale.log.spi", "io.shale.log.record", "io.shale.log.wal")
+                .and().doNotHaveFullyQualifiedName("io.shale.log.LogStoreBuilder")
+                .should().dependOnClassesThat().resideInAPackage("io.shale.log.internal..")
+                .check(MAIN);
+    }
+
+    @Test
+    void theSpiShouldNotDependOnTheRecordFormatOrTheEngine() {
+        noClasses().that().resideInAPackage("io.shale.log.spi")
+                .should().dependOnClassesThat().resideInAnyPackage("io.shale.log.record..", "io.shale.log.internal..")
+                .check(MAIN);
+    }
+
+    @Test
+    void nothingInTheCoreShouldUseACloudSdk() {
+        noClasses().should().dependOnClassesThat().resideInAnyPackage("software.amazon..", "com.amazonaws..")
+                .check(MAIN);
+    }
+}
