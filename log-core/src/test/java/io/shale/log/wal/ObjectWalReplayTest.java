@@ -9,10 +9,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shale.log.ErrorKind;
 import io.shale.log.ShaleException;
-import io.shale.log.spi.DeleteResult;
-import io.shale.log.spi.ListPage;
-import io.shale.log.spi.ObjectInfo;
-import io.shale.log.spi.ObjectStore;
+import io.shale.log.spi.ForwardingObjectStore;
 import io.shale.log.spi.Payload;
 import io.shale.log.testing.InMemoryObjectStore;
 import io.shale.log.wal.WalTesting.Replayed;
@@ -20,9 +17,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collection;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -222,7 +217,7 @@ class ObjectWalReplayTest {
      * number of GETs held at once is exactly how many replay issues before it has to wait: its
      * parallelism, whatever it is.
      */
-    static final class GatedGetStore implements ObjectStore {
+    static final class GatedGetStore extends ForwardingObjectStore {
         private final InMemoryObjectStore inner;
         private final int total;
         private final ArrayDeque<Runnable> pending = new ArrayDeque<>();
@@ -232,6 +227,7 @@ class ObjectWalReplayTest {
         final AtomicInteger maxOutstanding = new AtomicInteger();
 
         GatedGetStore(InMemoryObjectStore inner) {
+            super(inner);
             this.inner = inner;
             this.total = inner.keys().size();
             Thread releaser = new Thread(this::releaseLoop, "gated-get-releaser");
@@ -280,31 +276,6 @@ class ObjectWalReplayTest {
             issuedSinceRelease++;
             maxOutstanding.accumulateAndGet(pending.size(), Math::max);
             return f;
-        }
-
-        @Override
-        public CompletableFuture<Boolean> putIfAbsent(String key, Payload payload, String token) {
-            return inner.putIfAbsent(key, payload, token);
-        }
-
-        @Override
-        public CompletableFuture<Void> put(String key, Payload payload, String token) {
-            return inner.put(key, payload, token);
-        }
-
-        @Override
-        public CompletableFuture<Optional<ObjectInfo>> head(String key) {
-            return inner.head(key);
-        }
-
-        @Override
-        public CompletableFuture<ListPage> list(String prefix, String startAfter, int maxKeys) {
-            return inner.list(prefix, startAfter, maxKeys);
-        }
-
-        @Override
-        public CompletableFuture<DeleteResult> delete(Collection<String> keys) {
-            return inner.delete(keys);
         }
 
         @Override

@@ -153,21 +153,24 @@ public final class ObjectStoreCatalog implements Catalog {
                 }
                 lastSnapshotVersion = s.version();
             }
-            if (applyDeltasFrom(s, null)) {
+            String gap = applyDeltasFrom(s, null);
+            if (gap == null) {
                 return s;
             }
             if (attempt >= 5) {
-                throw new ShaleException(ErrorKind.UNAVAILABLE,
-                        "manifest in " + store.describe() + " kept changing under the reader; giving up after 6 attempts");
+                // Six loads met the same kind of hole with no newer snapshot covering it: not a race.
+                throw new CorruptObjectException("manifest of " + store.describe() + ": delta " + gap
+                        + " is missing while later deltas exist, and no snapshot covers it");
             }
         }
     }
 
     /**
-     * Applies deltas after {@code s.version()} until the next one does not exist. Returns false
-     * if the chain shows a gap (deltas were collected: reload from a newer snapshot).
+     * Applies deltas after {@code s.version()} until the next one does not exist. Returns null, or
+     * the key of a delta that is missing while later ones exist (a gap: either garbage collection
+     * raced this reader, and a newer snapshot covers it, or the delta was lost).
      */
-    private boolean applyDeltasFrom(ManifestState s, ManifestState.Listener listener) {
+    private String applyDeltasFrom(ManifestState s, ManifestState.Listener listener) {
         List<ObjectInfo> listed = listAll(DELTAS, deltaKey(s.version()));
         long expected = s.version() + 1;
         for (ObjectInfo info : listed) {
@@ -175,10 +178,10 @@ public final class ObjectStoreCatalog implements Catalog {
                 if (info.key().compareTo(deltaKey(expected)) < 0) {
                     continue;
                 }
-                return false;
+                return deltaKey(expected);
             }
             if (!readAndApply(s, expected, listener)) {
-                return false;
+                return deltaKey(expected);
             }
             expected++;
         }
@@ -186,7 +189,7 @@ public final class ObjectStoreCatalog implements Catalog {
         while (readAndApply(s, expected, listener)) {
             expected++;
         }
-        return true;
+        return null;
     }
 
     private boolean readAndApply(ManifestState s, long n, ManifestState.Listener listener) {
@@ -424,7 +427,7 @@ public final class ObjectStoreCatalog implements Catalog {
         synchronized (lock) {
             long before = state.version();
             long now = clock.millis();
-            boolean complete = applyDeltasFrom(state, listener);
+            boolean complete = applyDeltasFrom(state, listener) == null;
             boolean behind = now - lastProgressMs > Math.max(1_000, graceMs / 2);
             if (!complete || (state.version() == before && behind)) {
                 ListPage newer = await(store.list(SNAPSHOTS, snapshotKey(state.version()), 1000),

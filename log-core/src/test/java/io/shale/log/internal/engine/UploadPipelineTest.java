@@ -5,18 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.shale.log.ErrorKind;
 import io.shale.log.StoreConfig;
 import io.shale.log.TopicPartition;
-import io.shale.log.spi.DeleteResult;
-import io.shale.log.spi.ListPage;
-import io.shale.log.spi.ObjectInfo;
-import io.shale.log.spi.ObjectStore;
+import io.shale.log.spi.ForwardingObjectStore;
 import io.shale.log.spi.ObjectStoreException;
 import io.shale.log.spi.Payload;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -25,11 +19,15 @@ import org.junit.jupiter.api.Test;
 class UploadPipelineTest extends EngineFixture {
 
     /** Holds data-object PUTs until released, or fails the next ones. */
-    private final class GatedStore implements ObjectStore {
+    private final class GatedStore extends ForwardingObjectStore {
         final List<CompletableFuture<Void>> held = new ArrayList<>();
         final List<Runnable> release = new ArrayList<>();
         volatile boolean hold;
         final AtomicInteger failNext = new AtomicInteger();
+
+        GatedStore() {
+            super(objects);
+        }
 
         @Override
         public synchronized CompletableFuture<Void> put(String key, Payload payload, String token) {
@@ -59,37 +57,8 @@ class UploadPipelineTest extends EngineFixture {
         }
 
         @Override
-        public CompletableFuture<Boolean> putIfAbsent(String key, Payload payload, String token) {
-            return objects.putIfAbsent(key, payload, token);
-        }
-
-        @Override
-        public CompletableFuture<ByteBuffer> get(String key, long offset, long length) {
-            return objects.get(key, offset, length);
-        }
-
-        @Override
-        public CompletableFuture<Optional<ObjectInfo>> head(String key) {
-            return objects.head(key);
-        }
-
-        @Override
-        public CompletableFuture<ListPage> list(String prefix, String startAfter, int maxKeys) {
-            return objects.list(prefix, startAfter, maxKeys);
-        }
-
-        @Override
-        public CompletableFuture<DeleteResult> delete(Collection<String> keys) {
-            return objects.delete(keys);
-        }
-
-        @Override
-        public String describe() {
-            return "gated";
-        }
-
-        @Override
         public void close() {
+            // the in-memory store outlives the store instances of the test
         }
     }
 

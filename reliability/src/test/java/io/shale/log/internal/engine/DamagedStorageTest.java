@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -185,15 +184,12 @@ class DamagedStorageTest {
 
     /**
      * A bit flipped in an acknowledged WAL frame that is not the tail (storage damage, not a torn
-     * write). Today the file WAL logs the damage, stops reading that segment and continues with the
-     * next; the engine then skips every later entry of the partition as "following a rolled-back
-     * append" (a DEBUG log), opens normally and hands the lost offsets to new appends. Acknowledged
-     * records that are still readable in the WAL are dropped and their offsets reused.
-     * Expected: the open fails with CORRUPT_STORAGE naming the segment and position (an operator
-     * decides), or every acknowledged record that is still readable is served.
+     * write). Regression: the file WAL used to log the damage and go on with the next segment; the
+     * engine then skipped every later entry of the partition as "following a rolled-back append" and
+     * handed the lost offsets to new appends. Now the open fails with CORRUPT_STORAGE naming the
+     * segment and position (an operator decides), unless the WAL is told to tolerate damage.
      */
     @Test
-    @Tag("known-issue")
     void bitFlipInAnAcknowledgedWalFrameShouldFailTheOpenOrLoseNothingElse() throws IOException {
         StoreEngine s = open();
         s.createTopic("t", 1);
@@ -337,13 +333,11 @@ class DamagedStorageTest {
     }
 
     /**
-     * A data object the manifest references is gone (deleted behind the store's back). The read
-     * fails naming the key, but as UNAVAILABLE, which tells callers to retry forever; the object will
-     * not come back. Expected: CORRUPT_STORAGE naming the key once a refreshed manifest still
-     * references the object.
+     * A data object the manifest references is gone (deleted behind the store's back). Regression:
+     * the read failed as UNAVAILABLE, which tells callers to retry forever; the object will not come
+     * back. Now: CORRUPT_STORAGE naming the key once a refreshed manifest still references it.
      */
     @Test
-    @Tag("known-issue")
     void missingDataObjectShouldBeReportedAsCorruptStorageNamingTheKey() throws IOException {
         uploadedStore();
         StoreEngine s = open();
@@ -430,12 +424,11 @@ class DamagedStorageTest {
     }
 
     /**
-     * A manifest delta in the middle of the chain is missing (no snapshot covers it). The open
-     * retries as if garbage collection were racing it and gives up with UNAVAILABLE ("kept
-     * changing"), which invites endless retries. Expected: CORRUPT_STORAGE naming the missing delta.
+     * A manifest delta in the middle of the chain is missing (no snapshot covers it). Regression:
+     * the open retried as if garbage collection were racing it and gave up with UNAVAILABLE ("kept
+     * changing"), which invites endless retries. Now: CORRUPT_STORAGE naming the missing delta.
      */
     @Test
-    @Tag("known-issue")
     void missingManifestDeltaShouldFailTheOpenAsCorruptStorageNamingIt() throws IOException {
         uploadedStore();
         List<String> deltas = manifestKeys("deltas");
