@@ -14,6 +14,11 @@ import java.util.function.Supplier;
  * cache), valid until the put's future completes. Stores must not modify them, must read each
  * buffer from its position to its limit without moving the caller's position (use
  * {@link ByteBuffer#duplicate()}), and must not hold on to them after completing.
+ *
+ * <p><b>Threading.</b> A streamed payload's iterator may block while it produces bytes (the
+ * compactor fetches source objects from the same store as it goes). Stores therefore pull payloads
+ * on a thread that may block, never on a network I/O event loop or a timer thread that the store's
+ * own responses or retries depend on.
  */
 public final class Payload {
     private final long length;

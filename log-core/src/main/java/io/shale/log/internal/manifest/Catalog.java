@@ -44,7 +44,9 @@ public interface Catalog extends AutoCloseable {
      * is idempotent: if the earlier attempt landed, the repeat returns without writing again.
      *
      * @throws io.shale.log.ShaleException {@code FENCED} if a newer writer has claimed the store
-     *     (this instance then refuses every later commit); {@code UNAVAILABLE} as above
+     *     (this instance then refuses every later commit); {@code UNAVAILABLE} as above, and also
+     *     when an earlier commit of unknown outcome turned out to have landed: the state changed
+     *     under the caller, who must plan its ops again from {@link #state()}
      */
     void commit(List<ManifestOp> ops, String token);
 
