@@ -192,6 +192,11 @@ final class Maintenance {
         compactor.run();
     }
 
+    /** Key-based compaction (tests reach its settings and counters through this). */
+    Cleaner cleaner() {
+        return compactor.cleaner;
+    }
+
     // ------------------------------------------------------------------ deletion
 
     /** Deletes objects unreferenced for longer than the grace period and records it. */
