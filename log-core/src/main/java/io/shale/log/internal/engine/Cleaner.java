@@ -73,7 +73,7 @@ final class Cleaner {
     /** Offset map budget (Kafka: log.cleaner.dedupe.buffer.size, 128 MiB shared by its threads). */
     static final long DEFAULT_OFFSET_MAP_BYTES = 32L << 20;
     /** Largest output object: a cleaning holds one in memory while it is built. */
-    static final long DEFAULT_MAX_OBJECT_BYTES = 64L << 20;
+    static final long DEFAULT_MAX_OBJECT_BYTES = 32L << 20;
     /** Largest GET of source blocks. */
     private static final long FETCH_BYTES = 16L << 20;
 
