@@ -126,7 +126,15 @@ final class Cleaner {
                 break;
             }
             spent += plan.bytes();
-            clean(plan, now);
+            try {
+                clean(plan, now);
+            } catch (ShaleException e) {
+                if (e.kind() == ErrorKind.FENCED || engine.isClosing()) {
+                    throw e;
+                }
+                // one partition's failure (unreadable data, an unavailable store) must not starve the others
+                log.warn("cleaning {} failed, will retry: {}", plan.log().tp, e.getMessage());
+            }
         }
         return spent;
     }

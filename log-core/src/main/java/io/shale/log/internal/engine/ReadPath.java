@@ -24,6 +24,12 @@ import java.util.Optional;
  * runs (or after the last one), the read moves on to where data exists again. As in Kafka, a read
  * at a removed offset returns the next batch, and the result's next offset is past the gap even when
  * nothing is left before the high watermark.
+ *
+ * <p><b>Cleaned data and the log cache.</b> The cache keeps batches as they were appended. Offsets
+ * below a partition's cleaned offset are read from the objects only, so a reader never mixes a
+ * record that compaction removed (an old value, say) with the cleaned rest (where the tombstone that
+ * deleted it may be gone too). At and above the cleaned offset the objects hold the batches as
+ * appended, the same bytes the cache holds.
  */
 final class ReadPath {
     private ReadPath() {
@@ -58,7 +64,9 @@ final class ReadPath {
     private static void fill(StoreEngine engine, PartitionLog p, long hw, ReadCursor c) {
         while (c.next < hw && !c.full) {
             long before = c.next;
-            if (!engine.readOnly && p.readCached(hw, c)) {
+            // Below a compacted partition's cleaned offset the cache holds the batches as appended,
+            // which cleaning has since rewritten: serve those offsets from the objects only.
+            if (!engine.readOnly && c.next >= p.meta.cleanedOffset() && p.readCached(hw, c)) {
                 if (c.next == before && !c.full) {
                     break;
                 }
