@@ -214,12 +214,21 @@ public final class InMemoryWal implements WriteAheadLog {
         }
     }
 
-    /** Simulates a process crash: stops completing without failing anything. */
+    /**
+     * Simulates a process crash: stops completing without failing anything. Returns once the
+     * completion thread has stopped, so that nothing becomes durable after the crash (a completion
+     * that was running could otherwise land after the next store's replay).
+     */
     public void crash() {
         closed = true;
         ExecutorService c = completer;
         if (c != null) {
             c.shutdownNow();
+            try {
+                c.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         synchronized (this) {
             held.clear();

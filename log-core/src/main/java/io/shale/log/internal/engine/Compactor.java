@@ -209,6 +209,7 @@ final class Compactor {
         inFlight.add(key);
         try {
             await(engine.store.put(key, payload, StoreCalls.newToken()), "writing compacted object " + key);
+            io.shale.log.internal.util.CrashPoints.hit("compaction.afterPut");
             long createdAt = Long.MAX_VALUE;
             for (RangeRef r : ranges) {
                 createdAt = Math.min(createdAt, r.object().createdAtMs());

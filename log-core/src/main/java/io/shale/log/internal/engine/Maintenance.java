@@ -216,7 +216,9 @@ final class Maintenance {
         }
         for (int from = 0; from < due.size(); from += 1000) {
             List<String> chunk = due.subList(from, Math.min(due.size(), from + 1000));
+            io.shale.log.internal.util.CrashPoints.hit("maintenance.beforeDelete");
             DeleteResult result = await(engine.store.delete(chunk), "deleting " + chunk.size() + " unreferenced objects");
+            io.shale.log.internal.util.CrashPoints.hit("maintenance.afterDelete");
             List<String> deleted = new ArrayList<>();
             for (String k : chunk) {
                 if (!result.failed().containsKey(k)) {
@@ -243,6 +245,7 @@ final class Maintenance {
         Set<String> known;
         synchronized (engine.catalog.lock()) {
             known = new HashSet<>(engine.catalog.state().objects().keySet());
+            known.addAll(engine.catalog.objectsOfUnresolvedCommits()); // may have landed: not orphans
         }
         List<String> orphans = new ArrayList<>();
         String after = null;
@@ -261,7 +264,8 @@ final class Maintenance {
         }
         // Re-check under the lock: a commit may have landed since the listing.
         synchronized (engine.catalog.lock()) {
-            orphans.removeIf(k -> engine.catalog.state().objects().containsKey(k));
+            orphans.removeIf(k -> engine.catalog.state().objects().containsKey(k)
+                    || engine.catalog.objectsOfUnresolvedCommits().contains(k));
         }
         for (int from = 0; from < orphans.size(); from += 1000) {
             List<String> chunk = orphans.subList(from, Math.min(orphans.size(), from + 1000));

@@ -50,11 +50,19 @@ final class ReadPath {
             } catch (ShaleException e) {
                 // An object may have been compacted away or expired between looking it up and
                 // reading it; the manifest then already says where the data is now.
-                if (attempt < 2 && StoreCalls.isNotFound(e)) {
-                    if (engine.readOnly) {
-                        engine.catalog.refresh();
+                if (StoreCalls.isNotFound(e)) {
+                    if (attempt < 2) {
+                        if (engine.readOnly) {
+                            engine.catalog.refresh();
+                        }
+                        continue;
                     }
-                    continue;
+                    // The up-to-date manifest still points at an object that is gone: it will not
+                    // come back by retrying.
+                    String key = io.shale.log.spi.ObjectStoreException.find(e).key();
+                    throw new ShaleException(ErrorKind.CORRUPT_STORAGE, "data object '" + key + "' holding "
+                            + p.tp + " at offset " + offset + " is referenced by the manifest but missing from "
+                            + engine.store.describe(), e);
                 }
                 throw e;
             }

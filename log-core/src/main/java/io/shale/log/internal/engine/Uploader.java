@@ -328,6 +328,7 @@ final class Uploader {
             ready.add(pipeline.poll());
         }
         if (!ready.isEmpty()) {
+            io.shale.log.internal.util.CrashPoints.hit("upload.afterDataPut");
             CommitBatch batch = new CommitBatch(ready, StoreCalls.newToken());
             try {
                 commit(batch);

@@ -54,6 +54,14 @@ public interface Catalog extends AutoCloseable {
      */
     CompletableFuture<Void> checkNotFenced();
 
+    /**
+     * Keys of the objects added by a commit whose outcome is still unknown (it may have landed and
+     * be applied later): orphan cleanup must treat them as in flight. Read under {@link #lock()}.
+     */
+    default java.util.Set<String> objectsOfUnresolvedCommits() {
+        return java.util.Set.of();
+    }
+
     /** Whether this instance has learned that it is fenced. */
     boolean isFenced();
 

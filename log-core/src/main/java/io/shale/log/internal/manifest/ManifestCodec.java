@@ -293,11 +293,11 @@ public final class ManifestCodec {
             int n = r.count(8);
             RangeRef[] ranges = new RangeRef[n];
             for (int j = 0; j < n; j++) {
-                int oi = r.count(0);
-                if (oi >= objects.size()) {
+                long oi = r.uvarlong(); // an index into the object table, not a count: bounded by the table
+                if (oi < 0 || oi >= objects.size()) {
                     throw r.corrupt("range refers to object #" + oi + " of " + objects.size());
                 }
-                ranges[j] = readRange(r, objects.get(oi));
+                ranges[j] = readRange(r, objects.get((int) oi));
                 if (ranges[j].partitionId() != pid || (j > 0 && ranges[j].baseOffset() < ranges[j - 1].baseOffset())) {
                     throw r.corrupt("partition id " + pid + " has an inconsistent range " + ranges[j]);
                 }
@@ -306,11 +306,11 @@ public final class ManifestCodec {
         }
         int pending = r.count(2);
         for (int i = 0; i < pending; i++) {
-            int oi = r.count(0);
-            if (oi >= objects.size()) {
+            long oi = r.uvarlong();
+            if (oi < 0 || oi >= objects.size()) {
                 throw r.corrupt("pending deletion refers to object #" + oi + " of " + objects.size());
             }
-            s.restorePendingDelete(objects.get(oi).key(), r.varlong());
+            s.restorePendingDelete(objects.get((int) oi).key(), r.varlong());
         }
         if (formatVersion >= FORMAT_VERSION_2) {
             int cleaned = r.count(2);

@@ -45,8 +45,12 @@ import org.slf4j.LoggerFactory;
  * writes any delta, and deltas are only deleted by writers that finished claiming), and after a
  * claim it checks that no snapshot at or above its number exists.
  *
- * <p><b>Lost responses.</b> A commit whose outcome is unknown is remembered with its token; the
- * next commit first reads the key and compares tokens, so it is applied exactly once.
+ * <p><b>Lost responses.</b> A commit whose outcome is unknown (including one whose fence check
+ * failed after the delta was created) is remembered with its token; the next commit first reads
+ * the key and compares tokens, so it is applied exactly once. If that next commit is another one
+ * and the remembered commit landed, the state it was planned against is stale: it fails with
+ * {@code UNAVAILABLE} without writing (the caller plans it again), and a later repeat of the landed
+ * commit with its token returns at once.
  */
 public final class ObjectStoreCatalog implements Catalog {
     private static final Logger log = LoggerFactory.getLogger(ObjectStoreCatalog.class);
@@ -69,6 +73,8 @@ public final class ObjectStoreCatalog implements Catalog {
     private long lastSnapshotVersion;
     private long lastProgressMs;
     private Pending pending;
+    /** Tokens of commits whose unknown outcome another commit resolved as landed (oldest first). */
+    private final java.util.Set<String> landedTokens = new java.util.LinkedHashSet<>();
     private ManifestState.Listener listener;
 
     /** A commit whose outcome is unknown. */
@@ -147,21 +153,24 @@ public final class ObjectStoreCatalog implements Catalog {
                 }
                 lastSnapshotVersion = s.version();
             }
-            if (applyDeltasFrom(s, null)) {
+            String gap = applyDeltasFrom(s, null);
+            if (gap == null) {
                 return s;
             }
             if (attempt >= 5) {
-                throw new ShaleException(ErrorKind.UNAVAILABLE,
-                        "manifest in " + store.describe() + " kept changing under the reader; giving up after 6 attempts");
+                // Six loads met the same kind of hole with no newer snapshot covering it: not a race.
+                throw new CorruptObjectException("manifest of " + store.describe() + ": delta " + gap
+                        + " is missing while later deltas exist, and no snapshot covers it");
             }
         }
     }
 
     /**
-     * Applies deltas after {@code s.version()} until the next one does not exist. Returns false
-     * if the chain shows a gap (deltas were collected: reload from a newer snapshot).
+     * Applies deltas after {@code s.version()} until the next one does not exist. Returns null, or
+     * the key of a delta that is missing while later ones exist (a gap: either garbage collection
+     * raced this reader, and a newer snapshot covers it, or the delta was lost).
      */
-    private boolean applyDeltasFrom(ManifestState s, ManifestState.Listener listener) {
+    private String applyDeltasFrom(ManifestState s, ManifestState.Listener listener) {
         List<ObjectInfo> listed = listAll(DELTAS, deltaKey(s.version()));
         long expected = s.version() + 1;
         for (ObjectInfo info : listed) {
@@ -169,10 +178,10 @@ public final class ObjectStoreCatalog implements Catalog {
                 if (info.key().compareTo(deltaKey(expected)) < 0) {
                     continue;
                 }
-                return false;
+                return deltaKey(expected);
             }
             if (!readAndApply(s, expected, listener)) {
-                return false;
+                return deltaKey(expected);
             }
             expected++;
         }
@@ -180,7 +189,7 @@ public final class ObjectStoreCatalog implements Catalog {
         while (readAndApply(s, expected, listener)) {
             expected++;
         }
-        return true;
+        return null;
     }
 
     private boolean readAndApply(ManifestState s, long n, ManifestState.Listener listener) {
@@ -278,10 +287,21 @@ public final class ObjectStoreCatalog implements Catalog {
     public void commit(List<ManifestOp> ops, String token) {
         synchronized (lock) {
             ensureWriter();
+            if (landedTokens.remove(token)) {
+                return; // an earlier attempt of this very commit landed (resolved by another commit)
+            }
             if (pending != null) {
                 Pending p = pending;
-                if (resolvePending() && p.token().equals(token)) {
-                    return; // the earlier attempt of this very commit landed
+                if (resolvePending()) {
+                    if (p.token().equals(token)) {
+                        return; // the earlier attempt of this very commit landed
+                    }
+                    // The caller planned these ops against the state before that commit: refuse them
+                    // (it plans again), and let a repeat of the commit that landed return at once.
+                    rememberLanded(p.token());
+                    throw new ShaleException(ErrorKind.UNAVAILABLE, "manifest delta " + deltaKey(p.number())
+                            + ", whose outcome was unknown, turned out to have landed; the manifest changed, so"
+                            + " this commit was not attempted and must be planned again");
                 }
             }
             long n = state.version() + 1;
@@ -300,7 +320,15 @@ public final class ObjectStoreCatalog implements Catalog {
             if (!created) {
                 throw fence("manifest delta " + deltaKey(n) + " was written by another writer");
             }
-            verifyNotFenced(n);
+            io.shale.log.internal.util.CrashPoints.hit("manifest.afterDeltaCreated");
+            try {
+                verifyNotFenced(n);
+            } catch (ShaleException e) {
+                if (e.kind() == ErrorKind.UNAVAILABLE) {
+                    pending = new Pending(n, token, ops, now); // landed, not yet verified: resolve it next time
+                }
+                throw e;
+            }
             state.applyDelta(n, now, ops, listener);
         }
     }
@@ -310,16 +338,42 @@ public final class ObjectStoreCatalog implements Catalog {
         Pending p = pending;
         Optional<ObjectInfo> info = await(store.head(deltaKey(p.number())),
                 "checking whether manifest delta " + deltaKey(p.number()) + " was written");
-        pending = null;
         if (info.isEmpty()) {
+            pending = null;
             return false;
         }
         if (!p.token().equals(info.get().token())) {
+            pending = null;
             throw fence("manifest delta " + deltaKey(p.number()) + " was written by another writer");
         }
-        verifyNotFenced(p.number());
+        verifyNotFenced(p.number()); // an UNAVAILABLE here keeps the commit pending
+        pending = null;
         state.applyDelta(p.number(), p.timestampMs(), p.ops(), listener);
         return true;
+    }
+
+    @Override
+    public java.util.Set<String> objectsOfUnresolvedCommits() {
+        synchronized (lock) {
+            Pending p = pending;
+            if (p == null) {
+                return java.util.Set.of();
+            }
+            java.util.Set<String> keys = new java.util.HashSet<>();
+            for (ManifestOp op : p.ops()) {
+                if (op instanceof ManifestOp.AddObject a) {
+                    keys.add(a.object().key());
+                }
+            }
+            return keys;
+        }
+    }
+
+    private void rememberLanded(String token) {
+        landedTokens.add(token);
+        if (landedTokens.size() > 16) {
+            landedTokens.remove(landedTokens.iterator().next());
+        }
     }
 
     private void verifyNotFenced(long n) {
@@ -373,7 +427,7 @@ public final class ObjectStoreCatalog implements Catalog {
         synchronized (lock) {
             long before = state.version();
             long now = clock.millis();
-            boolean complete = applyDeltasFrom(state, listener);
+            boolean complete = applyDeltasFrom(state, listener) == null;
             boolean behind = now - lastProgressMs > Math.max(1_000, graceMs / 2);
             if (!complete || (state.version() == before && behind)) {
                 ListPage newer = await(store.list(SNAPSHOTS, snapshotKey(state.version()), 1000),
@@ -419,6 +473,7 @@ public final class ObjectStoreCatalog implements Catalog {
         if (snapshot != null) {
             await(store.put(snapshotKey(version), Payload.of(snapshot), StoreCalls.newToken()),
                     "writing manifest snapshot " + snapshotKey(version));
+            io.shale.log.internal.util.CrashPoints.hit("manifest.afterSnapshotPut");
             synchronized (lock) {
                 lastSnapshotVersion = Math.max(lastSnapshotVersion, version);
             }

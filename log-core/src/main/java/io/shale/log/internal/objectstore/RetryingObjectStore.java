@@ -16,10 +16,12 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -58,8 +60,9 @@ import java.util.function.Supplier;
  * with exponential backoff and full jitter, within a deadline per operation.
  *
  * <p><b>Threading.</b> Thread-safe, like every store. The first attempt runs on the caller's
- * thread; retries run on the scheduler's thread (by default one daemon thread owned by this
- * wrapper), so the inner store's calls must not block for long.
+ * thread; retries run where the scheduler runs them: by default a timer thread owned by this
+ * wrapper waits out the backoff and hands each retry to a pool of daemon threads, so a retry that
+ * blocks (a put whose streamed payload reads other objects) never holds up other retries.
  *
  * <p><b>Errors.</b> Non-retriable failures (and exceptions that are not
  * {@code ObjectStoreException}s) pass through unchanged after the first attempt that produced
@@ -102,6 +105,7 @@ public final class RetryingObjectStore implements ObjectStore {
     private final Scheduler scheduler;
     private final LongSupplier nanoClock;
     private final ScheduledExecutorService ownedExecutor;
+    private final ExecutorService ownedPool;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private final LongAdder attempts = new LongAdder();
@@ -122,14 +126,25 @@ public final class RetryingObjectStore implements ObjectStore {
         if (b.scheduler != null) {
             this.scheduler = b.scheduler;
             this.ownedExecutor = null;
+            this.ownedPool = null;
         } else {
             ScheduledExecutorService ses = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "shale-object-store-retry");
+                Thread t = new Thread(r, "shale-object-store-retry-timer");
+                t.setDaemon(true);
+                return t;
+            });
+            // Attempts do not run on the timer thread: an attempt may block (a streamed payload that
+            // reads other objects while a put consumes it), and a retry of such a read must not wait
+            // behind it on the same thread.
+            AtomicInteger threads = new AtomicInteger();
+            ExecutorService pool = Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "shale-object-store-retry-" + threads.incrementAndGet());
                 t.setDaemon(true);
                 return t;
             });
             this.ownedExecutor = ses;
-            this.scheduler = (delay, task) -> ses.schedule(task, delay, TimeUnit.MILLISECONDS);
+            this.ownedPool = pool;
+            this.scheduler = (delay, task) -> ses.schedule(() -> pool.execute(task), delay, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -214,6 +229,9 @@ public final class RetryingObjectStore implements ObjectStore {
         } finally {
             if (ownedExecutor != null) {
                 ownedExecutor.shutdownNow();
+            }
+            if (ownedPool != null) {
+                ownedPool.shutdown(); // attempts in flight finish; no new ones are scheduled
             }
         }
     }

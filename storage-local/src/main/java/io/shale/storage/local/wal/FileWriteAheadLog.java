@@ -105,6 +105,7 @@ public final class FileWriteAheadLog implements WriteAheadLog {
     private final int maxGroupBytes;
     private final int queueCapacity;
     private final int spareSegments;
+    private final boolean tolerateDamage;
     private final FsyncPolicy fsyncPolicy;
     private final ChannelFactory channels;
     private final String description;
@@ -126,6 +127,7 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         this.maxGroupBytes = b.maxGroupBytes;
         this.queueCapacity = Integer.highestOneBit(b.queueCapacity - 1) << 1;
         this.spareSegments = b.spareSegments;
+        this.tolerateDamage = b.tolerateDamage;
         this.fsyncPolicy = b.fsyncPolicy;
         this.channels = b.channels;
         this.description = "file-wal:" + dir;
@@ -182,7 +184,9 @@ public final class FileWriteAheadLog implements WriteAheadLog {
      * {@code WalRecovery}); corruption of frames that had been made durable is logged as an error.
      * If the handler throws, the exception propagates and the WAL must be closed.
      *
-     * @throws ShaleException {@code UNAVAILABLE} if a segment cannot be read
+     * @throws ShaleException {@code UNAVAILABLE} if a segment cannot be read; {@code CORRUPT_STORAGE}
+     *     if acknowledged entries were damaged before the tail (unless
+     *     {@link Builder#tolerateDamage(boolean)})
      * @throws IllegalStateException unless called once, after {@link #open}
      */
     @Override
@@ -194,6 +198,14 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         WalRecovery.Result r = WalRecovery.recover(dir, segmentBytes, spareSegments, channels, handler, description);
         replayedEntries = r.entries();
         corruptSegments = r.corruptSegments();
+        if (r.corruptSegments() > 0 && !tolerateDamage) {
+            // Acknowledged entries are lost in the middle of the log: the store cannot tell them from
+            // appends that were rolled back, so it must not open as if nothing happened.
+            throw new ShaleException(ErrorKind.CORRUPT_STORAGE, description + ": " + r.firstDamage() + " ("
+                    + r.corruptSegments() + " damaged segment(s)): acknowledged entries after the damage are lost."
+                    + " Restore the files, or open with FileWriteAheadLog.Builder.tolerateDamage(true) to continue"
+                    + " without them");
+        }
         LOG.info("{}: replayed {} entries from {} segments ({}); next sequence {}", description, r.entries(),
                 r.sealed().size(), r.tail() == null ? "empty" : r.tail(), r.nextSequence());
         ring = new EntryRing(queueCapacity);
@@ -512,6 +524,7 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         private int maxGroupBytes = 4 << 20;
         private int queueCapacity = 16384;
         private int spareSegments = 2;
+        private boolean tolerateDamage;
         private FsyncPolicy fsyncPolicy = FsyncPolicy.EVERY_GROUP;
         private ChannelFactory channels = ChannelFactory.DEFAULT;
 
@@ -552,6 +565,17 @@ public final class FileWriteAheadLog implements WriteAheadLog {
          * up to twice this number and deleted beyond it. 0 disables preallocation and recycling
          * (every segment is created on the writer thread and deleted after trim). Default 2.
          */
+        /**
+         * What replay does when a segment is damaged before the end its successor declared (bytes
+         * the writer had made durable changed afterwards: acknowledged entries are lost). By default
+         * (false) replay fails with {@code CORRUPT_STORAGE} naming the segment and position, so an
+         * operator decides; true delivers what is readable and goes on (logging the damage).
+         */
+        public Builder tolerateDamage(boolean tolerate) {
+            this.tolerateDamage = tolerate;
+            return this;
+        }
+
         public Builder spareSegments(int count) {
             this.spareSegments = count;
             return this;

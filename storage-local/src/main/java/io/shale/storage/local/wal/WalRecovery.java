@@ -48,7 +48,7 @@ final class WalRecovery {
     /** What recovery found. */
     record Result(long entries, long nextSequence, long nextOrdinal, long nextFileNumber,
             long prevSegmentId, long prevEnd, long newestOrdinal, List<Path> spares,
-            List<SegmentPool.Sealed> sealed, int corruptSegments, String tail) {
+            List<SegmentPool.Sealed> sealed, int corruptSegments, String firstDamage, String tail) {
     }
 
     private record Live(Path path, long fileNumber, long fileSize, WalFormat.Header header) {
@@ -106,6 +106,7 @@ final class WalRecovery {
         long maxSequence = -1;
         long entries = 0;
         int corrupt = 0;
+        String firstDamage = null;
         String tail = null;
         long tailId = 0;
         long tailEnd = 0;
@@ -125,6 +126,10 @@ final class WalRecovery {
                     if (!valid) {
                         if (declared >= 0 && pos < declared) {
                             corrupt++;
+                            if (firstDamage == null) {
+                                firstDamage = "segment " + l.path() + " has an invalid frame at position " + pos
+                                        + " but its successor declares good frames up to " + declared;
+                            }
                             LOG.error("{}: segment {} has an invalid frame at position {} but its successor "
                                     + "declares good frames up to {}: acknowledged entries after it are lost",
                                     description, l.path(), pos, declared);
@@ -180,6 +185,6 @@ final class WalRecovery {
         }
         long newestOrdinal = live.isEmpty() ? 0 : live.get(live.size() - 1).header().ordinal();
         return new Result(entries, maxSequence + 1, newestOrdinal + 1, maxFileNumber + 1, tailId, tailEnd,
-                newestOrdinal, spares, sealed, corrupt, tail);
+                newestOrdinal, spares, sealed, corrupt, firstDamage, tail);
     }
 }

@@ -1,9 +1,12 @@
 package io.shale.storage.local.wal;
 
+import io.shale.log.ShaleException;
+import io.shale.log.ErrorKind;
 import static io.shale.storage.local.wal.FileWriteAheadLogTest.append;
 import static io.shale.storage.local.wal.FileWriteAheadLogTest.assertSameEntries;
 import static io.shale.storage.local.wal.FileWriteAheadLogTest.awaitAll;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -98,7 +101,7 @@ class TornTailTest {
     }
 
     @Test
-    void corruptionInsideASealedSegmentShouldBeReportedAndLaterSegmentsStillReplayed() throws Exception {
+    void corruptionInsideASealedSegmentShouldFailTheOpenUnlessToleratedThenReplayLaterSegments() throws Exception {
         Replayed.Opened o = Replayed.open(builder().segmentBytes(64 << 10));
         List<TestEntry> written = new ArrayList<>();
         try (FileWriteAheadLog wal = o.wal()) {
@@ -115,7 +118,14 @@ class TornTailTest {
         long lostFrom = bad.sequence();
         long lostTo = victim.frames().get(victim.frames().size() - 1).sequence();
 
-        Replayed.Opened reopened = Replayed.open(builder().segmentBytes(64 << 10));
+        // By default the open fails, naming the segment: acknowledged entries are lost.
+        assertThatThrownBy(() -> Replayed.open(builder().segmentBytes(64 << 10)))
+                .isInstanceOfSatisfying(ShaleException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ErrorKind.CORRUPT_STORAGE);
+                    assertThat(e.getMessage()).contains(victim.path().getFileName().toString());
+                });
+        // An operator who accepts the loss opens with tolerateDamage: what is readable comes back.
+        Replayed.Opened reopened = Replayed.open(builder().segmentBytes(64 << 10).tolerateDamage(true));
         try (FileWriteAheadLog wal = reopened.wal()) {
             assertThat(wal.corruptSegmentsFound()).isEqualTo(1);
             List<TestEntry> expected = written.stream()
