@@ -13,6 +13,7 @@ import io.shale.log.internal.manifest.ManifestOp;
 import io.shale.log.internal.manifest.ObjectMeta;
 import io.shale.log.internal.manifest.PartitionMeta;
 import io.shale.log.internal.manifest.RangeRef;
+import io.shale.log.internal.util.CrashPoints;
 import io.shale.log.internal.util.StoreCalls;
 import io.shale.log.record.Record;
 import io.shale.log.record.RecordBatch;
@@ -234,6 +235,7 @@ final class Cleaner {
                 });
             }
             out.finish(replaced.get(replaced.size() - 1).nextOffset());
+            CrashPoints.hit("cleaning.afterPut");
             List<ManifestOp> ops = new ArrayList<>();
             for (Written w : out.written) {
                 ops.add(new ManifestOp.AddObject(w.object(), w.ranges()));
