@@ -1547,7 +1547,10 @@ public abstract class LogStoreContractTest {
         LogStore s = openWriter(settings(
                 StoreConfig.COMPACTION_INTERVAL_MS, 20,
                 StoreConfig.OBJECT_DELETE_GRACE_MS, 0));
-        s.createTopic("c", 1, compacted());
+        // records become cleanable one second after they were written: both uploads land first
+        Map<String, Object> config = compacted();
+        config.put(TopicConfig.MIN_COMPACTION_LAG_MS, 1_000);
+        s.createTopic("c", 1, config);
         TopicPartition tp = TopicPartition.of("c", 0);
         List<String> before = keys("data/");
         put(s, tp, "a", "1", "b", "1", "c", "1"); // 0..2
@@ -1556,6 +1559,7 @@ public abstract class LogStoreContractTest {
         s.flush();
         List<String> uploads = newKeys(before, keys("data/"));
         assertThat(uploads).hasSize(2);
+        clock.advance(Duration.ofMillis(1_001));
 
         LogStore reader = openReadOnly(Map.of()); // objects only: no log cache
         List<Keyed> cleaned = List.of(new Keyed(1, "b", "1"), new Keyed(3, "a", "2"), new Keyed(4, "c", null));
@@ -1571,12 +1575,12 @@ public abstract class LogStoreContractTest {
                 .isEqualTo(cleaned);
 
         // the tombstone stays readable for delete.retention.ms after it was first cleaned, then goes
-        clock.advance(Duration.ofMillis(DELETE_RETENTION_MS - 1));
-        put(s, tp, "b", "2"); // 5: more dirty data, another cleaning
+        put(s, tp, "b", "2"); // 5: more dirty data, another cleaning before the horizon
         s.flush();
-        eventually("b=1 is cleaned away", () -> readCompacted(reader, tp).equals(
+        clock.advance(Duration.ofMillis(1_001));
+        eventually("b=1 is cleaned away, the tombstone stays", () -> readCompacted(reader, tp).equals(
                 List.of(new Keyed(3, "a", "2"), new Keyed(4, "c", null), new Keyed(5, "b", "2"))));
-        clock.advance(Duration.ofMillis(1));
+        clock.advance(Duration.ofMillis(DELETE_RETENTION_MS - 1_001));
         eventually("the tombstone is removed once its delete horizon passed",
                 () -> readCompacted(reader, tp).equals(List.of(new Keyed(3, "a", "2"), new Keyed(5, "b", "2"))));
         FetchResult f = reader.read(tp, 4, MIB);
