@@ -114,30 +114,41 @@ final class Cleaner {
                 continue;
             }
             for (PartitionLog p : t.partitions) {
-                Plan plan = plan(p, tc, now);
-                if (plan != null) {
-                    due.add(plan);
+                try {
+                    Plan plan = plan(p, tc, now);
+                    if (plan != null) {
+                        due.add(plan);
+                    }
+                } catch (ShaleException e) {
+                    failed(p, e); // planning may read an object index
                 }
             }
         }
         due.sort(Comparator.comparingDouble(Plan::dirtyRatio).reversed());
         long spent = 0;
         for (Plan plan : due) {
-            if (spent >= budget || engine.isClosing() || plan.log().isDeleted()) {
+            if (spent >= budget || engine.isClosing()) {
                 break;
+            }
+            if (plan.log().isDeleted()) {
+                continue;
             }
             spent += plan.bytes();
             try {
                 clean(plan, now);
             } catch (ShaleException e) {
-                if (e.kind() == ErrorKind.FENCED || engine.isClosing()) {
-                    throw e;
-                }
-                // one partition's failure (unreadable data, an unavailable store) must not starve the others
-                log.warn("cleaning {} failed, will retry: {}", plan.log().tp, e.getMessage());
+                failed(plan.log(), e);
             }
         }
         return spent;
+    }
+
+    /** One partition's failure (unreadable data, an unavailable store) must not starve the others. */
+    private void failed(PartitionLog p, ShaleException e) {
+        if (e.kind() == ErrorKind.FENCED || engine.isClosing()) {
+            throw e;
+        }
+        log.warn("cleaning {} failed, will retry: {}", p.tp, e.getMessage());
     }
 
     // ------------------------------------------------------------------ planning
