@@ -58,6 +58,21 @@ final class ConfigDef {
         }, doc);
     }
 
+    Key<Double> doubleKey(String name, double def, double min, double max, String doc) {
+        return define(name, def, s -> {
+            double v;
+            try {
+                v = Double.parseDouble(s.trim());
+            } catch (NumberFormatException e) {
+                throw bad(name, s, "not a number");
+            }
+            if (!(v >= min && v <= max)) {
+                throw bad(name, s, "must be between " + min + " and " + max);
+            }
+            return v;
+        }, doc);
+    }
+
     <E> Key<E> enumKey(String name, E def, Map<String, E> byName, String doc) {
         return define(name, def, s -> {
             E v = byName.get(s.trim().toLowerCase(Locale.ROOT));

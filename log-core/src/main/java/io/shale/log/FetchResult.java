@@ -15,13 +15,16 @@ import java.util.Objects;
  * <p>As in a Kafka fetch, the first batch may start before the requested offset (it is the batch
  * that contains it); {@link #records()} skips those earlier records. At most {@code maxBytes} are
  * returned, except that the first batch is returned whole even if it is larger, so that a reader
- * always makes progress. An empty result means the requested offset is the high watermark.
+ * always makes progress. An empty result means the requested offset is the high watermark, or, in a
+ * compacted topic ({@code cleanup.policy=compact}), that compaction removed every record from it to
+ * the high watermark; {@link #nextOffset()} then says where to continue.
  *
  * @param fetchOffset the offset that was asked for
  * @param batches the batches, in offset order; each {@link RecordBatch#buffer()} is a view of the
  *     store's memory or of a cached object block
  * @param nextOffset the offset to read next: one past the last returned batch, or
- *     {@code fetchOffset} if no batch was returned
+ *     {@code fetchOffset} if no batch was returned; in a compacted topic it also moves past offsets
+ *     whose records compaction removed (so it can exceed {@code fetchOffset} with no batch)
  * @param highWatermark the partition's durable end when the read was served
  * @param logStartOffset the partition's log start offset when the read was served
  */

@@ -24,8 +24,20 @@ import java.util.Objects;
  *   <tr><td>{@code message.timestamp.before.max.ms}</td><td>Long.MAX_VALUE</td><td>CreateTime only: reject records older than now minus this</td></tr>
  *   <tr><td>{@code message.timestamp.after.max.ms}</td><td>3600000</td><td>CreateTime only: reject records newer than now plus this</td></tr>
  *   <tr><td>{@code compression.type}</td><td>producer</td><td>codec for {@code append(records)}: producer (= none there), uncompressed, gzip, snappy, lz4, zstd; {@code appendBatch} keeps the batch's codec</td></tr>
- *   <tr><td>{@code cleanup.policy}</td><td>delete</td><td>delete (retention by time and size)</td></tr>
+ *   <tr><td>{@code cleanup.policy}</td><td>delete</td><td>delete (retention by time and size), compact (key-based
+ *       compaction: the newest record of each key is kept), or both ({@code compact,delete})</td></tr>
+ *   <tr><td>{@code delete.retention.ms}</td><td>86400000 (1 day)</td><td>compacted topics: how long a tombstone
+ *       (a record with a null value) stays readable after the cleaning that first passed it</td></tr>
+ *   <tr><td>{@code min.compaction.lag.ms}</td><td>0</td><td>compacted topics: records newer than this are not
+ *       cleaned</td></tr>
+ *   <tr><td>{@code max.compaction.lag.ms}</td><td>Long.MAX_VALUE</td><td>compacted topics: clean data older than this
+ *       even if the log is not dirty enough</td></tr>
+ *   <tr><td>{@code min.cleanable.dirty.ratio}</td><td>0.5</td><td>compacted topics: clean once the bytes written since
+ *       the last cleaning are this share of the cleanable bytes</td></tr>
  * </table>
+ *
+ * <p>Appends to a topic whose policy includes {@code compact} must give every record a key (as in
+ * Kafka); a record without one fails the append with {@code INVALID_ARGUMENT}.
  */
 public final class TopicConfig {
     public static final String RETENTION_MS = "retention.ms";
@@ -38,15 +50,41 @@ public final class TopicConfig {
     public static final String MESSAGE_TIMESTAMP_AFTER_MAX_MS = "message.timestamp.after.max.ms";
     public static final String COMPRESSION_TYPE = "compression.type";
     public static final String CLEANUP_POLICY = "cleanup.policy";
+    public static final String DELETE_RETENTION_MS = "delete.retention.ms";
+    public static final String MIN_COMPACTION_LAG_MS = "min.compaction.lag.ms";
+    public static final String MAX_COMPACTION_LAG_MS = "max.compaction.lag.ms";
+    public static final String MIN_CLEANABLE_DIRTY_RATIO = "min.cleanable.dirty.ratio";
 
-    /** Cleanup policies. */
+    /**
+     * Cleanup policies. Kafka's value is a list: {@code compact,delete} and {@code delete,compact}
+     * both name {@link #COMPACT_DELETE}.
+     */
     public enum CleanupPolicy {
-        DELETE("delete");
+        /** Retention by time and size drops whole runs of old data. */
+        DELETE("delete", false, true),
+        /** Key-based compaction keeps the newest record of each key; no retention by time or size. */
+        COMPACT("compact", true, false),
+        /** Both: compaction, and retention by time and size. */
+        COMPACT_DELETE("compact,delete", true, true);
 
         public final String kafkaName;
+        private final boolean compact;
+        private final boolean delete;
 
-        CleanupPolicy(String kafkaName) {
+        CleanupPolicy(String kafkaName, boolean compact, boolean delete) {
             this.kafkaName = kafkaName;
+            this.compact = compact;
+            this.delete = delete;
+        }
+
+        /** Whether key-based compaction applies. */
+        public boolean compacts() {
+            return compact;
+        }
+
+        /** Whether retention by time and size applies. */
+        public boolean deletes() {
+            return delete;
         }
     }
 
@@ -81,7 +119,15 @@ public final class TopicConfig {
         }
     }, "codec");
     private static final ConfigDef.Key<CleanupPolicy> K_CLEANUP =
-            DEF.enumKey(CLEANUP_POLICY, CleanupPolicy.DELETE, Map.of("delete", CleanupPolicy.DELETE), "cleanup policy");
+            DEF.define(CLEANUP_POLICY, CleanupPolicy.DELETE, TopicConfig::parsePolicy, "cleanup policy");
+    private static final ConfigDef.Key<Long> K_DELETE_RETENTION_MS =
+            DEF.longKey(DELETE_RETENTION_MS, 86_400_000L, 0, Long.MAX_VALUE, "tombstone retention");
+    private static final ConfigDef.Key<Long> K_MIN_COMPACTION_LAG_MS =
+            DEF.longKey(MIN_COMPACTION_LAG_MS, 0L, 0, Long.MAX_VALUE, "minimum age before cleaning");
+    private static final ConfigDef.Key<Long> K_MAX_COMPACTION_LAG_MS =
+            DEF.longKey(MAX_COMPACTION_LAG_MS, Long.MAX_VALUE, 1, Long.MAX_VALUE, "maximum age before cleaning");
+    private static final ConfigDef.Key<Double> K_MIN_CLEANABLE_DIRTY_RATIO =
+            DEF.doubleKey(MIN_CLEANABLE_DIRTY_RATIO, 0.5, 0.0, 1.0, "dirty share that triggers cleaning");
 
     private static final TopicConfig DEFAULTS = new TopicConfig(Map.of());
 
@@ -97,6 +143,10 @@ public final class TopicConfig {
     private final long afterMaxMs;
     private final CompressionType compression;
     private final CleanupPolicy cleanupPolicy;
+    private final long deleteRetentionMs;
+    private final long minCompactionLagMs;
+    private final long maxCompactionLagMs;
+    private final double minCleanableDirtyRatio;
 
     private TopicConfig(Map<ConfigDef.Key<?>, Object> overrides) {
         this.overrides = overrides;
@@ -112,6 +162,33 @@ public final class TopicConfig {
         this.compression = codec.equals("producer") || codec.equals("uncompressed") ? CompressionType.NONE
                 : CompressionType.forName(codec);
         this.cleanupPolicy = get(K_CLEANUP);
+        this.deleteRetentionMs = get(K_DELETE_RETENTION_MS);
+        this.minCompactionLagMs = get(K_MIN_COMPACTION_LAG_MS);
+        this.maxCompactionLagMs = get(K_MAX_COMPACTION_LAG_MS);
+        this.minCleanableDirtyRatio = get(K_MIN_CLEANABLE_DIRTY_RATIO);
+        if (minCompactionLagMs > maxCompactionLagMs) {
+            throw DEF.bad(MIN_COMPACTION_LAG_MS, String.valueOf(minCompactionLagMs), "must not exceed "
+                    + MAX_COMPACTION_LAG_MS + "=" + maxCompactionLagMs);
+        }
+    }
+
+    /** Kafka's list syntax: "delete", "compact", or both in either order. */
+    private static CleanupPolicy parsePolicy(String s) {
+        boolean compact = false;
+        boolean delete = false;
+        for (String part : s.split(",", -1)) {
+            switch (part.trim().toLowerCase(Locale.ROOT)) {
+                case "compact":
+                    compact = true;
+                    break;
+                case "delete":
+                    delete = true;
+                    break;
+                default:
+                    throw DEF.bad(CLEANUP_POLICY, s, "must be delete, compact, or compact,delete");
+            }
+        }
+        return compact && delete ? CleanupPolicy.COMPACT_DELETE : compact ? CleanupPolicy.COMPACT : CleanupPolicy.DELETE;
     }
 
     /** Kafka's defaults. */
@@ -177,6 +254,26 @@ public final class TopicConfig {
 
     public CleanupPolicy cleanupPolicy() {
         return cleanupPolicy;
+    }
+
+    /** Compacted topics: how long a tombstone stays readable after the cleaning that first passed it. */
+    public long deleteRetentionMs() {
+        return deleteRetentionMs;
+    }
+
+    /** Compacted topics: records newer than this are not cleaned. */
+    public long minCompactionLagMs() {
+        return minCompactionLagMs;
+    }
+
+    /** Compacted topics: data older than this is cleaned whatever the dirty ratio. */
+    public long maxCompactionLagMs() {
+        return maxCompactionLagMs;
+    }
+
+    /** Compacted topics: the share of dirty bytes at which a partition is cleaned. */
+    public double minCleanableDirtyRatio() {
+        return minCleanableDirtyRatio;
     }
 
     /** Only the keys that were set explicitly, as strings (what the manifest stores). */

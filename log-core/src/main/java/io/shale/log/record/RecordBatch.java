@@ -8,6 +8,7 @@ import static io.shale.log.record.RecordBatchLayout.COMPRESSION_CODEC_MASK;
 import static io.shale.log.record.RecordBatchLayout.CONTROL_FLAG_MASK;
 import static io.shale.log.record.RecordBatchLayout.CRC_COVERED_START;
 import static io.shale.log.record.RecordBatchLayout.CRC_OFFSET;
+import static io.shale.log.record.RecordBatchLayout.DELETE_HORIZON_FLAG_MASK;
 import static io.shale.log.record.RecordBatchLayout.HEADER_SIZE;
 import static io.shale.log.record.RecordBatchLayout.LAST_OFFSET_DELTA_OFFSET;
 import static io.shale.log.record.RecordBatchLayout.LENGTH_OFFSET;
@@ -29,6 +30,7 @@ import io.shale.log.record.GrowableBytes.LimitExceededException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Iterator;
+import java.util.OptionalLong;
 
 /*
  * Design:
@@ -254,8 +256,25 @@ public final class RecordBatch implements Iterable<Record> {
         return (attributes() & CONTROL_FLAG_MASK) != 0;
     }
 
+    /**
+     * The base timestamp field: the first record's timestamp, or the delete horizon when
+     * {@link #isDeleteHorizonSet()} (record timestamps are relative to it either way).
+     */
     public long baseTimestamp() {
         return buf.getLong(BASE_TIMESTAMP_OFFSET);
+    }
+
+    /**
+     * Whether attributes bit 6 is set: a log cleaner wrote this batch and its base timestamp is the
+     * time after which its tombstones may be removed (Kafka's KIP-534).
+     */
+    public boolean isDeleteHorizonSet() {
+        return (attributes() & DELETE_HORIZON_FLAG_MASK) != 0;
+    }
+
+    /** The delete horizon (epoch ms) if {@link #isDeleteHorizonSet()}, as Kafka's {@code deleteHorizonMs()}. */
+    public OptionalLong deleteHorizonMs() {
+        return isDeleteHorizonSet() ? OptionalLong.of(baseTimestamp()) : OptionalLong.empty();
     }
 
     public long maxTimestamp() {
@@ -374,6 +393,7 @@ public final class RecordBatch implements Iterable<Record> {
                 + ", producerId=" + producerId() + ", producerEpoch=" + producerEpoch()
                 + ", baseSequence=" + baseSequence() + ", partitionLeaderEpoch=" + partitionLeaderEpoch()
                 + ", transactional=" + isTransactional() + ", control=" + isControlBatch()
+                + (isDeleteHorizonSet() ? ", deleteHorizonMs=" + baseTimestamp() : "")
                 + ", crc=0x" + Long.toHexString(checksum()) + ")";
     }
 }

@@ -7,6 +7,7 @@ import static io.shale.log.record.RecordBatchLayout.BASE_TIMESTAMP_OFFSET;
 import static io.shale.log.record.RecordBatchLayout.CONTROL_FLAG_MASK;
 import static io.shale.log.record.RecordBatchLayout.CRC_COVERED_START;
 import static io.shale.log.record.RecordBatchLayout.CRC_OFFSET;
+import static io.shale.log.record.RecordBatchLayout.DELETE_HORIZON_FLAG_MASK;
 import static io.shale.log.record.RecordBatchLayout.HEADER_SIZE;
 import static io.shale.log.record.RecordBatchLayout.LAST_OFFSET_DELTA_OFFSET;
 import static io.shale.log.record.RecordBatchLayout.LENGTH_OFFSET;
@@ -50,6 +51,12 @@ import java.util.zip.CRC32C;
  * (baseTimestamp = first record's timestamp, maxTimestamp = the largest record timestamp or the
  * log append time, lastOffsetDelta = count - 1), so an uncompressed, lz4 or snappy batch is byte
  * for byte the one Kafka builds (tested); gzip and zstd differ only in codec framing details.
+ *
+ * Compacted batches (what Kafka's log cleaner writes, and Shale's): records at explicit offsets
+ * with gaps (appendWithOffset = MemoryRecordsBuilder.appendWithOffset), the original batch's last
+ * offset kept (lastOffsetDelta = overrideLastOffset) so the producer's last sequence survives, and
+ * the delete horizon of KIP-534 (attributes bit 6; baseTimestamp holds the horizon and timestamp
+ * deltas are taken against it, so every record keeps its timestamp).
  */
 /**
  * Encodes records into one Kafka v2 record batch. Not thread-safe; reusable after
@@ -89,8 +96,11 @@ public final class RecordBatchBuilder {
     private boolean control;
     private int partitionLeaderEpoch;
     private long defaultTimestamp;
+    private long deleteHorizonMs;
+    private int lastOffsetDeltaOverride;
 
     private int count;
+    private int lastOffsetDelta;
     private long firstTimestamp;
     private long maxTimestamp;
 
@@ -171,6 +181,30 @@ public final class RecordBatchBuilder {
      *     a control batch record without a 4-byte key, or a batch that would pass 2 GiB
      */
     public RecordBatchBuilder append(long timestamp, ByteBuffer key, ByteBuffer value, List<Header> headers) {
+        return appendAtDelta(lastOffsetDelta + 1, timestamp, key, value, headers);
+    }
+
+    /**
+     * Adds a record at an explicit offset, as Kafka's log cleaner writes compacted batches: offsets
+     * must grow but may leave gaps. Set {@link #baseOffset} first (the record's offset delta is
+     * {@code offset - baseOffset}). Otherwise as {@link #append(long, ByteBuffer, ByteBuffer, List)}.
+     *
+     * @throws io.shale.log.ShaleException of kind {@code INVALID_ARGUMENT} if {@code offset} is not
+     *     above the previous record's, is below the base offset, or is more than
+     *     {@code Integer.MAX_VALUE} above it; and in the cases {@code append} fails
+     */
+    public RecordBatchBuilder appendWithOffset(long offset, long timestamp, ByteBuffer key, ByteBuffer value,
+            List<Header> headers) {
+        long delta = offset - baseOffset;
+        if (offset < baseOffset || delta > Integer.MAX_VALUE || delta <= lastOffsetDelta) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "record offset " + offset + " must be above "
+                    + (baseOffset + lastOffsetDelta) + " and within 2^31-1 of the base offset " + baseOffset);
+        }
+        return appendAtDelta((int) delta, timestamp, key, value, headers);
+    }
+
+    private RecordBatchBuilder appendAtDelta(int offsetDelta, long timestamp, ByteBuffer key, ByteBuffer value,
+            List<Header> headers) {
         long ts = timestamp == NO_TIMESTAMP ? defaultTimestamp : timestamp;
         if (ts < 0 && ts != NO_TIMESTAMP) {
             throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "invalid negative record timestamp " + ts);
@@ -180,9 +214,8 @@ public final class RecordBatchBuilder {
                     "a control batch record needs a key of at least 4 bytes (version, type)");
         }
         if (count == 0) {
-            firstTimestamp = ts;
+            firstTimestamp = deleteHorizonMs != NO_TIMESTAMP ? deleteHorizonMs : ts;
         }
-        int offsetDelta = count;
         long timestampDelta = ts - firstTimestamp;
 
         int keyLen = key == null ? -1 : key.remaining();
@@ -220,6 +253,7 @@ public final class RecordBatchBuilder {
         }
         records.length = p;
         count++;
+        lastOffsetDelta = offsetDelta;
         if (ts > maxTimestamp) {
             maxTimestamp = ts;
         }
@@ -246,6 +280,40 @@ public final class RecordBatchBuilder {
     /** The timestamp given to records appended with {@link RecordBatchLayout#NO_TIMESTAMP} (default: 0). */
     public RecordBatchBuilder defaultTimestamp(long timestamp) {
         this.defaultTimestamp = timestamp;
+        return this;
+    }
+
+    /**
+     * Sets the delete horizon (Kafka's KIP-534, written by log cleaners into batches holding
+     * tombstones): attributes bit 6 is set and the base timestamp field holds {@code deleteHorizonMs};
+     * records keep their timestamps (their deltas are taken against it). {@code -1} (the default)
+     * writes none. Set it before appending.
+     *
+     * @throws IllegalStateException if records were appended already
+     * @throws io.shale.log.ShaleException of kind {@code INVALID_ARGUMENT} for a negative value other than -1
+     */
+    public RecordBatchBuilder deleteHorizon(long deleteHorizonMs) {
+        if (count > 0) {
+            throw new IllegalStateException("set the delete horizon before appending records");
+        }
+        if (deleteHorizonMs < 0 && deleteHorizonMs != NO_TIMESTAMP) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "invalid negative delete horizon " + deleteHorizonMs);
+        }
+        this.deleteHorizonMs = deleteHorizonMs;
+        return this;
+    }
+
+    /**
+     * Overrides the header's lastOffsetDelta (default: the last record's offset delta), as Kafka's
+     * cleaner keeps a compacted batch's original last offset so that the producer's last sequence
+     * survives. {@code -1} restores the default. Checked when the batch is written: it must not be
+     * below the last record's offset delta.
+     */
+    public RecordBatchBuilder lastOffsetDelta(int delta) {
+        if (delta < -1) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "invalid lastOffsetDelta " + delta);
+        }
+        this.lastOffsetDeltaOverride = delta;
         return this;
     }
 
@@ -327,6 +395,14 @@ public final class RecordBatchBuilder {
         if ((long) HEADER_SIZE + bodyLength > Integer.MAX_VALUE - 64) {
             throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "record batch would be larger than 2 GiB");
         }
+        int lastDelta = lastOffsetDelta;
+        if (lastOffsetDeltaOverride >= 0) {
+            if (lastOffsetDeltaOverride < lastOffsetDelta) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "lastOffsetDelta " + lastOffsetDeltaOverride
+                        + " is below the last record's offset delta " + lastOffsetDelta);
+            }
+            lastDelta = lastOffsetDeltaOverride;
+        }
         int attributes = compression.id;
         if (timestampType == TimestampType.LOG_APPEND_TIME) {
             attributes |= TIMESTAMP_TYPE_MASK;
@@ -337,6 +413,9 @@ public final class RecordBatchBuilder {
         if (control) {
             attributes |= CONTROL_FLAG_MASK;
         }
+        if (deleteHorizonMs != NO_TIMESTAMP) {
+            attributes |= DELETE_HORIZON_FLAG_MASK;
+        }
         long max = timestampType == TimestampType.LOG_APPEND_TIME && logAppendTime != NO_TIMESTAMP
                 ? logAppendTime : maxTimestamp;
         byte[] h = header;
@@ -345,7 +424,7 @@ public final class RecordBatchBuilder {
         BigEndian.putInt(h, PARTITION_LEADER_EPOCH_OFFSET, partitionLeaderEpoch);
         h[MAGIC_OFFSET] = MAGIC;
         BigEndian.putShort(h, ATTRIBUTES_OFFSET, (short) attributes);
-        BigEndian.putInt(h, LAST_OFFSET_DELTA_OFFSET, count - 1);
+        BigEndian.putInt(h, LAST_OFFSET_DELTA_OFFSET, lastDelta);
         BigEndian.putLong(h, BASE_TIMESTAMP_OFFSET, firstTimestamp);
         BigEndian.putLong(h, MAX_TIMESTAMP_OFFSET, max);
         BigEndian.putLong(h, PRODUCER_ID_OFFSET, producerId);
@@ -380,6 +459,9 @@ public final class RecordBatchBuilder {
     public RecordBatchBuilder reset() {
         records.clear();
         count = 0;
+        lastOffsetDelta = -1;
+        lastOffsetDeltaOverride = -1;
+        deleteHorizonMs = NO_TIMESTAMP;
         firstTimestamp = NO_TIMESTAMP;
         maxTimestamp = NO_TIMESTAMP;
         compression = CompressionType.NONE;

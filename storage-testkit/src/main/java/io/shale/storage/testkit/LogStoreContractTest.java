@@ -62,7 +62,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The end-to-end contract of {@link LogStore}, checked through the public API only, against a real
  * {@link ObjectStore}: tiering (one object per upload whatever the partition count), cold reads,
- * retention by time and size, compaction, deletion after the grace period, orphans, writer
+ * retention by time and size, compaction (segment rolls, merges, and key-based compaction of
+ * {@code cleanup.policy=compact} topics), deletion after the grace period, orphans, writer
  * fencing, read-only tailing, crash and restart recovery, and the API's semantics (Kafka batches,
  * offsets by timestamp, DeleteRecords, long poll, topic admin, error kinds).
  *
@@ -1493,5 +1494,153 @@ public abstract class LogStoreContractTest {
         ByteBuffer c = ByteBuffer.allocate(b.remaining());
         c.put(b.duplicate()).flip();
         return c;
+    }
+
+    // =============================================================================================
+    // Key-based compaction (cleanup.policy=compact)
+
+    /** A record of a compacted topic as read back: offset, key and value (null for a tombstone). */
+    protected record Keyed(long offset, String key, String value) {
+        @Override
+        public String toString() {
+            return offset + ":" + key + "=" + value;
+        }
+    }
+
+    private static final long DELETE_RETENTION_MS = 60_000;
+
+    private static Map<String, Object> compacted() {
+        return settings(TopicConfig.CLEANUP_POLICY, "compact", TopicConfig.MIN_CLEANABLE_DIRTY_RATIO, "0.01",
+                TopicConfig.DELETE_RETENTION_MS, DELETE_RETENTION_MS);
+    }
+
+    /**
+     * Every record from the log start to the high watermark. In a compacted topic a read may
+     * return no batch (compaction removed everything up to the high watermark) but must still move
+     * past the gap.
+     */
+    protected static List<Keyed> readCompacted(LogStore s, TopicPartition tp) {
+        List<Keyed> out = new ArrayList<>();
+        long offset = s.logStartOffset(tp);
+        long hw = s.highWatermark(tp);
+        while (offset < hw) {
+            FetchResult f = s.read(tp, offset, MIB);
+            assertThat(f.nextOffset()).as("read of %s at %d makes progress", tp, offset).isGreaterThan(offset);
+            for (Record r : f.records()) {
+                out.add(new Keyed(r.offset(), utf8(r.key()), utf8(r.value())));
+            }
+            offset = f.nextOffset();
+        }
+        return out;
+    }
+
+    private static AppendResult put(LogStore s, TopicPartition tp, String... kv) {
+        List<SimpleRecord> rs = new ArrayList<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            rs.add(SimpleRecord.of(kv[i], kv[i + 1]));
+        }
+        return join(s.append(tp, rs));
+    }
+
+    @Test
+    void keyBasedCompactionShouldKeepTheNewestRecordOfEachKeyAtItsOffsetAndExpireTombstones() {
+        LogStore s = openWriter(settings(
+                StoreConfig.COMPACTION_INTERVAL_MS, 20,
+                StoreConfig.OBJECT_DELETE_GRACE_MS, 0));
+        // records become cleanable one second after they were written: both uploads land first
+        Map<String, Object> config = compacted();
+        config.put(TopicConfig.MIN_COMPACTION_LAG_MS, 1_000);
+        s.createTopic("c", 1, config);
+        TopicPartition tp = TopicPartition.of("c", 0);
+        List<String> before = keys("data/");
+        put(s, tp, "a", "1", "b", "1", "c", "1"); // 0..2
+        s.flush();
+        put(s, tp, "a", "2", "c", null); // 3..4: c is deleted
+        s.flush();
+        List<String> uploads = newKeys(before, keys("data/"));
+        assertThat(uploads).hasSize(2);
+        clock.advance(Duration.ofMillis(1_001));
+
+        LogStore reader = openReadOnly(Map.of()); // objects only: no log cache
+        List<Keyed> cleaned = List.of(new Keyed(1, "b", "1"), new Keyed(3, "a", "2"), new Keyed(4, "c", null));
+        eventually("the newest record of each key is all that is left, at its offset",
+                () -> readCompacted(reader, tp).equals(cleaned));
+        eventually("the replaced uploads are deleted", () -> keys("data/").stream().noneMatch(uploads::contains));
+        assertThat(s.highWatermark(tp)).as("offsets are never reused").isEqualTo(5);
+        FetchResult inGap = reader.read(tp, 0, MIB);
+        assertThat(inGap.recordList()).as("a read at a removed offset returns the next record")
+                .first().extracting(Record::offset).isEqualTo(1L);
+        assertThat(reader.read(tp, 2, MIB).recordList()).first().extracting(Record::offset).isEqualTo(3L);
+        assertThat(readCompacted(s, tp)).as("the writer reads cleaned offsets from the objects, not its cache")
+                .isEqualTo(cleaned);
+
+        // the tombstone stays readable for delete.retention.ms after it was first cleaned, then goes
+        put(s, tp, "b", "2"); // 5: more dirty data, another cleaning before the horizon
+        s.flush();
+        clock.advance(Duration.ofMillis(1_001));
+        eventually("b=1 is cleaned away, the tombstone stays", () -> readCompacted(reader, tp).equals(
+                List.of(new Keyed(3, "a", "2"), new Keyed(4, "c", null), new Keyed(5, "b", "2"))));
+        clock.advance(Duration.ofMillis(DELETE_RETENTION_MS - 1_001));
+        eventually("the tombstone is removed once its delete horizon passed",
+                () -> readCompacted(reader, tp).equals(List.of(new Keyed(3, "a", "2"), new Keyed(5, "b", "2"))));
+        FetchResult f = reader.read(tp, 4, MIB);
+        assertThat(f.recordList()).extracting(Record::offset).containsExactly(5L);
+
+        // keyless appends are refused, as Kafka does for a compacted topic
+        assertFails(() -> s.append(tp, List.of(SimpleRecord.of((String) null, "no key"))), ErrorKind.INVALID_ARGUMENT);
+        assertFails(() -> s.appendBatch(tp, new RecordBatchBuilder().compression(CompressionType.GZIP)
+                .append(SimpleRecord.of("k", "v")).append(SimpleRecord.of((String) null, "no key")).build()),
+                ErrorKind.INVALID_ARGUMENT);
+        assertThat(s.highWatermark(tp)).isEqualTo(6);
+
+        s.close();
+        LogStore again = openWriter(Map.of());
+        assertThat(readCompacted(again, tp)).as("after a restart")
+                .isEqualTo(List.of(new Keyed(3, "a", "2"), new Keyed(5, "b", "2")));
+        assertThat(put(again, tp, "a", "3").baseOffset()).isEqualTo(6);
+    }
+
+    @Test
+    void keyBasedCompactionShouldKeepEachBatchsCodecAndProducerFieldsSoKafkaDecodesTheRewrittenBatches() {
+        LogStore s = openWriter(settings(StoreConfig.COMPACTION_INTERVAL_MS, 20));
+        s.createTopic("c", 1, compacted());
+        TopicPartition tp = TopicPartition.of("c", 0);
+        long ts = clock.millis() - 1_000;
+        join(s.appendBatch(tp, kafkaBatch(Compression.NONE, ts, "plain", 3))); // 0..2: key-0..2
+        join(s.appendBatch(tp, kafkaBatch(Compression.lz4().build(), ts, "lz4", 5))); // 3..7: key-0..4
+        join(s.appendBatch(tp, kafkaBatch(Compression.gzip().build(), ts, "gzip", 2))); // 8..9: key-0..1
+        s.flush();
+        LogStore reader = openReadOnly(Map.of());
+        eventually("the first batch is cleaned away", () -> reader.read(tp, 0, MIB).batches().size() == 2);
+
+        List<MutableRecordBatch> batches = kafkaBatches(reader, tp);
+        assertThat(batches).hasSize(2);
+        MutableRecordBatch lz4 = batches.get(0);
+        MutableRecordBatch gzip = batches.get(1);
+        lz4.ensureValid();
+        gzip.ensureValid();
+        assertThat(lz4.compressionType().name).as("a rewritten batch keeps its codec").isEqualTo("lz4");
+        assertThat(gzip.compressionType().name).isEqualTo("gzip");
+        assertThat(lz4.baseOffset()).isEqualTo(3);
+        assertThat(lz4.lastOffset()).as("and its last offset, for the producer's sequence").isEqualTo(7);
+        assertThat(lz4.countOrNull()).as("a batch with a gap").isEqualTo(3);
+        assertThat(lz4.producerId()).isEqualTo(4242L);
+        assertThat(lz4.producerEpoch()).isEqualTo((short) 3);
+        assertThat(lz4.baseSequence()).isEqualTo(17);
+        List<String> seen = new ArrayList<>();
+        for (MutableRecordBatch b : batches) {
+            for (org.apache.kafka.common.record.internal.Record r : b) {
+                seen.add(r.offset() + ":" + utf8(r.key()) + "=" + utf8(r.value()) + "@" + (r.timestamp() - ts)
+                        + "#" + r.sequence() + "/" + utf8(ByteBuffer.wrap(r.headers()[0].value())));
+            }
+        }
+        assertThat(seen).containsExactly(
+                "5:key-2=lz4-value-2@2#19/header-2",
+                "6:key-3=lz4-value-3@3#20/header-3",
+                "7:key-4=lz4-value-4@4#21/header-4",
+                "8:key-0=gzip-value-0@0#17/header-0",
+                "9:key-1=gzip-value-1@1#18/header-1");
+        assertThat(reader.offsetForTimestamp(tp, ts)).as("the earliest record left")
+                .contains(new OffsetAndTimestamp(5, ts + 2));
     }
 }

@@ -51,6 +51,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Commit.</b> One delta adds the new object and removes exactly the replaced runs; the
  * replaced objects become unreferenced and are deleted after {@code object.delete.grace.ms}.
  * Runs on the maintenance thread only, so it never races retention.
+ *
+ * <p><b>Key-based cleaning</b> of topics with {@code cleanup.policy=compact} ({@link Cleaner}) runs
+ * first in each pass, within the same byte budget.
  */
 final class Compactor {
     private static final Logger log = LoggerFactory.getLogger(Compactor.class);
@@ -61,6 +64,8 @@ final class Compactor {
     private final AtomicLong counter = new AtomicLong();
     final AtomicLong segmentsWritten = new AtomicLong();
     final AtomicLong mergesWritten = new AtomicLong();
+    /** Key-based compaction ({@code cleanup.policy=compact}); shares this class's keys and in-flight set. */
+    final Cleaner cleaner;
 
     /** One source block and where its bytes come from. */
     private record Source(RangeRef range, int blockInRange, BlockInfo block) {
@@ -73,10 +78,13 @@ final class Compactor {
 
     Compactor(StoreEngine engine) {
         this.engine = engine;
+        this.cleaner = new Cleaner(engine, this);
     }
 
     void run() {
         long budget = MAX_BYTES_PER_RUN;
+        // key-based cleaning first: it consumes dirty runs directly, saving their segment roll
+        budget -= cleaner.run(budget);
         long now = engine.clock.millis();
         for (List<RangeRef> job : planRolls(now)) {
             if (budget <= 0 || engine.isClosing()) {
@@ -194,7 +202,7 @@ final class Compactor {
         }
         long size = indexPosition + DataObjectFormat.indexLength(blocks.size()) + DataObjectFormat.FOOTER_SIZE;
         Map<String, ByteBuffer> preloaded = preloadSources ? preload(ranges) : Map.of();
-        String key = "data/" + StoreCalls.pad(engine.catalog.writerEpoch()) + "-c" + StoreCalls.pad(counter.incrementAndGet());
+        String key = newObjectKey();
         int[] crcs = new int[blocks.size()];
         final long dataEnd = indexPosition;
         Payload payload = Payload.ofStream(size, () -> new Stream(blocks, crcs, preloaded, dataEnd));
@@ -231,6 +239,11 @@ final class Compactor {
         } finally {
             inFlight.remove(key);
         }
+    }
+
+    /** A fresh key for an object written by compaction or cleaning ({@code data/E-cK}). */
+    String newObjectKey() {
+        return "data/" + StoreCalls.pad(engine.catalog.writerEpoch()) + "-c" + StoreCalls.pad(counter.incrementAndGet());
     }
 
     private List<OutBlock> layout(List<RangeRef> ranges, int target) {

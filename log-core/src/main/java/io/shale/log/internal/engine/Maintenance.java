@@ -29,8 +29,11 @@ import org.slf4j.LoggerFactory;
  *   <li><b>retention</b> ({@code retention.check.interval.ms}): per partition, drop the oldest
  *       whole runs whose newest record is older than {@code retention.ms}, and the oldest whole
  *       runs while the partition is larger than {@code retention.bytes}; one manifest delta
- *       records the new log start offsets of every partition that changed;</li>
- *   <li><b>compaction</b> ({@code compaction.interval.ms}): see {@link Compactor};</li>
+ *       records the new log start offsets of every partition that changed; only topics whose
+ *       {@code cleanup.policy} includes {@code delete};</li>
+ *   <li><b>compaction</b> ({@code compaction.interval.ms}): key-based cleaning of topics whose
+ *       {@code cleanup.policy} includes {@code compact} ({@link Cleaner}), then segment rolls and
+ *       merges ({@link Compactor});</li>
  *   <li><b>object deletion</b>: objects no run references any more are deleted once they have
  *       been unreferenced for {@code object.delete.grace.ms} (so in-flight readers finish), then
  *       recorded as deleted in the manifest;</li>
@@ -136,7 +139,7 @@ final class Maintenance {
         synchronized (engine.catalog.lock()) {
             for (TopicHandle t : engine.topicHandles()) {
                 TopicConfig tc = t.config;
-                if (tc.retentionMs() < 0 && tc.retentionBytes() < 0) {
+                if (!tc.cleanupPolicy().deletes() || (tc.retentionMs() < 0 && tc.retentionBytes() < 0)) {
                     continue;
                 }
                 for (PartitionLog p : t.partitions) {
@@ -187,6 +190,11 @@ final class Maintenance {
 
     void runCompaction() {
         compactor.run();
+    }
+
+    /** Key-based compaction (tests reach its settings and counters through this). */
+    Cleaner cleaner() {
+        return compactor.cleaner;
     }
 
     // ------------------------------------------------------------------ deletion

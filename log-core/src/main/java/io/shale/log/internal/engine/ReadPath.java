@@ -18,6 +18,18 @@ import java.util.Optional;
 /**
  * Reads: the log cache first, then the object store. Every batch returned is a read-only view,
  * never a copy. Stateless; the partition and the engine hold the state.
+ *
+ * <p><b>Gaps.</b> In a compacted topic ({@code cleanup.policy=compact}) offsets whose records were
+ * removed belong to no batch: inside a run, the block walk returns the next batch after them; between
+ * runs (or after the last one), the read moves on to where data exists again. As in Kafka, a read
+ * at a removed offset returns the next batch, and the result's next offset is past the gap even when
+ * nothing is left before the high watermark.
+ *
+ * <p><b>Cleaned data and the log cache.</b> The cache keeps batches as they were appended. Offsets
+ * below a partition's cleaned offset are read from the objects only, so a reader never mixes a
+ * record that compaction removed (an old value, say) with the cleaned rest (where the tombstone that
+ * deleted it may be gone too). At and above the cleaned offset the objects hold the batches as
+ * appended, the same bytes the cache holds.
  */
 final class ReadPath {
     private ReadPath() {
@@ -60,7 +72,9 @@ final class ReadPath {
     private static void fill(StoreEngine engine, PartitionLog p, long hw, ReadCursor c) {
         while (c.next < hw && !c.full) {
             long before = c.next;
-            if (!engine.readOnly && p.readCached(hw, c)) {
+            // Below a compacted partition's cleaned offset the cache holds the batches as appended,
+            // which cleaning has since rewritten: serve those offsets from the objects only.
+            if (!engine.readOnly && c.next >= p.meta.cleanedOffset() && p.readCached(hw, c)) {
                 if (c.next == before && !c.full) {
                     break;
                 }
@@ -73,6 +87,11 @@ final class ReadPath {
                     throw new ShaleException(ErrorKind.OFFSET_OUT_OF_RANGE, "offset " + c.next + " of " + p.tp
                             + " was deleted while being read; the log now starts at " + p.logStartOffset());
                 }
+                long skipTo = gapEnd(meta, c.next, hw);
+                if (skipTo > c.next) {
+                    c.next = skipTo; // key-based compaction removed every record up to there (Kafka: next batch)
+                    continue;
+                }
                 if (!c.out.isEmpty()) {
                     break; // the rest will be readable from the cache or the next refresh
                 }
@@ -84,6 +103,18 @@ final class ReadPath {
                 break;
             }
         }
+    }
+
+    /**
+     * Where the gap at {@code offset} ends: the start of the next run, or (no run above it) the
+     * committed end, at most {@code hw}. Offsets below the committed end that no run holds had all
+     * their records removed by key-based compaction; without compaction runs are contiguous, and this
+     * returns {@code offset} (no gap) unless the data is above the committed end.
+     */
+    private static long gapEnd(PartitionMeta meta, long offset, long hw) {
+        long next = meta.nextHeldOffset(offset);
+        long end = next >= 0 ? next : meta.endOffset();
+        return Math.min(Math.max(end, offset), hw);
     }
 
     /** Kafka ListOffsets by timestamp: the first offset whose record timestamp is >= {@code ts}. */

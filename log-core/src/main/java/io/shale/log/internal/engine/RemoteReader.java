@@ -211,6 +211,12 @@ final class RemoteReader {
                 pos += size;
             }
         }
+        // The run is exhausted. In a compacted segment its last batch may end before the run does
+        // (key-based compaction removed the records in between): the reader moves past them.
+        long end = Math.min(r.nextOffset(), limitOffset);
+        if (c.next < end) {
+            c.next = end;
+        }
         return true;
     }
 

@@ -18,6 +18,7 @@ import io.shale.log.internal.manifest.PartitionMeta;
 import io.shale.log.internal.manifest.TopicMeta;
 import io.shale.log.internal.objectstore.RetryingObjectStore;
 import io.shale.log.internal.util.StoreCalls;
+import io.shale.log.record.Record;
 import io.shale.log.record.RecordBatch;
 import io.shale.log.record.RecordBatchBuilder;
 import io.shale.log.record.RecordBatchLayout;
@@ -304,8 +305,12 @@ public final class StoreEngine implements LogStore {
             if (logAppendTime) {
                 b.timestampType(TimestampType.LOG_APPEND_TIME).logAppendTime(now);
             }
+            boolean compacted = tc.cleanupPolicy().compacts();
             for (int i = 0, n = records.size(); i < n; i++) {
                 SimpleRecord r = Objects.requireNonNull(records.get(i), "record");
+                if (compacted && r.key() == null) {
+                    throw keyless(tp);
+                }
                 if (!logAppendTime && r.timestamp() != RecordBatchLayout.NO_TIMESTAMP) {
                     checkTimestamp(tp, tc, r.timestamp(), now);
                 }
@@ -358,6 +363,14 @@ public final class StoreEngine implements LogStore {
                     checkTimestamp(tp, tc, v.baseTimestamp(), now);
                 }
                 maxTs = Math.max(maxTs, logAppendTime ? now : v.maxTimestamp());
+                if (tc.cleanupPolicy().compacts() && !v.isControlBatch()) {
+                    // only compacted topics pay for this walk (and a decompression, if any)
+                    for (Record r : v) {
+                        if (r.key() == null) {
+                            throw keyless(tp);
+                        }
+                    }
+                }
             }
             int size = batches.remaining();
             CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), p);
@@ -388,6 +401,12 @@ public final class StoreEngine implements LogStore {
                     + tc.messageTimestampBeforeMaxMs() + ", message.timestamp.after.max.ms="
                     + tc.messageTimestampAfterMaxMs() + ")");
         }
+    }
+
+    /** Kafka rejects a record without a key in a compacted topic (its InvalidRecordException). */
+    private static ShaleException keyless(TopicPartition tp) {
+        return new ShaleException(ErrorKind.INVALID_ARGUMENT, "topic '" + tp.topic() + "' is compacted "
+                + "(cleanup.policy includes compact): every record appended to " + tp + " needs a key");
     }
 
     private static ShaleException tooLarge(TopicPartition tp, int size, TopicConfig tc) {

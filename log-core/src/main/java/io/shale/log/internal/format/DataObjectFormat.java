@@ -26,6 +26,12 @@ package io.shale.log.internal.format;
  * +-----------------------------------------------------------+ size
  * </pre>
  *
+ * <p>An index entry's offsets are the range its block covers: normally its first batch's base
+ * offset to one past its last batch's last offset. A segment written by key-based compaction
+ * ({@code cleanup.policy=compact}) tiles the offsets it replaced: each block starts where the
+ * previous one ended, so offsets whose records were removed still fall in some block (a reader
+ * returns the next batch after them). The layout and version are the same.
+ *
  * <p>All integers big-endian. A reader that knows the object's size reads the footer (or, knowing
  * the index position from the manifest, the index and footer in one ranged GET), then any block
  * with one more ranged GET. Every block is verified against its CRC before use.

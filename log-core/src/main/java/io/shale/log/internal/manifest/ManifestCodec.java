@@ -28,15 +28,28 @@ import java.util.zip.CRC32C;
  * +--------------------------------------------------------------+
  * delta body:    opCount uvar, then per op: type u8 + fields (varints; strings are uvar length + UTF-8)
  * snapshot body: writerEpoch, nextPartitionId, topics, objects, partitions (runs point into the
- *                object table by index), pending deletions
+ *                object table by index), pending deletions;
+ *                version 2 adds: cleanedCount uvar, then per partition (id uvar, cleanedOffset uvar)
  * </pre>
+ *
+ * <p><b>Versions.</b> Version 2 adds key-based compaction's cleaned offsets: the op
+ * {@link ManifestOp.SetCleanedOffset} in deltas and the cleaned-offset section in snapshots.
+ * Everything else is as in version 1. A file is written as version 1 unless it holds something only
+ * version 2 can say (a {@code SetCleanedOffset} op; a partition with a cleaned offset), so stores
+ * that never use {@code cleanup.policy=compact} stay readable by version-1 readers. Both versions
+ * are decoded; a version-1 file holding op type 10 is corrupt.
  *
  * Decoding checks the magic, version, length and CRC before parsing, and every count against
  * the bytes that remain, so a damaged file fails with {@link CorruptObjectException}.
  */
 public final class ManifestCodec {
     public static final int MAGIC = 0x53484d46; // "SHMF"
-    public static final int FORMAT_VERSION = 1;
+    /** The first format: everything but key-based compaction's cleaned offsets. */
+    public static final int FORMAT_VERSION_1 = 1;
+    /** Version 1 plus cleaned offsets ({@link ManifestOp.SetCleanedOffset}, snapshot section). */
+    public static final int FORMAT_VERSION_2 = 2;
+    /** The newest version this code reads and writes. */
+    public static final int FORMAT_VERSION = FORMAT_VERSION_2;
     public static final int KIND_DELTA = 1;
     public static final int KIND_SNAPSHOT = 2;
     public static final int HEADER_SIZE = 36;
@@ -50,6 +63,7 @@ public final class ManifestCodec {
     private static final int OP_REMOVE_RANGES = 7;
     private static final int OP_SET_LOG_START = 8;
     private static final int OP_OBJECTS_DELETED = 9;
+    private static final int OP_SET_CLEANED_OFFSET = 10;
 
     private ManifestCodec() {
     }
@@ -61,7 +75,13 @@ public final class ManifestCodec {
     // ------------------------------------------------------------------ deltas
 
     public static byte[] encodeDelta(long number, long writerEpoch, long timestampMs, List<ManifestOp> ops) {
-        ByteWriter w = header(KIND_DELTA, number, writerEpoch, timestampMs);
+        int version = FORMAT_VERSION_1;
+        for (ManifestOp op : ops) {
+            if (op instanceof ManifestOp.SetCleanedOffset) {
+                version = FORMAT_VERSION_2;
+            }
+        }
+        ByteWriter w = header(KIND_DELTA, version, number, writerEpoch, timestampMs);
         int bodyStart = w.position();
         w.uvarlong(ops.size());
         for (ManifestOp op : ops) {
@@ -72,6 +92,7 @@ public final class ManifestCodec {
 
     public static Delta decodeDelta(String key, ByteBuffer bytes) {
         ByteReader r = open(key, bytes, KIND_DELTA);
+        int version = versionOf(bytes);
         long number = r.i64();
         long epoch = r.i64();
         long ts = r.i64();
@@ -79,7 +100,7 @@ public final class ManifestCodec {
         int count = r.count(1);
         List<ManifestOp> ops = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            ops.add(readOp(r));
+            ops.add(readOp(r, version));
         }
         return new Delta(number, epoch, ts, ops);
     }
@@ -114,6 +135,8 @@ public final class ManifestCodec {
             }
         } else if (op instanceof ManifestOp.SetLogStart s) {
             w.u8(OP_SET_LOG_START).uvarlong(s.partitionId()).uvarlong(s.offset());
+        } else if (op instanceof ManifestOp.SetCleanedOffset c) {
+            w.u8(OP_SET_CLEANED_OFFSET).uvarlong(c.partitionId()).uvarlong(c.offset());
         } else if (op instanceof ManifestOp.ObjectsDeleted d) {
             w.u8(OP_OBJECTS_DELETED).uvarlong(d.keys().size());
             d.keys().forEach(w::string);
@@ -122,7 +145,7 @@ public final class ManifestCodec {
         }
     }
 
-    private static ManifestOp readOp(ByteReader r) {
+    private static ManifestOp readOp(ByteReader r, int version) {
         int type = r.u8();
         switch (type) {
             case OP_CLAIM_EPOCH:
@@ -167,6 +190,11 @@ public final class ManifestCodec {
                 }
                 return new ManifestOp.ObjectsDeleted(keys);
             }
+            case OP_SET_CLEANED_OFFSET:
+                if (version < FORMAT_VERSION_2) {
+                    throw r.corrupt("op type " + type + " in a version " + version + " file");
+                }
+                return new ManifestOp.SetCleanedOffset(readPartitionId(r), nonNegative(r, r.uvarlong(), "offset"));
             default:
                 throw r.corrupt("unknown op type " + type);
         }
@@ -175,7 +203,16 @@ public final class ManifestCodec {
     // ------------------------------------------------------------------ snapshots
 
     public static byte[] encodeSnapshot(ManifestState s, long writerEpoch, long timestampMs) {
-        ByteWriter w = header(KIND_SNAPSHOT, s.version(), writerEpoch, timestampMs);
+        List<PartitionMeta> parts = new ArrayList<>(s.partitions());
+        parts.sort((a, b) -> Integer.compare(a.id(), b.id()));
+        List<PartitionMeta> cleaned = new ArrayList<>();
+        for (PartitionMeta p : parts) {
+            if (p.cleanedOffset() > 0) {
+                cleaned.add(p);
+            }
+        }
+        int version = cleaned.isEmpty() ? FORMAT_VERSION_1 : FORMAT_VERSION_2;
+        ByteWriter w = header(KIND_SNAPSHOT, version, s.version(), writerEpoch, timestampMs);
         int bodyStart = w.position();
         w.uvarlong(s.writerEpoch()).uvarlong(s.nextPartitionId());
         w.uvarlong(s.topics().size());
@@ -192,8 +229,6 @@ public final class ManifestCodec {
             objectIndex.put(o.key(), objectIndex.size());
             writeObject(w, o);
         }
-        List<PartitionMeta> parts = new ArrayList<>(s.partitions());
-        parts.sort((a, b) -> Integer.compare(a.id(), b.id()));
         w.uvarlong(parts.size());
         for (PartitionMeta p : parts) {
             RangeRef[] ranges = p.ranges();
@@ -207,11 +242,18 @@ public final class ManifestCodec {
         for (Map.Entry<String, Long> e : s.pendingDeletes().entrySet()) {
             w.uvarlong(objectIndex.get(e.getKey())).varlong(e.getValue());
         }
+        if (version >= FORMAT_VERSION_2) {
+            w.uvarlong(cleaned.size());
+            for (PartitionMeta p : cleaned) {
+                w.uvarlong(p.id()).uvarlong(p.cleanedOffset());
+            }
+        }
         return finish(w, bodyStart);
     }
 
     public static ManifestState decodeSnapshot(String key, ByteBuffer bytes) {
         ByteReader r = open(key, bytes, KIND_SNAPSHOT);
+        int formatVersion = versionOf(bytes);
         long version = r.i64();
         r.i64();
         r.i64();
@@ -270,6 +312,19 @@ public final class ManifestCodec {
             }
             s.restorePendingDelete(objects.get((int) oi).key(), r.varlong());
         }
+        if (formatVersion >= FORMAT_VERSION_2) {
+            int cleaned = r.count(2);
+            int lastId = -1;
+            for (int i = 0; i < cleaned; i++) {
+                int pid = readPartitionId(r);
+                long offset = r.uvarlong();
+                if (pid <= lastId || offset <= 0) {
+                    throw r.corrupt("cleaned offset " + offset + " of partition id " + pid + " is out of order or not positive");
+                }
+                lastId = pid;
+                s.restoreCleanedOffset(pid, offset);
+            }
+        }
         if (r.remaining() != 4) {
             throw r.corrupt(r.remaining() - 4 + " unexpected bytes after the snapshot body");
         }
@@ -285,9 +340,9 @@ public final class ManifestCodec {
 
     // ------------------------------------------------------------------ pieces
 
-    private static ByteWriter header(int kind, long number, long epoch, long ts) {
+    private static ByteWriter header(int kind, int version, long number, long epoch, long ts) {
         ByteWriter w = new ByteWriter(256);
-        w.i32(MAGIC).i16(FORMAT_VERSION).u8(kind).u8(0).i64(number).i64(epoch).i64(ts).i32(0);
+        w.i32(MAGIC).i16(version).u8(kind).u8(0).i64(number).i64(epoch).i64(ts).i32(0);
         return w;
     }
 
@@ -311,7 +366,7 @@ public final class ManifestCodec {
             throw new CorruptObjectException(what + ": bad magic");
         }
         int version = Short.toUnsignedInt(b.getShort(start + 4));
-        if (version != FORMAT_VERSION) {
+        if (version != FORMAT_VERSION_1 && version != FORMAT_VERSION_2) {
             throw new CorruptObjectException(what + ": unsupported format version " + version);
         }
         int kind = b.get(start + 6);
@@ -332,6 +387,11 @@ public final class ManifestCodec {
         }
         b.position(start + 8);
         return new ByteReader(b, what);
+    }
+
+    /** The format version of a file {@link #open} accepted. */
+    private static int versionOf(ByteBuffer bytes) {
+        return Short.toUnsignedInt(bytes.getShort(bytes.position() + 4));
     }
 
     private static void writeUuid(ByteWriter w, UUID id) {

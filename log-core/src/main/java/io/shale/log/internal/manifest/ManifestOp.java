@@ -41,6 +41,14 @@ public sealed interface ManifestOp {
     record SetLogStart(int partitionId, long offset) implements ManifestOp {
     }
 
+    /**
+     * Key-based compaction cleaned the partition up to {@code offset} (exclusive): every record
+     * below it was cleaned at least once; the offsets at and above it are the dirty part. Only moves
+     * up. Committed in the same delta as the cleaned segments, so it is exactly as durable as they are.
+     */
+    record SetCleanedOffset(int partitionId, long offset) implements ManifestOp {
+    }
+
     /** Unreferenced objects were deleted from the object store after their grace period. */
     record ObjectsDeleted(List<String> keys) implements ManifestOp {
     }

@@ -205,6 +205,12 @@ public final class ManifestState {
             p.setLogStartOffset(s.offset());
             dropBelow(p, s.offset(), ts);
             l.partitionChanged(p);
+        } else if (op instanceof ManifestOp.SetCleanedOffset c) {
+            PartitionMeta p = partitions.get(c.partitionId());
+            if (p == null || c.offset() <= p.cleanedOffset()) {
+                return;
+            }
+            p.setCleanedOffset(c.offset());
         } else if (op instanceof ManifestOp.ObjectsDeleted d) {
             for (String key : d.keys()) {
                 if (refCounts.getOrDefault(key, 0) > 0) {
@@ -303,6 +309,15 @@ public final class ManifestState {
         for (RangeRef r : ranges) {
             refCounts.merge(r.object().key(), 1, Integer::sum);
         }
+    }
+
+    void restoreCleanedOffset(int id, long offset) {
+        PartitionMeta p = partitions.get(id);
+        if (p == null) {
+            throw new CorruptObjectException("manifest snapshot: cleaned offset of partition id " + id
+                    + ", which belongs to no topic");
+        }
+        p.setCleanedOffset(offset);
     }
 
     void restorePendingDelete(String key, long since) {

@@ -4,7 +4,9 @@ import java.util.Arrays;
 
 /**
  * What the manifest knows of one partition: its log start offset, the end of its committed
- * data, and the runs of its batches in data objects, sorted by offset.
+ * data, how far key-based compaction has cleaned it, and the runs of its batches in data objects,
+ * sorted by offset. Runs of a compacted partition may leave gaps between them (offsets whose
+ * records were all removed), and a run's batches need not fill its offset range.
  *
  * <p>Written only by the thread applying manifest changes (under the catalog's lock); read
  * lock-free by readers through the volatile fields, each change publishing a new array.
@@ -17,6 +19,7 @@ public final class PartitionMeta {
     private final int index;
     private volatile long logStartOffset;
     private volatile long endOffset;
+    private volatile long cleanedOffset;
     private volatile RangeRef[] ranges = NO_RANGES;
 
     public PartitionMeta(int id, String topic, int index) {
@@ -46,12 +49,27 @@ public final class PartitionMeta {
         return endOffset;
     }
 
+    /**
+     * Key-based compaction: offsets below this were cleaned at least once (0 if never). May be below
+     * the log start offset.
+     */
+    public long cleanedOffset() {
+        return cleanedOffset;
+    }
+
     /** The runs in offset order (a snapshot array; do not modify). */
     public RangeRef[] ranges() {
         return ranges;
     }
 
-    /** The run holding {@code offset}, or null. */
+    /**
+     * The run holding {@code offset}, or null.
+     *
+     * <p>Binary search first. While a delta that replaces runs is being applied (compaction adds
+     * the new runs, then removes the old ones), runs overlap for a moment and the search can miss;
+     * so a miss is confirmed by a scan, which also serves reads into the gaps of a compacted
+     * partition (rare, and bounded by the partition's run count).
+     */
     public RangeRef find(long offset) {
         RangeRef[] rs = ranges;
         int lo = 0;
@@ -67,7 +85,29 @@ public final class PartitionMeta {
                 return r;
             }
         }
+        for (RangeRef r : rs) {
+            if (r.contains(offset)) {
+                return r;
+            }
+        }
         return null;
+    }
+
+    /**
+     * For an offset no run holds (a gap left by key-based compaction): the first offset above it
+     * that a run holds, or -1 if no run starts above it.
+     */
+    public long nextHeldOffset(long offset) {
+        long best = -1;
+        for (RangeRef r : ranges) {
+            if (r.contains(offset)) {
+                return offset;
+            }
+            if (r.baseOffset() > offset && (best < 0 || r.baseOffset() < best)) {
+                best = r.baseOffset();
+            }
+        }
+        return best;
     }
 
     /** The first run whose data ends after {@code offset} (holds it or starts after it), or null. */
@@ -103,6 +143,10 @@ public final class PartitionMeta {
 
     void setEndOffset(long offset) {
         this.endOffset = offset;
+    }
+
+    void setCleanedOffset(long offset) {
+        this.cleanedOffset = offset;
     }
 
     void setRanges(RangeRef[] newRanges) {

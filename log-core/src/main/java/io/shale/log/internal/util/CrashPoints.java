@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link Runtime#halt(int)} (no shutdown hooks run).
  *
  * <p>Points: {@code upload.afterDataPut}, {@code manifest.afterDeltaCreated},
- * {@code manifest.afterSnapshotPut}, {@code compaction.afterPut}, {@code maintenance.beforeDelete},
+ * {@code manifest.afterSnapshotPut}, {@code compaction.afterPut}, {@code cleaning.afterPut} (key-based
+ * compaction: cleaned segments written, not committed), {@code maintenance.beforeDelete},
  * {@code maintenance.afterDelete}.
  *
  * <p><b>Threading.</b> Thread-safe. For tests only: production code never sets the property.

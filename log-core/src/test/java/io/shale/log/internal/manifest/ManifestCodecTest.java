@@ -133,6 +133,110 @@ class ManifestCodecTest {
         }).isInstanceOfSatisfying(ShaleException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CORRUPT_STORAGE));
     }
 
+    // ------------------------------------------------------------------ version 2: cleaned offsets
+
+    /** {@link #history()} plus key-based compaction: a cleaning commit and a later one. */
+    static List<List<ManifestOp>> historyWithCleaning() {
+        ObjectMeta c = new ObjectMeta("data/1-c2", 2_000, 1_500, ObjectMeta.KIND_SEGMENT, 3_000);
+        List<List<ManifestOp>> h = new java.util.ArrayList<>(history());
+        h.add(List.of(new ManifestOp.AddObject(c, List.of(new RangeRef(c, 0, 0, 10, 900, 0, 1_500, 0, 1, 0xF00D))),
+                new ManifestOp.RemoveRanges(0, List.of(new ManifestOp.RangeId("data/1-c1", 0))),
+                new ManifestOp.SetCleanedOffset(0, 10)));
+        h.add(List.of(new ManifestOp.SetCleanedOffset(2, 300), new ManifestOp.SetCleanedOffset(0, 7)));
+        return h;
+    }
+
+    @Test
+    void aDeltaWithACleanedOffsetShouldBeVersion2RoundTripAndMatchTheGoldenFile() throws Exception {
+        List<List<ManifestOp>> h = historyWithCleaning();
+        ByteBuffer all = ByteBuffer.allocate(1 << 12);
+        for (int i = history().size(); i < h.size(); i++) {
+            byte[] bytes = ManifestCodec.encodeDelta(i + 1, 1, 10_000 + i, h.get(i));
+            assertThat(Short.toUnsignedInt(ByteBuffer.wrap(bytes).getShort(4))).isEqualTo(ManifestCodec.FORMAT_VERSION_2);
+            ManifestCodec.Delta d = ManifestCodec.decodeDelta("d", ByteBuffer.wrap(bytes));
+            assertThat(d.ops()).hasSameSizeAs(h.get(i));
+            assertThat(d.ops()).filteredOn(op -> op instanceof ManifestOp.SetCleanedOffset)
+                    .isEqualTo(h.get(i).stream().filter(op -> op instanceof ManifestOp.SetCleanedOffset).toList());
+            assertThat(ManifestCodec.encodeDelta(i + 1, 1, 10_000 + i, d.ops())).isEqualTo(bytes);
+            all.putInt(bytes.length).put(bytes);
+        }
+        byte[] golden = new byte[all.position()];
+        all.flip().get(golden);
+        Golden.check("manifest-deltas-v2.bin", golden);
+    }
+
+    @Test
+    void filesWithoutCleanedOffsetsShouldStayVersion1AndTheVersion1GoldenFilesShouldStillDecode() throws Exception {
+        byte[] delta = ManifestCodec.encodeDelta(1, 1, 1, List.of(new ManifestOp.ClaimEpoch(1)));
+        assertThat(Short.toUnsignedInt(ByteBuffer.wrap(delta).getShort(4))).isEqualTo(ManifestCodec.FORMAT_VERSION_1);
+        ByteBuffer deltas = ByteBuffer.wrap(Golden.read("manifest-deltas-v1.bin"));
+        ManifestState s = new ManifestState();
+        while (deltas.hasRemaining()) {
+            byte[] one = new byte[deltas.getInt()];
+            deltas.get(one);
+            ManifestCodec.Delta d = ManifestCodec.decodeDelta("golden", ByteBuffer.wrap(one));
+            s.applyDelta(d.number(), d.timestampMs(), d.ops(), null);
+        }
+        assertThat(ManifestCodec.encodeSnapshot(s, 1, 99)).isEqualTo(ManifestCodec.encodeSnapshot(apply(history()), 1, 99));
+        ManifestState snap = ManifestCodec.decodeSnapshot("golden", ByteBuffer.wrap(Golden.read("manifest-snapshot-v1.bin")));
+        assertThat(snap.version()).isEqualTo(7);
+        assertThat(snap.partition(0).cleanedOffset()).isZero();
+    }
+
+    @Test
+    void cleanedOffsetsShouldOnlyMoveUpAndSurviveASnapshotWhichIsThenVersion2() throws Exception {
+        List<List<ManifestOp>> h = historyWithCleaning();
+        ManifestState s = apply(h);
+        assertThat(s.partition(0).cleanedOffset()).as("7 after 10 is ignored").isEqualTo(10);
+        assertThat(s.partition(2).cleanedOffset()).isEqualTo(300);
+        assertThat(s.partition(1).cleanedOffset()).isZero();
+        assertThat(s.partition(0).ranges()).extracting(r -> r.object().key()).containsExactly("data/1-c2");
+
+        byte[] bytes = ManifestCodec.encodeSnapshot(s, 1, 99);
+        assertThat(Short.toUnsignedInt(ByteBuffer.wrap(bytes).getShort(4))).isEqualTo(ManifestCodec.FORMAT_VERSION_2);
+        Golden.check("manifest-snapshot-v2.bin", bytes);
+        ManifestState back = ManifestCodec.decodeSnapshot("s", ByteBuffer.wrap(bytes));
+        assertThat(back.partition(0).cleanedOffset()).isEqualTo(10);
+        assertThat(back.partition(2).cleanedOffset()).isEqualTo(300);
+        assertThat(back.partition(1).cleanedOffset()).isZero();
+        assertThat(ManifestCodec.encodeSnapshot(back, 1, 99)).isEqualTo(bytes);
+    }
+
+    @Test
+    void aVersion1FileHoldingACleanedOffsetOpShouldBeCorrupt() {
+        byte[] bytes = ManifestCodec.encodeDelta(1, 1, 1, List.of(new ManifestOp.SetCleanedOffset(0, 5)));
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        b.putShort(4, (short) ManifestCodec.FORMAT_VERSION_1);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(bytes, 0, bytes.length - 4);
+        b.putInt(bytes.length - 4, (int) crc.getValue());
+        assertCorrupt(bytes, true);
+        b.putShort(4, (short) 3);
+        crc.reset();
+        crc.update(bytes, 0, bytes.length - 4);
+        b.putInt(bytes.length - 4, (int) crc.getValue());
+        assertCorrupt(bytes, true);
+    }
+
+    @Test
+    void everyBitFlipAndTruncationOfVersion2FilesShouldFailWithCorruptStorage() {
+        List<List<ManifestOp>> h = historyWithCleaning();
+        byte[] delta = ManifestCodec.encodeDelta(11, 1, 1, h.get(10));
+        byte[] snap = ManifestCodec.encodeSnapshot(apply(h), 1, 1);
+        Random r = new Random(8);
+        for (byte[] good : List.of(delta, snap)) {
+            boolean isDelta = good == delta;
+            for (int i = 0; i < good.length; i++) {
+                byte[] bad = good.clone();
+                bad[i] ^= (byte) (1 << r.nextInt(8));
+                assertCorrupt(bad, isDelta);
+            }
+            for (int cut = 0; cut < good.length; cut++) {
+                assertCorrupt(java.util.Arrays.copyOf(good, cut), isDelta);
+            }
+        }
+    }
+
     @Test
     void aDeltaOutOfSequenceShouldBeRejected() {
         ManifestState s = new ManifestState();
