@@ -23,13 +23,15 @@ import java.util.function.Supplier;
 public final class Payload {
     private final long length;
     private final Supplier<Iterator<ByteBuffer>> source;
+    private final boolean inMemory;
 
-    private Payload(long length, Supplier<Iterator<ByteBuffer>> source) {
+    private Payload(long length, Supplier<Iterator<ByteBuffer>> source, boolean inMemory) {
         if (length < 0) {
             throw new IllegalArgumentException("negative payload length " + length);
         }
         this.length = length;
         this.source = source;
+        this.inMemory = inMemory;
     }
 
     /** A payload of the given buffers' remaining bytes, in order. */
@@ -44,7 +46,7 @@ public final class Payload {
         for (ByteBuffer b : copy) {
             total += b.remaining();
         }
-        return new Payload(total, () -> copy.stream().map(ByteBuffer::asReadOnlyBuffer).iterator());
+        return new Payload(total, () -> copy.stream().map(ByteBuffer::asReadOnlyBuffer).iterator(), true);
     }
 
     /** A payload of a byte array. */
@@ -58,12 +60,21 @@ public final class Payload {
      * or encoding as it goes), so large objects need not be held in memory.
      */
     public static Payload ofStream(long length, Supplier<Iterator<ByteBuffer>> source) {
-        return new Payload(length, Objects.requireNonNull(source, "source"));
+        return new Payload(length, Objects.requireNonNull(source, "source"), false);
     }
 
     /** Total bytes. */
     public long length() {
         return length;
+    }
+
+    /**
+     * Whether the bytes are already in memory ({@link #of} payloads): reading them never blocks,
+     * so a store may pull them on any thread, including a network event loop, and should, to
+     * write a small request in one go. Streamed payloads ({@link #ofStream}) are not.
+     */
+    public boolean isInMemory() {
+        return inMemory;
     }
 
     /** Starts a new pass over the bytes. Each buffer's remaining bytes are content. */

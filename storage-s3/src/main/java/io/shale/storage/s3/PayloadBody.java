@@ -20,7 +20,7 @@ import software.amazon.awssdk.core.async.AsyncRequestBody;
 final class PayloadBody implements AsyncRequestBody {
     private final long length;
     private final Supplier<Iterator<ByteBuffer>> source;
-    /** Where the source is read: never the HTTP client's event loop (a source may block). */
+    /** Where the source is read: a blocking source never on the HTTP client's event loop; in-memory bytes directly. */
     private final Executor reader;
     /** The first exception the payload's source threw (or a length mismatch), for the caller to surface as is. */
     private volatile RuntimeException sourceFailure;
@@ -89,7 +89,7 @@ final class PayloadBody implements AsyncRequestBody {
             demand.getAndAccumulate(n, (a, b) -> a + b < 0 ? Long.MAX_VALUE : a + b);
             if (wip.getAndIncrement() == 0) {
                 try {
-                    reader.execute(this::loop); // request() arrives on the event loop: never read the source there
+                    reader.execute(this::loop); // a source that may block is read on the store's reader, never the event loop
                 } catch (java.util.concurrent.RejectedExecutionException e) {
                     fail(new IllegalStateException("store closed while writing", e));
                 }

@@ -102,6 +102,16 @@ final class S3Errors {
         return t;
     }
 
+    /** Whether another attempt of the request that failed with {@code t} may succeed. */
+    static boolean isRetryable(Throwable t) {
+        Throwable u = unwrap(t);
+        if (u instanceof AwsServiceException ase) {
+            Reason r = reasonOf(ase.statusCode(), code(ase));
+            return r == Reason.TRANSIENT || r == Reason.THROTTLED;
+        }
+        return isTransientClientFailure(u);
+    }
+
     static Reason reasonOf(int status, String code) {
         if ("NoSuchBucket".equals(code)) {
             return Reason.PERMANENT;

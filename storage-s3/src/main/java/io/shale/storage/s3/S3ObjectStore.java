@@ -117,6 +117,7 @@ public final class S3ObjectStore implements ObjectStore {
     /** User metadata key of the write token; S3 sends it as {@code x-amz-meta-shale-token}. */
     static final String TOKEN_METADATA = "shale-token";
     private static final int MAX_DELETE_BATCH = 1000;
+    private static final int ABORT_ATTEMPTS = 3;
     private static final int MAX_LIST_KEYS = 1000;
     /** Base64 of the big-endian CRC32 of no bytes. */
     private static final String EMPTY_CRC32 = "AAAAAA==";
@@ -269,7 +270,12 @@ public final class S3ObjectStore implements ObjectStore {
         if (payload.length() > options.multipartThreshold()) {
             return new MultipartWrite(key, fullKey, payload, metadata, ifAbsent).start();
         }
-        PayloadBody body = new PayloadBody(payload.length(), payload::open, payloadReader);
+        // In-memory bytes are written straight from the event loop; a hop to the payload reader
+        // between the headers and the body let a server's early error answer (403, 404 bucket,
+        // 412) and connection close overtake the request, which then surfaced as "connection
+        // closed" instead of the answer.
+        PayloadBody body = new PayloadBody(payload.length(), payload::open,
+                payload.isInMemory() ? Runnable::run : payloadReader);
         return client.putObject(b -> {
             b.bucket(bucket).key(fullKey).contentLength(payload.length()).metadata(metadata);
             if (payload.length() == 0 && options.requestChecksums()) {
@@ -795,7 +801,7 @@ public final class S3ObjectStore implements ObjectStore {
                 size += s.remaining();
             }
             long partLength = size;
-            PayloadBody body = new PayloadBody(partLength, slices::iterator, payloadReader);
+            PayloadBody body = new PayloadBody(partLength, slices::iterator, Runnable::run); // slices already pulled
             client.uploadPart(b -> {
                 b.bucket(bucket).key(fullKey).uploadId(uploadId).partNumber(partNumber).contentLength(partLength);
                 if (checksums) {
@@ -850,18 +856,28 @@ public final class S3ObjectStore implements ObjectStore {
             });
         }
 
-        /** Best effort; a failed abort is logged and left to {@link #abortIncompleteUploads}. */
+        /**
+         * Best effort, with up to {@link #ABORT_ATTEMPTS} attempts on transient failures (a server
+         * may close the connection after answering the failed request that led here, and the
+         * abort would otherwise ride on that dying connection); a failed abort is logged and left
+         * to {@link #abortIncompleteUploads}.
+         */
         private CompletableFuture<Void> abort() {
-            if (uploadId == null) {
-                return CompletableFuture.completedFuture(null);
-            }
+            return uploadId == null ? CompletableFuture.completedFuture(null) : abort(1);
+        }
+
+        private CompletableFuture<Void> abort(int attempt) {
             return client.abortMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId)).handle((r, t) -> {
-                if (t != null && S3Errors.status(t) != 404) {
-                    LOG.warn("could not abort multipart upload {} of s3://{}/{}: {}", uploadId, bucket, fullKey,
-                            S3Errors.unwrap(t).toString());
+                if (t == null || S3Errors.status(t) == 404) {
+                    return CompletableFuture.<Void>completedFuture(null);
                 }
-                return null;
-            });
+                if (attempt < ABORT_ATTEMPTS && S3Errors.isRetryable(t)) {
+                    return abort(attempt + 1);
+                }
+                LOG.warn("could not abort multipart upload {} of s3://{}/{}: {}", uploadId, bucket, fullKey,
+                        S3Errors.unwrap(t).toString());
+                return CompletableFuture.<Void>completedFuture(null);
+            }).thenCompose(f -> f);
         }
     }
 }
