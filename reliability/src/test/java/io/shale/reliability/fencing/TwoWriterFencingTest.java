@@ -98,12 +98,16 @@ class TwoWriterFencingTest {
         ChildJvm b = ChildJvm.start(WriterChild.class, List.of(), List.of(wal, bucket, dir.resolve("wal-b").toString(),
                 Integer.toString(PRODUCER_B), Long.toString(seed + 1), Integer.toString(PARTITIONS), "3000"),
                 logs(wal, "b"));
+        long bStarted = System.nanoTime();
         b.awaitReady(60);
+        String timeline = String.format("B ready after %d ms, when A had %d acknowledgements",
+                (System.nanoTime() - bStarted) / 1_000_000, a.count("A "));
         int exitA = a.awaitExit(60); // A stops once it learns it is fenced
         int exitB = b.awaitExit(60);
         assertThat(exitA).as(ctx + ": A's exit status; see " + a.stderr).isZero();
         assertThat(exitB).as(ctx + ": B's exit status; see " + b.stderr).isZero();
-        assertThat(a.lines()).as(ctx + ": A's appends failed as FENCED").anyMatch(l -> l.startsWith("F FENCED "));
+        assertThat(a.lines()).as(ctx + ": A's appends failed as FENCED (" + timeline + ", " + a.count("A ")
+                + " in all; A's log: " + a.stderr + ")").anyMatch(l -> l.startsWith("F FENCED "));
         assertThat(b.lines()).as(ctx + ": B was not fenced").noneMatch(l -> l.startsWith("F FENCED "));
 
         Map<Integer, NavigableMap<Long, Ack>> ackA = acks(a.lines());

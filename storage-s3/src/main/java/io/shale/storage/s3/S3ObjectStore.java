@@ -8,6 +8,7 @@ import io.shale.log.spi.ObjectStoreException;
 import io.shale.log.spi.Payload;
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Iterator;
@@ -277,7 +278,8 @@ public final class S3ObjectStore implements ObjectStore {
         PayloadBody body = new PayloadBody(payload.length(), payload::open,
                 payload.isInMemory() ? Runnable::run : payloadReader);
         return client.putObject(b -> {
-            b.bucket(bucket).key(fullKey).contentLength(payload.length()).metadata(metadata);
+            b.bucket(bucket).key(fullKey).contentLength(payload.length()).metadata(metadata)
+                    .overrideConfiguration(o -> o.apiCallAttemptTimeout(attemptTimeout(payload.length())));
             if (payload.length() == 0 && options.requestChecksums()) {
                 // A precomputed checksum goes in a header instead of an aws-chunked trailer. Empty
                 // aws-chunked bodies made S3Proxy (Jetty) drop ~0.5% of connections under load.
@@ -298,6 +300,20 @@ public final class S3ObjectStore implements ObjectStore {
             }
             throw asFailure(t, ifAbsent ? "putIfAbsent" : "put", fullKey, key);
         });
+    }
+
+    /**
+     * The limit on one attempt that transfers {@code bytes} of body (up or down): the options'
+     * attempt timeout plus {@link S3StoreOptions#attemptTimeoutPerMiB()} per MiB, at most the
+     * call's timeout. Small requests thus fail fast when a connection stalls (and the engine's
+     * retry wrapper tries again) while large transfers still get the time they need.
+     */
+    private Duration attemptTimeout(long bytes) {
+        long perMiBNanos = options.attemptTimeoutPerMiB().toNanos();
+        double mib = bytes / (double) (1 << 20);
+        long extra = (long) Math.min(Long.MAX_VALUE / 2.0, perMiBNanos * mib);
+        Duration d = options.apiCallAttemptTimeout().plusNanos(extra);
+        return d.compareTo(options.apiCallTimeout()) > 0 ? options.apiCallTimeout() : d;
     }
 
     @Override
@@ -328,8 +344,9 @@ public final class S3ObjectStore implements ObjectStore {
         }
         String where = "s3://" + bucket + "/" + fullKey;
         String rangeHeader = range;
+        Duration attempt = length > 0 ? attemptTimeout(length) : options.apiCallTimeout(); // unknown size: the call's limit
         return client.getObject(b -> {
-            b.bucket(bucket).key(fullKey);
+            b.bucket(bucket).key(fullKey).overrideConfiguration(o -> o.apiCallAttemptTimeout(attempt));
             if (rangeHeader != null) {
                 b.range(rangeHeader);
             }
@@ -803,7 +820,8 @@ public final class S3ObjectStore implements ObjectStore {
             long partLength = size;
             PayloadBody body = new PayloadBody(partLength, slices::iterator, Runnable::run); // slices already pulled
             client.uploadPart(b -> {
-                b.bucket(bucket).key(fullKey).uploadId(uploadId).partNumber(partNumber).contentLength(partLength);
+                b.bucket(bucket).key(fullKey).uploadId(uploadId).partNumber(partNumber).contentLength(partLength)
+                        .overrideConfiguration(o -> o.apiCallAttemptTimeout(attemptTimeout(partLength)));
                 if (checksums) {
                     b.checksumAlgorithm(ChecksumAlgorithm.CRC32);
                 }
@@ -832,7 +850,9 @@ public final class S3ObjectStore implements ObjectStore {
             }
             parts.sort((a, b) -> Integer.compare(a.partNumber(), b.partNumber()));
             client.completeMultipartUpload(b -> {
-                b.bucket(bucket).key(fullKey).uploadId(uploadId).multipartUpload(m -> m.parts(parts));
+                // S3 may take a while to assemble a large object (it keeps the connection alive meanwhile).
+                b.bucket(bucket).key(fullKey).uploadId(uploadId).multipartUpload(m -> m.parts(parts))
+                        .overrideConfiguration(o -> o.apiCallAttemptTimeout(options.apiCallTimeout()));
                 if (ifAbsent) {
                     b.ifNoneMatch("*");
                 }

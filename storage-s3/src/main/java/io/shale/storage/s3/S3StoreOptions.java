@@ -50,6 +50,7 @@ public final class S3StoreOptions {
     private final String sessionToken;
     private final Duration apiCallTimeout;
     private final Duration apiCallAttemptTimeout;
+    private final Duration attemptTimeoutPerMiB;
     private final Duration connectionTimeout;
     private final int maxConcurrency;
     private final long multipartThreshold;
@@ -69,6 +70,7 @@ public final class S3StoreOptions {
         this.sessionToken = b.sessionToken;
         this.apiCallTimeout = b.apiCallTimeout;
         this.apiCallAttemptTimeout = b.apiCallAttemptTimeout;
+        this.attemptTimeoutPerMiB = b.attemptTimeoutPerMiB;
         this.connectionTimeout = b.connectionTimeout;
         this.maxConcurrency = b.maxConcurrency;
         this.multipartThreshold = b.multipartThreshold;
@@ -95,6 +97,7 @@ public final class S3StoreOptions {
         b.sessionToken = sessionToken;
         b.apiCallTimeout = apiCallTimeout;
         b.apiCallAttemptTimeout = apiCallAttemptTimeout;
+        b.attemptTimeoutPerMiB = attemptTimeoutPerMiB;
         b.connectionTimeout = connectionTimeout;
         b.maxConcurrency = maxConcurrency;
         b.multipartThreshold = multipartThreshold;
@@ -160,9 +163,20 @@ public final class S3StoreOptions {
         return apiCallTimeout;
     }
 
-    /** Limit on one HTTP attempt. */
+    /**
+     * Limit on one HTTP attempt without a body to transfer (HEAD, LIST, DELETE, small PUTs and
+     * GETs). Attempts that move a body get {@link #attemptTimeoutPerMiB()} more per MiB; a GET of
+     * unknown length and CompleteMultipartUpload get {@link #apiCallTimeout()}. Default 10 s: a
+     * stalled connection fails the attempt (TRANSIENT) and the engine retries it, instead of
+     * holding up every acknowledgement queued behind it.
+     */
     public Duration apiCallAttemptTimeout() {
         return apiCallAttemptTimeout;
+    }
+
+    /** Extra attempt time per MiB of body (default 1 s, i.e. a floor of 1 MiB/s per request). */
+    public Duration attemptTimeoutPerMiB() {
+        return attemptTimeoutPerMiB;
     }
 
     public Duration connectionTimeout() {
@@ -211,6 +225,7 @@ public final class S3StoreOptions {
                                 + (sessionToken == null ? "" : ", sessionToken=****") + ")")
                 + ", apiCallTimeout=" + apiCallTimeout
                 + ", apiCallAttemptTimeout=" + apiCallAttemptTimeout
+                + ", attemptTimeoutPerMiB=" + attemptTimeoutPerMiB
                 + ", connectionTimeout=" + connectionTimeout
                 + ", maxConcurrency=" + maxConcurrency
                 + ", multipartThreshold=" + multipartThreshold
@@ -235,7 +250,8 @@ public final class S3StoreOptions {
         private String secretAccessKey;
         private String sessionToken;
         private Duration apiCallTimeout = Duration.ofMinutes(2);
-        private Duration apiCallAttemptTimeout = Duration.ofMinutes(1);
+        private Duration apiCallAttemptTimeout = Duration.ofSeconds(10);
+        private Duration attemptTimeoutPerMiB = Duration.ofSeconds(1);
         private Duration connectionTimeout = Duration.ofSeconds(5);
         private int maxConcurrency = 64;
         private long multipartThreshold = 64L << 20;
@@ -307,6 +323,11 @@ public final class S3StoreOptions {
             return this;
         }
 
+        public Builder attemptTimeoutPerMiB(Duration perMiB) {
+            this.attemptTimeoutPerMiB = perMiB;
+            return this;
+        }
+
         public Builder connectionTimeout(Duration timeout) {
             this.connectionTimeout = timeout;
             return this;
@@ -374,6 +395,9 @@ public final class S3StoreOptions {
             requirePositive("apiCallTimeout", apiCallTimeout);
             requirePositive("apiCallAttemptTimeout", apiCallAttemptTimeout);
             requirePositive("connectionTimeout", connectionTimeout);
+            if (attemptTimeoutPerMiB == null || attemptTimeoutPerMiB.isNegative()) {
+                throw new IllegalArgumentException("attemptTimeoutPerMiB must be zero or positive: " + attemptTimeoutPerMiB);
+            }
             if (apiCallAttemptTimeout.compareTo(apiCallTimeout) > 0) {
                 throw new IllegalArgumentException("apiCallAttemptTimeout " + apiCallAttemptTimeout
                         + " must not exceed apiCallTimeout " + apiCallTimeout);

@@ -204,6 +204,25 @@ class S3FaultTest {
     }
 
     @Test
+    void attemptTimeoutShouldCoverSmallRequestsAndGrowWithTheBody() {
+        // The attempt limit applies per request (the call's limit is far away) ...
+        S3ObjectStore strict = bare(b -> b.apiCallAttemptTimeout(Duration.ofMillis(500))
+                .attemptTimeoutPerMiB(Duration.ZERO).apiCallTimeout(Duration.ofSeconds(60)));
+        proxy.plan(firstN(1, method("PUT"), FaultProxy.Fault.delay(3_000)));
+        ObjectStoreException e = failure(strict.put("small", Payload.of(bytes(1000, 3)), null));
+        assertThat(e.reason()).isEqualTo(Reason.TRANSIENT);
+
+        // ... and grows by attemptTimeoutPerMiB for each MiB of body: 0.5 s + 2 x 10 s here.
+        byte[] twoMiB = bytes(2 << 20, 4);
+        S3ObjectStore patient = bare(b -> b.apiCallAttemptTimeout(Duration.ofMillis(500))
+                .attemptTimeoutPerMiB(Duration.ofSeconds(10)).apiCallTimeout(Duration.ofSeconds(60)));
+        proxy.plan(firstN(1, method("PUT"), FaultProxy.Fault.delay(3_000)));
+        patient.put("large", Payload.of(twoMiB), null).join();
+        proxy.plan(firstN(1, method("GET"), FaultProxy.Fault.delay(3_000)));
+        assertThat(array(patient.get("large", 0, twoMiB.length).join())).isEqualTo(twoMiB);
+    }
+
+    @Test
     void connectionResetShouldBeTransient() {
         proxy.plan(r -> FaultProxy.Fault.reset());
         ObjectStoreException e = failure(bare().get("k"));

@@ -49,6 +49,8 @@ class S3StoreOptionsTest {
         assertThatThrownBy(() -> valid().maxConcurrency(0).build()).hasMessageContaining("maxConcurrency");
         assertThatThrownBy(() -> valid().apiCallTimeout(Duration.ofSeconds(1)).apiCallAttemptTimeout(Duration.ofSeconds(2)).build())
                 .hasMessageContaining("apiCallAttemptTimeout");
+        assertThatThrownBy(() -> valid().attemptTimeoutPerMiB(Duration.ofSeconds(-1)).build())
+                .hasMessageContaining("attemptTimeoutPerMiB");
         assertThatThrownBy(() -> valid().region("EU-WEST-1").build()).hasMessageContaining("region");
         assertThatThrownBy(() -> valid().endpoint(URI.create("ftp://x")).build()).hasMessageContaining("endpoint");
     }
