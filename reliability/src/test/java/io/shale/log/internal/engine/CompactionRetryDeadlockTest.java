@@ -5,18 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.shale.log.StoreConfig;
 import io.shale.log.TopicConfig;
 import io.shale.log.TopicPartition;
-import io.shale.log.spi.DeleteResult;
-import io.shale.log.spi.ListPage;
-import io.shale.log.spi.ObjectInfo;
+import io.shale.log.spi.ForwardingObjectStore;
 import io.shale.log.spi.ObjectStore;
 import io.shale.log.spi.ObjectStoreException;
 import io.shale.log.spi.Payload;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -63,13 +59,12 @@ class CompactionRetryDeadlockTest extends EngineFixture {
     }
 
     /** Fails the first PUT of a compacted object, then the first GET issued from the retry thread. */
-    private static final class Scripted implements ObjectStore {
-        private final ObjectStore inner;
+    private static final class Scripted extends ForwardingObjectStore {
         final AtomicBoolean putFailed = new AtomicBoolean();
         final AtomicBoolean getFailedOnRetryThread = new AtomicBoolean();
 
         Scripted(ObjectStore inner) {
-            this.inner = inner;
+            super(inner);
         }
 
         @Override
@@ -78,7 +73,7 @@ class CompactionRetryDeadlockTest extends EngineFixture {
                 return CompletableFuture.failedFuture(new ObjectStoreException(ObjectStoreException.Reason.TRANSIENT,
                         key, "scripted transient failure of the first compaction PUT"));
             }
-            return inner.put(key, payload, token);
+            return super.put(key, payload, token);
         }
 
         @Override
@@ -88,32 +83,12 @@ class CompactionRetryDeadlockTest extends EngineFixture {
                 return CompletableFuture.failedFuture(new ObjectStoreException(ObjectStoreException.Reason.TRANSIENT,
                         key, "scripted transient failure of a GET made on the retry thread"));
             }
-            return inner.get(key, offset, length);
-        }
-
-        @Override
-        public CompletableFuture<Boolean> putIfAbsent(String key, Payload payload, String token) {
-            return inner.putIfAbsent(key, payload, token);
-        }
-
-        @Override
-        public CompletableFuture<Optional<ObjectInfo>> head(String key) {
-            return inner.head(key);
-        }
-
-        @Override
-        public CompletableFuture<ListPage> list(String prefix, String startAfter, int maxKeys) {
-            return inner.list(prefix, startAfter, maxKeys);
-        }
-
-        @Override
-        public CompletableFuture<DeleteResult> delete(Collection<String> keys) {
-            return inner.delete(keys);
+            return super.get(key, offset, length);
         }
 
         @Override
         public String describe() {
-            return "scripted(" + inner.describe() + ")";
+            return "scripted(" + super.describe() + ")";
         }
 
         @Override
