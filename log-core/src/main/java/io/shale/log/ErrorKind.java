@@ -35,7 +35,13 @@ public enum ErrorKind {
     /** The store was closed. */
     CLOSED(false),
     /** The store was opened read-only and the operation writes. */
-    READ_ONLY(false);
+    READ_ONLY(false),
+    /**
+     * Another live store instance, in this process or another one, holds a lock this open needs
+     * (a file WAL's directory). Nothing was claimed and no running writer was disturbed. The
+     * message names the holder; opening again succeeds only after that instance closed.
+     */
+    IN_USE(false);
 
     private final boolean retriable;
 

@@ -11,6 +11,9 @@ public interface WalContext {
     /**
      * The writer epoch this store instance claimed in the manifest: unique per writer, increasing,
      * starting at 1 (each reopen for writing claims the next one).
+     *
+     * @throws IllegalStateException if called before the store claimed it (during
+     *     {@link WriteAheadLog#open}, which precedes the claim)
      */
     long writerEpoch();
 

@@ -4,8 +4,13 @@ package io.shale.log.spi;
  * Makes appended record batches durable before they are acknowledged. One WAL serves every
  * partition of a store: its file or object count must not grow with the number of partitions.
  *
- * <p><b>Lifecycle.</b> The store calls {@link #open} once, then {@link #replay} once, then any
- * number of {@link #append} and {@link #trim} calls from any threads, then {@link #close}.
+ * <p><b>Lifecycle.</b> The store calls {@link #open} once, then claims its writer epoch, then
+ * calls {@link #replay} once or more, then makes any number of {@link #append} and {@link #trim}
+ * calls from any threads, then calls {@link #close}. {@code open} comes before the claim so that a
+ * store that cannot run (its WAL directory is locked by a live writer, a precondition fails) fails
+ * before it fences the writer that is running; a WAL therefore takes its local locks and checks
+ * its local preconditions in {@code open}, and reads {@link WalContext#writerEpoch()} no earlier
+ * than in {@code replay}.
  *
  * <p><b>Ordering.</b> {@link #append} returns the entry's sequence number. Sequence numbers
  * increase across appends and across restarts (an entry appended after a replay has a higher
@@ -25,13 +30,24 @@ package io.shale.log.spi;
  */
 public interface WriteAheadLog extends AutoCloseable {
 
-    /** Binds the WAL to the store that opened it. Called once, before {@link #replay}. */
+    /**
+     * Binds the WAL to the store that opened it and takes whatever local locks it needs. Called
+     * once, before the store claims its writer epoch ({@link WalContext#writerEpoch()} is not
+     * known yet) and before {@link #replay}.
+     *
+     * @throws io.shale.log.ShaleException {@code IN_USE} naming the holder if another live WAL (in
+     *     this or another process) holds the lock; {@code UNAVAILABLE} if the WAL's storage cannot
+     *     be opened now
+     */
     void open(WalContext context);
 
     /**
      * Calls {@code handler} for every surviving entry not yet trimmed, in sequence order (entries
-     * of one stream are always in the order they were appended). Called once, before the first
-     * append. A torn tail is not an error (it is discarded). Throws {@code ShaleException} of kind
+     * of one stream are always in the order they were appended). Called after the store claimed
+     * its writer epoch and before the first append; it may be called again before the first
+     * append, and every call delivers the same entries (the store replays twice when its log cache
+     * cannot hold everything the WAL holds: once to decide which entries survive, once to load
+     * them). A torn tail is not an error (it is discarded). Throws {@code ShaleException} of kind
      * {@code CORRUPT_STORAGE}, naming the file or object, if the WAL cannot be read or if entries
      * that were acknowledged are known to be lost (damage before the tail); implementations
      * document which damage they tolerate.
