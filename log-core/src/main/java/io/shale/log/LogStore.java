@@ -92,7 +92,12 @@ public interface LogStore extends AutoCloseable {
      * exceptionally with {@code UNKNOWN_TOPIC_OR_PARTITION}, {@code INVALID_ARGUMENT} (no records,
      * a timestamp outside the topic's allowed range), {@code RECORD_TOO_LARGE}, {@code UNAVAILABLE}
      * (WAL failure, or cache still full after {@code append.max.block.ms}), {@code FENCED},
-     * {@code READ_ONLY} or {@code CLOSED}. A failed append assigned no offsets that readers see.
+     * {@code READ_ONLY} or {@code CLOSED}. A failed append is not readable while this store stays
+     * open, and a later append reuses its offsets. Like a timed-out Kafka produce, though, an append
+     * that failed because the WAL could not confirm it (UNAVAILABLE, FENCED, CLOSED) may have
+     * reached the WAL anyway: if no later append took its offsets before a crash or close, it can
+     * reappear at those offsets when the store is next opened. An acknowledged append is never
+     * lost or duplicated.
      *
      * <p>When the log cache is full of data not yet uploaded, this call blocks the caller for up to
      * {@code append.max.block.ms} waiting for an upload to free space (back-pressure).
@@ -162,14 +167,26 @@ public interface LogStore extends AutoCloseable {
     boolean isReadOnly();
 
     /**
-     * Uploads every durable record not yet in the object store and commits it to the manifest,
-     * returning when done. Background uploads do this on their own schedule; call it before a
-     * planned hand-over to another process, or in tests.
+     * Uploads every record appended before this call (waiting for those still on their way into
+     * the WAL) and commits it to the manifest, returning when that is done. Appends made while it
+     * runs are not waited for. Background uploads do this on their own schedule; call it before a
+     * planned hand-over to another process, or in tests. Waits at most
+     * {@code object.store.retry.deadline.ms} (at least 1 s); see {@link #flush(Duration)}.
      *
-     * @throws ShaleException {@code UNAVAILABLE} if the object store failed (the data stays in the
-     *     WAL and is uploaded later), {@code FENCED}, {@code READ_ONLY}, {@code CLOSED}
+     * @throws ShaleException {@code UNAVAILABLE} if the object store failed or the deadline passed
+     *     (the data stays in the WAL and is uploaded later), {@code FENCED}, {@code READ_ONLY},
+     *     {@code CLOSED}
      */
     void flush();
+
+    /**
+     * {@link #flush()} with its own deadline. Appends that fail meanwhile (a WAL failure rolls them
+     * back) are not waited for.
+     *
+     * @throws ShaleException {@code UNAVAILABLE} naming how many partitions still have data waiting
+     *     if {@code timeout} passed first; otherwise as {@link #flush()}
+     */
+    void flush(Duration timeout);
 
     /**
      * Stops accepting operations, completes or fails in-flight appends, uploads what it can and

@@ -29,6 +29,7 @@ import java.util.Objects;
  *   <tr><td>{@code manifest.snapshot.deltas}</td><td>64</td><td>write a manifest snapshot after this many deltas</td></tr>
  *   <tr><td>{@code refresh.interval.ms}</td><td>1000</td><td>read-only stores: how often to look for new manifest deltas</td></tr>
  *   <tr><td>{@code object.store.retry.deadline.ms}</td><td>60000</td><td>how long a retriable object-store operation is retried before failing</td></tr>
+ *   <tr><td>{@code writer.lease.ms}</td><td>10000</td><td>with a WAL on local disk: appends are acknowledged only while the writer confirmed (one HEAD every third of this) less than this long ago that no newer writer fenced it, so a fenced writer stops acknowledging at most this long after the new writer's claim</td></tr>
  * </table>
  */
 public final class StoreConfig {
@@ -49,6 +50,7 @@ public final class StoreConfig {
     public static final String MANIFEST_SNAPSHOT_DELTAS = "manifest.snapshot.deltas";
     public static final String REFRESH_INTERVAL_MS = "refresh.interval.ms";
     public static final String OBJECT_STORE_RETRY_DEADLINE_MS = "object.store.retry.deadline.ms";
+    public static final String WRITER_LEASE_MS = "writer.lease.ms";
 
     private static final long MIB = 1 << 20;
     private static final ConfigDef DEF = new ConfigDef("store");
@@ -86,6 +88,8 @@ public final class StoreConfig {
             DEF.longKey(REFRESH_INTERVAL_MS, 1_000, 1, Long.MAX_VALUE, "");
     private static final ConfigDef.Key<Long> K_RETRY_DEADLINE =
             DEF.longKey(OBJECT_STORE_RETRY_DEADLINE_MS, 60_000, 0, Long.MAX_VALUE, "");
+    private static final ConfigDef.Key<Long> K_WRITER_LEASE =
+            DEF.longKey(WRITER_LEASE_MS, 10_000, 100, 3_600_000, "");
 
     private static final StoreConfig DEFAULTS = new StoreConfig(Map.of());
 
@@ -188,6 +192,10 @@ public final class StoreConfig {
 
     public long objectStoreRetryDeadlineMs() {
         return get(K_RETRY_DEADLINE);
+    }
+
+    public long writerLeaseMs() {
+        return get(K_WRITER_LEASE);
     }
 
     /** Every key with its effective value. */

@@ -80,6 +80,17 @@ public interface WriteAheadLog extends AutoCloseable {
      */
     void trim(long sequence);
 
+    /**
+     * Whether this WAL completes an entry only after {@link WalContext#checkNotFenced()} confirmed,
+     * after the entry became durable, that no newer writer owns the store (as a WAL whose
+     * durability is shared storage must: see {@code checkNotFenced}). If not (a WAL on local
+     * disk), the store itself withholds acknowledgements unless it confirmed within
+     * {@code writer.lease.ms} that it is still the writer. Default: false.
+     */
+    default boolean checksFencing() {
+        return false;
+    }
+
     /** A short description for logs, e.g. {@code file-wal:/var/lib/app/wal}. */
     String describe();
 

@@ -2,6 +2,7 @@ package io.shale.log.wal;
 
 import io.shale.log.ErrorKind;
 import io.shale.log.ShaleException;
+import io.shale.log.internal.util.Blocking;
 import io.shale.log.spi.DeleteResult;
 import io.shale.log.spi.ListPage;
 import io.shale.log.spi.ObjectInfo;
@@ -28,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -165,7 +167,10 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     private Clock clock;
     private ScheduledExecutorService scheduler;
     private long epoch;
-    private ThreadPoolExecutor executor;
+    private boolean epochBound;
+    private Executor executor;
+    /** The executor from {@link Builder#executor}, or null: the WAL runs its own threads. */
+    private final Executor givenExecutor;
 
     // ---- write path, guarded by lock
     private final ReentrantLock lock = new ReentrantLock();
@@ -224,6 +229,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         this.replayParallelism = b.replayParallelism;
         this.listPageSize = b.listPageSize;
         this.skipUnreadableObjects = b.skipUnreadableObjects;
+        this.givenExecutor = b.executor;
         int chunk = b.chunkBytes > 0 ? b.chunkBytes : defaultChunkBytes(b.flushBytes);
         long retain = Math.min(b.maxBufferedBytes, (b.maxInFlightPuts + 2L) * Math.max(b.flushBytes, chunk));
         this.pool = new ChunkPool(chunk, (int) Math.min(Integer.MAX_VALUE, retain / chunk + 1));
@@ -245,10 +251,12 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     // Lifecycle
 
     /**
-     * Binds the WAL to its store and starts its executor.
+     * Binds the WAL to its store and starts its executor. Called before the store claims its
+     * writer epoch (see {@link WriteAheadLog}); the epoch is read in {@link #replay}. The object
+     * WAL takes no local lock: a second writer on the same store fences this one through the
+     * manifest instead.
      *
      * @throws IllegalStateException if called twice or after close
-     * @throws ShaleException {@code INVALID_ARGUMENT} if the writer epoch is outside 0..{@link #MAX_EPOCH}
      */
     @Override
     public void open(WalContext context) {
@@ -258,30 +266,45 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             if (opened || closed) {
                 throw new IllegalStateException(describe() + " was already opened or closed");
             }
-            long e = context.writerEpoch();
-            if (e < 0 || e > MAX_EPOCH) {
-                throw new ShaleException(ErrorKind.INVALID_ARGUMENT,
-                        "writer epoch " + e + " is outside 0.." + MAX_EPOCH + " supported by the object WAL");
-            }
             this.context = context;
             this.store = Objects.requireNonNull(context.objectStore(), "context.objectStore()");
             this.clock = Objects.requireNonNull(context.clock(), "context.clock()");
             this.scheduler = Objects.requireNonNull(context.scheduler(), "context.scheduler()");
-            this.epoch = e;
-            this.nextCounter = 0;
-            this.nextSequence = e << EPOCH_SHIFT;
-            ThreadPoolExecutor ex = new ThreadPoolExecutor(maxInFlightPuts, maxInFlightPuts, 30, TimeUnit.SECONDS,
-                    new LinkedBlockingQueue<>(), r -> {
-                        Thread t = new Thread(r, "shale-object-wal-" + THREAD_IDS.incrementAndGet());
-                        t.setDaemon(true);
-                        return t;
-                    });
-            ex.allowCoreThreadTimeOut(true);
-            this.executor = ex;
+            if (givenExecutor != null) {
+                this.executor = givenExecutor;
+            } else {
+                ThreadPoolExecutor ex = new ThreadPoolExecutor(maxInFlightPuts, maxInFlightPuts, 30, TimeUnit.SECONDS,
+                        new LinkedBlockingQueue<>(), r -> {
+                            Thread t = new Thread(r, "shale-object-wal-" + THREAD_IDS.incrementAndGet());
+                            t.setDaemon(true);
+                            return t;
+                        });
+                ex.allowCoreThreadTimeOut(true);
+                this.executor = ex;
+            }
             this.opened = true;
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Under lock, first replay: the epoch the store claimed after {@link #open}. */
+    private void bindEpoch() {
+        long e = context.writerEpoch();
+        if (e < 0 || e > MAX_EPOCH) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT,
+                    "writer epoch " + e + " is outside 0.." + MAX_EPOCH + " supported by the object WAL");
+        }
+        this.epoch = e;
+        this.nextCounter = 0;
+        this.nextSequence = e << EPOCH_SHIFT;
+        this.epochBound = true;
+    }
+
+    /** Yes: entries are acknowledged only after {@link WalContext#checkNotFenced()} confirmed the writer. */
+    @Override
+    public boolean checksFencing() {
+        return true;
     }
 
     /**
@@ -297,7 +320,10 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
      *     off; entries delivered before it should then be discarded by the caller.
      *     {@code FENCED} if the store holds objects of a newer writer epoch. {@code UNAVAILABLE} if
      *     the store cannot be listed or read.
-     * @throws IllegalStateException if not opened, already replayed, or called after an append
+     * <p>May be called again before the first append; each call lists and reads the objects
+     * again and delivers the same entries.
+     *
+     * @throws IllegalStateException if not opened, or called after an append
      */
     @Override
     public void replay(WalReplayHandler handler) {
@@ -307,8 +333,11 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             if (!opened || closed) {
                 throw new IllegalStateException(describe() + " is not open");
             }
-            if (replayed || appended) {
-                throw new IllegalStateException("replay must be called once, before the first append");
+            if (appended) {
+                throw new IllegalStateException("replay must come before the first append");
+            }
+            if (!epochBound) {
+                bindEpoch();
             }
             replayed = true;
         } finally {
@@ -386,7 +415,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             return;
         }
         try {
-            CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0])).get(closeTimeoutMillis, TimeUnit.MILLISECONDS);
+            Blocking.get(CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0])), closeTimeoutMillis,
+                    TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             LOG.warn("{}: {} objects were not durable {} ms after close; failing their entries", describe(),
                     waits.stream().filter(f -> !f.isDone()).count(), closeTimeoutMillis);
@@ -415,7 +445,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             trims = trimTail;
         }
         try {
-            trims.get(closeTimeoutMillis, TimeUnit.MILLISECONDS);
+            Blocking.get(trims, closeTimeoutMillis, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             LOG.warn("{}: trimming did not finish {} ms after close; the next open replays and trims again",
                     describe(), closeTimeoutMillis);
@@ -424,7 +454,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         } catch (ExecutionException e) {
             LOG.debug("{}: trim failed during close", describe(), e);
         }
-        executor.shutdown();
+        if (givenExecutor == null && executor instanceof ThreadPoolExecutor own) {
+            own.shutdown();
+        }
         pool.clear();
     }
 
@@ -525,8 +557,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             throw new ShaleException(ErrorKind.FENCED, describe() + " was fenced and accepts no more appends: "
                     + f.getMessage(), f);
         }
-        if (!opened) {
-            throw new IllegalStateException(describe() + " was not opened");
+        if (!opened || !replayed) {
+            throw new IllegalStateException(describe() + (opened ? " was not replayed" : " was not opened"));
         }
     }
 
@@ -937,8 +969,11 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     /** The object's bytes, or {@code null} if it no longer exists. Other failures throw. */
     private ByteBuffer awaitObject(CompletableFuture<ByteBuffer> f, String key) {
         try {
-            return f.join();
-        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            return Blocking.get(f);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while reading WAL object " + where(key), e);
+        } catch (ExecutionException | java.util.concurrent.CancellationException e) {
             Throwable cause = unwrap(e);
             ObjectStoreException ose = ObjectStoreException.find(cause);
             if (ose != null && ose.reason() == ObjectStoreException.Reason.NOT_FOUND) {
@@ -1178,8 +1213,11 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
 
     private <T> T await(CompletableFuture<T> f, String what) {
         try {
-            return f.join();
-        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            return Blocking.get(f);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted: " + what, e);
+        } catch (ExecutionException | java.util.concurrent.CancellationException e) {
             Throwable cause = unwrap(e);
             ShaleException se = ShaleException.unwrap(cause);
             if (se != null) {
@@ -1238,6 +1276,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         private int listPageSize = 1000;
         private boolean skipUnreadableObjects;
         private int chunkBytes;
+        private Executor executor;
 
         private Builder() {
         }
@@ -1307,6 +1346,17 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
          */
         public Builder skipUnreadableObjects(boolean skipUnreadableObjects) {
             this.skipUnreadableObjects = skipUnreadableObjects;
+            return this;
+        }
+
+        /**
+         * Where PUTs are started and their completions handled (default: the WAL's own daemon
+         * threads, {@code maxInFlightPuts} of them). Tasks are short and never block. An executor
+         * given here is not shut down by {@link ObjectWriteAheadLog#close()}. The deterministic
+         * simulation passes its own.
+         */
+        public Builder executor(Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor");
             return this;
         }
 

@@ -39,11 +39,14 @@ public final class InMemoryWal implements WriteAheadLog {
     private ExecutorService completer;
     private long trimmedBelow;
     public volatile long lastEpoch;
+    /** How many times the store replayed this WAL (twice when its log cache could not hold it). */
+    public volatile int replays;
+    private WalContext context;
 
     @Override
     public synchronized void open(WalContext context) {
         closed = false;
-        lastEpoch = context.writerEpoch();
+        this.context = context;
         completer = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "in-memory-wal");
             t.setDaemon(true);
@@ -53,6 +56,8 @@ public final class InMemoryWal implements WriteAheadLog {
 
     @Override
     public synchronized void replay(WalReplayHandler handler) {
+        lastEpoch = context.writerEpoch(); // claimed after open
+        replays++;
         long max = 0;
         for (Stored s : new ArrayList<>(durable)) {
             handler.onEntry(s.sequence, s.streamId, s.baseOffset, ByteBuffer.wrap(s.payload).asReadOnlyBuffer());

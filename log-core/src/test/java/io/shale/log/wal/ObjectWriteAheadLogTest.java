@@ -383,6 +383,7 @@ class ObjectWriteAheadLogTest {
         ObjectWriteAheadLog unopened = manualFlush().build();
         assertThatThrownBy(() -> unopened.append(entry(1, 0, 1))).isInstanceOf(IllegalStateException.class);
         ObjectWriteAheadLog wal = open(manualFlush());
+        wal.append(entry(1, 0, 1));
         assertThatThrownBy(() -> wal.replay((s, i, o, p) -> {
         })).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> wal.open(ctx)).isInstanceOf(IllegalStateException.class);
@@ -401,12 +402,47 @@ class ObjectWriteAheadLogTest {
     }
 
     @Test
-    void openShouldRejectAnEpochThatDoesNotFitTheSequenceLayout() {
+    void replayShouldRejectAnEpochThatDoesNotFitTheSequenceLayout() {
         ObjectWriteAheadLog wal = manualFlush().build();
         try (TestWalContext big = new TestWalContext(ObjectWriteAheadLog.MAX_EPOCH + 1, store)) {
-            assertThatThrownBy(() -> wal.open(big)).isInstanceOfSatisfying(ShaleException.class,
+            wal.open(big); // the epoch is claimed after open: it is read by replay
+            assertThatThrownBy(() -> wal.replay((s, i, o, p) -> {
+            })).isInstanceOfSatisfying(ShaleException.class,
                     se -> assertThat(se.kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
         }
+    }
+
+    @Test
+    void openShouldNotAskForTheWriterEpochWhichIsClaimedLater() {
+        ObjectWriteAheadLog wal = manualFlush().build();
+        try (TestWalContext unclaimed = new TestWalContext(EPOCH, store) {
+            @Override
+            public long writerEpoch() {
+                throw new IllegalStateException("not claimed yet");
+            }
+        }) {
+            wal.open(unclaimed);
+            wal.close();
+        }
+    }
+
+    @Test
+    void replayCalledTwiceBeforeTheFirstAppendShouldDeliverTheSameEntries() {
+        ObjectWriteAheadLog first = open(manualFlush());
+        long a = first.append(entry(1, 0, 3));
+        long b = first.append(entry(2, 5, 4));
+        first.flush().join();
+        first.close();
+        ObjectWriteAheadLog again = manualFlush().build();
+        again.open(ctx);
+        List<String> one = new ArrayList<>();
+        List<String> two = new ArrayList<>();
+        again.replay((s, stream, base, p) -> one.add(s + "/" + stream + "/" + base + "/" + p.remaining()));
+        again.replay((s, stream, base, p) -> two.add(s + "/" + stream + "/" + base + "/" + p.remaining()));
+        assertThat(one).hasSize(2).containsExactlyElementsOf(two);
+        assertThat(one.get(0)).startsWith(a + "/1/0/");
+        assertThat(one.get(1)).startsWith(b + "/2/5/");
+        again.close();
     }
 
     @Test

@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A {@link WalContext} for tests: a fixed epoch, a real scheduler, and a fence check the test
  * controls (answer at once, fail FENCED, fail UNAVAILABLE, or hold every check until released).
  */
-final class TestWalContext implements WalContext, AutoCloseable {
+class TestWalContext implements WalContext, AutoCloseable {
     enum FenceMode { OK, FENCED, UNKNOWN, HOLD }
 
     private final long epoch;

@@ -34,6 +34,8 @@ final class CachedBatch implements WalEntry {
     boolean dead;
     /** Its chunk was dropped: the bytes must be read from the object store. */
     boolean evicted;
+    /** No longer counted as waiting for upload (guarded by the log cache's lock, not the partition's). */
+    boolean released;
 
     CachedBatch(PartitionLog log, ByteBuffer data) {
         this.log = log;

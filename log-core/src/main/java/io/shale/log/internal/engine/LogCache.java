@@ -179,16 +179,15 @@ final class LogCache {
         }
     }
 
-    /** The batch no longer needs to stay (uploaded, or failed and rolled back). */
+    /**
+     * The batch no longer needs to stay (uploaded, failed and rolled back, or its partition was
+     * deleted). Idempotent: a batch's bytes leave the pending count exactly once, however many
+     * paths release it (an upload that committed it and a topic deletion may both do so).
+     */
     void release(CachedBatch batch) {
         lock.lock();
         try {
-            Chunk c = batch.chunk;
-            if (c != null && !c.released) {
-                c.pendingBytes -= batch.sizeInBytes();
-                pendingBytes -= batch.sizeInBytes();
-                pendingBytesRelaxed = pendingBytes;
-            }
+            releaseLocked(batch);
             if (usedBytes >= capacity) {
                 spaceFreed.signalAll();
             }
@@ -197,22 +196,36 @@ final class LogCache {
         }
     }
 
-    /** Releases many batches at once (after an upload). */
+    /** Releases many batches at once (after an upload). Idempotent per batch, as {@link #release}. */
     void releaseAll(List<CachedBatch> batches) {
         lock.lock();
         try {
             for (CachedBatch b : batches) {
-                Chunk c = b.chunk;
-                if (c != null && !c.released) {
-                    c.pendingBytes -= b.sizeInBytes();
-                    pendingBytes -= b.sizeInBytes();
-                }
+                releaseLocked(b);
             }
-            pendingBytesRelaxed = pendingBytes;
             spaceFreed.signalAll();
         } finally {
             lock.unlock();
         }
+    }
+
+    private void releaseLocked(CachedBatch b) {
+        if (b.released) {
+            return;
+        }
+        b.released = true;
+        Chunk c = b.chunk;
+        if (c != null && !c.released) {
+            c.pendingBytes -= b.sizeInBytes();
+            pendingBytes -= b.sizeInBytes();
+            if (c.pendingBytes < 0 || pendingBytes < 0) {
+                // Cannot happen while every batch is released once; evicting a chunk whose batches
+                // still wait for upload would lose acknowledged data, so fail loudly instead.
+                throw new IllegalStateException("log cache accounting went negative (chunk " + c.pendingBytes
+                        + ", total " + pendingBytes + ") releasing " + b);
+            }
+        }
+        pendingBytesRelaxed = pendingBytes;
     }
 
     /** Drops the oldest chunk without pending bytes. Called with the lock held. */

@@ -238,10 +238,21 @@ final class Maintenance {
         log.debug("deleted {} unreferenced objects", due.size());
     }
 
-    /** Deletes data objects that were written but never committed. */
+    /**
+     * Deletes data objects that were written but never committed (a crash or a failure between
+     * PUT and commit), once they are older than the grace period.
+     *
+     * <p>This writer's view of the manifest is its own: a newer writer may have claimed the store
+     * and committed objects this one never heard of. So it only ever judges keys of its own epoch
+     * or older (a newer writer's keys carry a newer epoch; the objects it references from older
+     * epochs were all committed before its claim, hence known here), and it confirms that it has
+     * not been fenced after listing and before deleting anything (a newer writer writes this
+     * writer's fence marker before it commits anything).
+     */
     void deleteOrphans() {
         long now = engine.clock.millis();
         long grace = engine.config.objectDeleteGraceMs();
+        long myEpoch = engine.catalog.writerEpoch();
         Set<String> known;
         synchronized (engine.catalog.lock()) {
             known = new HashSet<>(engine.catalog.state().objects().keySet());
@@ -253,7 +264,8 @@ final class Maintenance {
             ListPage page = await(engine.store.list("data/", after, 1000), "listing data objects");
             for (ObjectInfo o : page.objects()) {
                 if (!known.contains(o.key()) && !engine.uploader.inFlight.contains(o.key())
-                        && !compactor.inFlight.contains(o.key()) && now - o.lastModifiedMillis() >= grace) {
+                        && !compactor.inFlight.contains(o.key()) && now - o.lastModifiedMillis() >= grace
+                        && writtenByThisEpochOrOlder(o.key(), myEpoch)) {
                     orphans.add(o.key());
                 }
             }
@@ -262,6 +274,8 @@ final class Maintenance {
         if (orphans.isEmpty()) {
             return;
         }
+        await(engine.catalog.checkNotFenced(), "checking that this writer still owns " + engine.store.describe()
+                + " before deleting orphaned objects"); // FENCED stops here, deleting nothing
         // Re-check under the lock: a commit may have landed since the listing.
         synchronized (engine.catalog.lock()) {
             orphans.removeIf(k -> engine.catalog.state().objects().containsKey(k)
@@ -277,4 +291,27 @@ final class Maintenance {
         log.info("deleted {} orphaned data objects (written but never committed)", orphans.size());
     }
 
+    /**
+     * Whether a data key ({@code data/<epoch, 20 digits>-...}) was written by writer epoch
+     * {@code epoch} or an older one. Keys in any other shape are never judged orphans.
+     */
+    static boolean writtenByThisEpochOrOlder(String key, long epoch) {
+        final int from = "data/".length();
+        final int to = from + 20;
+        if (!key.startsWith("data/") || key.length() <= to || key.charAt(to) != '-') {
+            return false;
+        }
+        long keyEpoch = 0;
+        for (int i = from; i < to; i++) {
+            char c = key.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+            keyEpoch = keyEpoch * 10 + (c - '0');
+            if (keyEpoch > epoch) {
+                return false;
+            }
+        }
+        return keyEpoch <= epoch;
+    }
 }

@@ -207,44 +207,67 @@ final class PartitionLog {
 
     /** WAL thread: {@code b} is durable. */
     void onDurable(CachedBatch b) {
-        ArrayList<CachedBatch> done = null;
-        List<Waiter> wake = null;
-        long hw;
         synchronized (this) {
             b.durable = true;
-            if (b.dead) {
+            if (b.dead || b.baseOffset != highWatermark) {
+                return; // rolled back, or an earlier batch is not durable yet: it will carry this one forward
+            }
+        }
+        acknowledgeDurable();
+    }
+
+    /**
+     * Advances the high watermark over the durable batches at it and completes their futures, if
+     * the store may acknowledge now (see the writer lease in {@link StoreEngine}); otherwise the
+     * batches wait, durable, for the lease to be renewed.
+     */
+    void acknowledgeDurable() {
+        ArrayList<CachedBatch> done = null;
+        List<Waiter> wake;
+        boolean leaseExpired = false;
+        synchronized (this) {
+            long hw = highWatermark;
+            int i = indexOf(hw);
+            if (i < 0 || !ring[i].durable || ring[i].dead) {
                 return;
             }
-            hw = highWatermark;
-            if (b.baseOffset != hw) {
-                return; // an earlier batch is not durable yet; it will carry this one forward
-            }
-            int i = indexOf(hw);
-            while (i >= 0 && i < tail && ring[i].durable && ring[i].baseOffset == hw) {
-                CachedBatch d = ring[i];
-                if (done == null) {
-                    done = DONE.get();
-                    if (!done.isEmpty()) {
-                        done = new ArrayList<>(4); // re-entered from a completion callback
+            if (!engine.mayAcknowledge()) {
+                leaseExpired = true;
+                wake = null;
+            } else {
+                while (i >= 0 && i < tail && ring[i].durable && !ring[i].dead && ring[i].baseOffset == hw) {
+                    CachedBatch d = ring[i];
+                    if (done == null) {
+                        done = DONE.get();
+                        if (!done.isEmpty()) {
+                            done = new ArrayList<>(4); // re-entered from a completion callback
+                        }
                     }
+                    done.add(d);
+                    hw = d.nextOffset;
+                    i++;
                 }
-                done.add(d);
-                hw = d.nextOffset;
-                i++;
+                highWatermark = hw;
+                wake = takeWaiters(hw);
             }
-            highWatermark = hw;
-            wake = takeWaiters(hw);
+        }
+        if (leaseExpired) {
+            engine.waitForLease(this);
+            return;
         }
         if (done != null) {
             long start = logStartOffset();
             try {
                 for (int i = 0, n = done.size(); i < n; i++) {
                     CachedBatch d = done.get(i);
-                    d.future.complete(new AppendResult(d.baseOffset, d.nextOffset - 1, d.logAppendTime, start));
+                    if (d.future != null) {
+                        d.future.complete(new AppendResult(d.baseOffset, d.nextOffset - 1, d.logAppendTime, start));
+                    }
                 }
             } finally {
                 done.clear();
             }
+            engine.onAcknowledged();
         }
         engine.wake(wake);
     }
@@ -279,28 +302,35 @@ final class PartitionLog {
                     + " rolled back because an earlier append failed: " + se.getMessage(), se);
             d.future.completeExceptionally(e);
         }
+        engine.onAcknowledged(); // a flush waiting for these offsets is done with them
     }
 
-    /** Fails every batch not yet durable (the store is closing or fenced). */
+    /**
+     * Fails every batch whose future has not completed: those not yet durable and those durable
+     * behind one that is not (the store is closing or fenced, or the partition was deleted). With a
+     * WAL that completes entries out of order (the object WAL runs several PUTs at once) a durable
+     * batch can wait behind a slower one; nobody would complete its future otherwise. Batches
+     * below the high watermark are acknowledged (or being acknowledged) and are left alone.
+     */
     void failPending(ShaleException error) {
         List<CachedBatch> failed = new ArrayList<>();
         synchronized (this) {
+            long hw = highWatermark;
             for (int j = head; j < tail; j++) {
                 CachedBatch d = ring[j];
-                if (!d.durable && !d.dead) {
+                if (!d.dead && d.baseOffset >= hw) {
                     d.dead = true;
                     d.chunk.expose(); // the WAL may still be writing it
                     failed.add(d);
                 }
             }
-            // keep durable entries; drop the failed tail
             while (tail > head && ring[tail - 1].dead) {
                 ring[--tail] = null;
             }
-            logEndOffset = tail > head ? ring[tail - 1].nextOffset : Math.max(uploadedEnd, highWatermark);
+            logEndOffset = tail > head ? ring[tail - 1].nextOffset : Math.max(uploadedEnd, hw);
         }
+        engine.cache.releaseAll(failed);
         for (CachedBatch d : failed) {
-            engine.cache.release(d);
             if (d.future != null) {
                 d.future.completeExceptionally(error);
             }
@@ -465,6 +495,19 @@ final class PartitionLog {
         collectedEnd = Math.max(collectedEnd, uploadedEnd);
     }
 
+    /** For a flush: the end to commit up to, or -1 if nothing waits to be committed. */
+    synchronized long flushTarget() {
+        return !deleted && logEndOffset > uploadedEnd ? logEndOffset : -1;
+    }
+
+    /**
+     * Whether a flush that wanted {@code target} is done: committed up to it, or up to where a
+     * rollback left the log, or the partition was deleted.
+     */
+    synchronized boolean flushed(long target) {
+        return deleted || uploadedEnd >= Math.min(target, logEndOffset);
+    }
+
     /** Uploads under way were abandoned: collect again from the committed end. */
     synchronized void abandonCollected() {
         collectedEnd = uploadedEnd;
@@ -501,7 +544,11 @@ final class PartitionLog {
 
     // ================================================================== lifecycle
 
-    /** The topic was deleted: fail everything in flight and drop the cache index. */
+    /**
+     * The topic was deleted: fail everything in flight and drop the cache index. The memory of its
+     * batches is never recycled (an upload in flight may still be reading it) and each batch
+     * leaves the cache's pending count once, whether or not an upload already released it.
+     */
     void markDeleted() {
         List<Waiter> wake;
         synchronized (this) {
@@ -513,9 +560,9 @@ final class PartitionLog {
         List<CachedBatch> dropped = new ArrayList<>();
         synchronized (this) {
             for (int j = head; j < tail; j++) {
-                if (!ring[j].dead) {
-                    dropped.add(ring[j]);
-                }
+                CachedBatch b = ring[j];
+                b.chunk.expose();
+                dropped.add(b);
                 ring[j] = null;
             }
             head = 0;

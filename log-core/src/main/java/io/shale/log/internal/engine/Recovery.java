@@ -5,6 +5,9 @@ import io.shale.log.ShaleException;
 import io.shale.log.internal.format.CorruptObjectException;
 import io.shale.log.record.RecordBatchLayout;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +28,15 @@ import org.slf4j.LoggerFactory;
  *       back with it; never acknowledged, skipped.</li>
  * </ul>
  * Entries of partitions that no longer exist (deleted topics) are skipped.
+ *
+ * <p><b>Memory pressure.</b> "The later entry wins" needs the whole WAL to be seen before
+ * anything is made final: an entry that failed (but reached the WAL) may be replaced by one much
+ * later in the WAL. So nothing recovered is uploaded during the first pass. If everything fits in
+ * the log cache, the first pass is the only one. If it does not, the first pass continues with
+ * offsets only and records which entries lose (replaced or rolled back); a second pass then loads
+ * only the winners, uploading as the cache fills, which is safe because every entry it holds is
+ * final. The second pass costs one more read of the WAL and happens only when the WAL holds more
+ * than {@code log.cache.bytes} of unuploaded data.
  */
 final class Recovery {
     private static final Logger log = LoggerFactory.getLogger(Recovery.class);
@@ -34,6 +46,44 @@ final class Recovery {
     private long skipped;
     private long bytes;
 
+    /** First pass: per partition, the recovered entries so far (sequence, base, next), a stack. */
+    private final Map<Integer, Stack> stacks = new HashMap<>();
+    /** Sequences of entries that do not survive: replaced by a later entry, or rolled back. Ascending. */
+    private long[] losers = new long[16];
+    private int loserCount;
+    /** The first pass ran out of cache: stop loading, keep deciding. */
+    private boolean offsetsOnly;
+
+    /** Per-partition decisions of the first pass: parallel arrays used as a stack. */
+    private static final class Stack {
+        long[] seq = new long[8];
+        long[] base = new long[8];
+        long[] next = new long[8];
+        int size;
+        /** End of the committed data when the store opened. */
+        final long committedEnd;
+
+        Stack(long committedEnd) {
+            this.committedEnd = committedEnd;
+        }
+
+        long end() {
+            return size == 0 ? committedEnd : next[size - 1];
+        }
+
+        void push(long s, long b, long n) {
+            if (size == seq.length) {
+                seq = Arrays.copyOf(seq, size * 2);
+                base = Arrays.copyOf(base, size * 2);
+                next = Arrays.copyOf(next, size * 2);
+            }
+            seq[size] = s;
+            base[size] = b;
+            next[size] = n;
+            size++;
+        }
+    }
+
     Recovery(StoreEngine engine) {
         this.engine = engine;
     }
@@ -41,7 +91,15 @@ final class Recovery {
     void replay() {
         engine.uploader.setRecovering(true);
         try {
-            engine.wal.replay(this::onEntry);
+            engine.wal.replay(this::decide);
+            if (offsetsOnly) {
+                log.info("the WAL of {} holds more unuploaded data than log.cache.bytes={}; replaying it again to"
+                        + " load the {} surviving entries, uploading as the cache fills", engine.store.describe(),
+                        engine.config.logCacheBytes(), accepted);
+                accepted = 0;
+                bytes = 0;
+                engine.wal.replay(this::load);
+            }
         } finally {
             engine.uploader.setRecovering(false);
         }
@@ -49,36 +107,86 @@ final class Recovery {
                 skipped);
     }
 
-    private void onEntry(long sequence, int streamId, long baseOffset, ByteBuffer payload) {
+    /** First pass: decides every entry's fate; loads entries into the cache while they fit. */
+    private void decide(long sequence, int streamId, long baseOffset, ByteBuffer payload) {
         PartitionLog p = engine.partitionsById.get(streamId);
         if (p == null) {
             skipped++;
             return;
         }
         long next = validate(p, baseOffset, payload);
-        long committedEnd = p.uploadedEnd();
-        long recoveredEnd = p.logEndOffset();
+        Stack st = stacks.computeIfAbsent(p.id, id -> new Stack(p.uploadedEnd()));
+        long committedEnd = st.committedEnd;
         if (next <= committedEnd) {
-            skipped++;
+            skipped++; // already uploaded; skipped by the second pass for the same reason
             return;
         }
         if (baseOffset < committedEnd) {
             log.warn("WAL entry {} of {} (offsets {}..{}) overlaps data already committed up to {}; skipped",
                     sequence, p.tp, baseOffset, next - 1, committedEnd);
-            skipped++;
+            lose(sequence);
             return;
         }
+        long recoveredEnd = st.end();
         if (baseOffset > recoveredEnd) {
             log.debug("WAL entry {} of {} at {} follows a rolled-back append (end {}); skipped", sequence, p.tp,
                     baseOffset, recoveredEnd);
-            skipped++;
+            lose(sequence);
             return;
         }
         if (baseOffset < recoveredEnd) {
-            p.truncateRecovered(baseOffset);
+            // the later entry wins: everything recovered from its offset on was rolled back
+            while (st.size > 0 && st.base[st.size - 1] >= baseOffset) {
+                st.size--;
+                loseOutOfOrder(st.seq[st.size]);
+            }
+            if (st.end() != baseOffset) {
+                throw corrupt(p, baseOffset, "replaces offsets from the middle of an earlier entry (that entry ends at "
+                        + st.end() + ")");
+            }
+            if (!offsetsOnly) {
+                p.truncateRecovered(baseOffset);
+            }
         }
+        st.push(sequence, baseOffset, next);
+        accepted++;
+        if (offsetsOnly) {
+            return;
+        }
+        CachedBatch b = tryAllocate(p, payload.remaining());
+        if (b == null) {
+            // Out of cache: uploading now could make a loser final. Decide the rest on offsets only,
+            // then load the winners in a second pass.
+            offsetsOnly = true;
+            for (PartitionLog q : engine.partitionsById.values()) {
+                q.truncateRecovered(q.uploadedEnd());
+            }
+            bytes = 0;
+            return;
+        }
+        load(p, b, sequence, baseOffset, next, payload);
+    }
+
+    /** Second pass: loads exactly the entries the first pass kept, uploading when the cache fills. */
+    private void load(long sequence, int streamId, long baseOffset, ByteBuffer payload) {
+        PartitionLog p = engine.partitionsById.get(streamId);
+        if (p == null || isLoser(sequence)) {
+            return;
+        }
+        long next = validate(p, baseOffset, payload);
+        if (next <= p.uploadedEnd()) {
+            return;
+        }
+        if (baseOffset != p.logEndOffset()) {
+            throw corrupt(p, baseOffset, "was kept by the first replay pass but does not follow the recovered end "
+                    + p.logEndOffset() + " in the second (the WAL changed between the passes)");
+        }
+        CachedBatch b = allocate(p, payload.remaining());
+        load(p, b, sequence, baseOffset, next, payload);
+    }
+
+    private void load(PartitionLog p, CachedBatch b, long sequence, long baseOffset, long next, ByteBuffer payload) {
         int size = payload.remaining();
-        CachedBatch b = allocate(p, size);
         b.data.put(0, payload, payload.position(), size);
         b.baseOffset = baseOffset;
         b.nextOffset = next;
@@ -89,6 +197,42 @@ final class Recovery {
         bytes += size;
     }
 
+    private void lose(long sequence) {
+        skipped++;
+        if (loserCount == losers.length) {
+            losers = Arrays.copyOf(losers, loserCount * 2);
+        }
+        losers[loserCount++] = sequence; // sequences arrive ascending
+    }
+
+    /** A loser found after later sequences were recorded: keep the array sorted. */
+    private void loseOutOfOrder(long sequence) {
+        accepted--;
+        lose(sequence);
+        for (int i = loserCount - 1; i > 0 && losers[i - 1] > losers[i]; i--) {
+            long t = losers[i];
+            losers[i] = losers[i - 1];
+            losers[i - 1] = t;
+        }
+    }
+
+    private boolean isLoser(long sequence) {
+        return Arrays.binarySearch(losers, 0, loserCount, sequence) >= 0;
+    }
+
+    /** Cache space without waiting and without uploading, or null if the cache is full. */
+    private CachedBatch tryAllocate(PartitionLog p, int size) {
+        try {
+            return engine.cache.allocate(size, 0, p);
+        } catch (ShaleException e) {
+            if (e.kind() != ErrorKind.UNAVAILABLE) {
+                throw e;
+            }
+            return null;
+        }
+    }
+
+    /** Second pass: cache space, uploading the (final) entries loaded so far to make room. */
     private CachedBatch allocate(PartitionLog p, int size) {
         for (int attempt = 0; ; attempt++) {
             try {
@@ -97,7 +241,6 @@ final class Recovery {
                 if (e.kind() != ErrorKind.UNAVAILABLE || attempt >= 3) {
                     throw e;
                 }
-                // The cache is full of recovered data: upload it to make room.
                 engine.uploader.uploadDuringRecovery();
             }
         }

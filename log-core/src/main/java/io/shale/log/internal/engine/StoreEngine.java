@@ -1,5 +1,7 @@
 package io.shale.log.internal.engine;
 
+import static io.shale.log.internal.util.StoreCalls.await;
+
 import io.shale.log.AppendResult;
 import io.shale.log.ErrorKind;
 import io.shale.log.FetchResult;
@@ -26,6 +28,7 @@ import io.shale.log.record.RecordBatches;
 import io.shale.log.record.SimpleRecord;
 import io.shale.log.record.TimestampType;
 import io.shale.log.spi.ObjectStore;
+import io.shale.log.spi.Payload;
 import io.shale.log.spi.WalContext;
 import io.shale.log.spi.WriteAheadLog;
 import java.nio.ByteBuffer;
@@ -37,16 +40,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -71,6 +73,16 @@ import org.slf4j.LoggerFactory;
  * compaction, object deletion after the grace period, orphan cleanup, manifest snapshots; and for
  * read-only stores, following the manifest).
  *
+ * <p><b>Writer lease.</b> With a WAL on this machine's disk (one that does not check fencing
+ * itself before acknowledging, unlike the object WAL), a writer that a newer writer has fenced
+ * would keep acknowledging appends that nobody will ever read, until its next manifest commit
+ * fails. So acknowledgements need a lease: every {@code writer.lease.ms / 3} the writer checks its
+ * fence marker (one HEAD), and it acknowledges only while the last check that found it unfenced
+ * was issued less than {@code writer.lease.ms} ago. Durable batches past an expired lease wait
+ * (their futures and the high watermark stay put) until a check renews it, or fail with
+ * {@code FENCED}. A newer writer writes the marker when it claims the store, so the old writer
+ * acknowledges nothing more than {@code writer.lease.ms} after that claim.
+ *
  * <p><b>Lock order</b>: catalog lock, then log-cache lock, then a partition's monitor. Futures are
  * completed with no lock held.
  */
@@ -79,6 +91,10 @@ public final class StoreEngine implements LogStore {
     private static final Pattern TOPIC_NAME = Pattern.compile("[a-zA-Z0-9._-]+");
     private static final int MAX_TOPIC_NAME = 249;
     private static final int MAX_PARTITIONS_PER_CALL = 1_000_000;
+    /** Largest {@link #appendBatch} call: every WAL accepts entries of this size (see WriteAheadLog#append). */
+    static final int MAX_APPEND_BYTES = 64 << 20;
+    /** Key the open-time probe of create-if-absent uses (see {@link #probeConditionalWrites}). */
+    static final String PROBE_KEY = "manifest/if-none-match-probe";
 
     final ObjectStore store;
     final WriteAheadLog wal;
@@ -95,6 +111,7 @@ public final class StoreEngine implements LogStore {
     final ConcurrentHashMap<Integer, PartitionLog> partitionsById = new ConcurrentHashMap<>();
     final ConcurrentLinkedQueue<PartitionLog> dirty = new ConcurrentLinkedQueue<>();
 
+    final EngineRuntime runtime;
     final ScheduledExecutorService scheduler;
     final ExecutorService uploadExecutor;
     final ExecutorService maintenanceExecutor;
@@ -103,6 +120,16 @@ public final class StoreEngine implements LogStore {
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile boolean closing;
     private volatile boolean fenced;
+
+    // ---- writer lease (see the class comment)
+    /** Whether acknowledgements need the lease: the WAL does not check fencing itself. */
+    private final boolean leaseRequired;
+    /** Acknowledgements are allowed while the clock is below this (epoch ms). */
+    private volatile long leaseUntilMillis;
+    private final AtomicBoolean leaseCheckInFlight = new AtomicBoolean();
+    /** Partitions holding durable batches that wait for the lease to be renewed. */
+    private final Set<PartitionLog> waitingForLease = ConcurrentHashMap.newKeySet();
+    private volatile ScheduledFuture<?> leaseTimer;
     private final ThreadLocal<AppendScratch> scratch = ThreadLocal.withInitial(AppendScratch::new);
 
     /** Reused per appending thread: a builder and an encode buffer. */
@@ -119,32 +146,38 @@ public final class StoreEngine implements LogStore {
         }
     }
 
-    private StoreEngine(ObjectStore store, WriteAheadLog wal, Clock clock, StoreConfig config) {
+    private StoreEngine(ObjectStore store, WriteAheadLog wal, Clock clock, StoreConfig config, EngineRuntime runtime) {
         this.store = store;
         this.wal = wal;
         this.clock = clock;
         this.config = config;
+        this.runtime = runtime;
         this.readOnly = wal == null;
+        this.leaseRequired = wal != null && !wal.checksFencing();
         this.catalog = new ObjectStoreCatalog(store, clock, config.manifestSnapshotDeltas(),
                 Math.max(config.objectDeleteGraceMs(), 1_000));
         this.cache = readOnly ? null : new LogCache(config.logCacheBytes(), this::cacheFull);
         this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes());
-        this.scheduler = new ScheduledThreadPoolExecutor(1, named("shale-timer"));
-        ((ScheduledThreadPoolExecutor) scheduler).setRemoveOnCancelPolicy(true);
-        this.uploadExecutor = readOnly ? null : singleThread("shale-upload");
-        this.maintenanceExecutor = singleThread("shale-maintenance");
-        this.fetchExecutor = new ThreadPoolExecutor(0, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                named("shale-fetch"));
+        this.scheduler = runtime.newTimer("shale-timer");
+        this.uploadExecutor = readOnly ? null : runtime.newSerialExecutor("shale-upload");
+        this.maintenanceExecutor = runtime.newSerialExecutor("shale-maintenance");
+        this.fetchExecutor = runtime.newPool("shale-fetch", 4);
         this.uploader = readOnly ? null : new Uploader(this);
         this.maintenance = new Maintenance(this);
     }
 
     /** Opens a store; see {@link io.shale.log.LogStoreBuilder#open()}. */
     public static LogStore open(ObjectStore objectStore, WriteAheadLog wal, Clock clock, StoreConfig config) {
+        return open(objectStore, wal, clock, config, EngineRuntime.threads());
+    }
+
+    /** Opens a store whose background work runs on {@code runtime} (the simulation's, in tests). */
+    public static LogStore open(ObjectStore objectStore, WriteAheadLog wal, Clock clock, StoreConfig config,
+            EngineRuntime runtime) {
         // One retry policy for every object-store call (backoff with jitter, bounded by a deadline,
         // ambiguous conditional puts resolved by token), wrapped around whatever store was given.
-        ObjectStore store = RetryingObjectStore.builder(objectStore).config(config).build();
-        StoreEngine engine = new StoreEngine(store, wal, clock, config);
+        ObjectStore store = runtime.configure(RetryingObjectStore.builder(objectStore).config(config)).build();
+        StoreEngine engine = new StoreEngine(store, wal, clock, config, runtime);
         try {
             engine.start();
             return engine;
@@ -154,10 +187,19 @@ public final class StoreEngine implements LogStore {
         }
     }
 
+    /**
+     * Opening order matters for the writer already running: everything that can fail locally (the
+     * WAL's lock, the object store's create-if-absent) is checked BEFORE the claim, because the
+     * claim fences that writer whether or not this open then succeeds.
+     */
     private void start() {
         catalog.load(new Listener());
         if (!readOnly) {
+            wal.open(new EngineWalContext());
+            probeConditionalWrites();
+            long claimedAt = clock.millis();
             catalog.claimWriter();
+            leaseUntilMillis = claimedAt + config.writerLeaseMs();
         }
         synchronized (catalog.lock()) {
             for (TopicMeta t : catalog.state().topics().values()) {
@@ -165,14 +207,41 @@ public final class StoreEngine implements LogStore {
             }
         }
         if (!readOnly) {
-            wal.open(new EngineWalContext());
             new Recovery(this).replay();
             uploader.start();
+            if (leaseRequired) {
+                long period = Math.max(1, config.writerLeaseMs() / 3);
+                leaseTimer = scheduler.scheduleWithFixedDelay(this::renewLease, period, period, TimeUnit.MILLISECONDS);
+            }
         }
         maintenance.start();
         log.info("opened {} store on {} ({} topics, {} partitions{})", readOnly ? "read-only" : "writable",
                 store.describe(), topics.size(), partitionsById.size(),
                 readOnly ? "" : ", WAL " + wal.describe());
+    }
+
+    /**
+     * The manifest and writer fencing rest on create-if-absent ({@code If-None-Match: *}); a store
+     * that silently ignored the condition would let two writers fork the manifest chain without
+     * either noticing. So a writer checks it at every open, before claiming: the probe object is
+     * created by the store's first writer, and every later create-if-absent of it must report that
+     * it exists. Cost: one conditional PUT per open (two on a store's very first open).
+     */
+    private void probeConditionalWrites() {
+        byte[] empty = new byte[0];
+        boolean created = await(store.putIfAbsent(PROBE_KEY, Payload.of(empty), StoreCalls.newToken()),
+                "probing create-if-absent (If-None-Match) with " + PROBE_KEY);
+        if (created) {
+            created = await(store.putIfAbsent(PROBE_KEY, Payload.of(empty), StoreCalls.newToken()),
+                    "probing create-if-absent (If-None-Match) with " + PROBE_KEY);
+        }
+        if (created) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "the object store " + store.describe()
+                    + " ignores If-None-Match: * (a create-if-absent PUT of " + PROBE_KEY + ", which already existed,"
+                    + " succeeded). Shale's manifest and writer fencing depend on create-if-absent, so this store"
+                    + " cannot be opened for writing; use a store that supports conditional writes"
+                    + " (read-only opens do not need them)");
+        }
     }
 
     // ================================================================== topics
@@ -328,67 +397,106 @@ public final class StoreEngine implements LogStore {
             CompletableFuture<AppendResult> f = p.append(cb, now);
             uploader.maybeTrigger();
             return f;
-        } catch (ShaleException e) {
-            return CompletableFuture.failedFuture(e);
+        } catch (RuntimeException | LinkageError e) {
+            return CompletableFuture.failedFuture(appendFailure(tp, e));
         }
+    }
+
+    /**
+     * What a failed append's future fails with: asynchronous methods never throw, whatever broke
+     * (only null arguments, checked up front, throw).
+     */
+    private ShaleException appendFailure(TopicPartition tp, Throwable e) {
+        ShaleException se = ShaleException.unwrap(e);
+        if (se != null) {
+            return se;
+        }
+        if (e instanceof IllegalArgumentException) {
+            return new ShaleException(ErrorKind.INVALID_ARGUMENT, "append to " + tp + " rejected: " + e.getMessage(), e);
+        }
+        if (e instanceof LinkageError) {
+            return new ShaleException(ErrorKind.INVALID_ARGUMENT, "append to " + tp + " needs a library that is missing"
+                    + " or of an incompatible version: " + e, e);
+        }
+        log.error("append to {} failed unexpectedly", tp, e);
+        return new ShaleException(ErrorKind.UNAVAILABLE, "append to " + tp + " failed unexpectedly: " + e, e);
     }
 
     @Override
     public CompletableFuture<AppendResult> appendBatch(TopicPartition tp, ByteBuffer batches) {
         Objects.requireNonNull(tp, "tp");
         Objects.requireNonNull(batches, "batches");
+        CachedBatch cb = null;
         try {
             ensureWritable();
             PartitionLog p = partition(tp);
             TopicConfig tc = p.topic.config;
             long now = clock.millis();
-            List<RecordBatch> views = RecordBatches.split(batches);
-            if (views.isEmpty()) {
+            int size = batches.remaining();
+            if (size == 0) {
                 throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "append to " + tp + " has no batches");
             }
-            boolean logAppendTime = tc.messageTimestampType() == TimestampType.LOG_APPEND_TIME;
-            long maxTs = Long.MIN_VALUE;
-            for (RecordBatch v : views) {
-                if (v.sizeInBytes() > tc.maxMessageBytes()) {
-                    throw tooLarge(tp, v.sizeInBytes(), tc);
-                }
-                v.ensureValid();
-                if (v.recordCount() < 1 || v.lastOffsetDelta() != v.recordCount() - 1) {
-                    throw new ShaleException(ErrorKind.CORRUPT_RECORD, "batch for " + tp + " has " + v.recordCount()
-                            + " records but lastOffsetDelta " + v.lastOffsetDelta()
-                            + "; producer batches must use consecutive offset deltas");
-                }
-                if (!logAppendTime && !v.isControlBatch()) {
-                    checkTimestamp(tp, tc, v.maxTimestamp(), now);
-                    checkTimestamp(tp, tc, v.baseTimestamp(), now);
-                }
-                maxTs = Math.max(maxTs, logAppendTime ? now : v.maxTimestamp());
-                if (tc.cleanupPolicy().compacts() && !v.isControlBatch()) {
-                    // only compacted topics pay for this walk (and a decompression, if any)
-                    for (Record r : v) {
-                        if (r.key() == null) {
-                            throw keyless(tp);
-                        }
+            if (size > MAX_APPEND_BYTES) {
+                throw new ShaleException(ErrorKind.RECORD_TOO_LARGE, "appendBatch for " + tp + " carries " + size
+                        + " bytes; one call may carry at most " + MAX_APPEND_BYTES + " bytes (split it)");
+            }
+            // Copy first, then validate the copy: the caller's buffer may change under us (another
+            // thread reusing it), and what is validated must be exactly what is stored.
+            cb = cache.allocate(size, config.appendMaxBlockMs(), p);
+            cb.data.put(0, batches, batches.position(), size);
+            cb.maxTimestamp = validateBatches(tp, tc, cb.internalView(), now);
+            CompletableFuture<AppendResult> f = p.append(cb, now);
+            cb = null; // published: the partition owns it now
+            uploader.maybeTrigger();
+            return f;
+        } catch (RuntimeException | LinkageError e) {
+            if (cb != null) {
+                cache.release(cb); // validated in vain: never published, give its bytes back
+            }
+            return CompletableFuture.failedFuture(appendFailure(tp, e));
+        }
+    }
+
+    /**
+     * Validates a broker's batches in the log cache (their final home) and, for LogAppendTime
+     * topics, stamps the append time. Returns the largest timestamp.
+     */
+    private static long validateBatches(TopicPartition tp, TopicConfig tc, ByteBuffer data, long now) {
+        List<RecordBatch> views = RecordBatches.split(data);
+        boolean logAppendTime = tc.messageTimestampType() == TimestampType.LOG_APPEND_TIME;
+        long maxTs = Long.MIN_VALUE;
+        for (RecordBatch v : views) {
+            if (v.sizeInBytes() > tc.maxMessageBytes()) {
+                throw tooLarge(tp, v.sizeInBytes(), tc);
+            }
+            v.ensureValid();
+            if (v.recordCount() < 1 || v.lastOffsetDelta() != v.recordCount() - 1) {
+                throw new ShaleException(ErrorKind.CORRUPT_RECORD, "batch for " + tp + " has " + v.recordCount()
+                        + " records but lastOffsetDelta " + v.lastOffsetDelta()
+                        + "; producer batches must use consecutive offset deltas");
+            }
+            if (!logAppendTime && !v.isControlBatch()) {
+                checkTimestamp(tp, tc, v.maxTimestamp(), now);
+                checkTimestamp(tp, tc, v.baseTimestamp(), now);
+            }
+            maxTs = Math.max(maxTs, logAppendTime ? now : v.maxTimestamp());
+            if (tc.cleanupPolicy().compacts() && !v.isControlBatch()) {
+                // only compacted topics pay for this walk (and a decompression, if any)
+                for (Record r : v) {
+                    if (r.key() == null) {
+                        throw keyless(tp);
                     }
                 }
             }
-            int size = batches.remaining();
-            CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), p);
-            cb.data.put(0, batches, batches.position(), size);
-            if (logAppendTime) {
-                int pos = 0;
-                for (RecordBatch v : views) {
-                    RecordBatch.setLogAppendTime(cb.data, pos, now);
-                    pos += v.sizeInBytes();
-                }
-            }
-            cb.maxTimestamp = maxTs;
-            CompletableFuture<AppendResult> f = p.append(cb, now);
-            uploader.maybeTrigger();
-            return f;
-        } catch (ShaleException e) {
-            return CompletableFuture.failedFuture(e);
         }
+        if (logAppendTime) {
+            int pos = 0;
+            for (RecordBatch v : views) {
+                RecordBatch.setLogAppendTime(data, pos, now);
+                pos += v.sizeInBytes();
+            }
+        }
+        return maxTs;
     }
 
     private static void checkTimestamp(TopicPartition tp, TopicConfig tc, long ts, long now) {
@@ -538,8 +646,14 @@ public final class StoreEngine implements LogStore {
 
     @Override
     public void flush() {
+        flush(Duration.ofMillis(Math.max(1_000, config.objectStoreRetryDeadlineMs())));
+    }
+
+    @Override
+    public void flush(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
         ensureWritable();
-        uploader.uploadAllNow();
+        uploader.flush(timeout);
     }
 
     @Override
@@ -550,37 +664,53 @@ public final class StoreEngine implements LogStore {
         closing = true;
         try {
             if (!readOnly) {
-                if (!fenced) {
-                    uploader.finalUpload(true);
+                long deadline = Math.max(1_000, config.objectStoreRetryDeadlineMs());
+                if (!isFenced()) {
+                    uploader.finalUpload(deadline, true);
                 }
                 try {
                     wal.close();
                 } catch (RuntimeException e) {
                     log.warn("closing WAL {} failed", wal.describe(), e);
                 }
-                if (!fenced) {
-                    uploader.finalUpload(false);
+                if (!isFenced()) {
+                    // entries the WAL made durable while closing
+                    uploader.finalUpload(deadline, false);
                 }
             }
         } finally {
             shutdownQuietly();
             ShaleException closedEx = closedException();
-            for (PartitionLog p : partitionsById.values()) {
+            failEverything(closedEx);
+            log.info("closed store on {}", store.describe());
+        }
+    }
+
+    /** Completes every future still open: appends not acknowledged, long polls, flushes. */
+    private void failEverything(ShaleException error) {
+        for (TopicHandle h : topics.values()) {
+            for (PartitionLog p : h.partitions) {
                 List<Waiter> ws = p.drainWaiters();
                 if (ws != null) {
-                    ws.forEach(w -> w.future.completeExceptionally(closedEx));
+                    ws.forEach(w -> w.future.completeExceptionally(error));
                 }
                 if (!readOnly) {
-                    p.failPending(closedEx);
+                    p.failPending(error);
                 }
             }
-            log.info("closed store on {}", store.describe());
+        }
+        if (uploader != null) {
+            uploader.failFlushes(error);
         }
     }
 
     private void shutdownQuietly() {
         closing = true;
         closed.set(true);
+        ScheduledFuture<?> lt = leaseTimer;
+        if (lt != null) {
+            lt.cancel(false);
+        }
         if (maintenance != null) {
             maintenance.stop();
         }
@@ -646,8 +776,93 @@ public final class StoreEngine implements LogStore {
         fenced = true;
         log.error("store on {} was fenced by a newer writer; refusing further writes: {}", store.describe(),
                 cause.getMessage());
+        waitingForLease.clear();
         for (PartitionLog p : partitionsById.values()) {
             p.failPending(cause);
+        }
+        if (uploader != null) {
+            uploader.failFlushes(cause);
+        }
+    }
+
+    // ================================================================== writer lease
+
+    /** Whether durable batches may be acknowledged now (see the class comment). */
+    boolean mayAcknowledge() {
+        if (fenced) {
+            return false;
+        }
+        return !leaseRequired || clock.millis() < leaseUntilMillis;
+    }
+
+    /** {@code p} holds durable batches that could not be acknowledged: retry once the lease is renewed. */
+    void waitForLease(PartitionLog p) {
+        if (fenced) {
+            p.failPending(new ShaleException(ErrorKind.FENCED, "store on " + store.describe()
+                    + " was fenced by a newer writer"));
+            return;
+        }
+        waitingForLease.add(p);
+        renewLease();
+        if (mayAcknowledge() && waitingForLease.remove(p)) {
+            p.acknowledgeDurable(); // renewed meanwhile
+        }
+    }
+
+    /**
+     * Checks the fence marker (one HEAD) unless a check is in flight. A check that finds the
+     * writer unfenced extends the lease from the moment it was issued; FENCED fences the store.
+     */
+    private void renewLease() {
+        if (!leaseRequired || fenced || closed.get() || !leaseCheckInFlight.compareAndSet(false, true)) {
+            return;
+        }
+        long issuedAt = clock.millis();
+        CompletableFuture<Void> check;
+        try {
+            check = catalog.checkNotFenced();
+        } catch (RuntimeException e) {
+            check = CompletableFuture.failedFuture(e);
+        }
+        check.whenComplete((ok, error) -> {
+            leaseCheckInFlight.set(false);
+            if (error == null) {
+                leaseUntilMillis = Math.max(leaseUntilMillis, issuedAt + config.writerLeaseMs());
+                if (!waitingForLease.isEmpty()) {
+                    try {
+                        fetchExecutor.execute(this::acknowledgeWaiting);
+                    } catch (java.util.concurrent.RejectedExecutionException e) {
+                        // closing: close fails what is pending
+                    }
+                }
+                return;
+            }
+            ShaleException se = StoreCalls.translate(error, "checking that this writer still owns " + store.describe());
+            if (se.kind() == ErrorKind.FENCED) {
+                onFenced(se);
+            } else {
+                log.warn("could not confirm the writer lease on {} (acknowledgements stop {} ms after the last"
+                        + " confirmation): {}", store.describe(), config.writerLeaseMs(), se.getMessage());
+            }
+        });
+    }
+
+    private void acknowledgeWaiting() {
+        for (PartitionLog p : waitingForLease) {
+            if (!mayAcknowledge()) {
+                return;
+            }
+            if (waitingForLease.remove(p)) {
+                p.acknowledgeDurable();
+            }
+        }
+    }
+
+    /** Batches were acknowledged (a flush may be waiting for them to become uploadable). */
+    void onAcknowledged() {
+        Uploader u = uploader;
+        if (u != null) {
+            u.onAcknowledged();
         }
     }
 
@@ -810,7 +1025,12 @@ public final class StoreEngine implements LogStore {
     private final class EngineWalContext implements WalContext {
         @Override
         public long writerEpoch() {
-            return catalog.writerEpoch();
+            long epoch = catalog.writerEpoch();
+            if (epoch == 0) {
+                throw new IllegalStateException("the writer epoch of " + store.describe()
+                        + " is not claimed yet: WriteAheadLog.open runs before the claim; read it in replay");
+            }
+            return epoch;
         }
 
         @Override
@@ -841,9 +1061,5 @@ public final class StoreEngine implements LogStore {
             t.setDaemon(true);
             return t;
         };
-    }
-
-    private static ExecutorService singleThread(String name) {
-        return new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), named(name));
     }
 }

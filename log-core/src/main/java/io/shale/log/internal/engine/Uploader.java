@@ -14,16 +14,21 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.time.Duration;
+import io.shale.log.internal.util.Blocking;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -152,33 +157,99 @@ final class Uploader {
     /** One pass of the upload thread: commit what is ready, start what is due. Never throws. */
     private void step(boolean force) {
         try {
-            if (engine.isFenced()) {
-                return;
+            if (engine.isFenced() || recovering) {
+                return; // recovery uploads only what it has decided is final (see Recovery)
             }
+            boolean flushing = !flushes.isEmpty();
             commitReady(!recovering);
-            startUploads(force);
+            startUploads(force || flushing);
             commitReady(!recovering); // a local store's PUT completes inline
+            if (flushing) {
+                settleFlushes();
+            }
         } catch (ShaleException e) {
             if (e.kind() == ErrorKind.FENCED) {
                 engine.onFenced(e);
             } else {
                 log.warn("upload to {} failed, will retry: {}", engine.store.describe(), e.getMessage());
+                failFlushes(e); // a flush reports the failure; the data stays and is uploaded later
             }
         } catch (RuntimeException e) {
             log.error("upload failed unexpectedly", e);
+            failFlushes(new ShaleException(ErrorKind.UNAVAILABLE, "upload failed unexpectedly: " + e, e));
         }
     }
 
-    /** Uploads and commits everything durable now, and waits (LogStore.flush). */
-    void uploadAllNow() {
-        Future<?> f = engine.uploadExecutor.submit(() -> drain(!recovering));
+    // ================================================================== flush
+
+    /**
+     * One {@code flush()}: done when every partition that had data waiting when it was called has
+     * committed up to the end it had then (or lost that data to a rollback or a deletion). Data
+     * appended afterwards is not waited for, so a flush under a steady append load still returns.
+     */
+    private static final class FlushRequest {
+        final Map<PartitionLog, Long> targets;
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+
+        FlushRequest(Map<PartitionLog, Long> targets) {
+            this.targets = targets;
+        }
+
+        /** Drops the partitions that reached their target; true when none is left. */
+        boolean settle() {
+            targets.entrySet().removeIf(e -> e.getKey().flushed(e.getValue()));
+            return targets.isEmpty();
+        }
+    }
+
+    private final ConcurrentLinkedQueue<FlushRequest> flushes = new ConcurrentLinkedQueue<>();
+
+    /**
+     * Uploads and commits what was appended before the call, waiting at most {@code timeout}
+     * (LogStore.flush). Runs on the caller's thread; the upload thread does the work.
+     */
+    void flush(Duration timeout) {
+        FlushRequest req = newFlush();
+        if (req == null) {
+            return;
+        }
+        awaitFlush(req, timeout.toNanos(), "flush");
+    }
+
+    /** A request covering every partition with data not yet committed, registered; null if there is none. */
+    private FlushRequest newFlush() {
+        Map<PartitionLog, Long> targets = new HashMap<>();
+        for (PartitionLog p : engine.partitionsById.values()) {
+            long target = p.flushTarget();
+            if (target >= 0) {
+                targets.put(p, target);
+            }
+        }
+        if (targets.isEmpty()) {
+            return null;
+        }
+        FlushRequest req = new FlushRequest(targets);
+        flushes.add(req);
+        trigger(true);
+        return req;
+    }
+
+    private void awaitFlush(FlushRequest req, long timeoutNanos, String what) {
         try {
-            f.get();
+            Blocking.get(req.done, timeoutNanos, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
+            flushes.remove(req);
             Thread.currentThread().interrupt();
-            throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while flushing", e);
+            throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while waiting for " + what, e);
+        } catch (TimeoutException e) {
+            flushes.remove(req);
+            int left = req.targets.size();
+            throw new ShaleException(ErrorKind.UNAVAILABLE, what + " of " + engine.store.describe() + " did not finish in "
+                    + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms: " + left + " partition(s) still have data to"
+                    + " upload (it stays in the WAL and is uploaded later)");
         } catch (ExecutionException e) {
-            ShaleException se = StoreCalls.translate(e.getCause(), "flushing to " + engine.store.describe());
+            flushes.remove(req);
+            ShaleException se = StoreCalls.translate(e.getCause(), what + " of " + engine.store.describe());
             if (se.kind() == ErrorKind.FENCED) {
                 engine.onFenced(se);
             }
@@ -186,38 +257,78 @@ final class Uploader {
         }
     }
 
-    /** Close: one last drain, bounded by the retry deadline; what is left stays in the WAL. */
-    void finalUpload(boolean trimWal) {
+    /** Fails every flush waiting now (a flush that starts meanwhile, even woken by this, is not). */
+    void failFlushes(ShaleException error) {
+        List<FlushRequest> failed = new ArrayList<>(flushes);
+        flushes.removeAll(failed);
+        for (FlushRequest r : failed) {
+            r.done.completeExceptionally(error);
+        }
+    }
+
+    /** Completes the flushes whose partitions are all committed. Upload thread. */
+    private void settleFlushes() {
+        for (FlushRequest r : flushes) {
+            if (r.settle() && flushes.remove(r)) {
+                r.done.complete(null);
+            }
+        }
+    }
+
+    /** Called after batches were acknowledged: a flush may be waiting for them. Cheap. */
+    void onAcknowledged() {
+        if (!flushes.isEmpty()) {
+            trigger(true);
+        }
+    }
+
+    /**
+     * Close: one last flush of what was appended, bounded by {@code deadlineMs}; what is left stays
+     * in the WAL. With {@code trimWal} the WAL is trimmed below what was committed.
+     */
+    void finalUpload(long deadlineMs, boolean trimWal) {
         try {
-            Future<?> f = engine.uploadExecutor.submit(() -> drain(trimWal));
-            f.get(Math.max(1_000, engine.config.objectStoreRetryDeadlineMs()), TimeUnit.MILLISECONDS);
+            FlushRequest req = newFlush();
+            if (req != null) {
+                awaitFlush(req, TimeUnit.MILLISECONDS.toNanos(deadlineMs), "final upload on close");
+            }
+            if (trimWal) {
+                CompletableFuture<Void> trimmed = new CompletableFuture<>();
+                engine.uploadExecutor.execute(() -> {
+                    try {
+                        commitReady(true);
+                        trimWal(engine.wal.nextSequence());
+                        trimmed.complete(null);
+                    } catch (RuntimeException e) {
+                        trimmed.completeExceptionally(e);
+                    }
+                });
+                Blocking.get(trimmed, deadlineMs, TimeUnit.MILLISECONDS);
+            }
         } catch (Exception e) {
             log.warn("final upload on close did not complete: {} (the data stays in the WAL and is uploaded on reopen)",
-                    e.toString());
+                    e.getMessage());
         }
     }
 
     /** Recovery: makes room in the cache by uploading what was replayed so far (caller's thread). */
     void uploadDuringRecovery() {
-        drain(false);
+        drain();
     }
 
-    /** Uploads everything durable and waits until it is committed. Upload thread (or recovery). */
-    private void drain(boolean trimWal) {
-        commitReady(trimWal);
+    /** Uploads everything durable and waits until it is committed; the WAL is not trimmed. Recovery only. */
+    private void drain() {
+        commitReady(false);
         while (true) {
             startUploads(true);
             if (pipeline.isEmpty()) {
                 if (unfinished != null) {
-                    commitReady(trimWal);
-                }
-                if (trimWal) {
-                    trimWal(engine.wal.nextSequence());
+                    commitReady(false);
                 }
                 return;
             }
             try {
-                pipeline.peek().put().get();
+                Blocking.get(pipeline.peek().put());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while uploading", e);
@@ -225,7 +336,7 @@ final class Uploader {
                 // commitReady abandons the pipeline and reports it below
             }
             Upload head = pipeline.peek();
-            commitReady(trimWal);
+            commitReady(false);
             if (head.put().isCompletedExceptionally()) {
                 throw StoreCalls.translate(failure(head.put()), "uploading data object " + head.key());
             }
@@ -379,9 +490,11 @@ final class Uploader {
     private void abandonPipeline(Upload failed) {
         List<Upload> dropped = new ArrayList<>(pipeline);
         pipeline.clear();
+        Throwable cause = failure(failed.put());
         log.warn("uploading data object {} failed ({}); abandoning {} upload(s), their data is uploaded again",
-                failed.key(), failure(failed.put()).toString(), dropped.size());
+                failed.key(), String.valueOf(cause), dropped.size());
         abandon(dropped);
+        failFlushes(StoreCalls.translate(cause, "uploading data object " + failed.key()));
     }
 
     private void abandon(List<Upload> uploads) {

@@ -231,6 +231,24 @@ public final class ObjectStoreCatalog implements Catalog {
         }
     }
 
+    /**
+     * The first key under {@code prefix} after {@code startAfter}, if any. Pages until one holds a
+     * key or the listing ends: a store may return empty pages before the last.
+     */
+    private Optional<String> firstKeyAfter(String prefix, String startAfter) {
+        String after = startAfter;
+        while (true) {
+            ListPage page = await(store.list(prefix, after, 1), "listing " + prefix + " in " + store.describe());
+            if (!page.objects().isEmpty()) {
+                return Optional.of(page.objects().get(0).key());
+            }
+            if (page.isLast()) {
+                return Optional.empty();
+            }
+            after = page.nextStartAfter();
+        }
+    }
+
     // ------------------------------------------------------------------ claiming
 
     @Override
@@ -252,10 +270,10 @@ public final class ObjectStoreCatalog implements Catalog {
                     log.info("manifest delta {} already exists; another writer is claiming too, retrying", n);
                     continue;
                 }
-                ListPage newer = await(store.list(SNAPSHOTS, snapshotKey(n - 1), 1), "checking manifest snapshots");
-                if (!newer.objects().isEmpty()) {
+                Optional<String> newer = firstKeyAfter(SNAPSHOTS, snapshotKey(n - 1));
+                if (newer.isPresent()) {
                     log.warn("claimed manifest number {} had been collected (snapshot {} exists); reloading", n,
-                            newer.objects().get(0).key());
+                            newer.get());
                     continue;
                 }
                 state.applyDelta(n, now, ops, null);
@@ -317,7 +335,7 @@ public final class ObjectStoreCatalog implements Catalog {
                 }
                 throw e;
             }
-            if (!created) {
+            if (!created && !writtenBy(deltaKey(n), token, n, ops, now)) {
                 throw fence("manifest delta " + deltaKey(n) + " was written by another writer");
             }
             io.shale.log.internal.util.CrashPoints.hit("manifest.afterDeltaCreated");
@@ -331,6 +349,24 @@ public final class ObjectStoreCatalog implements Catalog {
             }
             state.applyDelta(n, now, ops, listener);
         }
+    }
+
+    /**
+     * "Already exists" after create-if-absent: ours (an earlier attempt whose answer was lost landed
+     * it, and the store did not tell the retry apart) or another writer's. Decided by the token the
+     * object carries, never assumed.
+     */
+    private boolean writtenBy(String key, String token, long n, List<ManifestOp> ops, long now) {
+        Optional<ObjectInfo> info;
+        try {
+            info = await(store.head(key), "reading the write token of manifest delta " + key);
+        } catch (ShaleException e) {
+            if (e.kind() == ErrorKind.UNAVAILABLE) {
+                pending = new Pending(n, token, ops, now); // unknown: resolved by token next time
+            }
+            throw e;
+        }
+        return info.isPresent() && token.equals(info.get().token());
     }
 
     /** Finds out whether the pending commit landed; applies it if so. Returns whether it landed. */

@@ -50,8 +50,10 @@ import java.util.function.Supplier;
  * attempt sends the caller's token, so when a later attempt reports "already exists" after an
  * ambiguous one, a HEAD tells whether the existing object carries our token: if so, the earlier
  * attempt won and the call completes with true. Without a preceding ambiguous attempt a false is
- * final and no HEAD is made. THROTTLED is not treated as ambiguous: a throttled request was
- * rejected, not executed.
+ * final and no HEAD is made. THROTTLED counts as ambiguous too: AWS's SlowDown is a rejection,
+ * but a 503 can also come from a proxy or load balancer after the request reached the store, and
+ * S3-compatible stores differ; one HEAD after a throttled conditional write costs little, treating
+ * our own landed write as someone else's costs a fenced writer.
  */
 
 /**
@@ -257,7 +259,7 @@ public final class RetryingObjectStore implements ObjectStore {
         private final Supplier<CompletableFuture<T>> attempt;
         private final CompletableFuture<T> result = new CompletableFuture<>();
         private int attemptsMade;
-        /** Whether any attempt failed TRANSIENT (for a write: the outcome is unknown). */
+        /** Whether any attempt failed retriably (for a write: the outcome is unknown). */
         volatile boolean sawAmbiguousFailure;
 
         Operation(String name, String key, long startNanos, Supplier<CompletableFuture<T>> attempt) {
@@ -311,9 +313,8 @@ public final class RetryingObjectStore implements ObjectStore {
             }
             if (ose.reason() == ObjectStoreException.Reason.THROTTLED) {
                 throttles.increment();
-            } else {
-                sawAmbiguousFailure = true;
             }
+            sawAmbiguousFailure = true; // the attempt may have been executed (see the class comment)
             long delay = backoffMillis(attemptsMade - 1, ose.reason());
             long elapsed = nanoClock.getAsLong() - startNanos;
             if (elapsed + TimeUnit.MILLISECONDS.toNanos(delay) >= deadlineNanos) {

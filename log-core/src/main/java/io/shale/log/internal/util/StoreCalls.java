@@ -21,7 +21,7 @@ public final class StoreCalls {
      */
     public static <T> T await(CompletableFuture<T> f, String what) {
         try {
-            return f.get();
+            return Blocking.get(f);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while " + what, e);

@@ -201,12 +201,24 @@ class RetryingObjectStoreTest {
     }
 
     @Test
-    void putIfAbsentThatLosesWithoutAnAmbiguousAttemptShouldNotAskForTheToken() {
-        inner.answerPutIfAbsent(failure(THROTTLED, "SlowDown"), false);
+    void putIfAbsentThatLosesAtTheFirstAttemptShouldNotAskForTheToken() {
+        inner.answerPutIfAbsent(false);
         RetryingObjectStore store = wrap();
 
         assertThat(store.putIfAbsent("k", Payload.of(new byte[1]), "mine").join()).isFalse();
         assertThat(inner.count("head")).isZero();
+    }
+
+    /** Regression (issue 9, item 6): a 503 before the 412 skipped the token check. */
+    @Test
+    void putIfAbsentThrottledThenExistingShouldCompleteTrueWhenTheObjectCarriesOurToken() {
+        inner.answerPutIfAbsent(failure(THROTTLED, "503 from a proxy after the write landed"), false)
+                .answerHead(Optional.of(new ObjectInfo("k", 1, 0, "mine")));
+        RetryingObjectStore store = wrap();
+
+        assertThat(store.putIfAbsent("k", Payload.of(new byte[1]), "mine").join()).isTrue();
+        assertThat(inner.count("head")).isEqualTo(1);
+        assertThat(store.stats().ambiguousWon()).isEqualTo(1);
     }
 
     @Test
