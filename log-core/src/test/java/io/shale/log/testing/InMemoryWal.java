@@ -32,6 +32,7 @@ public final class InMemoryWal implements WriteAheadLog {
     private final List<Long> heldSeqs = new ArrayList<>();
     private final AtomicLong nextSeq = new AtomicLong(1);
     private final AtomicInteger failures = new AtomicInteger();
+    private final AtomicInteger landedFailures = new AtomicInteger();
     private volatile boolean holdCompletions;
     private volatile int maxOutstanding = Integer.MAX_VALUE;
     private int outstanding; // guarded by this
@@ -121,7 +122,20 @@ public final class InMemoryWal implements WriteAheadLog {
         synchronized (this) {
             durable.add(new Stored(seq, entry.streamId(), entry.baseOffset(), bytes));
         }
+        if (landedFailures.get() > 0 && landedFailures.getAndDecrement() > 0) {
+            // the bytes reached the WAL, but the writer was told they did not (a lost answer)
+            entry.onFailure(new ShaleException(ErrorKind.UNAVAILABLE, "injected WAL failure (the entry landed)"));
+            return;
+        }
         entry.onDurable();
+    }
+
+    /**
+     * The next {@code n} appends are stored (a later replay returns them) but reported as failed,
+     * as when a WAL's write landed and its answer was lost.
+     */
+    public void failNextButKeep(int n) {
+        landedFailures.set(n);
     }
 
     /** Queue entries instead of completing them. */

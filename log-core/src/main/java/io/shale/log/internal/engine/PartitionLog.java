@@ -495,9 +495,13 @@ final class PartitionLog {
         collectedEnd = Math.max(collectedEnd, uploadedEnd);
     }
 
-    /** For a flush: the end to commit up to, or -1 if nothing waits to be committed. */
-    synchronized long flushTarget() {
-        return !deleted && logEndOffset > uploadedEnd ? logEndOffset : -1;
+    /**
+     * For a flush: the end to commit up to (everything appended, or with {@code acknowledgedOnly}
+     * only what is acknowledged), or -1 if nothing waits to be committed.
+     */
+    synchronized long flushTarget(boolean acknowledgedOnly) {
+        long end = acknowledgedOnly ? highWatermark : logEndOffset;
+        return !deleted && end > uploadedEnd ? end : -1;
     }
 
     /**

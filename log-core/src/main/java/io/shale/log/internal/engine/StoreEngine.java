@@ -264,7 +264,7 @@ public final class StoreEngine implements LogStore {
             for (int i = 0; i < partitions; i++) {
                 ids[i] = s.nextPartitionId() + i;
             }
-            catalog.commit(List.of(new ManifestOp.CreateTopic(topic, UUID.randomUUID(), tc.overrides(), ids)),
+            commit(List.of(new ManifestOp.CreateTopic(topic, UUID.randomUUID(), tc.overrides(), ids)),
                     StoreCalls.newToken());
         }
         return requireTopic(topic).describe();
@@ -302,7 +302,7 @@ public final class StoreEngine implements LogStore {
             for (int i = 0; i < add; i++) {
                 ids[i] = catalog.state().nextPartitionId() + i;
             }
-            catalog.commit(List.of(new ManifestOp.AddPartitions(topic, ids)), StoreCalls.newToken());
+            commit(List.of(new ManifestOp.AddPartitions(topic, ids)), StoreCalls.newToken());
         }
         return requireTopic(topic).describe();
     }
@@ -313,7 +313,7 @@ public final class StoreEngine implements LogStore {
         synchronized (catalog.lock()) {
             TopicHandle h = requireTopic(topic);
             TopicConfig merged = h.config.with(configs);
-            catalog.commit(List.of(new ManifestOp.AlterTopicConfig(topic, merged.overrides())), StoreCalls.newToken());
+            commit(List.of(new ManifestOp.AlterTopicConfig(topic, merged.overrides())), StoreCalls.newToken());
         }
         return requireTopic(topic).describe();
     }
@@ -325,7 +325,19 @@ public final class StoreEngine implements LogStore {
             if (catalog.state().topic(topic) == null) {
                 throw unknownTopic(topic);
             }
-            catalog.commit(List.of(new ManifestOp.DeleteTopic(topic)), StoreCalls.newToken());
+            commit(List.of(new ManifestOp.DeleteTopic(topic)), StoreCalls.newToken());
+        }
+    }
+
+    /** An admin commit (caller holds the catalog lock); a FENCED answer fences the whole store at once. */
+    private void commit(List<ManifestOp> ops, String token) {
+        try {
+            catalog.commit(ops, token);
+        } catch (ShaleException e) {
+            if (e.kind() == ErrorKind.FENCED) {
+                onFenced(e);
+            }
+            throw e;
         }
     }
 
@@ -631,7 +643,7 @@ public final class StoreEngine implements LogStore {
         }
         synchronized (catalog.lock()) {
             if (target > p.logStartOffset()) {
-                catalog.commit(List.of(new ManifestOp.SetLogStart(p.id, target)), StoreCalls.newToken());
+                commit(List.of(new ManifestOp.SetLogStart(p.id, target)), StoreCalls.newToken());
             }
         }
         return p.logStartOffset();

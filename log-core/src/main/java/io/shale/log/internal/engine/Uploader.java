@@ -209,18 +209,21 @@ final class Uploader {
      * (LogStore.flush). Runs on the caller's thread; the upload thread does the work.
      */
     void flush(Duration timeout) {
-        FlushRequest req = newFlush();
+        FlushRequest req = newFlush(false);
         if (req == null) {
             return;
         }
         awaitFlush(req, timeout.toNanos(), "flush");
     }
 
-    /** A request covering every partition with data not yet committed, registered; null if there is none. */
-    private FlushRequest newFlush() {
+    /**
+     * A request covering every partition with data not yet committed (with {@code acknowledgedOnly},
+     * only data already acknowledged), registered; null if there is none.
+     */
+    private FlushRequest newFlush(boolean acknowledgedOnly) {
         Map<PartitionLog, Long> targets = new HashMap<>();
         for (PartitionLog p : engine.partitionsById.values()) {
-            long target = p.flushTarget();
+            long target = p.flushTarget(acknowledgedOnly);
             if (target >= 0) {
                 targets.put(p, target);
             }
@@ -283,12 +286,14 @@ final class Uploader {
     }
 
     /**
-     * Close: one last flush of what was appended, bounded by {@code deadlineMs}; what is left stays
-     * in the WAL. With {@code trimWal} the WAL is trimmed below what was committed.
+     * Close: one last upload of what is acknowledged, bounded by {@code deadlineMs}; what is left
+     * stays in the WAL (appends still on their way into the WAL are not waited for: closing the WAL
+     * settles them, and the store calls this again afterwards). With {@code trimWal} the WAL is
+     * trimmed below what was committed.
      */
     void finalUpload(long deadlineMs, boolean trimWal) {
         try {
-            FlushRequest req = newFlush();
+            FlushRequest req = newFlush(true);
             if (req != null) {
                 awaitFlush(req, TimeUnit.MILLISECONDS.toNanos(deadlineMs), "final upload on close");
             }
