@@ -15,13 +15,18 @@ import java.nio.ByteBuffer;
  * <p>Decoders treat their input as untrusted: malformed input fails with an {@link IOException}
  * (or a library's {@link RuntimeException}; the caller maps both to {@code CORRUPT_RECORD}), and
  * output goes into a {@link GrowableBytes} whose cap bounds the memory a decompression bomb can
- * take.
+ * take. A {@link LinkageError} out of a codec (its library missing a class, method or native
+ * symbol) says nothing about the bytes: callers map it to {@code INVALID_ARGUMENT} naming
+ * {@link #library}, as for a codec whose library is absent.
  */
 abstract class Codec {
     final CompressionType type;
+    /** The library doing the work, with its version when known: for error messages. */
+    final String library;
 
-    Codec(CompressionType type) {
+    Codec(CompressionType type, String library) {
         this.type = type;
+        this.library = library;
     }
 
     /**

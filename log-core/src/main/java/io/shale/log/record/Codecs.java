@@ -18,6 +18,15 @@ import org.slf4j.LoggerFactory;
  * than CORRUPT_RECORD because the bytes are fine: treating them as corrupt could make a caller
  * discard or truncate good data, and the fix is a classpath change, not new data.
  *
+ * <p>Incompatible versions: a library that is present but lacks what its codec calls is found
+ * the same way, once, where the codec checks for it: {@link ZstdCodec}'s constructor runs every
+ * zstd-jni call it makes and throws {@link IncompatibleLibraryException} naming the version found
+ * and the one needed; the codec is then unavailable as above, with that message (logged as a
+ * warning). The other codecs' constructors only load their library. Should a {@link LinkageError}
+ * still escape a codec later, {@link RecordBatch} and {@link RecordBatchBuilder} turn it into the
+ * same INVALID_ARGUMENT ({@link #linkageFailure}) naming the library and its version, never
+ * letting the Error through.
+ *
  * <p>Decompression limit: {@link #MAX_DECOMPRESSED_BYTES} bounds the decompressed records
  * section of one batch. Kafka's own default {@code max.message.bytes} is about 1 MiB compressed;
  * 64 MiB leaves room for a ratio of 60 on such a batch while keeping a decompression bomb from
@@ -49,6 +58,18 @@ final class Codecs {
 
     private static final class Zstd {
         static final Loaded LOADED = load(CompressionType.ZSTD, "io.shale.log.record.ZstdCodec", "com.github.luben:zstd-jni");
+    }
+
+    /**
+     * Thrown by a codec's constructor when its library is on the classpath but is a version the
+     * codec cannot use; the message names both versions.
+     */
+    static final class IncompatibleLibraryException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        IncompatibleLibraryException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     /** A codec, or why it could not be loaded. */
@@ -94,10 +115,52 @@ final class Codecs {
         } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
             Throwable cause = e instanceof java.lang.reflect.InvocationTargetException && e.getCause() != null
                     ? e.getCause() : e;
+            if (cause instanceof IncompatibleLibraryException) {
+                // present but unusable: worth a warning, the user meant to have this codec
+                String reason = type.kafkaName + " compression is not available: " + cause.getMessage();
+                LOG.warn("{}", reason, cause.getCause());
+                return new Loaded(null, reason);
+            }
             String reason = type.kafkaName + " compression is not available: it needs " + artifact
                     + " on the classpath (" + cause + ")";
             LOG.debug("{}", reason, cause);
             return new Loaded(null, reason);
         }
+    }
+
+    /**
+     * What to say when {@code codec} failed with a {@link LinkageError}: its library lacks a class,
+     * method or native symbol the codec was compiled against.
+     */
+    static String linkageFailure(Codec codec, LinkageError e) {
+        return "the " + codec.type.kafkaName + " codec failed inside " + codec.library
+                + ", which is missing part of what Shale calls (" + e + "); put a version Shale supports"
+                + " on the classpath";
+    }
+
+    /**
+     * The version of the library that {@code anchor} comes from: its jar manifest's
+     * Implementation-Version, else the version in a jar named {@code artifactId-VERSION.jar}, else
+     * "(version unknown)". Never fails.
+     */
+    static String libraryVersion(Class<?> anchor, String artifactId) {
+        try {
+            Package p = anchor.getPackage();
+            if (p != null && p.getImplementationVersion() != null) {
+                return p.getImplementationVersion();
+            }
+            java.security.CodeSource source = anchor.getProtectionDomain().getCodeSource();
+            if (source != null && source.getLocation() != null) {
+                String path = source.getLocation().getPath();
+                String name = path.substring(path.lastIndexOf('/') + 1);
+                String prefix = artifactId + "-";
+                if (name.startsWith(prefix) && name.endsWith(".jar") && name.length() > prefix.length() + 4) {
+                    return name.substring(prefix.length(), name.length() - 4);
+                }
+            }
+        } catch (RuntimeException e) {
+            // a security manager or an unusual class loader: the version is only for messages
+        }
+        return "(version unknown)";
     }
 }

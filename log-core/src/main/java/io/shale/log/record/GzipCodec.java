@@ -39,7 +39,7 @@ final class GzipCodec extends Codec {
             new SmallPool<>(SmallPool.defaultSlots(), () -> new Deflater(Deflater.DEFAULT_COMPRESSION, true), Deflater::end);
 
     GzipCodec() {
-        super(CompressionType.GZIP);
+        super(CompressionType.GZIP, "the JDK's java.util.zip");
     }
 
     @Override

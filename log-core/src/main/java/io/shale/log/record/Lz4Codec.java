@@ -45,7 +45,7 @@ final class Lz4Codec extends Codec {
     private static final XXHash32 XXHASH = XXHashFactory.fastestInstance().hash32();
 
     Lz4Codec() {
-        super(CompressionType.LZ4);
+        super(CompressionType.LZ4, "at.yawk.lz4:lz4-java " + Codecs.libraryVersion(LZ4Factory.class, "lz4-java"));
     }
 
     @Override

@@ -53,8 +53,8 @@ import java.util.OptionalLong;
  * not exactly fill the section, as Kafka's reader does.
  *
  * Errors. Malformed bytes: ShaleException(CORRUPT_RECORD) naming the base offset and what was
- * wrong. A codec whose library is absent: ShaleException(INVALID_ARGUMENT) naming the artifact
- * (see Codecs).
+ * wrong. A codec whose library is absent or unusable (an incompatible version, or a LinkageError
+ * out of it): ShaleException(INVALID_ARGUMENT) naming the artifact (see Codecs).
  *
  * Static helpers (sizeAt, setBaseOffset, ...) work on the engine's own buffers at absolute
  * positions, in any byte order, without moving the position.
@@ -71,8 +71,9 @@ import java.util.OptionalLong;
  * <p>Pure in-memory decoding, no I/O. The static setters change the caller's bytes in place and
  * are idempotent (stamping the same value twice leaves the same bytes). Iterating a compressed batch
  * decompresses it (at most 64 MiB) on every {@link #iterator()} call; iterating an uncompressed
- * one copies nothing. A batch whose codec library is missing fails with
- * {@code ShaleException(INVALID_ARGUMENT)} on iteration only; the header and CRC stay readable.
+ * one copies nothing. A batch whose codec library is missing, or present in a version Shale cannot
+ * use, fails with {@code ShaleException(INVALID_ARGUMENT)} on iteration only; the header and CRC
+ * stay readable.
  */
 public final class RecordBatch implements Iterable<Record> {
 
@@ -329,8 +330,9 @@ public final class RecordBatch implements Iterable<Record> {
      *
      * <p>For a compressed batch this call decompresses the whole records section (at most 64 MiB;
      * more fails as CORRUPT_RECORD) and may fail with {@code ShaleException(INVALID_ARGUMENT)} if the
-     * codec's library is not on the classpath. Records of an uncompressed batch are slices of this
-     * batch's bytes. The iterator is for one thread; call {@code iterator()} again for another.
+     * codec's library is not on the classpath or is a version Shale cannot use. Records of an
+     * uncompressed batch are slices of this batch's bytes. The iterator is for one thread; call
+     * {@code iterator()} again for another.
      */
     @Override
     public Iterator<Record> iterator() {
@@ -351,6 +353,18 @@ public final class RecordBatch implements Iterable<Record> {
             throw new ShaleException(e.kind(), "cannot read record batch at base offset " + baseOffset() + ": "
                     + e.getMessage(), e);
         }
+        return iterator(codec);
+    }
+
+    /**
+     * {@link #iterator()} of a compressed batch with a given codec (tests pass one that fails). A
+     * {@link LinkageError} out of the codec (its library lacks a method, class or native symbol)
+     * becomes {@code ShaleException(INVALID_ARGUMENT)}, as for a missing library: the bytes may be
+     * fine, so they must not be reported corrupt.
+     */
+    Iterator<Record> iterator(Codec codec) {
+        CompressionType type = codec.type;
+        int count = recordCount();
         checkCount(count, Codecs.MAX_DECOMPRESSED_BYTES, " (the decompression limit)");
         int compressed = size - HEADER_SIZE;
         GrowableBytes out = new GrowableBytes((int) Math.min((long) compressed * 4 + 64, 1 << 20),
@@ -364,6 +378,9 @@ public final class RecordBatch implements Iterable<Record> {
             throw new ShaleException(ErrorKind.CORRUPT_RECORD, "corrupt record batch at base offset " + baseOffset()
                     + ": its " + type.kafkaName + " records section (" + compressed + " bytes) does not decompress: "
                     + e, e);
+        } catch (LinkageError e) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "cannot read record batch at base offset "
+                    + baseOffset() + ": " + Codecs.linkageFailure(codec, e), e);
         }
         checkCount(count, out.length, " decompressed");
         ByteBuffer records = ByteBuffer.wrap(out.array, 0, out.length).slice().asReadOnlyBuffer();

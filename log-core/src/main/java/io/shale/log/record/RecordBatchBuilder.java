@@ -121,6 +121,13 @@ public final class RecordBatchBuilder {
         return this;
     }
 
+    /** Compresses with {@code codec} (tests pass one that fails); {@link #compression} for everyone else. */
+    RecordBatchBuilder codec(Codec codec) {
+        this.codec = codec;
+        this.compression = codec.type;
+        return this;
+    }
+
     /** Timestamp type (default CreateTime). With LogAppendTime, {@link #logAppendTime} sets the max timestamp. */
     public RecordBatchBuilder timestampType(TimestampType type) {
         this.timestampType = Objects.requireNonNull(type, "timestamp type");
@@ -388,6 +395,8 @@ public final class RecordBatchBuilder {
             } catch (IOException | RuntimeException e) {
                 throw new ShaleException(ErrorKind.INVALID_ARGUMENT, compression.kafkaName + " compression of "
                         + records.length + " bytes failed: " + e, e);
+            } catch (LinkageError e) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, Codecs.linkageFailure(codec, e), e);
             }
             body = compressed.array;
             bodyLength = compressed.length;

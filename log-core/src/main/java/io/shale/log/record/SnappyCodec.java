@@ -32,7 +32,8 @@ final class SnappyCodec extends Codec {
     private static final int MAGIC_HEAD = 0x82534E41;
 
     SnappyCodec() {
-        super(CompressionType.SNAPPY);
+        super(CompressionType.SNAPPY,
+                "org.xerial.snappy:snappy-java " + Codecs.libraryVersion(Snappy.class, "snappy-java"));
         // Loads the native library now, so that a platform without it reports the codec unavailable.
         Snappy.maxCompressedLength(BLOCK_SIZE);
     }
