@@ -17,7 +17,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Future;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -114,9 +114,9 @@ final class Maintenance {
 
     /** Runs a task on the maintenance thread and waits (tests and explicit calls). */
     void runNow(Runnable task) {
-        Future<?> f = engine.maintenanceExecutor.submit(task);
+        CompletableFuture<Void> f = CompletableFuture.runAsync(task, engine.maintenanceExecutor);
         try {
-            f.get();
+            io.shale.log.internal.util.Blocking.get(f);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted", e);

@@ -642,6 +642,17 @@ final class PartitionLog {
         return w;
     }
 
+    /** Identity equality; the hash is the store-wide id, so sets of partitions iterate in a repeatable order. */
+    @Override
+    public int hashCode() {
+        return id;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return this == o;
+    }
+
     @Override
     public String toString() {
         return tp.toString();

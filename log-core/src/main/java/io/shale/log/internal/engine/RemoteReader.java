@@ -46,11 +46,15 @@ final class RemoteReader {
     RemoteReader(ObjectStore store, long blockCacheBytes, long readaheadMaxBytes) {
         this.store = store;
         this.readaheadMaxBytes = readaheadMaxBytes;
+        // Maintenance (eviction) on the calling thread rather than the common pool: no thread of its
+        // own, and the same order of events for the same calls (the deterministic simulation relies on it).
         this.blocks = Caffeine.newBuilder()
+                .executor(Runnable::run)
                 .maximumWeight(blockCacheBytes)
                 .weigher((BlockKey k, ByteBuffer v) -> v.capacity())
                 .build();
         this.indexes = Caffeine.newBuilder()
+                .executor(Runnable::run)
                 .maximumWeight(Math.max(8L << 20, blockCacheBytes / 8))
                 .weigher((String k, DataObjectIndex v) -> v.weight())
                 .build();

@@ -686,7 +686,8 @@ public final class StoreEngine implements LogStore {
                     log.warn("closing WAL {} failed", wal.describe(), e);
                 }
                 if (!isFenced()) {
-                    // entries the WAL made durable while closing
+                    // entries the WAL made durable while closing, or that wait for the lease
+                    confirmLeaseBeforeClosing(deadline);
                     uploader.finalUpload(deadline, false);
                 }
             }
@@ -857,6 +858,34 @@ public final class StoreEngine implements LogStore {
                         + " confirmation): {}", store.describe(), config.writerLeaseMs(), se.getMessage());
             }
         });
+    }
+
+    /**
+     * Close: durable batches that wait for a lease renewal are acknowledged if one check, made now,
+     * confirms the lease (the timer that would have done it is about to stop).
+     */
+    private void confirmLeaseBeforeClosing(long deadlineMs) {
+        if (!leaseRequired || waitingForLease.isEmpty()) {
+            return;
+        }
+        long issuedAt = clock.millis();
+        try {
+            io.shale.log.internal.util.Blocking.get(catalog.checkNotFenced(), deadlineMs, TimeUnit.MILLISECONDS);
+            leaseUntilMillis = Math.max(leaseUntilMillis, issuedAt + config.writerLeaseMs());
+            acknowledgeWaiting();
+        } catch (java.util.concurrent.ExecutionException e) {
+            ShaleException se = StoreCalls.translate(e.getCause(), "confirming the writer lease on close");
+            if (se.kind() == ErrorKind.FENCED) {
+                onFenced(se);
+            } else {
+                log.warn("could not confirm the writer lease on close; {} partition(s) keep durable appends"
+                        + " unacknowledged (they stay in the WAL): {}", waitingForLease.size(), se.getMessage());
+            }
+        } catch (java.util.concurrent.TimeoutException e) {
+            log.warn("confirming the writer lease on close took longer than {} ms", deadlineMs);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void acknowledgeWaiting() {
