@@ -22,6 +22,12 @@ import java.util.function.BooleanSupplier;
  * per-entry allocation. Like any array-based MPSC queue (JCTools' included), a producer
  * descheduled between its claim and its store delays the consumer until it runs again.
  *
+ * <p>The consumer as producer: a WAL callback runs on the consumer thread and may append. Waiting
+ * for space there would wait for the thread itself (only the consumer frees slots), so the
+ * consumer claims with a compare-and-set only while a slot is free and otherwise fails at once
+ * with {@code UNAVAILABLE}. Since only the consumer advances {@code consumed}, a slot it saw free
+ * stays free until it publishes.
+ *
  * <p>Closing: the {@link #CLOSED} bit is added to the counter atomically; a claim that returns it
  * set gets no slot, and every claim made before it will be published, so the consumer drains
  * exactly up to the sequence {@link #close()} returned.
@@ -67,26 +73,51 @@ final class EntryRing {
     }
 
     /**
-     * Claims a sequence and publishes {@code entry} in its slot. Blocks only while the ring is full.
+     * Claims a sequence and publishes {@code entry} in its slot. Blocks only while the ring is full,
+     * and never on the consumer thread (see the class comment).
      *
-     * @throws ShaleException CLOSED after {@link #close()}, UNAVAILABLE if the consumer died
+     * @throws ShaleException CLOSED after {@link #close()}; UNAVAILABLE if the consumer died, or if
+     *     called on the consumer thread while the ring is full (nothing is claimed then)
      */
     long publish(WalEntry entry, String description) {
         if (consumerDead) {
             throw new ShaleException(ErrorKind.UNAVAILABLE, description + ": writer thread stopped");
         }
-        long s = claimed.getAndIncrement();
-        if ((s & CLOSED) != 0) {
-            throw new ShaleException(ErrorKind.CLOSED, description + " is closed");
-        }
-        if (s - consumed >= slots.length) {
-            awaitSpace(s, description);
+        long s;
+        if (Thread.currentThread() == consumer) {
+            s = claimOnConsumer(description);
+        } else {
+            s = claimed.getAndIncrement();
+            if ((s & CLOSED) != 0) {
+                throw new ShaleException(ErrorKind.CLOSED, description + " is closed");
+            }
+            if (s - consumed >= slots.length) {
+                awaitSpace(s, description);
+            }
         }
         SLOTS.setVolatile(slots, (int) (s & mask), entry);
         if (consumerParked) {
             LockSupport.unpark(consumer);
         }
         return s;
+    }
+
+    /** A claim by the consumer thread (a WAL callback): only if a slot is free, never waiting. */
+    private long claimOnConsumer(String description) {
+        while (true) {
+            long c = claimed.get();
+            if ((c & CLOSED) != 0) {
+                throw new ShaleException(ErrorKind.CLOSED, description + " is closed");
+            }
+            if (c - consumed >= slots.length) {
+                throw new ShaleException(ErrorKind.UNAVAILABLE, description + ": append from a WAL callback found "
+                        + "the queue full (" + slots.length + " entries); the callback runs on the writer thread, "
+                        + "which is the only one that can make room, so the append cannot wait");
+            }
+            if (claimed.compareAndSet(c, c + 1)) {
+                return c;
+            }
+        }
     }
 
     private void awaitSpace(long s, String description) {

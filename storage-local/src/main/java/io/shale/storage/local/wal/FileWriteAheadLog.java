@@ -7,13 +7,11 @@ import io.shale.log.spi.WalEntry;
 import io.shale.log.spi.WalReplayHandler;
 import io.shale.log.spi.WriteAheadLog;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +49,18 @@ import org.slf4j.LoggerFactory;
  * Sequences: recovery continues numbering above the highest sequence found in any reachable
  * frame, delivered or not. The newest segment with a durable header is never recycled, so that
  * number survives even when everything else was trimmed.
+ *
+ * Repeated replay: the first replay lists the directory, delivers, sorts free files into spares
+ * (deleting the surplus), then starts the writer and the segment pool. A later replay before the
+ * first append delivers again from the first one's listing (the same live segments with the sizes
+ * and headers read then) and changes nothing. Meanwhile the files it reads cannot change: the
+ * writer has nothing to write, the pool only creates new spare files (which that listing does not
+ * contain) and frees no trimmed segment until the first append. A segment that reads differently
+ * anyway fails the replay with CORRUPT_STORAGE instead of delivering other entries.
+ *
+ * The directory lock (DirectoryLock) is taken in open() and the WAL needs nothing else from its
+ * context: it never reads the writer epoch. Two stores cannot share a file WAL, because the lock
+ * excludes the second one before it claims an epoch.
  */
 
 /**
@@ -58,10 +68,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Threading.</b> {@link #append}, {@link #trim}, {@link #nextSequence}, {@link #describe}
  * and the metric getters are thread-safe and do not block (append blocks only while
- * {@linkplain Builder#queueCapacity the queue} is full). {@link #open}, {@link #replay} and
- * {@link #close} follow the {@link WriteAheadLog} lifecycle. One writer thread writes and syncs;
- * {@link WalEntry} callbacks run on it, in sequence order. One background thread preallocates and
- * recycles segment files.
+ * {@linkplain Builder#queueCapacity the queue} is full, and never in a callback). {@link #open},
+ * {@link #replay} and {@link #close} follow the {@link WriteAheadLog} lifecycle; {@code replay} may
+ * be repeated until the first append. One writer thread writes and syncs; {@link WalEntry}
+ * callbacks run on it, in sequence order. One background thread preallocates and recycles segment
+ * files. The WAL uses nothing from its {@link WalContext}, in particular not the writer epoch.
  *
  * <p><b>Durability</b> depends on the {@link FsyncPolicy}:
  * <ul>
@@ -83,8 +94,12 @@ import org.slf4j.LoggerFactory;
  * {@link WalEntry#onFailure} with a {@link ShaleException} of kind {@code UNAVAILABLE} naming the
  * file; the writer then continues in a fresh segment, so later appends succeed once the cause
  * (such as a full disk) is gone. A failed entry may or may not be replayed later. A second
- * {@code FileWriteAheadLog} on the same directory, in this or another process, fails {@link #open}
- * with {@code UNAVAILABLE} (the lock is a {@code FileChannel} lock: use a local file system).
+ * {@code FileWriteAheadLog} on a directory that a live one holds, in this or another process, fails
+ * {@link #open} with {@code IN_USE} naming the holder (pid, host, user, JVM command and start time,
+ * read from {@code wal.lock}; "unknown" if that file's content is missing or stale). The lock is a
+ * {@code FileChannel} lock, so use a local file system; the operating system releases it when the
+ * holding process dies, so a killed store never blocks the next open. Appending from a WAL callback
+ * while the queue is full fails with {@code UNAVAILABLE} instead of waiting (see {@link #append}).
  *
  * <p><b>Idempotency.</b> {@link #close} is idempotent; {@link #trim} with a lower sequence than an
  * earlier call does nothing.
@@ -96,9 +111,10 @@ public final class FileWriteAheadLog implements WriteAheadLog {
     public static final int MAX_ENTRY_BYTES = WalFormat.MAX_PAYLOAD_BYTES;
 
     /** Name of the lock file in the WAL directory. */
-    static final String LOCK_FILE = "wal.lock";
+    static final String LOCK_FILE = DirectoryLock.FILE;
 
-    private enum State { NEW, OPEN, RUNNING, CLOSED }
+    /** REPLAYED: threads running, replay may repeat; RUNNING: appended once, replay no more. */
+    private enum State { NEW, OPEN, REPLAYED, RUNNING, CLOSED }
 
     private final Path dir;
     private final long segmentBytes;
@@ -111,14 +127,19 @@ public final class FileWriteAheadLog implements WriteAheadLog {
     private final String description;
 
     private volatile State state = State.NEW;
-    private FileChannel lockChannel;
-    private FileLock lock;
+    private DirectoryLock lock;
     private EntryRing ring;
     private volatile SegmentPool pool;
     private volatile GroupWriter writer;
-    private Thread writerThread;
-    private long replayedEntries;
-    private int corruptSegments;
+    private volatile Thread writerThread;
+    /** The first replay's listing and result, kept for repeated replays until the first append. */
+    private WalRecovery.Scan firstScan;
+    private WalRecovery.Result firstResult;
+    private volatile long replayedEntries;
+    private volatile int corruptSegments;
+    private volatile int replays;
+    /** A replay is running (its handler may call in); guarded by this. */
+    private boolean replaying;
     private volatile long pendingTrim = Long.MIN_VALUE;
 
     private FileWriteAheadLog(Builder b) {
@@ -139,63 +160,107 @@ public final class FileWriteAheadLog implements WriteAheadLog {
     }
 
     /**
-     * Creates the directory if needed and locks it ({@code wal.lock}, held until {@link #close}).
+     * Creates the directory if needed (syncing the parent of each directory it creates) and locks
+     * it ({@code wal.lock}, held until {@link #close}), recording this process as the holder in the
+     * lock file. Uses nothing from {@code context} (the writer epoch is not claimed yet; this WAL
+     * never needs it). A failed open leaves the WAL unopened: it may be opened again.
      *
-     * @throws ShaleException {@code UNAVAILABLE} if the directory cannot be created or is locked by
-     *     another WAL (in this or another process)
-     * @throws IllegalStateException if called twice or after close
+     * @throws ShaleException {@code IN_USE} naming the holder if a live WAL (in this or another
+     *     process) holds the directory; {@code UNAVAILABLE} if the directory or its lock file cannot
+     *     be created or opened
+     * @throws IllegalStateException if called after a successful open or after close
      */
     @Override
     public synchronized void open(WalContext context) {
         Objects.requireNonNull(context, "context");
         if (state != State.NEW) {
-            throw new IllegalStateException(description + " was already opened");
+            throw new IllegalStateException(description + (state == State.CLOSED ? " is closed"
+                    : " was already opened"));
         }
-        Path lockPath = dir.resolve(LOCK_FILE);
-        FileChannel ch = null;
         try {
-            Files.createDirectories(dir);
-            ch = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock l;
-            try {
-                l = ch.tryLock();
-            } catch (OverlappingFileLockException e) {
-                l = null;
-            }
-            if (l == null) {
-                throw new ShaleException(ErrorKind.UNAVAILABLE, "WAL directory " + dir + " is in use by another "
-                        + "WAL (in this or another process): cannot lock " + lockPath);
-            }
-            lockChannel = ch;
-            lock = l;
-            state = State.OPEN;
+            createDirectoriesDurably();
         } catch (IOException e) {
-            closeQuietly(ch);
             throw new ShaleException(ErrorKind.UNAVAILABLE, "cannot open WAL directory " + dir + ": " + e, e);
-        } catch (RuntimeException e) {
-            closeQuietly(ch);
-            throw e;
+        }
+        lock = DirectoryLock.acquire(dir, description);
+        state = State.OPEN;
+    }
+
+    /**
+     * {@code Files.createDirectories}, then an fsync of the parent of every directory it created, so
+     * that a crash cannot lose the WAL directory with the acknowledged entries in it.
+     */
+    private void createDirectoriesDurably() throws IOException {
+        List<Path> missing = new ArrayList<>();
+        for (Path p = dir; p != null && !Files.isDirectory(p); p = p.getParent()) {
+            missing.add(p);
+        }
+        Files.createDirectories(dir);
+        // Outermost first: each sync makes the entry of the directory created below it durable.
+        for (int i = missing.size() - 1; i >= 0; i--) {
+            Path parent = missing.get(i).getParent();
+            if (parent != null) {
+                SegmentPool.syncDirectory(channels, parent, description);
+            }
         }
     }
 
     /**
-     * Delivers every entry found in the segments, in sequence order, then starts the writer.
-     * Torn and corrupt tails are skipped (see the class comment of {@link WalFormat} and
-     * {@code WalRecovery}); corruption of frames that had been made durable is logged as an error.
-     * If the handler throws, the exception propagates and the WAL must be closed.
+     * Delivers every entry found in the segments, in sequence order. Torn and corrupt tails are
+     * skipped (see the class comment of {@link WalFormat} and {@code WalRecovery}); corruption of
+     * frames that had been made durable is logged as an error. If the handler throws, the exception
+     * propagates and the WAL must be closed.
+     *
+     * <p>The first successful call also deletes surplus free segment files and starts the writer
+     * and the segment pool. Later calls before the first {@link #append} deliver the same entries in
+     * the same order and modify no file; trimmed segments are not freed until the first append, so
+     * that every replay finds them.
      *
      * @throws ShaleException {@code UNAVAILABLE} if a segment cannot be read; {@code CORRUPT_STORAGE}
      *     if acknowledged entries were damaged before the tail (unless
-     *     {@link Builder#tolerateDamage(boolean)})
-     * @throws IllegalStateException unless called once, after {@link #open}
+     *     {@link Builder#tolerateDamage(boolean)}), or if a repeated replay finds a segment changed
+     *     since the first one
+     * @throws IllegalStateException before {@link #open}, after the first {@link #append}, after
+     *     {@link #close}, or from a WAL callback
      */
     @Override
-    public synchronized void replay(WalReplayHandler handler) {
+    public void replay(WalReplayHandler handler) {
         Objects.requireNonNull(handler, "handler");
-        if (state != State.OPEN) {
-            throw new IllegalStateException(description + ": replay must be called once, after open");
+        if (Thread.currentThread() == writerThread) {
+            // close() may hold the monitor while it waits for this very thread.
+            throw new IllegalStateException(description + ": replay() called from a WAL callback");
         }
-        WalRecovery.Result r = WalRecovery.recover(dir, segmentBytes, spareSegments, channels, handler, description);
+        synchronized (this) {
+            if (replaying) {
+                throw new IllegalStateException(description + ": replay() called from a replay handler");
+            }
+            replaying = true;
+            try {
+                switch (state) {
+                    case NEW -> throw new IllegalStateException(description + ": replay before open");
+                    case OPEN -> firstReplay(handler);
+                    case REPLAYED -> repeatReplay(handler);
+                    case RUNNING -> throw new IllegalStateException(description + ": replay after the first append");
+                    case CLOSED -> throw new IllegalStateException(description + " is closed");
+                    default -> throw new AssertionError(state);
+                }
+            } finally {
+                replaying = false;
+            }
+        }
+    }
+
+    private void repeatReplay(WalReplayHandler handler) {
+        WalRecovery.Result r = WalRecovery.deliver(firstScan, channels, handler, description, firstResult);
+        replayedEntries = r.entries();
+        corruptSegments = r.corruptSegments();
+        replays++;
+        LOG.info("{}: replay {} delivered the same {} entries again", description, replays, r.entries());
+    }
+
+    private void firstReplay(WalReplayHandler handler) {
+        WalRecovery.Scan scan = WalRecovery.scan(dir, channels, description);
+        WalRecovery.Result r = WalRecovery.deliver(scan, channels, handler, description, null);
         replayedEntries = r.entries();
         corruptSegments = r.corruptSegments();
         if (r.corruptSegments() > 0 && !tolerateDamage) {
@@ -206,10 +271,11 @@ public final class FileWriteAheadLog implements WriteAheadLog {
                     + " Restore the files, or open with FileWriteAheadLog.Builder.tolerateDamage(true) to continue"
                     + " without them");
         }
+        List<Path> spares = WalRecovery.keepSpares(scan, dir, segmentBytes, spareSegments, channels, description);
         LOG.info("{}: replayed {} entries from {} segments ({}); next sequence {}", description, r.entries(),
                 r.sealed().size(), r.tail() == null ? "empty" : r.tail(), r.nextSequence());
         ring = new EntryRing(queueCapacity);
-        pool = new SegmentPool(dir, segmentBytes, spareSegments, channels, r.nextFileNumber(), r.spares(),
+        pool = new SegmentPool(dir, segmentBytes, spareSegments, channels, r.nextFileNumber(), spares,
                 r.sealed(), r.newestOrdinal(), description);
         long intervalNanos = fsyncPolicy.interval == null ? 0 : fsyncPolicy.interval.toNanos();
         writer = new GroupWriter(dir, segmentBytes, maxGroupBytes, intervalNanos, channels, pool, ring,
@@ -224,23 +290,33 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         pool.prepareSpareNow();
         writerThread.start();
         pool.start("shale-wal-segments-" + dir.getFileName());
-        state = State.RUNNING;
+        firstScan = scan;
+        firstResult = r;
+        replays = 1;
+        state = State.REPLAYED;
     }
 
     /**
      * Queues {@code entry} and returns its sequence number. Never blocks except while the queue is
-     * full; allocates nothing.
+     * full; allocates nothing. The first call ends the replay phase ({@link #replay} throws from
+     * then on, and trimmed segments may be freed).
+     *
+     * <p>Called from a WAL callback (which runs on the writer thread) while the queue is full, it
+     * fails at once with {@code UNAVAILABLE} instead of waiting: only the writer thread makes room,
+     * so waiting there would never end. The entry is then not queued and gets no callback; the caller
+     * may append it again from another thread. (Handing it over to be queued later was rejected: it
+     * would need an unbounded side queue, and the entry's sequence could not be returned.)
      *
      * @throws ShaleException {@code CLOSED} after {@link #close}; {@code UNAVAILABLE} if the writer
-     *     thread died
+     *     thread died, or from a WAL callback while the queue is full
      * @throws IllegalArgumentException if the payload is larger than {@link #MAX_ENTRY_BYTES} or the
      *     stream id is negative
-     * @throws IllegalStateException before {@link #replay}
+     * @throws IllegalStateException before {@link #replay}, or from a replay handler
      */
     @Override
     public long append(WalEntry entry) {
         State s = state;
-        if (s != State.RUNNING) {
+        if (s != State.RUNNING && s != State.REPLAYED) {
             if (s == State.CLOSED) {
                 throw new ShaleException(ErrorKind.CLOSED, description + " is closed");
             }
@@ -254,7 +330,26 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         if (entry.streamId() < 0) {
             throw new IllegalArgumentException(description + ": negative stream id " + entry.streamId());
         }
+        if (s == State.REPLAYED) {
+            endReplayPhase();
+        }
         return ring.publish(entry, description);
+    }
+
+    /** The first append: no more replays, so the pool may free trimmed segments. */
+    private synchronized void endReplayPhase() {
+        if (replaying) {
+            // Only the replaying thread gets here while a replay runs (it holds the monitor).
+            throw new IllegalStateException(description + ": append() called from a replay handler");
+        }
+        if (state == State.REPLAYED) {
+            state = State.RUNNING;
+            firstScan = null;
+            firstResult = null;
+            pool.allowFreeing();
+        } else if (state == State.CLOSED) {
+            throw new ShaleException(ErrorKind.CLOSED, description + " is closed");
+        }
     }
 
     @Override
@@ -267,7 +362,8 @@ public final class FileWriteAheadLog implements WriteAheadLog {
      * Frees, in the background, whole segments whose every entry has a lower sequence than
      * {@code sequence}, oldest first: recycled as preallocated spares (up to twice
      * {@code spareSegments}) or deleted. The newest segment is kept until a newer one is durable,
-     * so entries below {@code sequence} may still be replayed later.
+     * and nothing is freed before the first {@link #append} (replay may repeat until then), so
+     * entries below {@code sequence} may still be replayed later.
      */
     @Override
     public void trim(long sequence) {
@@ -308,30 +404,22 @@ public final class FileWriteAheadLog implements WriteAheadLog {
                 return;
             }
             state = State.CLOSED;
+            firstScan = null;
+            firstResult = null;
             try {
-                if (prior == State.RUNNING) {
+                if (prior == State.REPLAYED || prior == State.RUNNING) {
                     long end = ring.close();
                     writer.requestClose(end);
                     joinUninterruptibly(writerThread);
                     pool.close();
                 }
             } finally {
-                releaseLock();
+                if (lock != null) {
+                    lock.release();
+                    lock = null;
+                }
             }
         }
-    }
-
-    private void releaseLock() {
-        try {
-            if (lock != null) {
-                lock.release();
-            }
-        } catch (IOException e) {
-            LOG.warn("{}: releasing the directory lock failed: {}", description, e.toString());
-        }
-        closeQuietly(lockChannel);
-        lock = null;
-        lockChannel = null;
     }
 
     private static void joinUninterruptibly(Thread t) {
@@ -345,17 +433,6 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void closeQuietly(FileChannel ch) {
-        if (ch == null) {
-            return;
-        }
-        try {
-            ch.close();
-        } catch (IOException ignored) {
-            // nothing more to do
         }
     }
 
@@ -415,8 +492,8 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         return w == null ? 0 : w.syncFailures();
     }
 
-    /** Entries delivered by {@link #replay}. */
-    public synchronized long replayedEntries() {
+    /** Entries delivered by {@link #replay} (by each call: they all deliver the same). */
+    public long replayedEntries() {
         return replayedEntries;
     }
 
@@ -425,7 +502,7 @@ public final class FileWriteAheadLog implements WriteAheadLog {
      * declared for them: acknowledged entries were damaged after they were written (logged as
      * errors). 0 after a clean shutdown and after ordinary crashes.
      */
-    public synchronized int corruptSegmentsFound() {
+    public int corruptSegmentsFound() {
         return corruptSegments;
     }
 
@@ -587,7 +664,10 @@ public final class FileWriteAheadLog implements WriteAheadLog {
             return this;
         }
 
-        /** Test hook: how segment channels are opened (the directory lock is not affected). */
+        /**
+         * Test hook: how segment and directory channels are opened (the directory lock is not
+         * affected).
+         */
         Builder channelFactory(ChannelFactory factory) {
             this.channels = Objects.requireNonNull(factory, "factory");
             return this;

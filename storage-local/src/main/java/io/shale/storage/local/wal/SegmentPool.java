@@ -30,7 +30,32 @@ import org.slf4j.LoggerFactory;
  * <p>Sealed segments are freed strictly in ordinal order, so a segment's successor (whose header
  * declares where its good frames end) always outlives it, and never the newest segment whose
  * header is known durable: that one holds the highest sequence, which the next recovery needs to
- * continue numbering above it even when everything else was trimmed.
+ * continue numbering above it even when everything else was trimmed. Nothing is freed until
+ * {@link #allowFreeing()} (the WAL's first append): until then the store may replay again, and
+ * every replay must find the same segments.
+ *
+ * <p>Directory entries. Recycling renames nothing: the file keeps its name (a creation counter
+ * that recovery uses only to break ties and to number new files; the header's ordinal orders
+ * segments), and its header sector is zeroed and synced in place before the file joins the
+ * spares. A crash therefore leaves a recycled file either still live with its old header (not yet
+ * zeroed: recovery orders it by its old ordinal, below every segment written after it, and at worst
+ * replays trimmed entries again, which trim allows) or free; it cannot come back with its old
+ * header after the writer reused it, because the zeroed header was durable before the file was
+ * handed out. The changes to directory entries are creations and deletions, and each is followed
+ * by an fsync of the directory before anything relies on it:
+ * <ul>
+ *   <li>a created file (spare or unfilled) before it is handed to the writer, so that acknowledged
+ *       frames never sit in a file whose name a crash can lose; if that sync fails the file is
+ *       deleted and the creation fails;</li>
+ *   <li>a deleted file (trimmed, released, or surplus at recovery) before the pool goes on. A
+ *       deletion lost in a crash brings back the whole segment with its old header; recovery still
+ *       orders it correctly (its ordinal is below every live one), but the successor that declared
+ *       its end may be gone by then, so frames of a failed group beyond that end could be delivered
+ *       again. They are below the trim point and failed entries may be replayed, so nothing is
+ *       lost, but the sync closes that window;</li>
+ *   <li>not a partial file deleted after a creation failed or was stopped by {@link #close}: its
+ *       creation was never synced and a file without a valid header is free either way.</li>
+ * </ul>
  */
 final class SegmentPool {
     private static final Logger LOG = LoggerFactory.getLogger(SegmentPool.class);
@@ -57,6 +82,8 @@ final class SegmentPool {
     private volatile long trimSequence = Long.MIN_VALUE;
     private volatile long newestDurableOrdinal;
     private volatile boolean stopping;
+    /** Set by the WAL's first append; until then trimmed segments are kept (replay may repeat). */
+    private volatile boolean freeingAllowed;
     private Thread thread;
     private ByteBuffer zeros;
 
@@ -132,6 +159,17 @@ final class SegmentPool {
         wake();
     }
 
+    /**
+     * The store can no longer replay (the WAL's first append happened): trimmed segments may be
+     * freed from now on.
+     */
+    void allowFreeing() {
+        if (!freeingAllowed) {
+            freeingAllowed = true;
+            wake();
+        }
+    }
+
     /** The header of the segment with this ordinal is durable; older segments may be freed. */
     void durable(long ordinal) {
         if (ordinal > newestDurableOrdinal) {
@@ -147,13 +185,15 @@ final class SegmentPool {
     Path createUnfilled(long size) throws IOException {
         Path path = dir.resolve(fileName(nextFileNumber.getAndIncrement()));
         FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        try (ch) {
-            ch.write(ByteBuffer.allocate(1), size - 1);
+        try {
+            try (ch) {
+                ch.write(ByteBuffer.allocate(1), size - 1);
+            }
+            syncDirectory(channels, dir, description);
         } catch (IOException | RuntimeException e) {
             deleteQuietly(path);   // created above by this call, so it is ours to remove
             throw e;
         }
-        syncDirectory();
         segmentsCreated.incrementAndGet();
         return path;
     }
@@ -249,6 +289,7 @@ final class SegmentPool {
                 try {
                     progress = recycleOne() || createSpare();
                 } catch (IOException | RuntimeException e) {
+                    // A real failure: stopping alone makes createSpare return false, not throw.
                     LOG.warn("{}: preparing a segment in {} failed, retrying in 1 s: {}", description, dir,
                             e.toString());
                     retryAt = System.nanoTime() + RETRY_NANOS;
@@ -271,7 +312,8 @@ final class SegmentPool {
                 trimmed = false;
             } else {
                 Sealed s = sealed.peekFirst();
-                if (s == null || s.lastSequence() >= trimSequence || s.ordinal() >= newestDurableOrdinal) {
+                if (s == null || !freeingAllowed || s.lastSequence() >= trimSequence
+                        || s.ordinal() >= newestDurableOrdinal) {
                     return false;
                 }
                 path = s.path();
@@ -295,6 +337,7 @@ final class SegmentPool {
                 // A segment we cannot rewrite is deleted instead; if that fails too, retry later.
                 LOG.warn("{}: cannot zero the header of {}, deleting it: {}", description, path, e.toString());
                 Files.deleteIfExists(path);
+                syncDirectoryAfterDelete(channels, dir, description);
                 synchronized (lock) {
                     removeHead(trimmed);
                 }
@@ -308,6 +351,7 @@ final class SegmentPool {
             segmentsRecycled.incrementAndGet();
         } else {
             Files.deleteIfExists(path);
+            syncDirectoryAfterDelete(channels, dir, description);
             synchronized (lock) {
                 removeHead(trimmed);
             }
@@ -334,7 +378,11 @@ final class SegmentPool {
         }
     }
 
-    /** Creates one zero-filled spare if fewer than the target exist; returns whether it did. */
+    /**
+     * Creates one zero-filled spare if fewer than the target exist; returns whether it did. If
+     * {@link #close} stops it half-way, it deletes the partial file and returns false: stopping is
+     * not a failure and is logged at DEBUG only.
+     */
     private boolean createSpare() throws IOException {
         synchronized (lock) {
             if (spares.size() >= targetSpares) {
@@ -346,21 +394,31 @@ final class SegmentPool {
             zeros = ByteBuffer.allocateDirect(ZERO_CHUNK);
         }
         FileChannel ch = channels.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        try (ch) {
-            long pos = 0;
-            while (pos < segmentBytes && !stopping) {
-                zeros.clear().limit((int) Math.min(ZERO_CHUNK, segmentBytes - pos));
-                pos += ch.write(zeros, pos);
+        long pos = 0;
+        try {
+            try (ch) {
+                while (pos < segmentBytes && !stopping) {
+                    zeros.clear().limit((int) Math.min(ZERO_CHUNK, segmentBytes - pos));
+                    pos += ch.write(zeros, pos);
+                }
+                if (pos == segmentBytes) {
+                    ch.force(true);
+                }
             }
-            if (pos < segmentBytes) {
-                throw new IOException("stopped while preallocating " + path);
+            if (pos == segmentBytes) {
+                syncDirectory(channels, dir, description);
             }
-            ch.force(true);
         } catch (IOException | RuntimeException e) {
             deleteQuietly(path);   // created above by this call, so it is ours to remove
             throw e;
         }
-        syncDirectory();
+        if (pos < segmentBytes) {
+            // close() asked the thread to stop: the partial file is ours and is free anyway.
+            deleteQuietly(path);
+            LOG.debug("{}: stopped preallocating {} at {} of {} bytes (closing)", description, path, pos,
+                    segmentBytes);
+            return false;
+        }
         synchronized (lock) {
             spares.addLast(path);
         }
@@ -368,12 +426,36 @@ final class SegmentPool {
         return true;
     }
 
-    /** Makes file creations in the directory durable (a no-op where directories cannot be opened). */
-    void syncDirectory() {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
+    /**
+     * Makes the creations, deletions and renames in {@code dir} durable: fsync of the directory,
+     * through {@code channels} (the test seam). Where a directory cannot be opened at all (not on
+     * Linux) this is a no-op, logged at DEBUG.
+     *
+     * @throws IOException if the directory was opened but the sync failed
+     */
+    static void syncDirectory(ChannelFactory channels, Path dir, String description) throws IOException {
+        FileChannel d;
+        try {
+            d = channels.open(dir, StandardOpenOption.READ);
         } catch (IOException e) {
-            LOG.debug("{}: cannot sync directory {}: {}", description, dir, e.toString());
+            LOG.debug("{}: cannot open directory {} to sync it: {}", description, dir, e.toString());
+            return;
+        }
+        try (d) {
+            d.force(true);
+        }
+    }
+
+    /**
+     * {@link #syncDirectory} after a deletion, which has happened either way: a failed sync is
+     * logged (the file may reappear after a crash, which recovery tolerates) and not thrown.
+     */
+    static void syncDirectoryAfterDelete(ChannelFactory channels, Path dir, String description) {
+        try {
+            syncDirectory(channels, dir, description);
+        } catch (IOException e) {
+            LOG.warn("{}: syncing directory {} after deleting a segment file failed; the file may reappear "
+                    + "after a crash: {}", description, dir, e.toString());
         }
     }
 

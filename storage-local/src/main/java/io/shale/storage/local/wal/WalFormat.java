@@ -8,7 +8,8 @@ import java.util.zip.CRC32C;
  * big-endian. Offsets are constants of this class; nothing else in the WAL hard-codes a position.
  *
  * <h2>Files</h2>
- * A WAL directory holds {@code wal.lock} (the directory lock, empty) and segment files named
+ * A WAL directory holds {@code wal.lock} (the directory lock; while held, a few text lines naming
+ * the holding process, read only for error messages, see {@code DirectoryLock}) and segment files named
  * {@code <20-digit creation number>.wal}. The name is a creation counter only: recovery reads the
  * header. A segment file is either
  * <ul>

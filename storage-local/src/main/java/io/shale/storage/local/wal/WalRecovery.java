@@ -40,25 +40,41 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Sequences are strictly increasing in write order; a frame whose sequence is not above the
  * last delivered one is skipped with a warning (it cannot happen unless the files were edited).
+ *
+ * <p>Passes: {@link #scan} and {@link #deliver} only read, so {@code deliver} can run again on the
+ * same {@link Scan} (a repeated replay) while the segment pool's thread is creating spares in the
+ * same directory. Only {@link #keepSpares}, called once after the first successful pass, deletes
+ * files (free files beyond what the pool keeps as spares).
  */
 final class WalRecovery {
     private static final Logger LOG = LoggerFactory.getLogger(WalRecovery.class);
     private static final Pattern SEGMENT_NAME = Pattern.compile("\\d{20}\\.wal");
 
-    /** What recovery found. */
-    record Result(long entries, long nextSequence, long nextOrdinal, long nextFileNumber,
-            long prevSegmentId, long prevEnd, long newestOrdinal, List<Path> spares,
-            List<SegmentPool.Sealed> sealed, int corruptSegments, String firstDamage, String tail) {
+    /**
+     * What a directory listing found: the live segments in ordinal order (with the sizes and
+     * headers read then, reused by every later pass), the free files, and the highest file number.
+     */
+    record Scan(List<Live> live, List<Path> free, long maxFileNumber) {
     }
 
-    private record Live(Path path, long fileNumber, long fileSize, WalFormat.Header header) {
+    record Live(Path path, long fileNumber, long fileSize, WalFormat.Header header) {
+    }
+
+    /**
+     * What one delivery pass found. {@code segmentEnds} holds, per live segment of the scan, where
+     * reading stopped; with {@code entries} it tells whether a later pass read the same bytes.
+     */
+    record Result(long entries, long nextSequence, long nextOrdinal, long nextFileNumber,
+            long prevSegmentId, long prevEnd, long newestOrdinal,
+            List<SegmentPool.Sealed> sealed, int corruptSegments, String firstDamage, String tail,
+            long[] segmentEnds, long[] segmentEntries) {
     }
 
     private WalRecovery() {
     }
 
-    static Result recover(Path dir, long segmentBytes, int targetSpares, ChannelFactory channels,
-            WalReplayHandler handler, String description) {
+    /** Lists the directory and reads every segment header. Reads only. */
+    static Scan scan(Path dir, ChannelFactory channels, String description) {
         List<Live> live = new ArrayList<>();
         List<Path> free = new ArrayList<>();
         long maxFileNumber = 0;
@@ -92,7 +108,21 @@ final class WalRecovery {
                     + ": " + e, e);
         }
         live.sort(Comparator.comparingLong((Live l) -> l.header().ordinal()).thenComparingLong(Live::fileNumber));
+        return new Scan(List.copyOf(live), List.copyOf(free), maxFileNumber);
+    }
 
+    /**
+     * Delivers the good frames of the scanned live segments in sequence order. Reads only.
+     *
+     * @param expected the result of an earlier pass over the same scan, or {@code null} on the
+     *     first pass; a repeated pass fails with {@code CORRUPT_STORAGE} naming the segment as soon
+     *     as one segment does not read as it did then (the files changed behind the WAL's back), and
+     *     logs damage at DEBUG instead of repeating the first pass's errors
+     */
+    static Result deliver(Scan scan, ChannelFactory channels, WalReplayHandler handler, String description,
+            Result expected) {
+        boolean repeat = expected != null;
+        List<Live> live = scan.live();
         Map<Long, Long> declaredEnds = new HashMap<>();
         for (Live l : live) {
             if (l.header().prevSegmentId() != 0) {
@@ -102,6 +132,8 @@ final class WalRecovery {
 
         FrameReader reader = new FrameReader();
         List<SegmentPool.Sealed> sealed = new ArrayList<>();
+        long[] segmentEnds = new long[live.size()];
+        long[] segmentEntries = new long[live.size()];
         long lastDelivered = Long.MIN_VALUE;
         long maxSequence = -1;
         long entries = 0;
@@ -110,13 +142,15 @@ final class WalRecovery {
         String tail = null;
         long tailId = 0;
         long tailEnd = 0;
-        for (Live l : live) {
+        for (int i = 0; i < live.size(); i++) {
+            Live l = live.get(i);
             WalFormat.Header h = l.header();
             long declared = declaredEnds.getOrDefault(h.segmentId(), -1L);
             long pos = WalFormat.FIRST_FRAME_OFFSET;
             long goodEnd = pos;
             long prevSeq = Long.MIN_VALUE;
             long segMaxSeq = h.firstSequence() - 1;
+            long segEntries = 0;
             try (FileChannel ch = channels.open(l.path(), StandardOpenOption.READ)) {
                 reader.reset(ch, l.fileSize(), h.segmentId());
                 while (true) {
@@ -130,9 +164,11 @@ final class WalRecovery {
                                 firstDamage = "segment " + l.path() + " has an invalid frame at position " + pos
                                         + " but its successor declares good frames up to " + declared;
                             }
-                            LOG.error("{}: segment {} has an invalid frame at position {} but its successor "
-                                    + "declares good frames up to {}: acknowledged entries after it are lost",
-                                    description, l.path(), pos, declared);
+                            if (!repeat) {
+                                LOG.error("{}: segment {} has an invalid frame at position {} but its successor "
+                                        + "declares good frames up to {}: acknowledged entries after it are lost",
+                                        description, l.path(), pos, declared);
+                            }
                         }
                         break;
                     }
@@ -143,7 +179,8 @@ final class WalRecovery {
                             handler.onEntry(reader.sequence, reader.streamId, reader.baseOffset, reader.payload);
                             lastDelivered = reader.sequence;
                             entries++;
-                        } else {
+                            segEntries++;
+                        } else if (!repeat) {
                             LOG.warn("{}: skipping frame with sequence {} at {} position {}: not above the last "
                                     + "delivered sequence {}", description, reader.sequence, l.path(), pos,
                                     lastDelivered);
@@ -158,15 +195,36 @@ final class WalRecovery {
                 throw new ShaleException(ErrorKind.UNAVAILABLE, description + ": cannot read WAL segment "
                         + l.path() + " at position " + pos + ": " + e, e);
             }
+            if (repeat && (expected.segmentEnds()[i] != pos || expected.segmentEntries()[i] != segEntries)) {
+                throw new ShaleException(ErrorKind.CORRUPT_STORAGE, description + ": WAL segment " + l.path()
+                        + " changed between two replays (read " + segEntries + " entries up to position " + pos
+                        + ", the first replay read " + expected.segmentEntries()[i] + " up to position "
+                        + expected.segmentEnds()[i] + "): the files were modified behind the WAL's back");
+            }
+            segmentEnds[i] = pos;
+            segmentEntries[i] = segEntries;
             maxSequence = Math.max(maxSequence, segMaxSeq);
             sealed.add(new SegmentPool.Sealed(l.path(), h.ordinal(), segMaxSeq, l.fileSize()));
             tailId = h.segmentId();
             tailEnd = goodEnd;
             tail = l.path().getFileName() + " ends at position " + pos;
         }
+        long newestOrdinal = live.isEmpty() ? 0 : live.get(live.size() - 1).header().ordinal();
+        return new Result(entries, maxSequence + 1, newestOrdinal + 1, scan.maxFileNumber() + 1, tailId, tailEnd,
+                newestOrdinal, List.copyOf(sealed), corrupt, firstDamage, tail, segmentEnds, segmentEntries);
+    }
 
+    /**
+     * Sorts the scan's free files into spares to keep (standard size, up to
+     * {@link SegmentPool#maxSpares}) and files to delete, deletes the latter and syncs the directory
+     * if it deleted any. Call once, after the first successful {@link #deliver} and before the
+     * segment pool starts; never on a repeated replay.
+     */
+    static List<Path> keepSpares(Scan scan, Path dir, long segmentBytes, int targetSpares, ChannelFactory channels,
+            String description) {
         List<Path> spares = new ArrayList<>();
-        for (Path p : free) {
+        boolean deleted = false;
+        for (Path p : scan.free()) {
             long size;
             try {
                 size = Files.size(p);
@@ -177,14 +235,18 @@ final class WalRecovery {
                 spares.add(p);
             } else {
                 try {
-                    Files.deleteIfExists(p);
+                    deleted |= Files.deleteIfExists(p);
                 } catch (IOException e) {
                     LOG.warn("{}: cannot delete unused segment file {}: {}", description, p, e.toString());
                 }
             }
         }
-        long newestOrdinal = live.isEmpty() ? 0 : live.get(live.size() - 1).header().ordinal();
-        return new Result(entries, maxSequence + 1, newestOrdinal + 1, maxFileNumber + 1, tailId, tailEnd,
-                newestOrdinal, spares, sealed, corrupt, firstDamage, tail);
+        if (deleted) {
+            // A free file that reappears after a crash is harmless (it is free again and the next
+            // recovery sorts it out); the sync keeps the rule that the WAL syncs every change of
+            // its directory's entries before going on (see SegmentPool).
+            SegmentPool.syncDirectoryAfterDelete(channels, dir, description);
+        }
+        return spares;
     }
 }

@@ -270,8 +270,9 @@ class FileWriteAheadLogTest {
         try (FileWriteAheadLog second = builder().build()) {
             assertThatThrownBy(() -> second.open(TestContext.INSTANCE))
                     .isInstanceOfSatisfying(ShaleException.class, ex -> {
-                        assertThat(ex.kind()).isEqualTo(ErrorKind.UNAVAILABLE);
-                        assertThat(ex.getMessage()).contains(dir.toString()).contains("in use");
+                        assertThat(ex.kind()).isEqualTo(ErrorKind.IN_USE);
+                        assertThat(ex.getMessage()).contains(dir.toString()).contains("in use")
+                                .contains("pid " + ProcessHandle.current().pid() + " ");
                     });
         }
         first.close();

@@ -112,8 +112,10 @@ class WalCrashTest {
             // While the child runs, the directory is locked against this process too.
             try (FileWriteAheadLog other = WalCrashChild.builder(dir).build()) {
                 assertThatThrownBy(() -> other.open(TestContext.INSTANCE))
-                        .isInstanceOfSatisfying(ShaleException.class,
-                                e -> assertThat(e.kind()).isEqualTo(ErrorKind.UNAVAILABLE));
+                        .isInstanceOfSatisfying(ShaleException.class, e -> {
+                            assertThat(e.kind()).isEqualTo(ErrorKind.IN_USE);
+                            assertThat(e.getMessage()).contains("pid " + child.pid() + " ");
+                        });
             }
             Thread.sleep(killAfterMillis);
             assertThat(child.isAlive()).as("child still running when killed").isTrue();
