@@ -24,6 +24,8 @@ final class SimFaults {
     long stormUntilNanos;
     /** Faults off (the end of a history heals the world before the final checks). */
     boolean healed;
+    /** Faults injected so far (refused requests, lost answers, late landings, failed syncs). */
+    long injected;
 
     SimFaults(Sim sim, Random setup) {
         this.sim = sim;
@@ -48,6 +50,14 @@ final class SimFaults {
     }
 
     Outcome write() {
+        Outcome o = decideWrite();
+        if (o != Outcome.OK) {
+            injected++;
+        }
+        return o;
+    }
+
+    private Outcome decideWrite() {
         Random r = sim.rng();
         if (healed) {
             return Outcome.OK;
@@ -71,6 +81,14 @@ final class SimFaults {
     }
 
     Outcome read() {
+        Outcome o = decideRead();
+        if (o != Outcome.OK) {
+            injected++;
+        }
+        return o;
+    }
+
+    private Outcome decideRead() {
         Random r = sim.rng();
         if (healed) {
             return Outcome.OK;
@@ -113,7 +131,11 @@ final class SimFaults {
     }
 
     boolean walGroupFails() {
-        return !healed && sim.rng().nextDouble() < walFailRate;
+        boolean fails = !healed && sim.rng().nextDouble() < walFailRate;
+        if (fails) {
+            injected++;
+        }
+        return fails;
     }
 
     boolean failedGroupLanded() {

@@ -13,6 +13,8 @@ final class SimHost {
     final List<Stored> durable = new ArrayList<>();
     long nextSequence = 1;
     SimNode walLockHolder;
+    /** A writer on another host took the store over: this disk is never replayed again. */
+    boolean abandoned;
 
     SimHost(String name) {
         this.name = name;

@@ -86,8 +86,43 @@ final class PartitionLog {
         return highWatermark;
     }
 
+    /**
+     * The first readable offset, never above the high watermark: the manifest's log start can be
+     * ahead of what a reader has seen committed (a writer may delete records it has not uploaded
+     * yet), and Kafka's clients expect earliest <= latest.
+     */
     long logStartOffset() {
-        return meta.logStartOffset();
+        return Math.min(meta.logStartOffset(), highWatermark);
+    }
+
+    /**
+     * After recovery: if the log start is beyond everything this writer holds (records were deleted
+     * up to offsets whose data a previous writer, on another machine, acknowledged but never
+     * uploaded), the log continues at the log start, as Kafka truncates a log whose start moved past
+     * its end. Otherwise new appends would get offsets below the log start, unreadable.
+     */
+    void continueAtLogStart() {
+        List<CachedBatch> dropped = new ArrayList<>();
+        synchronized (this) {
+            long start = meta.logStartOffset();
+            if (logEndOffset >= start) {
+                return;
+            }
+            for (int j = head; j < tail; j++) {
+                ring[j].dead = true;
+                dropped.add(ring[j]);
+                ring[j] = null;
+            }
+            head = 0;
+            tail = 0;
+            logEndOffset = start;
+            highWatermark = start;
+            uploadedEnd = start;
+            collectedEnd = start;
+        }
+        if (engine.cache != null) {
+            engine.cache.releaseAll(dropped);
+        }
     }
 
     synchronized long logEndOffset() {
@@ -329,7 +364,9 @@ final class PartitionLog {
             }
             logEndOffset = tail > head ? ring[tail - 1].nextOffset : Math.max(uploadedEnd, hw);
         }
-        engine.cache.releaseAll(failed);
+        if (engine.cache != null) { // read-only stores have none (and nothing pending)
+            engine.cache.releaseAll(failed);
+        }
         for (CachedBatch d : failed) {
             if (d.future != null) {
                 d.future.completeExceptionally(error);
@@ -573,7 +610,9 @@ final class PartitionLog {
             tail = 0;
             ring = EMPTY;
         }
-        engine.cache.releaseAll(dropped); // never under the monitor: the cache lock comes first
+        if (engine.cache != null) {
+            engine.cache.releaseAll(dropped); // never under the monitor: the cache lock comes first
+        }
         engine.wake(wake);
     }
 

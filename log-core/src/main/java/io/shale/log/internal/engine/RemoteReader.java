@@ -104,14 +104,25 @@ final class RemoteReader {
         return lo;
     }
 
+    /**
+     * The index of a data object, read once and cached. Not loaded inside the cache's compute: the
+     * GET would hold a lock of the cache's map for a network round trip (blocking unrelated keys),
+     * and a second reader of the same object waiting on it could not be told apart from a
+     * re-entrant call. Two readers missing at once both fetch; the second put is harmless.
+     */
     DataObjectIndex index(ObjectMeta o) {
-        return indexes.get(o.key(), k -> {
-            long from = o.indexPosition();
-            ByteBuffer bytes = await(store.get(k, from, o.size() - from), "reading the index of data object " + k);
-            gets.incrementAndGet();
-            bytesFetched.addAndGet(bytes.remaining());
-            return DataObjectIndex.decode(k, bytes, o.size());
-        });
+        String k = o.key();
+        DataObjectIndex cached = indexes.getIfPresent(k);
+        if (cached != null) {
+            return cached;
+        }
+        long from = o.indexPosition();
+        ByteBuffer bytes = await(store.get(k, from, o.size() - from), "reading the index of data object " + k);
+        gets.incrementAndGet();
+        bytesFetched.addAndGet(bytes.remaining());
+        DataObjectIndex idx = DataObjectIndex.decode(k, bytes, o.size());
+        indexes.put(k, idx);
+        return idx;
     }
 
     /**

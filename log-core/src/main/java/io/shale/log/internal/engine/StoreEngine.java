@@ -208,6 +208,9 @@ public final class StoreEngine implements LogStore {
         }
         if (!readOnly) {
             new Recovery(this).replay();
+            for (PartitionLog p : partitionsById.values()) {
+                p.continueAtLogStart();
+            }
             uploader.start();
             if (leaseRequired) {
                 long period = Math.max(1, config.writerLeaseMs() / 3);
@@ -999,21 +1002,37 @@ public final class StoreEngine implements LogStore {
         h.partitions = ps;
     }
 
+    /**
+     * Keeps the engine's view (topics, partitions) in step with the manifest. Called under the
+     * catalog lock while a delta is applied; it must never throw, or the manifest state would be
+     * left half-applied (the next refresh would apply the same delta again): a failure here is
+     * logged, and the manifest stays the truth.
+     */
     private final class Listener implements ManifestState.Listener {
+        private void guard(String what, Runnable r) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                log.error("updating the store's view after {} failed", what, e);
+            }
+        }
+
         @Override
         public void topicCreated(TopicMeta t) {
-            addTopic(t);
+            guard("creating topic " + t.name(), () -> addTopic(t));
         }
 
         @Override
         public void topicChanged(TopicMeta t) {
-            TopicHandle h = topics.get(t.name());
-            if (h == null) {
-                addTopic(t);
-                return;
-            }
-            h.config = TopicConfig.of(t.configs());
-            growPartitions(h, t);
+            guard("changing topic " + t.name(), () -> {
+                TopicHandle h = topics.get(t.name());
+                if (h == null) {
+                    addTopic(t);
+                    return;
+                }
+                h.config = TopicConfig.of(t.configs());
+                growPartitions(h, t);
+            });
         }
 
         @Override
@@ -1024,7 +1043,7 @@ public final class StoreEngine implements LogStore {
             }
             for (PartitionLog p : h.partitions) {
                 partitionsById.remove(p.id);
-                p.markDeleted();
+                guard("deleting topic " + t.name(), p::markDeleted);
             }
         }
 
@@ -1032,7 +1051,7 @@ public final class StoreEngine implements LogStore {
         public void partitionChanged(PartitionMeta meta) {
             PartitionLog p = partitionsById.get(meta.id());
             if (p != null && readOnly) {
-                p.advanceCommitted(meta.endOffset());
+                guard("a change of " + p.tp, () -> p.advanceCommitted(meta.endOffset()));
             }
         }
 
