@@ -21,7 +21,7 @@ sealed interface SimOp {
     record Burst(long seed, int topic, int appends, int valueBytes) implements SimOp {
     }
 
-    record CreateTopic(long seed, int topic, int partitions, long retentionMs) implements SimOp {
+    record CreateTopic(long seed, int topic, int partitions, long retentionMs, boolean compact) implements SimOp {
     }
 
     record DeleteTopic(long seed, int topic) implements SimOp {
@@ -31,6 +31,9 @@ sealed interface SimOp {
     }
 
     record AlterRetention(long seed, int topic, long retentionMs) implements SimOp {
+    }
+
+    record AlterCleanupPolicy(long seed, int topic, String policy) implements SimOp {
     }
 
     record DeleteRecords(long seed, int topic, int partition, int percent) implements SimOp {
@@ -94,8 +97,9 @@ sealed interface SimOp {
     /** A history of {@code length} steps drawn from {@code random}. */
     static List<SimOp> history(Random random, int length) {
         List<SimOp> ops = new ArrayList<>();
-        ops.add(new CreateTopic(random.nextLong(), 0, 1 + random.nextInt(3), -1));
-        ops.add(new CreateTopic(random.nextLong(), 1, 1 + random.nextInt(3), random.nextInt(4) == 0 ? 60_000 : -1));
+        ops.add(new CreateTopic(random.nextLong(), 0, 1 + random.nextInt(3), -1, false));
+        ops.add(new CreateTopic(random.nextLong(), 1, 1 + random.nextInt(3), random.nextInt(4) == 0 ? 60_000 : -1,
+                random.nextInt(3) == 0));
         for (int i = 0; i < length; i++) {
             ops.add(next(random));
         }
@@ -121,7 +125,8 @@ sealed interface SimOp {
             return new Verify(seed);
         }
         if (x < 490) {
-            return new CreateTopic(seed, topic, 1 + r.nextInt(3), r.nextInt(4) == 0 ? 1_000 + r.nextInt(60_000) : -1);
+            return new CreateTopic(seed, topic, 1 + r.nextInt(3), r.nextInt(4) == 0 ? 1_000 + r.nextInt(60_000) : -1,
+                    r.nextInt(4) == 0);
         }
         if (x < 500) {
             return new DeleteTopic(seed, topic);
@@ -129,8 +134,12 @@ sealed interface SimOp {
         if (x < 510) {
             return new AddPartitions(seed, topic, 1 + r.nextInt(2));
         }
-        if (x < 520) {
+        if (x < 515) {
             return new AlterRetention(seed, topic, r.nextBoolean() ? -1 : 1_000 + r.nextInt(60_000));
+        }
+        if (x < 520) {
+            String[] policies = {"delete", "compact", "compact,delete"};
+            return new AlterCleanupPolicy(seed, topic, policies[r.nextInt(policies.length)]);
         }
         if (x < 535) {
             return new DeleteRecords(seed, topic, partition, r.nextInt(101));

@@ -254,6 +254,16 @@ final class StoreSimulation {
                     writer.engine.alterTopicConfig(t.name, Map.of(TopicConfig.RETENTION_MS, a.retentionMs()));
                 }
             });
+        } else if (op instanceof SimOp.AlterCleanupPolicy a) {
+            admin(() -> {
+                SimModel.Topic t = topics.get(TOPICS[a.topic()]);
+                if (t != null) {
+                    if (a.policy().contains("compact")) {
+                        t.compacts = true;
+                    }
+                    writer.engine.alterTopicConfig(t.name, Map.of(TopicConfig.CLEANUP_POLICY, a.policy()));
+                }
+            });
         } else if (op instanceof SimOp.DeleteRecords d) {
             admin(() -> {
                 SimModel.Partition p = partition(d.topic(), d.partition());
@@ -377,11 +387,15 @@ final class StoreSimulation {
             return;
         }
         long ts = sim.millis();
-        SimModel.Append a = model.newAppend(node, p, count, ts);
+        String[] keys = new String[count];
+        for (int i = 0; i < count; i++) {
+            keys[i] = "k" + sim.rng().nextInt(40);
+        }
+        SimModel.Append a = model.newAppend(node, p, keys, ts);
         List<SimpleRecord> records = new ArrayList<>(count);
-        for (long id : a.recordIds) {
-            byte[] key = ("k" + sim.rng().nextInt(50)).getBytes(StandardCharsets.US_ASCII);
-            records.add(SimpleRecord.of(ts, key, SimModel.value(id, valueBytes)));
+        for (int i = 0; i < count; i++) {
+            records.add(SimpleRecord.of(ts, keys[i].getBytes(StandardCharsets.US_ASCII),
+                    SimModel.value(a.recordIds[i], valueBytes)));
         }
         TopicPartition tp = tp(p);
         CompletableFuture<AppendResult> f;
@@ -428,6 +442,10 @@ final class StoreSimulation {
         if (c.retentionMs() >= 0) {
             configs.put(TopicConfig.RETENTION_MS, c.retentionMs());
         }
+        if (c.compact()) {
+            configs.put(TopicConfig.CLEANUP_POLICY, sim.rng().nextBoolean() ? "compact" : "compact,delete");
+            configs.put(TopicConfig.MIN_CLEANABLE_DIRTY_RATIO, 0.01 + sim.rng().nextDouble() * 0.5);
+        }
         admin(() -> {
             TopicDescription d = writer.engine.createTopic(TOPICS[c.topic()], c.partitions(), configs);
             adopt(d);
@@ -446,6 +464,9 @@ final class StoreSimulation {
         long retention = d.config().retentionMs();
         if (retention >= 0) {
             t.minRetentionMs = Math.min(t.minRetentionMs, retention);
+        }
+        if (d.config().cleanupPolicy().compacts()) {
+            t.compacts = true;
         }
         return t;
     }

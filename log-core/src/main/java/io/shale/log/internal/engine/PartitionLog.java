@@ -512,7 +512,11 @@ final class PartitionLog {
         long bytes = 0;
         for (; i < tail; i++) {
             CachedBatch b = ring[i];
-            if (!b.durable || b.baseOffset != next || (bytes > 0 && bytes + b.sizeInBytes() > maxBytes)) {
+            // Only acknowledged batches (below the high watermark): readers of the object store must
+            // never see what this writer's own readers cannot (a durable batch may wait for an
+            // earlier one, or for the writer lease).
+            if (!b.durable || b.nextOffset > highWatermark || b.baseOffset != next
+                    || (bytes > 0 && bytes + b.sizeInBytes() > maxBytes)) {
                 break;
             }
             out.add(b);

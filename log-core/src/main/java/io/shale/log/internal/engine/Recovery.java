@@ -62,13 +62,16 @@ final class Recovery {
         int size;
         /** End of the committed data when the store opened. */
         final long committedEnd;
+        /** Where the recovered chain starts: the committed end, or the log start beyond it. */
+        long floor;
 
         Stack(long committedEnd) {
             this.committedEnd = committedEnd;
+            this.floor = committedEnd;
         }
 
         long end() {
-            return size == 0 ? committedEnd : next[size - 1];
+            return size == 0 ? floor : next[size - 1];
         }
 
         void push(long s, long b, long n) {
@@ -116,6 +119,12 @@ final class Recovery {
         }
         long next = validate(p, baseOffset, payload);
         Stack st = stacks.computeIfAbsent(p.id, id -> new Stack(p.uploadedEnd()));
+        if (st.size == 0 && continuesAtLogStart(p, st.floor, baseOffset)) {
+            st.floor = baseOffset;
+            if (!offsetsOnly) {
+                p.continueAtLogStart();
+            }
+        }
         long committedEnd = st.committedEnd;
         if (next <= committedEnd) {
             skipped++; // already uploaded; skipped by the second pass for the same reason
@@ -167,6 +176,17 @@ final class Recovery {
         load(p, b, sequence, baseOffset, next, payload);
     }
 
+    /**
+     * Whether an entry starts the log afresh at the log start: the log start is beyond the
+     * committed end (records were deleted up to offsets whose data a writer on another machine
+     * acknowledged but never uploaded), so the writer after it continued at the log start, and
+     * this is the first entry recovered for the partition.
+     */
+    private static boolean continuesAtLogStart(PartitionLog p, long floor, long baseOffset) {
+        long start = p.meta.logStartOffset();
+        return start > floor && baseOffset == start;
+    }
+
     /** Second pass: loads exactly the entries the first pass kept, uploading when the cache fills. */
     private void load(long sequence, int streamId, long baseOffset, ByteBuffer payload) {
         PartitionLog p = engine.partitionsById.get(streamId);
@@ -176,6 +196,9 @@ final class Recovery {
         long next = validate(p, baseOffset, payload);
         if (next <= p.uploadedEnd()) {
             return;
+        }
+        if (p.cachedAt(p.logEndOffset() - 1) == null && continuesAtLogStart(p, p.logEndOffset(), baseOffset)) {
+            p.continueAtLogStart();
         }
         if (baseOffset != p.logEndOffset()) {
             throw corrupt(p, baseOffset, "was kept by the first replay pass but does not follow the recovered end "

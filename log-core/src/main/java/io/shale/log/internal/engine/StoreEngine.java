@@ -129,6 +129,8 @@ public final class StoreEngine implements LogStore {
     private final AtomicBoolean leaseCheckInFlight = new AtomicBoolean();
     /** Partitions holding durable batches that wait for the lease to be renewed. */
     private final Set<PartitionLog> waitingForLease = ConcurrentHashMap.newKeySet();
+    /** Long polls not completed yet. */
+    private final Set<Waiter> pendingPolls = ConcurrentHashMap.newKeySet();
     private volatile ScheduledFuture<?> leaseTimer;
     private final ThreadLocal<AppendScratch> scratch = ThreadLocal.withInitial(AppendScratch::new);
 
@@ -334,8 +336,10 @@ public final class StoreEngine implements LogStore {
 
     /** An admin commit (caller holds the catalog lock); a FENCED answer fences the whole store at once. */
     private void commit(List<ManifestOp> ops, String token) {
+        long startedAt = clock.millis();
         try {
             catalog.commit(ops, token);
+            leaseConfirmed(startedAt);
         } catch (ShaleException e) {
             if (e.kind() == ErrorKind.FENCED) {
                 onFenced(e);
@@ -562,12 +566,22 @@ public final class StoreEngine implements LogStore {
                 complete(w);
                 return w.future;
             }
+            // Tracked until done, so that close completes it whichever executor dropped its task.
+            pendingPolls.add(w);
+            w.future.whenComplete((r, e) -> pendingPolls.remove(w));
             w.timeout = scheduler.schedule(() -> {
                 p.removeWaiter(w);
                 if (!w.future.isDone()) {
-                    fetchExecutor.execute(() -> complete(w));
+                    try {
+                        fetchExecutor.execute(() -> complete(w));
+                    } catch (java.util.concurrent.RejectedExecutionException e) {
+                        w.future.completeExceptionally(closedException());
+                    }
                 }
             }, maxWait.toNanos(), TimeUnit.NANOSECONDS);
+            if (closed.get()) {
+                w.future.completeExceptionally(closedException()); // closed while registering
+            }
             return w.future;
         } catch (ShaleException e) {
             return CompletableFuture.failedFuture(e);
@@ -718,6 +732,9 @@ public final class StoreEngine implements LogStore {
         if (uploader != null) {
             uploader.failFlushes(error);
         }
+        for (Waiter w : new ArrayList<>(pendingPolls)) {
+            w.future.completeExceptionally(error);
+        }
     }
 
     private void shutdownQuietly() {
@@ -843,14 +860,7 @@ public final class StoreEngine implements LogStore {
         check.whenComplete((ok, error) -> {
             leaseCheckInFlight.set(false);
             if (error == null) {
-                leaseUntilMillis = Math.max(leaseUntilMillis, issuedAt + config.writerLeaseMs());
-                if (!waitingForLease.isEmpty()) {
-                    try {
-                        fetchExecutor.execute(this::acknowledgeWaiting);
-                    } catch (java.util.concurrent.RejectedExecutionException e) {
-                        // closing: close fails what is pending
-                    }
-                }
+                leaseConfirmed(issuedAt);
                 return;
             }
             ShaleException se = StoreCalls.translate(error, "checking that this writer still owns " + store.describe());
@@ -888,6 +898,25 @@ public final class StoreEngine implements LogStore {
             log.warn("confirming the writer lease on close took longer than {} ms", deadlineMs);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Something issued at {@code issuedAt} proved this writer unfenced: a lease check, or a manifest
+     * commit (which checks the fence marker after creating its delta). Extends the lease and
+     * acknowledges what waited for it.
+     */
+    void leaseConfirmed(long issuedAt) {
+        if (!leaseRequired) {
+            return;
+        }
+        leaseUntilMillis = Math.max(leaseUntilMillis, issuedAt + config.writerLeaseMs());
+        if (!waitingForLease.isEmpty()) {
+            try {
+                fetchExecutor.execute(this::acknowledgeWaiting);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closing: close acknowledges or fails what is pending
+            }
         }
     }
 

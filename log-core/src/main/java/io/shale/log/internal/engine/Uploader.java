@@ -468,9 +468,11 @@ final class Uploader {
         for (Upload u : batch.uploads()) {
             ops.add(new ManifestOp.AddObject(u.object(), u.ranges()));
         }
+        long startedAt = engine.clock.millis();
         try {
             engine.catalog.commit(ops, batch.token());
             commits.incrementAndGet();
+            engine.leaseConfirmed(startedAt);
         } catch (ShaleException e) {
             commitFailures.incrementAndGet();
             throw e;
