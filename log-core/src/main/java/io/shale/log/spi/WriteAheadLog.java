@@ -61,7 +61,9 @@ public interface WriteAheadLog extends AutoCloseable {
      *
      * @throws io.shale.log.ShaleException of kind {@code CLOSED} after {@link #close}; {@code FENCED}
      *     once the WAL learned that a newer writer owns the store; {@code UNAVAILABLE} if the WAL's
-     *     own bounded back-pressure wait expired. The entry is then not queued and gets no callback.
+     *     own bounded back-pressure wait expired, or if called from one of this WAL's callbacks
+     *     while its queue is full (waiting there would wait for itself). The entry is then not
+     *     queued and gets no callback.
      * @throws IllegalArgumentException if the entry is larger than the WAL accepts (documented by
      *     each implementation, at least 64 MiB)
      */
@@ -76,7 +78,8 @@ public interface WriteAheadLog extends AutoCloseable {
     /**
      * Tells the WAL that entries with a sequence lower than {@code sequence} are in the object
      * store and need not be replayed again. The WAL frees their space at its own granularity
-     * (whole files or objects), possibly later.
+     * (whole files or objects), possibly later (a WAL that may still be replayed again, before its
+     * first append, may keep them until then).
      */
     void trim(long sequence);
 

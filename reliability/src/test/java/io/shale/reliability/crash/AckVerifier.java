@@ -23,10 +23,13 @@ import java.util.function.LongPredicate;
 public final class AckVerifier {
     /** One acknowledged append as a child reported it. */
     public record Ack(int partition, long base, long last, long hash, int cycle) {
-        /** Parses an {@code "A partition base last hash"} line; null if the line is cut short. */
+        /**
+         * Parses an {@code "A partition base last hash [millis]"} line (the acknowledgement time, if
+         * present, is ignored here); null if the line is cut short.
+         */
         public static Ack parse(String line, int cycle) {
             String[] f = line.split(" ");
-            if (f.length != 5 || !f[0].equals("A")) {
+            if ((f.length != 5 && f.length != 6) || !f[0].equals("A")) {
                 return null;
             }
             try {

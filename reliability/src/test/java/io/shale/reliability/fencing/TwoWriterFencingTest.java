@@ -137,9 +137,30 @@ class TwoWriterFencingTest {
                 }
             }
         }
+        // The bound on a fenced writer: B's claim came before B reported READY, and A acknowledges
+        // nothing more than writer.lease.ms after that claim (the object WAL: nothing after it at all,
+        // but an acknowledgement being printed may still trail B's READY by a little).
+        long bReady = readyMillis(b.lines());
+        long latestA = a.lines().stream().mapToLong(TwoWriterFencingTest::ackMillis).max().orElse(0);
+        long afterB = a.lines().stream().filter(l -> ackMillis(l) > bReady).count();
+        assertThat(latestA).as(ctx + ": A's last acknowledgement (%d) vs B's claim (before %d) + writer.lease.ms (%d)",
+                latestA, bReady, WriterChild.LEASE_MS).isLessThanOrEqualTo(bReady + WriterChild.LEASE_MS);
         System.out.printf("%s: A acknowledged %d appends, B %d; A's appends failed %s; A acknowledgements not in the"
-                + " store (file WAL only): %d%n", ctx, a.count("A "), b.count("A "),
-                a.lines().stream().filter(l -> l.startsWith("F ")).toList(), lostA);
+                + " store (file WAL only): %d; A acknowledged %d appends after B was open, the last %d ms after"
+                + " (bound: writer.lease.ms = %d)%n", ctx, a.count("A "), b.count("A "),
+                a.lines().stream().filter(l -> l.startsWith("F ")).toList(), lostA, afterB,
+                Math.max(0, latestA - bReady), WriterChild.LEASE_MS);
+    }
+
+    private static long readyMillis(List<String> lines) {
+        return lines.stream().filter(l -> l.startsWith("READY ")).mapToLong(l -> Long.parseLong(l.substring(6)))
+                .findFirst().orElseThrow(() -> new AssertionError("no READY line"));
+    }
+
+    /** The acknowledgement time of an "A ..." line, or 0. */
+    private static long ackMillis(String line) {
+        String[] f = line.split(" ");
+        return f.length == 6 && f[0].equals("A") ? Long.parseLong(f[5]) : 0;
     }
 
     private static Map<Integer, NavigableMap<Long, Ack>> acks(List<String> lines) {

@@ -30,8 +30,8 @@ import java.util.List;
  * fenced or its time is up, and reports on stdout (flushed per line):
  *
  * <pre>
- * READY                                 opened: this writer claimed its epoch
- * A partition baseOffset lastOffset hash an acknowledged append
+ * READY millis                          opened (wall clock): this writer claimed its epoch
+ * A partition baseOffset lastOffset hash millis   an acknowledged append, and when (wall clock)
  * F kind count                          appends that failed, by kind (at the end)
  * DONE                                  closed
  * </pre>
@@ -42,6 +42,9 @@ import java.util.List;
  * {@code bucket} is {@code endpoint,bucket,accessKey,secretKey}).
  */
 public final class WriterChild {
+    /** writer.lease.ms of both writers: with a file WAL, the old one acknowledges nothing later than this after the new one's claim. */
+    static final long LEASE_MS = 2_000;
+
     private WriterChild() {
     }
 
@@ -68,14 +71,16 @@ public final class WriterChild {
                 ? FileWriteAheadLog.builder(walDir).segmentBytes(64 << 10).spareSegments(1).build()
                 : ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).flushBytes(64 << 10).build();
         LogStore store = LogStore.builder().objectStore(objects).wal(wal)
-                .config(StoreConfig.of(Stores.busy()).with(StoreConfig.OBJECT_STORE_RETRY_DEADLINE_MS, 10_000))
+                .config(StoreConfig.of(Stores.busy()).with(StoreConfig.OBJECT_STORE_RETRY_DEADLINE_MS, 10_000)
+                        .with(StoreConfig.WRITER_LEASE_MS, LEASE_MS))
                 .open();
+        long openedAt = System.currentTimeMillis();
         Stores.createTopic(store, CrashLog.TOPIC, partitions, CrashLog.topicConfig());
-        emit(out, "READY");
+        emit(out, "READY " + openedAt);
         List<TopicPartition> tps = Stores.partitions(CrashLog.TOPIC, partitions);
         Producers p = new Producers(store, tps, 2, producer, seed, 200, 5, 8, new Ledger(),
                 (tp, ids, r) -> emit(out, "A " + tp.partition() + " " + r.baseOffset() + " " + r.lastOffset() + " "
-                        + Long.toHexString(CrashLog.hash(ids, 200))));
+                        + Long.toHexString(CrashLog.hash(ids, 200)) + " " + System.currentTimeMillis()));
         p.start();
         long end = System.nanoTime() + runMs * 1_000_000;
         while (System.nanoTime() < end && !p.finished()) {

@@ -332,8 +332,11 @@ final class SimModel {
                 newest.merge(r.key(), s.offset(), Math::max);
             }
         }
-        for (Map.Entry<Long, Long> e : new ArrayList<>(p.placed.subMap(Math.max(logStart, p.logStart), highWatermark)
-                .entrySet())) {
+        long from = Math.max(logStart, p.logStart);
+        if (from >= highWatermark) {
+            return;
+        }
+        for (Map.Entry<Long, Long> e : new ArrayList<>(p.placed.subMap(from, highWatermark).entrySet())) {
             if (present.contains(e.getKey())) {
                 continue;
             }

@@ -30,7 +30,7 @@ public final class ChildJvm {
                     StandardCharsets.US_ASCII))) {
                 for (String line; (line = in.readLine()) != null; ) {
                     lines.add(line);
-                    if (line.equals("READY")) {
+                    if (line.equals("READY") || line.startsWith("READY ")) {
                         ready.countDown();
                     }
                 }
