@@ -22,6 +22,7 @@ final class SimFaults {
     boolean shortPages;
     double walFailRate;
     long stormUntilNanos;
+    long diskTroubleUntilNanos;
     /** Faults off (the end of a history heals the world before the final checks). */
     boolean healed;
     /** Faults injected so far (refused requests, lost answers, late landings, failed syncs). */
@@ -52,9 +53,15 @@ final class SimFaults {
         stormUntilNanos = Math.max(stormUntilNanos, sim.nanos() + TimeUnit.MILLISECONDS.toNanos(millis));
     }
 
+    /** The disk fails half of the fsyncs for a while. */
+    void diskTrouble(long millis) {
+        diskTroubleUntilNanos = Math.max(diskTroubleUntilNanos, sim.nanos() + TimeUnit.MILLISECONDS.toNanos(millis));
+    }
+
     void heal() {
         healed = true;
         stormUntilNanos = 0;
+        diskTroubleUntilNanos = 0;
     }
 
     Outcome write() {
@@ -139,7 +146,8 @@ final class SimFaults {
     }
 
     boolean walGroupFails() {
-        boolean fails = !healed && sim.rng().nextDouble() < walFailRate;
+        double rate = sim.nanos() < diskTroubleUntilNanos ? 0.5 : walFailRate;
+        boolean fails = !healed && sim.rng().nextDouble() < rate;
         if (fails) {
             injected++;
         }

@@ -58,6 +58,10 @@ sealed interface SimOp {
     record Storm(long seed, long millis) implements SimOp {
     }
 
+    /** The local disk fails fsyncs for a while (their bytes may or may not reach it). */
+    record DiskTrouble(long seed, long millis) implements SimOp {
+    }
+
     /** SIGKILL of the writer. */
     record Crash(long seed) implements SimOp {
     }
@@ -153,8 +157,11 @@ sealed interface SimOp {
         if (x < 600) {
             return new Flush(seed, 1_000 + r.nextInt(30_000));
         }
+        if (x < 605) {
+            return new Storm(seed, 100 + r.nextInt(r.nextBoolean() ? 5_000 : 15_000));
+        }
         if (x < 610) {
-            return new Storm(seed, 100 + r.nextInt(5_000));
+            return new DiskTrouble(seed, 10 + r.nextInt(3_000));
         }
         if (x < 640) {
             return new Crash(seed);

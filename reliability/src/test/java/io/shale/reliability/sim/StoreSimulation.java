@@ -288,6 +288,8 @@ final class StoreSimulation {
             sim.advance(TimeUnit.MILLISECONDS.toNanos(a.millis()));
         } else if (op instanceof SimOp.Storm st) {
             faults.storm(st.millis());
+        } else if (op instanceof SimOp.DiskTrouble dt) {
+            faults.diskTrouble(dt.millis());
         } else if (op instanceof SimOp.Crash) {
             crash();
         } else if (op instanceof SimOp.Close) {

@@ -39,7 +39,7 @@ class StoreSimulationTest {
 
     @Test
     void seededHistoriesShouldKeepEveryPromise() {
-        SimRunner.Report r = SimRunner.runSeeds(Long.getLong("shale.sim.firstSeed", 1), Integer.getInteger("shale.sim.seeds", 150),
+        SimRunner.Report r = SimRunner.runSeeds(Long.getLong("shale.sim.firstSeed", 1), Integer.getInteger("shale.sim.seeds", 400),
                 Integer.getInteger("shale.sim.steps", 250), System.out);
         assertThat(r.failures()).as(r.firstFailureReport()).isZero();
     }

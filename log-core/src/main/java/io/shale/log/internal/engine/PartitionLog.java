@@ -75,7 +75,9 @@ final class PartitionLog {
         this.meta = meta;
         this.id = meta.id();
         this.tp = new TopicPartition(topic.name, index);
-        long end = meta.endOffset();
+        // A reader's end is what is committed; a log start beyond it (records deleted that the writer
+        // had not uploaded yet) makes an empty log there, as the writer's own view has it.
+        long end = engine.readOnly ? Math.max(meta.endOffset(), meta.logStartOffset()) : meta.endOffset();
         this.logEndOffset = end;
         this.uploadedEnd = end;
         this.collectedEnd = end;

@@ -1080,7 +1080,7 @@ public final class StoreEngine implements LogStore {
         public void partitionChanged(PartitionMeta meta) {
             PartitionLog p = partitionsById.get(meta.id());
             if (p != null && readOnly) {
-                guard("a change of " + p.tp, () -> p.advanceCommitted(meta.endOffset()));
+                guard("a change of " + p.tp, () -> p.advanceCommitted(Math.max(meta.endOffset(), meta.logStartOffset())));
             }
         }
 
@@ -1104,7 +1104,7 @@ public final class StoreEngine implements LogStore {
                 h.config = TopicConfig.of(t.configs());
                 for (PartitionLog p : h.partitions) {
                     p.meta = s.partition(p.id);
-                    p.advanceCommitted(p.meta.endOffset());
+                    p.advanceCommitted(Math.max(p.meta.endOffset(), p.meta.logStartOffset()));
                 }
                 growPartitions(h, t);
             }

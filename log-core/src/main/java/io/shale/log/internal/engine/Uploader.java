@@ -1,23 +1,23 @@
 package io.shale.log.internal.engine;
 
-import static io.shale.log.internal.util.StoreCalls.await;
-
 import io.shale.log.ErrorKind;
 import io.shale.log.ShaleException;
 import io.shale.log.internal.format.DataObjectWriter;
 import io.shale.log.internal.manifest.ManifestOp;
 import io.shale.log.internal.manifest.ObjectMeta;
 import io.shale.log.internal.manifest.RangeRef;
+import io.shale.log.internal.util.Blocking;
 import io.shale.log.internal.util.StoreCalls;
 import io.shale.log.spi.Payload;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Map;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -27,8 +27,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.time.Duration;
-import io.shale.log.internal.util.Blocking;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
