@@ -156,8 +156,8 @@ class ObjectStoreFaultTest {
                 } catch (ShaleException e) {
                     assertThat(e.kind()).as(ctx + ": flush").isEqualTo(ErrorKind.UNAVAILABLE);
                 }
-                try (LogStore reader = LogStore.builder().objectStore(faulty).readOnly(true).open()) {
-                    assertThat(reader.listTopics()).as(ctx + ": a reader opened under stale listings").contains("events");
+                try (LogStore staleReader = LogStore.builder().objectStore(faulty).readOnly(true).open()) {
+                    assertThat(staleReader.listTopics()).as(ctx + ": a reader opened under stale listings").contains("events");
                 }
             }
 
