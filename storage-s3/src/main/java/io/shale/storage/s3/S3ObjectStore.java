@@ -401,7 +401,9 @@ public final class S3ObjectStore implements ObjectStore {
         }
         String fullPrefix = root + prefix;
         // Keys below the prefix can be skipped by the server; a startAfter before the prefix means "from the start".
-        String fullStartAfter = startAfter == null || startAfter.compareTo(prefix) < 0 ? null : root + startAfter;
+        // Compared in S3's order (UTF-8 bytes): String.compareTo would put an astral startAfter before a prefix
+        // in U+E000..U+FFFF and list keys the caller has already seen.
+        String fullStartAfter = startAfter == null || compareUtf8(startAfter, prefix) < 0 ? null : root + startAfter;
         return listPage(fullPrefix, fullStartAfter, null, Math.min(maxKeys, MAX_LIST_KEYS));
     }
 
@@ -421,8 +423,10 @@ public final class S3ObjectStore implements ObjectStore {
         }).thenCompose(r -> {
             List<ObjectInfo> out = new ArrayList<>(r.contents().size());
             for (S3Object o : r.contents()) {
-                if (!o.key().startsWith(root) || (fullStartAfter != null && o.key().compareTo(fullStartAfter) <= 0)) {
-                    continue; // defensive: a server that ignores StartAfter or the prefix
+                if (!o.key().startsWith(root) || (fullStartAfter != null && compareUtf8(o.key(), fullStartAfter) <= 0)) {
+                    // Defensive: a server that ignores StartAfter or the prefix. In S3's order (UTF-8 bytes):
+                    // String.compareTo would drop astral keys that follow a startAfter in U+E000..U+FFFF.
+                    continue;
                 }
                 out.add(info(o));
             }

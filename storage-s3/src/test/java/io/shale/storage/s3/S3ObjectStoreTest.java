@@ -53,7 +53,7 @@ class S3ObjectStoreTest {
      * connection after some aws-chunked requests with a trailing checksum (measured: 12 of 4,800
      * small PUTs, 8 in flight, failed with "connection closed during the request"; 0 of 4,800
      * without checksums), which fails a bare call at random. The checksum path is covered against
-     * the same server by S3ObjectStoreConformanceTest and S3LogStoreContractTest, through the
+     * the same server by S3ObjectStoreConformanceOnS3Proxy*Test and S3LogStoreContractTest, through the
      * engine's retry wrapper as in production.
      */
     private S3ObjectStore store(java.util.function.UnaryOperator<S3StoreOptions.Builder> tweak) {

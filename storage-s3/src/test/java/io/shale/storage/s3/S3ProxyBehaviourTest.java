@@ -19,6 +19,8 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.async.AsyncRequestBody;
@@ -123,25 +125,65 @@ class S3ProxyBehaviourTest {
         client.abortMultipartUpload(b -> b.bucket(BUCKET).key(key).uploadId(uploadId)).join();
     }
 
-    @Test
-    void quirkAKeyCannotBeBothAnObjectAndADirectoryOfOtherKeys() {
-        try (S3ObjectStore store = S3ObjectStore.create(s3.options(BUCKET, prefix).build())) {
+    /** Each quirk below holds on both of S3Proxy's local backends (the same nio2 code over disk or memory). */
+    private static S3ProxyServer server(String backend) {
+        S3ProxyServer server = S3ProxyServer.start(backend, S3ProxyServer.DEFAULT_ACCESS_KEY, S3ProxyServer.DEFAULT_SECRET_KEY);
+        server.createBucket(BUCKET);
+        return server;
+    }
+
+    @ParameterizedTest(name = "{0} backend")
+    @ValueSource(strings = {"transient", "filesystem"})
+    void quirkAKeyCannotBeBothAnObjectAndADirectoryOfOtherKeys(String backend) {
+        try (S3ProxyServer server = server(backend);
+                S3ObjectStore store = S3ObjectStore.create(server.options(BUCKET, prefix).build())) {
             store.put("a/b", Payload.of(new byte[1]), null).join();
             Throwable t = catchThrowable(() -> store.put("a/b/c", Payload.of(new byte[1]), null).join());
             assertThat(ObjectStoreException.find(t)).isNotNull();
             assertThat(t).hasMessageContaining("500 InternalError");
+
+            store.put("x/y/z", Payload.of(new byte[1]), null).join();
+            t = catchThrowable(() -> store.put("x/y", Payload.of(new byte[1]), null).join());
+            assertThat(t).as("an object where a 'directory' of other keys is").hasMessageContaining("500 InternalError");
         }
     }
 
-    @Test
-    void quirkListingShouldBeInUtf16OrderRatherThanUtf8ByteOrder() {
-        try (S3ObjectStore store = S3ObjectStore.create(s3.options(BUCKET, prefix).build())) {
+    @ParameterizedTest(name = "{0} backend")
+    @ValueSource(strings = {"transient", "filesystem"})
+    void quirkListingAndStartAfterShouldBeInUtf16OrderRatherThanUtf8ByteOrder(String backend) {
+        try (S3ProxyServer server = server(backend);
+                S3ObjectStore store = S3ObjectStore.create(server.options(BUCKET, prefix).build())) {
             String bmpHigh = "\uFFFD";        // UTF-8 EF BF BD
             String astral = "\uD83D\uDE00";   // UTF-8 F0 9F 98 80: after U+FFFD in byte order, before it in UTF-16
             store.put(bmpHigh, Payload.of(new byte[1]), null).join();
             store.put(astral, Payload.of(new byte[1]), null).join();
             List<String> keys = store.list("", null, 10).join().objects().stream().map(ObjectInfo::key).toList();
             assertThat(keys).containsExactly(astral, bmpHigh);
+            // S3 answers start-after=U+FFFD with the emoji; S3Proxy with nothing.
+            assertThat(store.list("", bmpHigh, 10).join().objects()).isEmpty();
+        }
+    }
+
+    @Test
+    void quirkFilesystemBackendAnswers500BelowAnObjectAndForSegmentsOver255Bytes() {
+        for (String backend : List.of("filesystem", "transient")) {
+            boolean quirky = backend.equals("filesystem");
+            try (S3ProxyServer server = server(backend);
+                    S3ObjectStore store = S3ObjectStore.create(server.options(BUCKET, prefix).build())) {
+                store.put("dir/file", Payload.of(new byte[1]), null).join();
+                List<Throwable> failures = new ArrayList<>();
+                failures.add(catchThrowable(() -> store.head("dir/file/child").join()));
+                failures.add(catchThrowable(() -> store.get("dir/file/child").join()));
+                failures.add(catchThrowable(() -> store.delete(List.of("dir/file/child")).join()));
+                failures.add(catchThrowable(() -> store.put("x".repeat(256), Payload.of(new byte[1]), null).join()));
+                for (Throwable t : failures) {
+                    if (quirky) {
+                        assertThat(t).as(backend).isNotNull().hasMessageContaining("HTTP 500");
+                    } else if (t != null) {
+                        assertThat(ObjectStoreException.find(t).reason()).as(backend).isEqualTo(ObjectStoreException.Reason.NOT_FOUND);
+                    }
+                }
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +25,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -38,6 +40,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -82,8 +85,9 @@ import org.junit.jupiter.api.Test;
  * allows; the suite only requires that paging makes progress. Listings may omit tokens (report
  * {@code null}) but must not report a wrong one. Nothing here asserts on timing.
  *
- * <p><b>Cost.</b> The whole suite writes a few thousand small objects and one 24 MiB object; on a
- * local disk it runs in seconds. Operations are awaited with a generous deadline
+ * <p><b>Cost.</b> The whole suite writes about ten thousand small objects and one 24 MiB object,
+ * and pages through 2,500 keys one key per request; on a local disk it runs in under a minute, against an
+ * S3 server on loopback in a few minutes. Operations are awaited with a generous deadline
  * ({@value #AWAIT_SECONDS} s) so that a hung store fails the test instead of the build.
  */
 public abstract class ObjectStoreConformanceTest {
@@ -767,6 +771,319 @@ public abstract class ObjectStoreConformanceTest {
         assertThat(listAll("m/", 1000)).hasSize(3);
     }
 
+    /**
+     * Resuming from every position: startAfter equal to each key and strictly between each pair of
+     * neighbours (including a "directory" boundary), in pages of 1 and of 1,000. An inclusive
+     * startAfter repeats a key; one compared in the wrong order skips or repeats some.
+     */
+    @Test
+    void listShouldResumeExactlyAfterAnyStartAfter() {
+        List<String> keys = utf8Sorted(List.of("r/a", "r/a0", "r/a~", "r/b-1", "r/b.1", "r/b/x", "r/b/y/z", "r/b0",
+                "r/bb", "r/c", "r/c\u00e9", "r/d"));
+        putAll(keys.stream().collect(Collectors.toMap(k -> k, k -> new byte[] {3})), null);
+        await(store.put("q", Payload.of(new byte[] {1}), null));   // below the prefix
+        await(store.put("s", Payload.of(new byte[] {1}), null));   // above it
+
+        for (int i = 0; i < keys.size(); i++) {
+            List<String> rest = keys.subList(i + 1, keys.size());
+            // No key holds a space, so key + " " sorts after the key and before its successor.
+            String between = keys.get(i) + " ";
+            if (i + 1 < keys.size()) {
+                assertThat(UTF8.compare(between, keys.get(i + 1))).as("test setup: '%s' below its successor", between)
+                        .isNegative();
+            }
+            for (int maxKeys : new int[] {1, 1000}) {
+                assertThat(keysOf(listFrom("r/", keys.get(i), maxKeys))).as("startAfter the key '%s', maxKeys %d",
+                        keys.get(i), maxKeys).containsExactlyElementsOf(rest);
+                assertThat(keysOf(listFrom("r/", between, maxKeys))).as("startAfter '%s' between keys, maxKeys %d",
+                        between, maxKeys).containsExactlyElementsOf(rest);
+            }
+        }
+        assertThat(keysOf(listFrom("r/", "r/b/", 1))).as("startAfter a 'directory' that is no key")
+                .containsExactly("r/b/x", "r/b/y/z", "r/b0", "r/bb", "r/c", "r/c\u00e9", "r/d");
+        assertThat(keysOf(listFrom("r/", "r/b/y", 1))).containsExactly("r/b/y/z", "r/b0", "r/bb", "r/c", "r/c\u00e9", "r/d");
+        assertThat(keysOf(listFrom("r/", "r/", 1))).as("startAfter equal to the prefix").containsExactlyElementsOf(keys);
+        assertThat(keysOf(listFrom("r/", "r", 1))).as("startAfter a strict prefix of the prefix").containsExactlyElementsOf(keys);
+        assertThat(keysOf(listFrom("r/", "q", 1))).as("startAfter an object below the prefix").containsExactlyElementsOf(keys);
+        assertThat(keysOf(listFrom("r/", "s", 1))).as("startAfter an object above the prefix").isEmpty();
+        assertThat(keysOf(listFrom("", "r/d", 1))).as("no prefix, startAfter the last key under r/").containsExactly("s");
+    }
+
+    /**
+     * Prefix and startAfter compared in UTF-8 byte order where it differs from Java's String order:
+     * characters above U+FFFF (surrogate pairs in UTF-16, 4 bytes in UTF-8) against U+E000..U+FFFD
+     * (above the surrogates in UTF-16, 3 bytes in UTF-8). A store that compares Strings anywhere on
+     * the path (its own filter, its cursor, a startAfter-before-prefix shortcut) lists keys twice,
+     * loses them or reorders them here.
+     */
+    @Test
+    void listShouldApplyStartAfterAndPrefixInUtf8ByteOrder() {
+        List<String> expected = List.of(
+                "u/\uE000",             // EE 80 80       (UTF-16: E000, after every surrogate)
+                "u/\uFB01",             // EF AC 81
+                "u/\uFFFD",             // EF BF BD
+                "u/\uD800\uDC00",       // F0 90 80 80    U+10000 (UTF-16: D800 DC00)
+                "u/\uD83D\uDE00",       // F0 9F 98 80    U+1F600
+                "u/\uD83D\uDE00/\uFFFD",
+                "u/\uD83D\uDE00/\uD83D\uDE00",
+                "u/\uD83D\uDE00x",
+                "u/\uDBFF\uDFFD");      // F4 8F BF BD    U+10FFFD
+        assertThat(expected).as("test setup").isSortedAccordingTo(UTF8);
+        assertThat(expected.subList(2, 4)).as("test setup: String order differs").isSortedAccordingTo(Comparator.reverseOrder());
+        List<String> shuffled = new ArrayList<>(expected);
+        Collections.shuffle(shuffled, new java.util.Random(5));
+        for (String key : shuffled) {
+            await(store.put(key, Payload.of(new byte[] {1}), null));
+        }
+
+        for (int maxKeys : new int[] {1, 2, 1000}) {
+            assertThat(listAll("u/", maxKeys)).as("maxKeys %d", maxKeys).extracting(ObjectInfo::key)
+                    .containsExactlyElementsOf(expected);
+        }
+        for (int i = 0; i < expected.size(); i++) {
+            assertThat(keysOf(listFrom("u/", expected.get(i), 1))).as("startAfter '%s'", printable(expected.get(i)))
+                    .containsExactlyElementsOf(expected.subList(i + 1, expected.size()));
+        }
+        assertThat(keysOf(listFrom("u/", "u/\uFFFD", 1000))).as("startAfter U+FFFD: every astral key follows")
+                .containsExactlyElementsOf(expected.subList(3, expected.size()));
+        assertThat(keysOf(listFrom("u/", "u/\uD83D\uDE00/\uFFFD", 1))).containsExactly(
+                "u/\uD83D\uDE00/\uD83D\uDE00", "u/\uD83D\uDE00x", "u/\uDBFF\uDFFD");
+
+        assertThat(listAll("u/\uFFFD", 1000)).extracting(ObjectInfo::key).containsExactly("u/\uFFFD");
+        assertThat(listAll("u/\uD83D\uDE00", 1)).extracting(ObjectInfo::key).containsExactlyElementsOf(expected.subList(4, 8));
+        assertThat(listAll("u/\uD83D\uDE00/", 1)).extracting(ObjectInfo::key)
+                .containsExactly("u/\uD83D\uDE00/\uFFFD", "u/\uD83D\uDE00/\uD83D\uDE00");
+        // startAfter above the whole prefix in UTF-8 (below it in UTF-16): nothing to list.
+        assertThat(keysOf(listFrom("u/\uE000", "u/\uD83D\uDE00", 1000))).as("startAfter past the prefix").isEmpty();
+        assertThat(keysOf(listFrom("u/\uFB01", "u/\uD800\uDC00", 1))).as("startAfter past the prefix").isEmpty();
+        // startAfter below the whole prefix in UTF-8 (above it in UTF-16): everything under the prefix.
+        assertThat(keysOf(listFrom("u/\uD83D\uDE00", "u/\uFFFD", 1000))).as("startAfter before the prefix")
+                .containsExactlyElementsOf(expected.subList(4, 8));
+        assertThat(keysOf(listFrom("u/\uD83D\uDE00/", "u/\uE000", 1))).as("startAfter before the prefix")
+                .containsExactly("u/\uD83D\uDE00/\uFFFD", "u/\uD83D\uDE00/\uD83D\uDE00");
+    }
+
+    /**
+     * Objects created and deleted between the pages of one listing, below and above its cursor,
+     * with page sizes 1, 3 and 10. Each page must hold exactly the keys that existed, when it was
+     * requested, in the range it covers (after the previous cursor, up to its own cursor or to the
+     * end for the last page): nothing twice, nothing out of order, nothing that existed skipped,
+     * nothing that no longer existed returned. A store paging by position instead of by key, or
+     * caching a snapshot across pages, fails here.
+     */
+    @Test
+    void listShouldStayExactWhenObjectsChangeBetweenPages() {
+        int universe = 300;
+        List<String> all = new ArrayList<>();
+        for (int i = 0; i < universe; i++) {
+            all.add(String.format("walk/%03d", i));
+        }
+        Set<String> present = new TreeSet<>(UTF8);
+        Map<String, byte[]> initial = new TreeMap<>();
+        for (int i = 0; i < universe; i += 2) {
+            initial.put(all.get(i), new byte[] {1});
+        }
+        putAll(initial, null);
+        present.addAll(initial.keySet());
+        await(store.put("walk0", Payload.of(new byte[] {1}), null));   // outside the prefix, right after it
+
+        SplittableRandom random = new SplittableRandom(17);
+        int[] pageSizes = {1, 3, 10};
+        String cursor = null;
+        List<String> listed = new ArrayList<>();
+        int mutations = 0;
+        for (int pages = 0; ; pages++) {
+            assertThat(pages).as("pages (no progress?)").isLessThan(10 * universe);
+            int maxKeys = pageSizes[pages % pageSizes.length];
+            ListPage page = await(store.list("walk/", cursor, maxKeys));
+            List<String> got = keysOf(page.objects());
+            assertThat(got.size()).as("page size").isLessThanOrEqualTo(maxKeys);
+            String from = cursor;
+            String to = page.isLast() ? null : page.nextStartAfter();
+            if (to != null && !got.isEmpty()) {
+                assertThat(UTF8.compare(got.get(got.size() - 1), to)).as("cursor not before the page's last key")
+                        .isLessThanOrEqualTo(0);
+            }
+            List<String> expectedOnPage = present.stream()
+                    .filter(k -> (from == null || UTF8.compare(k, from) > 0) && (to == null || UTF8.compare(k, to) <= 0))
+                    .collect(Collectors.toList());
+            assertThat(got).as("page %d (after %s, up to %s, maxKeys %d)", pages, from, to == null ? "the end" : to, maxKeys)
+                    .containsExactlyElementsOf(expectedOnPage);
+            listed.addAll(got);
+            if (page.isLast()) {
+                break;
+            }
+            assertThat(from == null || UTF8.compare(from, to) < 0).as("cursor moves forward from %s to %s", from, to).isTrue();
+            cursor = to;
+            // Between pages: two deletes and two creates, anywhere in the key range (behind the cursor or ahead).
+            for (int m = 0; m < 4; m++) {
+                String key = all.get(random.nextInt(universe));
+                if (present.contains(key)) {
+                    assertThat(await(store.delete(List.of(key))).isComplete()).isTrue();
+                    present.remove(key);
+                } else {
+                    await(store.put(key, Payload.of(new byte[] {2}), null));
+                    present.add(key);
+                }
+                mutations++;
+            }
+        }
+        assertThat(mutations).as("mutations made during the listing").isGreaterThanOrEqualTo(60);
+        assertThat(listed).as("keys of the whole listing").doesNotHaveDuplicates();
+        assertThat(listAll("walk/", 1000)).extracting(ObjectInfo::key).containsExactlyElementsOf(present);
+    }
+
+    /**
+     * Listers racing writers that create and delete keys all over the range: every listing is in
+     * strictly ascending order (so no key twice), holds every key that existed throughout, and
+     * none whose delete had completed before the listing started; a key whose create had
+     * completed before the listing started and was not deleted is listed.
+     */
+    @Test
+    void listingConcurrentWithCreatesAndDeletesShouldNeverRepeatOrLoseKeys() throws Exception {
+        int universe = 450;
+        List<String> all = IntStream.range(0, universe).mapToObj(i -> String.format("race-list/%03d", i))
+                .collect(Collectors.toList());
+        // i % 3: 0 stays throughout, 1 exists at first and is deleted, 2 is created during the run.
+        Map<String, byte[]> initial = new TreeMap<>();
+        for (int i = 0; i < universe; i++) {
+            if (i % 3 != 2) {
+                initial.put(all.get(i), new byte[] {1});
+            }
+        }
+        putAll(initial, null);
+        List<Integer> changes = IntStream.range(0, universe).filter(i -> i % 3 != 0).boxed().collect(Collectors.toList());
+        Collections.shuffle(changes, new java.util.Random(23));
+
+        AtomicLong sequence = new AtomicLong();
+        Map<Integer, Long> completedAt = new ConcurrentHashMap<>();
+        AtomicBoolean writersDone = new AtomicBoolean();
+        ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
+        AtomicInteger listings = new AtomicInteger();
+        int writers = 2;
+        ExecutorService pool = Executors.newFixedThreadPool(writers + 2);
+        try {
+            List<Future<?>> writes = new ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                int first = w;
+                writes.add(pool.submit(() -> {
+                    for (int c = first; c < changes.size(); c += writers) {
+                        int i = changes.get(c);
+                        if (i % 3 == 1) {
+                            await(store.delete(List.of(all.get(i))));
+                        } else {
+                            await(store.put(all.get(i), Payload.of(new byte[] {2}), null));
+                        }
+                        completedAt.put(i, sequence.incrementAndGet());
+                    }
+                    return null;
+                }));
+            }
+            List<Future<?>> listers = new ArrayList<>();
+            for (int maxKeys : new int[] {1, 7}) {
+                listers.add(pool.submit(() -> {
+                    boolean last = false;
+                    while (!last) {
+                        last = writersDone.get();
+                        long startedAfter = sequence.get();
+                        List<String> keys;
+                        try {
+                            // Checks page bounds and strictly ascending UTF-8 order as it goes.
+                            keys = keysOf(listAllFrom(store, "race-list/", maxKeys));
+                        } catch (AssertionError e) {
+                            violations.add("maxKeys " + maxKeys + ": " + e.getMessage());
+                            continue;
+                        }
+                        listings.incrementAndGet();
+                        Set<String> seen = new HashSet<>(keys);
+                        for (int i = 0; i < universe; i++) {
+                            Long done = completedAt.get(i);
+                            boolean settled = done != null && done <= startedAfter;
+                            String key = all.get(i);
+                            if (i % 3 == 0 && !seen.contains(key)) {
+                                violations.add("maxKeys " + maxKeys + ": untouched key " + key + " missing");
+                            } else if (i % 3 == 1 && settled && seen.contains(key)) {
+                                violations.add("maxKeys " + maxKeys + ": " + key + " listed after its delete completed");
+                            } else if (i % 3 == 2 && settled && !seen.contains(key)) {
+                                violations.add("maxKeys " + maxKeys + ": " + key + " missing after its create completed");
+                            }
+                        }
+                        if (!all.containsAll(keys)) {
+                            violations.add("maxKeys " + maxKeys + ": keys no one wrote: " + keys);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : writes) {
+                f.get(AWAIT_SECONDS, TimeUnit.SECONDS);
+            }
+            writersDone.set(true);
+            for (Future<?> f : listers) {
+                f.get(AWAIT_SECONDS, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(violations).isEmpty();
+        assertThat(listings.get()).as("listings made").isGreaterThanOrEqualTo(2);
+        List<String> finalKeys = IntStream.range(0, universe).filter(i -> i % 3 != 1).mapToObj(all::get)
+                .collect(Collectors.toList());
+        assertThat(listAll("race-list/", 1000)).extracting(ObjectInfo::key).containsExactlyElementsOf(finalKeys);
+    }
+
+    /**
+     * One key per page through 2,500 keys, page by page: each page at most one key, every key exactly
+     * once and in order, the cursor always moving forward, and the listing ending (with an empty
+     * last page or one holding the last key). Then pages of 1,000 and 1,001 (above S3's cap of 1,000
+     * per request) over the same keys.
+     */
+    @Test
+    void listWithMaxKeysOneShouldStepThroughThousandsOfKeys() {
+        int count = 2_500;
+        Map<String, byte[]> objects = new TreeMap<>();
+        for (int i = 0; i < count; i++) {
+            objects.put(String.format("one/%d/%04d", i % 7, i), new byte[] {(byte) i});
+        }
+        putAll(objects, null);
+        await(store.put("one0", Payload.of(new byte[] {1}), null));   // right after the prefix
+        List<String> expected = utf8Sorted(objects.keySet());
+
+        List<String> listed = new ArrayList<>();
+        String cursor = null;
+        int pages = 0;
+        ListPage page;
+        do {
+            assertThat(pages).as("pages (no progress?)").isLessThanOrEqualTo(2 * count + 2);
+            page = await(store.list("one/", cursor, 1));
+            pages++;
+            assertThat(page.objects().size()).as("page %d size", pages).isLessThanOrEqualTo(1);
+            for (ObjectInfo info : page.objects()) {
+                if (cursor != null) {
+                    assertThat(UTF8.compare(cursor, info.key())).as("'%s' after cursor '%s'", info.key(), cursor).isNegative();
+                }
+                listed.add(info.key());
+            }
+            if (!page.isLast()) {
+                String next = page.nextStartAfter();
+                assertThat(cursor == null || UTF8.compare(cursor, next) < 0).as("cursor moves forward to '%s'", next).isTrue();
+                if (!page.objects().isEmpty()) {
+                    assertThat(UTF8.compare(page.objects().get(0).key(), next)).as("cursor not before the page's key")
+                            .isLessThanOrEqualTo(0);
+                }
+                cursor = next;
+            }
+        } while (!page.isLast());
+        assertThat(listed).containsExactlyElementsOf(expected);
+        assertThat(pages).isGreaterThanOrEqualTo(count);
+        assertThat(keysOf(listFrom("one/", expected.get(count - 1), 1))).as("after the last key").isEmpty();
+
+        for (int maxKeys : new int[] {1_000, 1_001}) {
+            assertThat(listAll("one/", maxKeys)).as("maxKeys %d", maxKeys).extracting(ObjectInfo::key)
+                    .containsExactlyElementsOf(expected);
+        }
+    }
+
     // ---------------------------------------------------------------- delete
 
     @Test
@@ -814,6 +1131,53 @@ public abstract class ObjectStoreConformanceTest {
         assertThat(await(store.delete(List.of("x"))).isComplete()).isTrue();
         assertThat(await(store.head("x"))).isEmpty();
         assertThat(listAll("", 10)).isEmpty();
+    }
+
+    /**
+     * One delete call just over S3's 1,000-key batch (and given in descending order), then one of
+     * 1,200 keys none of which exists plus the survivors, then 1,001 copies of one key: all
+     * complete, exactly the named objects are gone, and keys that are mere prefixes of objects
+     * delete nothing.
+     */
+    @Test
+    void deleteShouldCrossTheThousandKeyBoundaryExactly() {
+        Map<String, byte[]> objects = new TreeMap<>();
+        for (int i = 0; i < 1_003; i++) {
+            objects.put(String.format("del/%04d", i), new byte[] {(byte) i});
+        }
+        putAll(objects, null);
+        List<String> sorted = utf8Sorted(objects.keySet());
+        String firstKept = sorted.get(0);
+        String lastKept = sorted.get(sorted.size() - 1);
+
+        List<String> toDelete = new ArrayList<>(sorted.subList(1, sorted.size() - 1));
+        Collections.reverse(toDelete);
+        assertThat(toDelete).hasSize(1_001);
+        DeleteResult result = await(store.delete(toDelete));
+        assertThat(result.isComplete()).as("delete of 1,001 keys: %s", result.failed()).isTrue();
+        assertThat(listAll("del/", 1000)).extracting(ObjectInfo::key).containsExactly(firstKept, lastKept);
+        for (String key : List.of(toDelete.get(0), toDelete.get(999), toDelete.get(1_000))) {
+            assertThat(await(store.head(key))).as("head of deleted '%s'", key).isEmpty();
+        }
+
+        List<String> missing = new ArrayList<>();
+        for (int i = 0; i < 1_200; i++) {
+            missing.add(String.format("del/gone/%04d", i));
+        }
+        missing.addAll(List.of("del", "del/000", "de", firstKept + "/child"));   // prefixes of objects, and below one
+        DeleteResult none = await(store.delete(missing));
+        assertThat(none.isComplete()).as("delete of 1,204 missing keys: %s", none.failed()).isTrue();
+        assertThat(listAll("", 1000)).extracting(ObjectInfo::key).containsExactly(firstKept, lastKept);
+
+        List<String> mixed = new ArrayList<>(missing);
+        mixed.add(600, lastKept);   // one existing key in the middle of missing ones
+        assertThat(await(store.delete(mixed)).isComplete()).isTrue();
+        assertThat(listAll("", 1000)).extracting(ObjectInfo::key).containsExactly(firstKept);
+
+        assertThat(await(store.delete(Collections.nCopies(1_001, firstKept))).isComplete())
+                .as("delete of one key named 1,001 times").isTrue();
+        assertThat(listAll("", 1000)).isEmpty();
+        assertThat(await(store.head(firstKept))).isEmpty();
     }
 
     // ---------------------------------------------------------------- payloads

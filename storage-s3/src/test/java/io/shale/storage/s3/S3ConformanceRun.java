@@ -5,14 +5,12 @@ import io.shale.log.spi.ObjectStore;
 import io.shale.storage.testkit.ObjectStoreConformanceTest;
 import java.time.Duration;
 import java.util.UUID;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The SPI conformance suite against a real S3 server (S3Proxy, in process). One bucket, a fresh
- * key prefix per test. The multipart threshold is lowered to 8 MiB (5 MiB parts) so the suite's
- * 24 MiB streamed payload goes through the multipart path. Tests S3Proxy itself fails are skipped
- * with their reason by {@link S3ProxyQuirks}.
+ * The SPI conformance suite against a real S3 server; subclasses name the server (the class names
+ * say which: S3ObjectStoreConformanceOn...Test). One bucket, a fresh key prefix per test. The
+ * multipart threshold is lowered to 8 MiB (5 MiB parts) so the suite's 24 MiB streamed payload
+ * goes through the multipart path.
  *
  * <p>The store is wrapped in the engine's {@link RetryingObjectStore}, as the engine always uses
  * it: under the suite's concurrent load S3Proxy's Jetty occasionally closes a kept-alive
@@ -21,18 +19,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * the concurrency tests; with it the suite checks the semantics the engine actually gets, and the
  * wrapper's ambiguity handling is exercised against a real server.
  */
-@ExtendWith({S3ProxyExtension.class, S3ProxyQuirks.class})
-class S3ObjectStoreConformanceTest extends ObjectStoreConformanceTest {
-    private static final String BUCKET = "shale-conformance";
-    private static S3ProxyServer s3;
-
-    @BeforeAll
-    static void startServer(S3ProxyServer server) {
-        s3 = server;
-        s3.createBucket(BUCKET);
-    }
+abstract class S3ConformanceRun extends ObjectStoreConformanceTest {
+    static final String BUCKET = "shale-conformance";
 
     private String prefix;
+
+    /** Options for the server under test, for {@link #BUCKET} and this key prefix. */
+    protected abstract S3StoreOptions.Builder options(String keyPrefix);
 
     @Override
     protected ObjectStore createStore() {
@@ -45,8 +38,8 @@ class S3ObjectStoreConformanceTest extends ObjectStoreConformanceTest {
         return open(prefix);
     }
 
-    private static ObjectStore open(String prefix) {
-        S3ObjectStore raw = S3ObjectStore.create(s3.options(BUCKET, prefix)
+    private ObjectStore open(String keyPrefix) {
+        S3ObjectStore raw = S3ObjectStore.create(options(keyPrefix)
                 .multipartThreshold(8L << 20)
                 .partSize(5L << 20)
                 .build());
