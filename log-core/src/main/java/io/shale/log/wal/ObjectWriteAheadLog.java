@@ -168,6 +168,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     private ScheduledExecutorService scheduler;
     private long epoch;
     private boolean epochBound;
+    /** What the first replay listed; later replays (before the first append) deliver the same objects. */
+    private List<WalObjectKey> replayKeys;
     private Executor executor;
     /** The executor from {@link Builder#executor}, or null: the WAL runs its own threads. */
     private final Executor givenExecutor;
@@ -343,7 +345,26 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         } finally {
             lock.unlock();
         }
-        List<WalObjectKey> keys = listAll();
+        // Every replay delivers the objects the first one listed: a fenced writer may still write
+        // objects meanwhile, and the store's passes must agree (WriteAheadLog#replay). Nothing such a
+        // writer writes after our claim is acknowledged (its fence check finds our marker), and our
+        // claim came before the first listing.
+        List<WalObjectKey> keys;
+        lock.lock();
+        try {
+            if (replayKeys == null) {
+                lock.unlock();
+                try {
+                    keys = listAll();
+                } finally {
+                    lock.lock();
+                }
+                replayKeys = keys;
+            }
+            keys = replayKeys;
+        } finally {
+            lock.unlock();
+        }
         for (WalObjectKey k : keys) {
             if (k.epoch() > epoch) {
                 throw new ShaleException(ErrorKind.FENCED, "WAL object " + where(k.key()) + " was written by writer epoch "

@@ -348,10 +348,22 @@ final class SimModel {
                     continue;
                 }
                 throw new SimulationFailure("lost", who + ": compacted " + p + " lost record " + e.getValue() + " at "
-                        + e.getKey() + " (" + describe(r) + ") although no newer record has its key " + (r == null ? "" : r.key()));
+                        + e.getKey() + " (" + describe(r) + ") although no newer record has its key "
+                        + (r == null ? "" : r.key() + "; appends with that key: " + appendsWithKey(p, r.key())));
             }
             p.placed.remove(e.getKey());
         }
+    }
+
+    private String appendsWithKey(Partition p, String key) {
+        List<String> out = new ArrayList<>();
+        for (RecordInfo r : records.values()) {
+            if (r.append.partition == p && r.key().equals(key)) {
+                out.add(r.id() + ":" + describe(r));
+            }
+        }
+        out.sort(null);
+        return out.toString();
     }
 
     /** The log start moved: everything it passed must have been removable by a rule. */

@@ -548,7 +548,18 @@ final class StoreSimulation {
             start = e.logStartOffset(tp);
             hw = e.highWatermark(tp);
             offset = start;
-            while (offset < hw) {
+            // Read up to the high watermark as it is when we get there: a reader may refresh while it
+            // reads (to a manifest whose compaction already considered newer records), so stopping at
+            // the first high watermark could leave out the newer record that explains a removed one.
+            int extensions = 0;
+            while (true) {
+                if (offset >= hw) {
+                    long now = e.highWatermark(tp);
+                    if (now <= offset || ++extensions > 1_000) {
+                        break;
+                    }
+                    hw = now;
+                }
                 FetchResult f = e.read(tp, offset, 1 << 20);
                 long next = offset;
                 for (Record r : f.records()) {

@@ -20,10 +20,12 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>wholly below the committed end: already uploaded, skipped;</li>
  *   <li>starting exactly at the recovered end: accepted;</li>
- *   <li>starting below the recovered end (but at or above the committed end): a later write of
- *       the same offsets, made after the earlier one failed and was rolled back; the recovered
- *       entries from that offset on are dropped and this one is accepted (the later entry
- *       wins);</li>
+ *   <li>starting below the recovered end (but at or above the committed end) where a recovered
+ *       entry starts: a later write of the same offsets, made after the earlier one failed and
+ *       was rolled back; the recovered entries from that offset on are dropped and this one is
+ *       accepted (the later entry wins);</li>
+ *   <li>starting inside a recovered entry: appended after an entry that ended there and never
+ *       reached the WAL, so rolled back with it; never acknowledged, skipped;</li>
  *   <li>starting above the recovered end: written after an earlier entry that failed, and rolled
  *       back with it; never acknowledged, skipped.</li>
  * </ul>
@@ -144,14 +146,18 @@ final class Recovery {
             return;
         }
         if (baseOffset < recoveredEnd) {
+            if (!startsAnEntry(st, baseOffset)) {
+                // It starts inside an earlier entry: it was appended after an entry that ended there,
+                // which never reached the WAL, so it was rolled back with it. Never acknowledged.
+                log.debug("WAL entry {} of {} at {} starts inside an earlier entry and follows a rolled-back append;"
+                        + " skipped", sequence, p.tp, baseOffset);
+                lose(sequence);
+                return;
+            }
             // the later entry wins: everything recovered from its offset on was rolled back
             while (st.size > 0 && st.base[st.size - 1] >= baseOffset) {
                 st.size--;
                 loseOutOfOrder(st.seq[st.size]);
-            }
-            if (st.end() != baseOffset) {
-                throw corrupt(p, baseOffset, "replaces offsets from the middle of an earlier entry (that entry ends at "
-                        + st.end() + ")");
             }
             if (!offsetsOnly) {
                 p.truncateRecovered(baseOffset);
@@ -174,6 +180,19 @@ final class Recovery {
             return;
         }
         load(p, b, sequence, baseOffset, next, payload);
+    }
+
+    /** Whether {@code offset} is where one of the recovered entries of {@code st} starts (or the chain's floor). */
+    private static boolean startsAnEntry(Stack st, long offset) {
+        if (offset == st.floor) {
+            return true;
+        }
+        for (int i = st.size - 1; i >= 0 && st.next[i] >= offset; i--) {
+            if (st.base[i] == offset) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
