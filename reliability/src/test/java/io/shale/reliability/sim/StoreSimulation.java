@@ -629,6 +629,9 @@ final class StoreSimulation {
                             ErrorKind.CLOSED, ErrorKind.OFFSET_OUT_OF_RANGE), "poll of " + p);
                     return;
                 }
+                if (node != writer) {
+                    return; // a writer taken over (or closed) meanwhile serves its own, older view
+                }
                 for (Record rec : r.records()) {
                     model.checkServed(p, rec.offset(), SimModel.idOf(rec.value()), node + "'s poll");
                 }

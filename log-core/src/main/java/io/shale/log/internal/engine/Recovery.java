@@ -39,6 +39,10 @@ import org.slf4j.LoggerFactory;
  * only the winners, uploading as the cache fills, which is safe because every entry it holds is
  * final. The second pass costs one more read of the WAL and happens only when the WAL holds more
  * than {@code log.cache.bytes} of unuploaded data.
+ *
+ * <p><b>Commit before acknowledging.</b> The writer commits what it recovered before it opens for
+ * appends (see {@link #commitRecovered}): an open fails with {@code UNAVAILABLE} if that cannot be
+ * done, rather than risk an order in which a fenced writer's late entries replace acknowledged ones.
  */
 final class Recovery {
     private static final Logger log = LoggerFactory.getLogger(Recovery.class);
@@ -105,11 +109,29 @@ final class Recovery {
                 bytes = 0;
                 engine.wal.replay(this::load);
             }
+            if (accepted + skipped > 0) {
+                commitRecovered();
+            }
         } finally {
             engine.uploader.setRecovering(false);
         }
         log.info("recovered {} WAL entries ({} bytes) from {}; skipped {}", accepted, bytes, engine.wal.describe(),
                 skipped);
+    }
+
+    /**
+     * Commits everything recovered, then frees the WAL below it, before this writer acknowledges
+     * anything new. Replay orders entries by sequence, that is by writer epoch first; a writer fenced
+     * by an earlier claim may still have written WAL objects after that claim (never acknowledged:
+     * its fence check fails), with sequences of its old epoch. If this writer acknowledged new
+     * entries on top of uncommitted recovered ones and then crashed, a later writer would replay
+     * those stale entries after what this one recovered and let them "win" over offsets this writer
+     * had acknowledged. Once the recovered data is committed, such entries fall below the committed
+     * end and are skipped.
+     */
+    private void commitRecovered() {
+        engine.uploader.uploadDuringRecovery();
+        engine.wal.trim(engine.wal.nextSequence());
     }
 
     /** First pass: decides every entry's fate; loads entries into the cache while they fit. */
