@@ -231,7 +231,9 @@ final class Uploader {
         }
         FlushRequest req = new FlushRequest(targets);
         flushes.add(req);
-        trigger(true);
+        // Not trigger(true): a step forces uploads while a flush waits (see step); a forced wake-up
+        // could outlive this flush and upload the next appends before their own flush asks.
+        trigger(false);
         return req;
     }
 
@@ -279,7 +281,7 @@ final class Uploader {
     /** Called after batches were acknowledged: a flush may be waiting for them. Cheap. */
     void onAcknowledged() {
         if (!flushes.isEmpty()) {
-            trigger(true);
+            trigger(false); // the step forces uploads while a flush waits
         }
     }
 
