@@ -4,6 +4,7 @@ import io.shale.log.spi.ObjectStoreException;
 import io.shale.log.spi.ObjectStoreException.Reason;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.ClosedChannelException;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -110,6 +111,32 @@ final class S3Errors {
             return r == Reason.TRANSIENT || r == Reason.THROTTLED;
         }
         return isTransientClientFailure(u);
+    }
+
+    /**
+     * Whether the connection closed (FIN, not a reset or a timeout) before the request got an
+     * answer: what a client sees when it sends on a pooled keep-alive connection the server has
+     * just closed. An idempotent request may be sent once more at once (see
+     * S3ObjectStore#idempotent); a reset or a truncated answer is left to the caller's retries.
+     */
+    private static final String NETTY_CLOSED_MESSAGE = "The connection was closed during the request";
+
+    static boolean isClosedBeforeAnswer(Throwable t) {
+        for (Throwable cur = unwrap(t); cur != null; cur = cur.getCause()) {
+            if (cur instanceof ClosedChannelException) {
+                return true;
+            }
+            // The Netty client reports a channel that went inactive before the answer with this
+            // message and no cause (a reset carries the reset IOException as its cause).
+            if (cur instanceof IOException && cur.getCause() == null
+                    && String.valueOf(cur.getMessage()).startsWith(NETTY_CLOSED_MESSAGE)) {
+                return true;
+            }
+            if (cur.getCause() == cur) {
+                break;
+            }
+        }
+        return false;
     }
 
     static Reason reasonOf(int status, String code) {

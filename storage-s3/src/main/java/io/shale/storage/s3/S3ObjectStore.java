@@ -24,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -57,6 +58,10 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * Design rationale.
  *
  * One request per call: the SDK's own retries are switched off (AwsRetryStrategy.doNotRetry()).
+ * The one exception is a pooled connection that the server closed before answering: an
+ * idempotent request (GET, HEAD, LIST, DELETE) that met one is sent once more at once (see
+ * idempotent()); servers close keep-alive connections after some answers (S3Proxy after errors,
+ * S3 after idle time), and the request never reached them.
  * The engine wraps every store in one RetryingObjectStore with a deadline; SDK retries underneath
  * would multiply attempts (SDK 3 x wrapper N), hide throttling from the wrapper's counters, and,
  * worst, retry a conditional PUT whose first attempt may have succeeded: the second attempt's 412
@@ -345,12 +350,12 @@ public final class S3ObjectStore implements ObjectStore {
         String where = "s3://" + bucket + "/" + fullKey;
         String rangeHeader = range;
         Duration attempt = length > 0 ? attemptTimeout(length) : options.apiCallTimeout(); // unknown size: the call's limit
-        return client.getObject(b -> {
+        return idempotent(() -> client.getObject(b -> {
             b.bucket(bucket).key(fullKey).overrideConfiguration(o -> o.apiCallAttemptTimeout(attempt));
             if (rangeHeader != null) {
                 b.range(rangeHeader);
             }
-        }, new RangeCollector(where, key, offset, length)).handle((buf, t) -> {
+        }, new RangeCollector(where, key, offset, length))).handle((buf, t) -> {
             if (t == null) {
                 return buf;
             }
@@ -367,7 +372,7 @@ public final class S3ObjectStore implements ObjectStore {
         S3Keys.validate(key);
         ensureOpen();
         String fullKey = root + key;
-        return client.headObject(b -> b.bucket(bucket).key(fullKey)).handle((r, t) -> {
+        return idempotent(() -> client.headObject(b -> b.bucket(bucket).key(fullKey))).handle((r, t) -> {
             if (t == null) {
                 return Optional.of(info(key, r));
             }
@@ -376,6 +381,39 @@ public final class S3ObjectStore implements ObjectStore {
             }
             throw asFailure(t, "head", fullKey, key);
         });
+    }
+
+    /**
+     * Sends an idempotent request, and sends it once more at once if the connection closed before
+     * an answer came ({@link S3Errors#isClosedBeforeAnswer}): the request met a pooled connection
+     * the server was closing. Any other failure, and a second one, is the caller's to retry.
+     */
+    private <T> CompletableFuture<T> idempotent(Supplier<CompletableFuture<T>> send) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        send.get().whenComplete((r, t) -> {
+            if (t == null) {
+                result.complete(r);
+            } else if (!S3Errors.isClosedBeforeAnswer(t) || closed.get()) {
+                result.completeExceptionally(t);
+            } else {
+                CompletableFuture<T> again;
+                try {
+                    again = send.get();
+                } catch (RuntimeException e) {
+                    e.addSuppressed(t);
+                    result.completeExceptionally(e);
+                    return;
+                }
+                again.whenComplete((r2, t2) -> {
+                    if (t2 == null) {
+                        result.complete(r2);
+                    } else {
+                        result.completeExceptionally(t2);
+                    }
+                });
+            }
+        });
+        return result;
     }
 
     private static ObjectInfo info(String key, HeadObjectResponse r) {
@@ -408,14 +446,14 @@ public final class S3ObjectStore implements ObjectStore {
     }
 
     private CompletableFuture<ListPage> listPage(String fullPrefix, String fullStartAfter, String continuation, int maxKeys) {
-        return client.listObjectsV2(b -> {
+        return idempotent(() -> client.listObjectsV2(b -> {
             b.bucket(bucket).prefix(fullPrefix).maxKeys(maxKeys);
             if (continuation != null) {
                 b.continuationToken(continuation);
             } else if (fullStartAfter != null) {
                 b.startAfter(fullStartAfter);
             }
-        }).handle((r, t) -> {
+        })).handle((r, t) -> {
             if (t != null) {
                 throw asFailure(t, "list", fullPrefix, null);
             }
@@ -542,7 +580,7 @@ public final class S3ObjectStore implements ObjectStore {
         for (String k : batch) {
             ids.add(ObjectIdentifier.builder().key(root + k).build());
         }
-        return client.deleteObjects(b -> b.bucket(bucket).delete(d -> d.objects(ids).quiet(true)))
+        return idempotent(() -> client.deleteObjects(b -> b.bucket(bucket).delete(d -> d.objects(ids).quiet(true))))
                 .handle((DeleteObjectsResponse r, Throwable t) -> {
                     if (t != null) {
                         throw asFailure(t, "delete (" + batch.size() + " keys)", root, null);

@@ -53,7 +53,7 @@ public final class FaultProxy implements AutoCloseable {
 
     /** What to do with one request. */
     public static final class Fault {
-        enum Kind { PASS, RESPOND, DELAY, RESET, TRUNCATE, DROP_RESPONSE }
+        enum Kind { PASS, RESPOND, DELAY, RESET, CLOSE, TRUNCATE, DROP_RESPONSE }
 
         final Kind kind;
         final int status;
@@ -91,6 +91,14 @@ public final class FaultProxy implements AutoCloseable {
         /** Reset the connection (TCP RST) without forwarding. */
         public static Fault reset() {
             return new Fault(Kind.RESET, 0, null, 0);
+        }
+
+        /**
+         * Close the connection (TCP FIN) without forwarding or answering: what a client meets when
+         * it sends on a pooled connection the server has just closed.
+         */
+        public static Fault close() {
+            return new Fault(Kind.CLOSE, 0, null, 0);
         }
 
         /** Forward, but cut the response off after this many bytes (headers included) with a reset. */
@@ -220,6 +228,10 @@ public final class FaultProxy implements AutoCloseable {
                     }
                     case RESET -> {
                         client.setSoLinger(true, 0);
+                        client.close();
+                        return;
+                    }
+                    case CLOSE -> {
                         client.close();
                         return;
                     }

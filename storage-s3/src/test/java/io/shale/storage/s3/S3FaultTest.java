@@ -231,6 +231,40 @@ class S3FaultTest {
     }
 
     @Test
+    void idempotentRequestsShouldBeSentOnceMoreWhenTheConnectionClosedBeforeAnswering() {
+        byte[] content = bytes(1024, 5);
+        S3ObjectStore store = bare();
+        store.put("k", Payload.of(content), null).join();
+
+        assertThat(array(sentTwice("GET", () -> store.get("k")))).isEqualTo(content);
+        assertThat(sentTwice("HEAD", () -> store.head("k"))).isPresent();
+        assertThat(sentTwice("GET", () -> store.list("", null, 10)).objects()).hasSize(1);
+        assertThat(sentTwice("POST", () -> store.delete(List.of("k"))).isComplete()).isTrue();
+        assertThat(store.head("k").join()).isEmpty();
+    }
+
+    /** Runs a call whose first request of this method the proxy closes unanswered; checks it was sent twice. */
+    private <T> T sentTwice(String method, java.util.function.Supplier<CompletableFuture<T>> call) {
+        proxy.plan(firstN(1, method(method), FaultProxy.Fault.close()));
+        int before = proxy.requests().size();
+        T result = call.get().join();
+        assertThat(proxy.requests().subList(before, proxy.requests().size()))
+                .as(method).extracting(FaultProxy.Request::method).containsExactly(method, method);
+        return result;
+    }
+
+    @Test
+    void aConnectionClosedTwiceOrUnderAPutShouldBeLeftToTheCallersRetries() {
+        proxy.plan(firstN(2, method("GET"), FaultProxy.Fault.close()));
+        assertThat(failure(bare().get("k")).reason()).isEqualTo(Reason.TRANSIENT);
+        assertThat(proxy.requests()).hasSize(2);
+
+        proxy.plan(firstN(1, method("PUT"), FaultProxy.Fault.close()));
+        assertThat(failure(bare().put("p", Payload.of(new byte[8]), "t")).reason()).isEqualTo(Reason.TRANSIENT);
+        assertThat(proxy.requests()).hasSize(3);
+    }
+
+    @Test
     void truncatedResponseShouldFailTransientAndNeverYieldAShortBuffer() {
         byte[] content = bytes(256 * 1024, 3);
         bare().put("big", Payload.of(content), null).join();
