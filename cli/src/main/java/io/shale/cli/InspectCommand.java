@@ -85,7 +85,8 @@ final class InspectCommand implements Callable<Integer> {
 
     private static void printTopic(PrintWriter out, ManifestState s, TopicMeta t) {
         out.println();
-        out.printf(Locale.ROOT, "topic %s  (id %s, %d partitions%s)%n", t.name(), t.topicId(), t.partitionCount(),
+        out.printf(Locale.ROOT, "topic %s  (id %s, %d partition%s%s)%n", t.name(), t.topicId(), t.partitionCount(),
+                t.partitionCount() == 1 ? "" : "s",
                 t.configs().isEmpty() ? "" : ", " + new TreeMap<>(t.configs()).toString().replaceAll("[{}]", ""));
         out.printf(Locale.ROOT, "  %-9s  %-14s  %-14s  %-10s  %-6s  %-7s  %s%n", "partition", "log-start",
                 "high-watermark", "bytes", "runs", "objects", "newest-timestamp");
@@ -248,7 +249,8 @@ final class InspectCommand implements Callable<Integer> {
             if (op instanceof ManifestOp.ClaimEpoch c) {
                 parts.add("writer claimed epoch " + c.epoch());
             } else if (op instanceof ManifestOp.CreateTopic c) {
-                parts.add("created topic " + c.name() + " (" + c.partitionIds().length + " partitions)");
+                parts.add("created topic " + c.name() + " (" + c.partitionIds().length + " partition"
+                        + (c.partitionIds().length == 1 ? ")" : "s)"));
             } else if (op instanceof ManifestOp.AddPartitions a) {
                 parts.add("added " + a.partitionIds().length + " partitions to " + a.name());
             } else if (op instanceof ManifestOp.AlterTopicConfig a) {
@@ -257,7 +259,7 @@ final class InspectCommand implements Callable<Integer> {
                 parts.add("deleted topic " + d.name());
             } else if (op instanceof ManifestOp.AddObject a) {
                 parts.add("added " + (a.object().isSegment() ? "segment " : "object ") + a.object().key() + " ("
-                        + Format.bytes(a.object().size()) + ", " + a.ranges().size() + " runs)");
+                        + Format.bytes(a.object().size()) + ", " + a.ranges().size() + (a.ranges().size() == 1 ? " run)" : " runs)"));
             } else if (op instanceof ManifestOp.RemoveRanges r) {
                 parts.add("removed " + r.ranges().size() + " runs of " + view.partitionName(r.partitionId()));
             } else if (op instanceof ManifestOp.SetLogStart l) {
