@@ -104,7 +104,8 @@ final class ProduceCommand implements Callable<Integer> {
                             + " (--create-partitions N creates it)");
                 }
                 t = store.createTopic(topic, createPartitions, Map.of());
-                out.printf(Locale.ROOT, "created topic %s with %d partitions%n", topic, t.partitionCount());
+                out.printf(Locale.ROOT, "created topic %s with %d partition%s%n", topic, t.partitionCount(),
+                        t.partitionCount() == 1 ? "" : "s");
             }
             int partitions = t.partitionCount();
             if (partition != null && (partition < 0 || partition >= partitions)) {

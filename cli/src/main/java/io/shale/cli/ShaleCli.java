@@ -30,21 +30,21 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class},
         footerHeading = "%nStores:%n",
         footer = {
-                "  --dir DIR                  a local store: the directory given to LocalStorage.builder",
-                "                             (holding wal/ and objects/), e.g. ./shale-data",
-                "  --bucket B [--prefix P]    a store on S3 or an S3-compatible store (--endpoint, --region,",
-                "                             --path-style, --allow-http); credentials come from the AWS",
-                "                             default chain only (environment, system properties, profile,",
-                "                             container or instance role) and are never printed.",
+                "  --dir DIR              a local store: the directory given to",
+                "                         LocalStorage.builder (holding wal/ and objects/)",
+                "  --bucket B --prefix P  a store on S3 or an S3-compatible store (with",
+                "                         --endpoint, --region, --path-style, --allow-http)",
                 "",
-                "inspect, dump, verify and cost open the store read-only: they never claim it, fence a",
-                "running writer or write anything. They see what the writer has committed to objects",
-                "(data still only in a writer's WAL is not visible until it is uploaded).",
+                "S3 credentials come from the AWS default chain only (environment, system properties, profile,"
+                        + " container or instance role) and are never printed.",
                 "",
-                "Exit codes: 0 ok; 1 verify or dump found a problem (corrupt or missing data);",
-                "2 bad usage or input (unknown option, no store at the path, unknown topic);",
-                "3 the store could not be read or written (unreachable, access denied, in use);",
-                "4 internal error."})
+                "inspect, dump, verify and cost open the store read-only: they never claim it, fence a running"
+                        + " writer or write anything. They see what the writer has committed to objects (data still"
+                        + " only in a writer's WAL appears after its next upload).",
+                "",
+                "Exit codes: 0 ok; 1 verify or dump found a problem (corrupt or missing data); 2 bad usage or input"
+                        + " (unknown option, no store at the path, unknown topic); 3 the store could not be read or"
+                        + " written (unreachable, access denied, in use); 4 internal error."})
 public final class ShaleCli {
     /** Success. */
     public static final int EXIT_OK = 0;
