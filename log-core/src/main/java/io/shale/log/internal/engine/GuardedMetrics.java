@@ -7,7 +7,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The user's {@link StoreMetrics}, shielded: an exception it throws is logged once (with the
+ * The user's {@link StoreMetrics}, shielded: an exception it throws (or a linkage error, such as a
+ * metrics library missing at run time) is logged once (with the
  * first stack trace) and swallowed, so that a broken metrics implementation can never fail an
  * append, leave a future incomplete or stop a background thread. Used only when the store was
  * opened with metrics; without them the engine holds {@link StoreMetrics#NONE} and calls nothing.
@@ -22,7 +23,7 @@ final class GuardedMetrics implements StoreMetrics {
         this.inner = inner;
     }
 
-    private void failed(String what, RuntimeException e) {
+    private void failed(String what, Throwable e) {
         if (warned.compareAndSet(false, true)) {
             log.warn("metrics implementation {} failed in {} (further failures are not logged)",
                     inner.getClass().getName(), what, e);
@@ -33,7 +34,7 @@ final class GuardedMetrics implements StoreMetrics {
     public void bind(StoreGauges gauges) {
         try {
             inner.bind(gauges);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             failed("bind", e);
         }
     }
@@ -42,7 +43,7 @@ final class GuardedMetrics implements StoreMetrics {
     public void topicAdded(String topic) {
         try {
             inner.topicAdded(topic);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             failed("topicAdded", e);
         }
     }
@@ -51,7 +52,7 @@ final class GuardedMetrics implements StoreMetrics {
     public void topicRemoved(String topic) {
         try {
             inner.topicRemoved(topic);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             failed("topicRemoved", e);
         }
     }
@@ -60,7 +61,7 @@ final class GuardedMetrics implements StoreMetrics {
     public void appended(String topic, long records, long bytes, long latencyNanos) {
         try {
             inner.appended(topic, records, bytes, latencyNanos);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             failed("appended", e);
         }
     }
@@ -69,7 +70,7 @@ final class GuardedMetrics implements StoreMetrics {
     public void read(String topic, long records, long bytes) {
         try {
             inner.read(topic, records, bytes);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             failed("read", e);
         }
     }
@@ -78,7 +79,7 @@ final class GuardedMetrics implements StoreMetrics {
     public void walSynced(long bytes, long nanos) {
         try {
             inner.walSynced(bytes, nanos);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             failed("walSynced", e);
         }
     }
@@ -87,7 +88,7 @@ final class GuardedMetrics implements StoreMetrics {
     public void objectStoreRequest(RequestKind kind, Outcome outcome, long bytes, long nanos) {
         try {
             inner.objectStoreRequest(kind, outcome, bytes, nanos);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             failed("objectStoreRequest", e);
         }
     }
@@ -96,7 +97,7 @@ final class GuardedMetrics implements StoreMetrics {
     public void logCacheLookup(boolean hit) {
         try {
             inner.logCacheLookup(hit);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             failed("logCacheLookup", e);
         }
     }
@@ -105,7 +106,7 @@ final class GuardedMetrics implements StoreMetrics {
     public void blockCacheLookup(boolean hit) {
         try {
             inner.blockCacheLookup(hit);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             failed("blockCacheLookup", e);
         }
     }
@@ -114,7 +115,7 @@ final class GuardedMetrics implements StoreMetrics {
     public void close() {
         try {
             inner.close();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             failed("close", e);
         }
     }
