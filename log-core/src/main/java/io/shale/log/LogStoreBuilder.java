@@ -1,6 +1,7 @@
 package io.shale.log;
 
 import io.shale.log.internal.engine.StoreEngine;
+import io.shale.log.metrics.StoreMetrics;
 import io.shale.log.spi.ObjectStore;
 import io.shale.log.spi.WriteAheadLog;
 import java.time.Clock;
@@ -29,6 +30,7 @@ public final class LogStoreBuilder {
     private Clock clock = Clock.systemUTC();
     private StoreConfig config = StoreConfig.defaults();
     private boolean readOnly;
+    private StoreMetrics metrics = StoreMetrics.NONE;
 
     LogStoreBuilder() {
     }
@@ -64,6 +66,17 @@ public final class LogStoreBuilder {
     }
 
     /**
+     * Where the store reports its metrics (default: {@link StoreMetrics#NONE}, no metrics work at
+     * all). {@code MicrometerStoreMetrics.create(registry)} from {@code shale-metrics-micrometer}
+     * publishes them to a Micrometer registry (Prometheus, JMX, ...). One instance per store: the
+     * store binds it when it opens and closes it when it closes.
+     */
+    public LogStoreBuilder metrics(StoreMetrics metrics) {
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+        return this;
+    }
+
+    /**
      * Opens without claiming the writer role: no WAL, no appends or admin changes; reads see
      * data as the writer commits it to the manifest (checked every {@code refresh.interval.ms}).
      * Any number of read-only instances may share one store.
@@ -93,7 +106,7 @@ public final class LogStoreBuilder {
         if (readOnly && wal != null) {
             closeQuietly(wal); // a read-only store writes nothing
         }
-        return StoreEngine.open(objectStore, readOnly ? null : wal, clock, config);
+        return StoreEngine.open(objectStore, readOnly ? null : wal, clock, config, metrics);
     }
 
     private static void closeQuietly(AutoCloseable c) {

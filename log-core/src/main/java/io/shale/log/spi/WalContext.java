@@ -35,4 +35,24 @@ public interface WalContext {
 
     /** A scheduler the WAL may use for timers; it must not run long or blocking tasks on it. */
     ScheduledExecutorService scheduler();
+
+    /**
+     * Whether the store records WAL syncs ({@link #recordSync}): true only when it was opened with
+     * metrics. A WAL may skip reading the clock around its syncs when this is false. Constant for
+     * the life of the context.
+     */
+    default boolean recordsSyncs() {
+        return false;
+    }
+
+    /**
+     * Reports one durable write of the WAL: an {@code fdatasync} of the file WAL, the PUT of an
+     * object WAL's object. {@code bytes} is what that sync made durable (0 if unknown),
+     * {@code nanos} how long it took. Published as the store's WAL sync latency. Thread-safe,
+     * non-blocking, cheap, and takes none of the store's locks: a WAL may call it from its writer
+     * thread or from I/O completions. A no-op unless {@link #recordsSyncs()}. Optional: a WAL that
+     * never calls it simply has no sync metrics.
+     */
+    default void recordSync(long bytes, long nanos) {
+    }
 }

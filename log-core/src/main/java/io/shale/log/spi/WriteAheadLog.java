@@ -94,6 +94,16 @@ public interface WriteAheadLog extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Bytes the WAL occupies in its storage now (the file WAL: its segment files, preallocated
+     * spares included), or -1 if it does not know (the default). Read for metrics, from any
+     * thread, possibly before {@link #open} and after {@link #close}; it should be cheap and must
+     * not throw.
+     */
+    default long sizeBytes() {
+        return -1;
+    }
+
     /** A short description for logs, e.g. {@code file-wal:/var/lib/app/wal}. */
     String describe();
 

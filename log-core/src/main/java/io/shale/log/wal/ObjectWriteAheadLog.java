@@ -783,7 +783,11 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         bytesWritten.addAndGet(obj.size);
         Instant start = obj.putStart;
         if (start != null) {
-            putLatency.record(Duration.between(start, clock.instant()).toNanos() / 1000);
+            long nanos = Duration.between(start, clock.instant()).toNanos();
+            putLatency.record(nanos / 1000);
+            if (context.recordsSyncs()) {
+                context.recordSync(obj.size, nanos); // this WAL's "sync" is the PUT of its object
+            }
         }
     }
 

@@ -24,7 +24,8 @@ class LayeringTest {
     void publicPackagesShouldNotDependOnTheEngineExceptToOpenAStore() {
         // The object WAL waits through the engine's one blocking helper, so that the deterministic
         // simulation can run it on its own thread; it exposes nothing of it.
-        noClasses().that().resideInAnyPackage("io.shale.log", "io.shale.log.spi", "io.shale.log.record", "io.shale.log.wal")
+        noClasses().that().resideInAnyPackage("io.shale.log", "io.shale.log.spi", "io.shale.log.record", "io.shale.log.wal",
+                        "io.shale.log.metrics")
                 .and().doNotHaveFullyQualifiedName("io.shale.log.LogStoreBuilder")
                 .should().dependOnClassesThat(resideInAPackage("io.shale.log.internal..")
                         .and(not(name("io.shale.log.internal.util.Blocking")))
@@ -36,6 +37,25 @@ class LayeringTest {
     void theSpiShouldNotDependOnTheRecordFormatOrTheEngine() {
         noClasses().that().resideInAPackage("io.shale.log.spi")
                 .should().dependOnClassesThat().resideInAnyPackage("io.shale.log.record..", "io.shale.log.internal..")
+                .check(MAIN);
+    }
+
+    /**
+     * Metrics libraries stay out of the core: a store without metrics must run with none on the
+     * classpath, and shale-metrics-micrometer binds the core's own hooks (io.shale.log.metrics) to
+     * Micrometer. (The enforcer also bans io.micrometer from this module's dependencies.)
+     */
+    @Test
+    void nothingInTheCoreShouldUseAMetricsLibrary() {
+        noClasses().should().dependOnClassesThat().resideInAnyPackage("io.micrometer..", "io.prometheus..",
+                        "com.codahale.metrics..", "io.opentelemetry..")
+                .check(MAIN);
+    }
+
+    @Test
+    void theMetricsHooksShouldNotDependOnTheSpiOrTheRecordFormat() {
+        noClasses().that().resideInAPackage("io.shale.log.metrics")
+                .should().dependOnClassesThat().resideInAnyPackage("io.shale.log.record..", "io.shale.log.wal..")
                 .check(MAIN);
     }
 

@@ -25,6 +25,8 @@ final class CachedBatch implements WalEntry {
     long maxTimestamp;
     long logAppendTime;
     long walSequence = -1;
+    /** {@code System.nanoTime()} when the append call began, for the append latency metric (0 without metrics). */
+    long appendStartNanos;
     CompletableFuture<AppendResult> future;
 
     // state, under the partition lock

@@ -294,10 +294,16 @@ final class PartitionLog {
         }
         if (done != null) {
             long start = logStartOffset();
+            boolean metered = engine.metricsOn;
+            long now = metered ? System.nanoTime() : 0L;
             try {
                 for (int i = 0, n = done.size(); i < n; i++) {
                     CachedBatch d = done.get(i);
                     if (d.future != null) {
+                        if (metered) {
+                            engine.metrics.appended(tp.topic(), d.nextOffset - d.baseOffset, d.sizeInBytes(),
+                                    now - d.appendStartNanos);
+                        }
                         d.future.complete(new AppendResult(d.baseOffset, d.nextOffset - 1, d.logAppendTime, start));
                     }
                 }
@@ -573,6 +579,28 @@ final class PartitionLog {
             CachedBatch b = ring[j];
             if (b.nextOffset > uploadedEnd && !b.dead) {
                 return b.walSequence < 0 ? Long.MIN_VALUE : b.walSequence;
+            }
+        }
+        return Long.MAX_VALUE;
+    }
+
+    /** Offsets appended and not yet committed in an object (metrics: upload lag). */
+    synchronized long pendingRecords() {
+        return deleted ? 0 : Math.max(0, logEndOffset - uploadedEnd);
+    }
+
+    /**
+     * When the oldest batch not yet committed was appended (epoch ms), or {@code Long.MAX_VALUE} if
+     * none waits; batches recovered from the WAL count as appended at {@code recoveredAt}.
+     */
+    synchronized long oldestPendingAppendMillis(long recoveredAt) {
+        if (deleted) {
+            return Long.MAX_VALUE;
+        }
+        for (int j = head; j < tail; j++) {
+            CachedBatch b = ring[j];
+            if (b.nextOffset > uploadedEnd && !b.dead) {
+                return b.future == null ? recoveredAt : b.logAppendTime;
             }
         }
         return Long.MAX_VALUE;

@@ -74,11 +74,17 @@ final class ReadPath {
             long before = c.next;
             // Below a compacted partition's cleaned offset the cache holds the batches as appended,
             // which cleaning has since rewritten: serve those offsets from the objects only.
-            if (!engine.readOnly && c.next >= p.meta.cleanedOffset() && p.readCached(hw, c)) {
-                if (c.next == before && !c.full) {
-                    break;
+            if (!engine.readOnly && c.next >= p.meta.cleanedOffset()) {
+                boolean hit = p.readCached(hw, c);
+                if (engine.metricsOn) {
+                    engine.metrics.logCacheLookup(hit);
                 }
-                continue;
+                if (hit) {
+                    if (c.next == before && !c.full) {
+                        break;
+                    }
+                    continue;
+                }
             }
             PartitionMeta meta = p.meta;
             RangeRef r = meta.find(c.next);

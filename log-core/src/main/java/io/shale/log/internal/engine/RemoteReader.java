@@ -9,6 +9,7 @@ import io.shale.log.internal.format.CorruptObjectException;
 import io.shale.log.internal.format.DataObjectIndex;
 import io.shale.log.internal.manifest.ObjectMeta;
 import io.shale.log.internal.manifest.RangeRef;
+import io.shale.log.metrics.StoreMetrics;
 import io.shale.log.record.RecordBatch;
 import io.shale.log.record.RecordBatchLayout;
 import io.shale.log.spi.ObjectStore;
@@ -42,8 +43,12 @@ final class RemoteReader {
     private final Cache<String, DataObjectIndex> indexes;
     final AtomicLong gets = new AtomicLong();
     final AtomicLong bytesFetched = new AtomicLong();
+    private final StoreMetrics metrics;
+    private final boolean metricsOn;
 
-    RemoteReader(ObjectStore store, long blockCacheBytes, long readaheadMaxBytes) {
+    RemoteReader(ObjectStore store, long blockCacheBytes, long readaheadMaxBytes, StoreMetrics metrics) {
+        this.metrics = metrics;
+        this.metricsOn = metrics != StoreMetrics.NONE;
         this.store = store;
         this.readaheadMaxBytes = readaheadMaxBytes;
         // Maintenance (eviction) on the calling thread rather than the common pool: no thread of its
@@ -133,6 +138,9 @@ final class RemoteReader {
         BlockInfo b = block(r, i);
         BlockKey key = new BlockKey(r.object().key(), b.position());
         ByteBuffer hit = blocks.getIfPresent(key);
+        if (metricsOn) {
+            metrics.blockCacheLookup(hit != null);
+        }
         if (hit != null) {
             noteSequential(reader, b);
             return hit.duplicate();
@@ -240,6 +248,9 @@ final class RemoteReader {
         BlockInfo b = block(r, i);
         BlockKey key = new BlockKey(r.object().key(), b.position());
         ByteBuffer hit = blocks.getIfPresent(key);
+        if (metricsOn) {
+            metrics.blockCacheLookup(hit != null);
+        }
         if (hit != null) {
             return hit.duplicate();
         }

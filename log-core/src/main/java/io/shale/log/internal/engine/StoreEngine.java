@@ -18,7 +18,10 @@ import io.shale.log.internal.manifest.ManifestState;
 import io.shale.log.internal.manifest.ObjectStoreCatalog;
 import io.shale.log.internal.manifest.PartitionMeta;
 import io.shale.log.internal.manifest.TopicMeta;
+import io.shale.log.internal.objectstore.MeteredObjectStore;
 import io.shale.log.internal.objectstore.RetryingObjectStore;
+import io.shale.log.metrics.StoreGauges;
+import io.shale.log.metrics.StoreMetrics;
 import io.shale.log.internal.util.StoreCalls;
 import io.shale.log.record.Record;
 import io.shale.log.record.RecordBatch;
@@ -83,6 +86,12 @@ import org.slf4j.LoggerFactory;
  * {@code FENCED}. A newer writer writes the marker when it claims the store, so the old writer
  * acknowledges nothing more than {@code writer.lease.ms} after that claim.
  *
+ * <p><b>Metrics.</b> Opened with a {@link StoreMetrics}, the engine reports appends when they are
+ * acknowledged, reads when they return, cache lookups on the read path and every object-store
+ * attempt ({@link MeteredObjectStore}, under the retry policy), and gives a live view of its lags
+ * and sizes ({@link Gauges}). Without metrics it holds {@link StoreMetrics#NONE}, and
+ * {@link #metricsOn} keeps every call and clock read off the hot paths.
+ *
  * <p><b>Lock order</b>: catalog lock, then log-cache lock, then a partition's monitor. Futures are
  * completed with no lock held.
  */
@@ -106,6 +115,11 @@ public final class StoreEngine implements LogStore {
     final RemoteReader remote;
     final Uploader uploader;
     final Maintenance maintenance;
+    /** {@link StoreMetrics#NONE}, or the user's metrics shielded by {@link GuardedMetrics}. */
+    final StoreMetrics metrics;
+    /** Whether {@link #metrics} records anything: every metrics call and clock read is skipped if not. */
+    final boolean metricsOn;
+    private final long openedAtMillis;
 
     private final ConcurrentHashMap<String, TopicHandle> topics = new ConcurrentHashMap<>();
     final ConcurrentHashMap<Integer, PartitionLog> partitionsById = new ConcurrentHashMap<>();
@@ -148,7 +162,11 @@ public final class StoreEngine implements LogStore {
         }
     }
 
-    private StoreEngine(ObjectStore store, WriteAheadLog wal, Clock clock, StoreConfig config, EngineRuntime runtime) {
+    private StoreEngine(ObjectStore store, WriteAheadLog wal, Clock clock, StoreConfig config, EngineRuntime runtime,
+            StoreMetrics metrics) {
+        this.metrics = metrics;
+        this.metricsOn = metrics != StoreMetrics.NONE;
+        this.openedAtMillis = clock.millis();
         this.store = store;
         this.wal = wal;
         this.clock = clock;
@@ -159,7 +177,7 @@ public final class StoreEngine implements LogStore {
         this.catalog = new ObjectStoreCatalog(store, clock, config.manifestSnapshotDeltas(),
                 Math.max(config.objectDeleteGraceMs(), 1_000));
         this.cache = readOnly ? null : new LogCache(config.logCacheBytes(), this::cacheFull);
-        this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes());
+        this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes(), metrics);
         this.scheduler = runtime.newTimer("shale-timer");
         this.uploadExecutor = readOnly ? null : runtime.newSerialExecutor("shale-upload");
         this.maintenanceExecutor = runtime.newSerialExecutor("shale-maintenance");
@@ -173,13 +191,28 @@ public final class StoreEngine implements LogStore {
         return open(objectStore, wal, clock, config, EngineRuntime.threads());
     }
 
+    /** Opens a store that reports to {@code metrics} ({@link StoreMetrics#NONE} for none). */
+    public static LogStore open(ObjectStore objectStore, WriteAheadLog wal, Clock clock, StoreConfig config,
+            StoreMetrics metrics) {
+        return open(objectStore, wal, clock, config, EngineRuntime.threads(), metrics);
+    }
+
     /** Opens a store whose background work runs on {@code runtime} (the simulation's, in tests). */
     public static LogStore open(ObjectStore objectStore, WriteAheadLog wal, Clock clock, StoreConfig config,
             EngineRuntime runtime) {
+        return open(objectStore, wal, clock, config, runtime, StoreMetrics.NONE);
+    }
+
+    /** Opens a store whose background work runs on {@code runtime}, reporting to {@code metrics}. */
+    public static LogStore open(ObjectStore objectStore, WriteAheadLog wal, Clock clock, StoreConfig config,
+            EngineRuntime runtime, StoreMetrics metrics) {
+        StoreMetrics m = metrics == null || metrics == StoreMetrics.NONE ? StoreMetrics.NONE : new GuardedMetrics(metrics);
+        // Metrics count each attempt the store makes, so they sit under the retry policy.
+        ObjectStore counted = m == StoreMetrics.NONE ? objectStore : new MeteredObjectStore(objectStore, m);
         // One retry policy for every object-store call (backoff with jitter, bounded by a deadline,
         // ambiguous conditional puts resolved by token), wrapped around whatever store was given.
-        ObjectStore store = runtime.configure(RetryingObjectStore.builder(objectStore).config(config)).build();
-        StoreEngine engine = new StoreEngine(store, wal, clock, config, runtime);
+        ObjectStore store = runtime.configure(RetryingObjectStore.builder(counted).config(config)).build();
+        StoreEngine engine = new StoreEngine(store, wal, clock, config, runtime, m);
         try {
             engine.start();
             return engine;
@@ -195,6 +228,9 @@ public final class StoreEngine implements LogStore {
      * claim fences that writer whether or not this open then succeeds.
      */
     private void start() {
+        if (metricsOn) {
+            metrics.bind(new Gauges());
+        }
         catalog.load(new Listener());
         if (!readOnly) {
             wal.open(new EngineWalContext());
@@ -379,6 +415,7 @@ public final class StoreEngine implements LogStore {
     public CompletableFuture<AppendResult> append(TopicPartition tp, List<SimpleRecord> records) {
         Objects.requireNonNull(tp, "tp");
         Objects.requireNonNull(records, "records");
+        long startNanos = metricsOn ? System.nanoTime() : 0L;
         try {
             ensureWritable();
             PartitionLog p = partition(tp);
@@ -411,6 +448,7 @@ public final class StoreEngine implements LogStore {
             }
             encoded.flip();
             CachedBatch cb = cache.allocate(size, config.appendMaxBlockMs(), p);
+            cb.appendStartNanos = startNanos;
             cb.data.put(0, encoded, 0, size);
             cb.maxTimestamp = cb.data.getLong(RecordBatchLayout.MAX_TIMESTAMP_OFFSET);
             CompletableFuture<AppendResult> f = p.append(cb, now);
@@ -445,6 +483,7 @@ public final class StoreEngine implements LogStore {
     public CompletableFuture<AppendResult> appendBatch(TopicPartition tp, ByteBuffer batches) {
         Objects.requireNonNull(tp, "tp");
         Objects.requireNonNull(batches, "batches");
+        long startNanos = metricsOn ? System.nanoTime() : 0L;
         CachedBatch cb = null;
         try {
             ensureWritable();
@@ -462,6 +501,7 @@ public final class StoreEngine implements LogStore {
             // Copy first, then validate the copy: the caller's buffer may change under us (another
             // thread reusing it), and what is validated must be exactly what is stored.
             cb = cache.allocate(size, config.appendMaxBlockMs(), p);
+            cb.appendStartNanos = startNanos;
             cb.data.put(0, batches, batches.position(), size);
             cb.maxTimestamp = validateBatches(tp, tc, cb.internalView(), now);
             CompletableFuture<AppendResult> f = p.append(cb, now);
@@ -549,7 +589,21 @@ public final class StoreEngine implements LogStore {
         if (maxBytes < 0) {
             throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "maxBytes must not be negative: " + maxBytes);
         }
-        return ReadPath.read(this, partition(tp), offset, maxBytes);
+        return counted(ReadPath.read(this, partition(tp), offset, maxBytes), tp);
+    }
+
+    /** Reports a read's records and bytes to the metrics (if any); returns it. */
+    private FetchResult counted(FetchResult r, TopicPartition tp) {
+        if (metricsOn) {
+            long records = 0;
+            long bytes = 0;
+            for (RecordBatch b : r.batches()) {
+                records += b.recordCount();
+                bytes += b.sizeInBytes();
+            }
+            metrics.read(tp.topic(), records, bytes);
+        }
+        return r;
     }
 
     @Override
@@ -613,7 +667,7 @@ public final class StoreEngine implements LogStore {
             return;
         }
         try {
-            w.future.complete(ReadPath.read(this, w.log, w.offset, w.maxBytes));
+            w.future.complete(counted(ReadPath.read(this, w.log, w.offset, w.maxBytes), w.log.tp));
         } catch (RuntimeException e) {
             w.future.completeExceptionally(e);
         }
@@ -780,6 +834,9 @@ public final class StoreEngine implements LogStore {
             store.close();
         } catch (RuntimeException e) {
             log.debug("closing object store failed", e);
+        }
+        if (metricsOn) {
+            metrics.close();
         }
     }
 
@@ -1018,6 +1075,9 @@ public final class StoreEngine implements LogStore {
         TopicHandle h = new TopicHandle(t.name(), t.topicId(), TopicConfig.of(t.configs()));
         topics.put(t.name(), h);
         growPartitions(h, t);
+        if (metricsOn) {
+            metrics.topicAdded(t.name());
+        }
     }
 
     private void growPartitions(TopicHandle h, TopicMeta t) {
@@ -1073,6 +1133,9 @@ public final class StoreEngine implements LogStore {
             for (PartitionLog p : h.partitions) {
                 partitionsById.remove(p.id);
                 guard("deleting topic " + t.name(), p::markDeleted);
+            }
+            if (metricsOn) {
+                metrics.topicRemoved(t.name());
             }
         }
 
@@ -1140,6 +1203,110 @@ public final class StoreEngine implements LogStore {
         @Override
         public ScheduledExecutorService scheduler() {
             return scheduler;
+        }
+
+        @Override
+        public boolean recordsSyncs() {
+            return metricsOn;
+        }
+
+        @Override
+        public void recordSync(long bytes, long nanos) {
+            if (metricsOn) {
+                metrics.walSynced(bytes, nanos);
+            }
+        }
+    }
+
+    /**
+     * The live view given to the metrics ({@link StoreMetrics#bind}). Reads volatile state and takes
+     * partitions' monitors briefly, one at a time; never the catalog lock, never I/O except the WAL's.
+     */
+    private final class Gauges implements StoreGauges {
+        @Override
+        public boolean readOnly() {
+            return readOnly;
+        }
+
+        @Override
+        public List<String> topics() {
+            List<String> names = new ArrayList<>(topics.keySet());
+            Collections.sort(names);
+            return names;
+        }
+
+        @Override
+        public long topicStoredBytes(String topic) {
+            TopicHandle h = topics.get(topic);
+            if (h == null) {
+                return -1;
+            }
+            long total = 0;
+            for (PartitionLog p : h.partitions) {
+                total += p.meta.storedBytes();
+            }
+            return total;
+        }
+
+        @Override
+        public long highWatermark(TopicPartition tp) {
+            TopicHandle h = topics.get(tp.topic());
+            if (h == null) {
+                return -1;
+            }
+            PartitionLog[] ps = h.partitions;
+            return tp.partition() < ps.length ? ps[tp.partition()].highWatermark() : -1;
+        }
+
+        @Override
+        public long uploadLagBytes() {
+            return cache == null ? 0 : cache.pendingBytesRelaxed();
+        }
+
+        @Override
+        public long uploadLagRecords() {
+            if (readOnly) {
+                return 0;
+            }
+            long total = 0;
+            for (PartitionLog p : partitionsById.values()) {
+                total += p.pendingRecords();
+            }
+            return total;
+        }
+
+        @Override
+        public long uploadLagAgeMillis() {
+            if (readOnly) {
+                return 0;
+            }
+            long oldest = Long.MAX_VALUE;
+            for (PartitionLog p : partitionsById.values()) {
+                oldest = Math.min(oldest, p.oldestPendingAppendMillis(openedAtMillis));
+            }
+            return oldest == Long.MAX_VALUE ? 0 : Math.max(0, clock.millis() - oldest);
+        }
+
+        @Override
+        public long walSizeBytes() {
+            if (wal == null) {
+                return -1;
+            }
+            try {
+                return wal.sizeBytes();
+            } catch (RuntimeException e) {
+                return -1;
+            }
+        }
+
+        @Override
+        public long logCacheBytes() {
+            return cache == null ? 0 : cache.usedBytes();
+        }
+
+        @Override
+        public long blockCacheBytes() {
+            return remote.cachedBytes();
         }
     }
 

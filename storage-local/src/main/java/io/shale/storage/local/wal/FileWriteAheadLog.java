@@ -7,6 +7,7 @@ import io.shale.log.spi.WalEntry;
 import io.shale.log.spi.WalReplayHandler;
 import io.shale.log.spi.WriteAheadLog;
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -72,7 +73,8 @@ import org.slf4j.LoggerFactory;
  * {@link #replay} and {@link #close} follow the {@link WriteAheadLog} lifecycle; {@code replay} may
  * be repeated until the first append. One writer thread writes and syncs; {@link WalEntry}
  * callbacks run on it, in sequence order. One background thread preallocates and recycles segment
- * files. The WAL uses nothing from its {@link WalContext}, in particular not the writer epoch.
+ * files. From its {@link WalContext} the WAL uses only {@link WalContext#recordSync} (it reports the
+ * duration of each {@code fdatasync} when the store has metrics), in particular not the writer epoch.
  *
  * <p><b>Durability</b> depends on the {@link FsyncPolicy}:
  * <ul>
@@ -127,6 +129,8 @@ public final class FileWriteAheadLog implements WriteAheadLog {
     private final String description;
 
     private volatile State state = State.NEW;
+    /** The store's context, bound by {@link #open}: only its sync reports are used (metrics). */
+    private WalContext context;
     private DirectoryLock lock;
     private EntryRing ring;
     private volatile SegmentPool pool;
@@ -162,8 +166,8 @@ public final class FileWriteAheadLog implements WriteAheadLog {
     /**
      * Creates the directory if needed (syncing the parent of each directory it creates) and locks
      * it ({@code wal.lock}, held until {@link #close}), recording this process as the holder in the
-     * lock file. Uses nothing from {@code context} (the writer epoch is not claimed yet; this WAL
-     * never needs it). A failed open leaves the WAL unopened: it may be opened again.
+     * lock file. Keeps {@code context} only to report sync timings (it never reads the writer
+     * epoch, which is not claimed yet). A failed open leaves the WAL unopened: it may be opened again.
      *
      * @throws ShaleException {@code IN_USE} naming the holder if a live WAL (in this or another
      *     process) holds the directory; {@code UNAVAILABLE} if the directory or its lock file cannot
@@ -183,6 +187,7 @@ public final class FileWriteAheadLog implements WriteAheadLog {
             throw new ShaleException(ErrorKind.UNAVAILABLE, "cannot open WAL directory " + dir + ": " + e, e);
         }
         lock = DirectoryLock.acquire(dir, description);
+        this.context = context;
         state = State.OPEN;
     }
 
@@ -279,7 +284,7 @@ public final class FileWriteAheadLog implements WriteAheadLog {
                 r.sealed(), r.newestOrdinal(), description);
         long intervalNanos = fsyncPolicy.interval == null ? 0 : fsyncPolicy.interval.toNanos();
         writer = new GroupWriter(dir, segmentBytes, maxGroupBytes, intervalNanos, channels, pool, ring,
-                description, r.nextSequence(), r.nextOrdinal(), r.prevSegmentId(), r.prevEnd());
+                description, r.nextSequence(), r.nextOrdinal(), r.prevSegmentId(), r.prevEnd(), context);
         writerThread = new Thread(writer, "shale-wal-writer-" + dir.getFileName());
         writerThread.setDaemon(true);
         ring.start(r.nextSequence(), writerThread);
@@ -437,6 +442,28 @@ public final class FileWriteAheadLog implements WriteAheadLog {
     }
 
     // ---- metrics (0 before replay) ----
+
+    /**
+     * Bytes of the segment files in the WAL directory now ({@code *.wal}: live segments and
+     * preallocated or recycled spares), by listing the directory; -1 if it cannot be listed.
+     * For metrics ({@code shale.wal.size}); any thread, any state.
+     */
+    @Override
+    public long sizeBytes() {
+        long total = 0;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.wal")) {
+            for (Path f : files) {
+                try {
+                    total += Files.size(f);
+                } catch (IOException e) {
+                    // deleted while listing (a trimmed segment): no longer part of the WAL
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return total;
+    }
 
     /** Groups written successfully (each one {@code write} and, with EVERY_GROUP, one sync). */
     public long groupsWritten() {

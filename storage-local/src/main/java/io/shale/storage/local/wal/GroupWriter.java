@@ -2,6 +2,7 @@ package io.shale.storage.local.wal;
 
 import io.shale.log.ErrorKind;
 import io.shale.log.ShaleException;
+import io.shale.log.spi.WalContext;
 import io.shale.log.spi.WalEntry;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -106,10 +107,13 @@ final class GroupWriter implements Runnable {
     private volatile long failedEntries;
     private volatile long syncFailures;
     private volatile long unfilledSegments;
+    /** Where sync timings go (the store's metrics), or null: no clock is read around syncs. */
+    private final WalContext syncReports;
 
     GroupWriter(Path dir, long segmentBytes, int maxGroupBytes, long intervalNanos, ChannelFactory channels,
             SegmentPool pool, EntryRing ring, String description, long firstSequence, long nextOrdinal,
-            long prevSegmentId, long prevEnd) {
+            long prevSegmentId, long prevEnd, WalContext syncReports) {
+        this.syncReports = syncReports != null && syncReports.recordsSyncs() ? syncReports : null;
         this.dir = dir;
         this.segmentBytes = segmentBytes;
         this.maxGroupBytes = maxGroupBytes;
@@ -343,8 +347,7 @@ final class GroupWriter implements Runnable {
             }
             flushStaging(a.channel, filePos);
             if (intervalNanos == 0) {
-                a.channel.force(false);
-                fsyncs++;
+                sync(a.channel, framePos - a.writePos);
             }
         } catch (IOException | RuntimeException ex) {
             // Any frame of the failed group may be on disk: count its sequences for trimming.
@@ -470,8 +473,7 @@ final class GroupWriter implements Runnable {
         }
         if (intervalNanos > 0 && dirty) {
             try {
-                a.channel.force(false);
-                fsyncs++;
+                sync(a.channel, 0);
                 markSynced(a);
             } catch (IOException e) {
                 syncFailures++;
@@ -513,8 +515,7 @@ final class GroupWriter implements Runnable {
             staging.put(WalFormat.HEADER_LENGTH, ZEROS, 0, WalFormat.FIRST_FRAME_OFFSET - WalFormat.HEADER_LENGTH);
             staging.position(WalFormat.FIRST_FRAME_OFFSET);
             flushStaging(a.channel, 0);
-            a.channel.force(false);
-            fsyncs++;
+            sync(a.channel, 0);
             a.headerPending = false;
             markSynced(a);
         } catch (IOException | RuntimeException e) {
@@ -524,6 +525,22 @@ final class GroupWriter implements Runnable {
                 abandon(active);
             }
         }
+    }
+
+    /**
+     * {@code fdatasync} of the segment, counted, and timed for the store's metrics if it wants
+     * them. {@code bytes}: frame bytes this sync makes durable (0 when not tracked: interval syncs).
+     */
+    private void sync(FileChannel channel, long bytes) throws IOException {
+        if (syncReports == null) {
+            channel.force(false);
+            fsyncs++;
+            return;
+        }
+        long start = System.nanoTime();
+        channel.force(false);
+        fsyncs++;
+        syncReports.recordSync(bytes, System.nanoTime() - start);
     }
 
     private void markSynced(Active a) {
@@ -545,8 +562,7 @@ final class GroupWriter implements Runnable {
             return;
         }
         try {
-            a.channel.force(false);
-            fsyncs++;
+            sync(a.channel, 0);
             dirty = false;
             markSynced(a);
         } catch (IOException | RuntimeException e) {
@@ -568,8 +584,7 @@ final class GroupWriter implements Runnable {
         }
         if (intervalNanos > 0 && dirty) {
             try {
-                a.channel.force(false);
-                fsyncs++;
+                sync(a.channel, 0);
             } catch (IOException e) {
                 syncFailures++;
                 LOG.error("{}: final sync of {} failed: {}", description, a.path, e.toString());
