@@ -11,7 +11,7 @@
 #
 # Environment:
 #   SHALE=auto|yes|no   auto (default): run the Shale benchmarks only if ShaleStores can open a store
-#                       (it cannot until storage-local is merged); yes: always; no: never.
+#                       (leaving them out, with a note, when it cannot); yes: always; no: never.
 #   SHALE_BENCH_ROOT    parent of the scratch directory (default $TMPDIR or /tmp): the disk measured.
 #   JAVA                the java launcher (default: java on PATH).
 set -euo pipefail

@@ -9,7 +9,7 @@ import java.util.OptionalDouble;
 import java.util.function.Function;
 
 /**
- * The comparisons the suite exists for: DESIGN.md's targets (Shale against a peer or a limit,
+ * The comparisons the suite exists for: Shale's performance targets (benchmarks/README.md; Shale against a peer or a limit,
  * measured in the same run) and each peer against Shale and against the hardware limit that bounds
  * it. Rows are found by class, method and parameters; the default workload (1 KiB records, 16 per
  * batch) is assumed unless a selector names other values.
@@ -86,7 +86,7 @@ final class Comparisons {
     }
 
     /**
-     * DESIGN.md's targets that this suite can measure, as table rows: target, Shale's figure, the
+     * The performance targets that this suite can measure, as table rows: target, Shale's figure, the
      * reference figure, ratio, goal, verdict.
      */
     List<String[]> targets() {

@@ -174,7 +174,7 @@ public final class ResultsReport {
         }
 
         Comparisons c = new Comparisons(rows);
-        md.append("\n## DESIGN.md targets\n\n");
+        md.append("\n## Performance targets\n\n");
         md.append("Ratios of figures measured in this run (Shale ÷ reference). \"not measured\" means a side was not run.");
         if (o.smoke()) {
             md.append(" In a smoke run the verdicts mean nothing.");

@@ -39,10 +39,10 @@ import org.openjdk.jmh.infra.ThreadParams;
  * <ul>
  *   <li>{@code appendBatchPipelined}: 4 producers, each keeping up to {@code inFlight} appends
  *       outstanding (as a Kafka producer or a broker serving many clients does), {@code appendBatch}
- *       of a ready Kafka v2 batch (the broker path). Durable throughput: the DESIGN target.</li>
+ *       of a ready Kafka v2 batch (the broker path). Durable throughput: the target.</li>
  *   <li>{@code appendBatchConcurrent}: 4 producers, each waiting for every append before the next.
  *       Throughput and latency; bounded by fsync latency times 4 batches.</li>
- *   <li>{@code appendBatchSingleProducer}: 1 producer: latency at moderate load (DESIGN target:
+ *   <li>{@code appendBatchSingleProducer}: 1 producer: latency at moderate load (target:
  *       p99 at most 1.5x the raw preallocated 16 KiB fdatasync p99).</li>
  *   <li>{@code appendRecordsConcurrent}: 4 producers, {@code append(List<SimpleRecord>)} (the
  *       library path: Shale encodes the batch).</li>
@@ -51,7 +51,7 @@ import org.openjdk.jmh.infra.ThreadParams;
  * <p>Compaction is switched off here (it reads uploaded data back in the background).
  *
  * <p>Allocation per record: run with {@code -prof gc}; the report divides
- * {@code gc.alloc.rate.norm} by records per operation (DESIGN target: at most 64 B per record).
+ * {@code gc.alloc.rate.norm} by records per operation (target: at most 64 B per record).
  * Thread counts can be overridden with {@code -t N}.
  */
 @State(Scope.Benchmark)

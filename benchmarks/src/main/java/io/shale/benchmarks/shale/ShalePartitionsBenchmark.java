@@ -32,7 +32,7 @@ import org.openjdk.jmh.infra.ThreadParams;
  * Many partitions in one store: 4 threads each take, in turn, the partitions whose index is
  * congruent to their thread index, append one 16 x 1 KiB batch (durable) and read it back
  * (CRC-32C in place). With 1, 100 and 10,000 partitions the WAL, the object count and the work per
- * append should not depend on the partition count (DESIGN invariants).
+ * append should not depend on the partition count (a design invariant).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode({Mode.Throughput, Mode.SampleTime})

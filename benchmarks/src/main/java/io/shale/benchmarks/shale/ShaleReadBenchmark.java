@@ -35,7 +35,7 @@ import org.openjdk.jmh.annotations.Threads;
  * during setup (the cache is sized to keep them all); one reader loops over it with
  * {@code read(tp, offset, 1 MiB)} and computes CRC-32C over every returned batch, in place (the
  * batches are views of the cached bytes; no copy). Compare with Chronicle Queue's tailer and
- * Kafka's {@code UnifiedLog.read}, which copy and then check (DESIGN target: at least 1.2x
+ * Kafka's {@code UnifiedLog.read}, which copy and then check (target: at least 1.2x
  * Chronicle's tailer).
  */
 @State(Scope.Benchmark)

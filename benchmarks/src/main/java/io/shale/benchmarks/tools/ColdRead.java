@@ -19,7 +19,7 @@ import java.util.Set;
 
 /**
  * Cold catch-up reads from an object store against the raw ranged-GET throughput of the same store
- * for the same bytes. DESIGN target: at least 0.9 x raw ranged-GET throughput.
+ * for the same bytes. Target: at least 0.9 x raw ranged-GET throughput.
  *
  * <p>For each store (local directory, S3Proxy): write {@code --bytes} of 16 x 1 KiB batches to one
  * topic (file WAL; the WAL does not matter here), flush and close. Then, {@code --rounds} times:

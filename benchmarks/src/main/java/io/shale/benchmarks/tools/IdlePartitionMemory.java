@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * Heap per idle partition. DESIGN target: at most 1 KiB of heap per idle partition at 100,000
+ * Heap per idle partition. Target: at most 1 KiB of heap per idle partition at 100,000
  * partitions.
  *
  * <p>For each shape (topics x partitions per topic): open the embedded default store (local
@@ -164,7 +164,7 @@ public final class IdlePartitionMemory extends Tool {
             "B per idle partition", "≤ 1 KiB", "create s", "after 1 batch each + flush", "B per partition", "write s"},
                 "lrrrrlrrrr", rows);
         int batch = results.isEmpty() ? 0 : results.get(0).batchBytes();
-        out.note("DESIGN target: at most 1 KiB of heap per idle partition at 100,000 partitions; it applies to the"
+        out.note("Target: at most 1 KiB of heap per idle partition at 100,000 partitions; it applies to the"
                 + " \"B per idle partition\" column (created, never written).");
         out.note("After writing, the log cache still holds each partition's " + batch + "-byte batch (uploaded data"
                 + " stays cached until the space is needed), in chunks of up to "

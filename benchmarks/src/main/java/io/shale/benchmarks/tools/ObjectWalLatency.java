@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Durable-append latency and throughput with the object WAL ({@link ObjectWriteAheadLog}) over
  * {@code S3ObjectStore} against the in-process S3Proxy, with the store's PUT latency measured in
- * the same run, against DESIGN's target: append p99 at most the flush interval plus 2 x the store's
+ * the same run, against the target: append p99 at most the flush interval plus 2 x the store's
  * PUT p99. Also PUTs per GiB in that mode.
  *
  * <p>For each {@code --in-flight} level: a fresh store (key prefix) with the object WAL, one topic
@@ -156,7 +156,7 @@ public final class ObjectWalLatency extends Tool {
         }
         out.table(new String[] {"in flight", "appends/s", "MB/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "WAL PUTs",
             "PUT p50 ms", "PUT p99 ms", "target ms", "p99 ÷ target", "verdict"}, "rrrrrrrrrrrrl", rows);
-        out.paragraph("Target (DESIGN): append p99 at most the flush interval + 2 × the store's PUT p99, with the PUT p99"
+        out.paragraph("Target: append p99 at most the flush interval + 2 × the store's PUT p99, with the PUT p99"
                 + " of the WAL's own object PUTs in the same window.");
 
         out.heading("PUTs per GiB appended in this mode");

@@ -21,7 +21,7 @@ import java.util.TreeSet;
  * Object-store requests per GiB written and per GiB read back cold, at 1, 100 and 10,000
  * partitions, for the embedded default (local directory + file WAL) and for S3 (S3ObjectStore over
  * the in-process S3Proxy + the object WAL); plus the metadata share of stored bytes and PUTs per
- * GiB against DESIGN's target (at most 1.1 x (1 GiB / upload.bytes)).
+ * GiB against the target (at most 1.1 x (1 GiB / upload.bytes)).
  *
  * <p>For each store and partition count, in one run: open a writable store whose object store is
  * wrapped in a {@link CountingObjectStore}, create one topic, append {@code --bytes} of 16 x 1 KiB
@@ -222,7 +222,7 @@ public final class RequestCounts extends Tool {
         out.table(new String[] {"store", "partitions", "ingest MB/s (batches)", "PUT", "data/ PUT", "manifest/ PUT", "wal/ PUT", "GET",
             "LIST", "HEAD", "DELETE calls", "keys deleted", "failed calls (reason)"}, "lrrrrrrrrrrrr", rows);
 
-        out.heading("PUTs per GiB against the DESIGN target");
+        out.heading("PUTs per GiB against the target");
         rows = new ArrayList<>();
         for (Result r : results) {
             double gib = r.appendedBytes() / GIB;
@@ -238,7 +238,7 @@ public final class RequestCounts extends Tool {
         out.table(new String[] {"store", "partitions", "avg data object", "data/ PUTs per GiB", "÷ (1 GiB / upload.bytes)",
             "all PUTs per GiB", "÷ (1 GiB / upload.bytes)", "data/ ≤ 1.1×", "all ≤ 1.1×"}, "lrrrrrrll", rows);
         out.paragraph(String.format(Locale.ROOT,
-                "DESIGN target: PUTs per GiB ingested at most 1.1 × (1 GiB / target object size) = %s with upload.bytes = %s,"
+                "Target: PUTs per GiB ingested at most 1.1 × (1 GiB / target object size) = %s with upload.bytes = %s,"
                         + " from 1 to 100,000 partitions. \"all\" also counts the manifest commit after each upload and the"
                         + " object WAL's PUTs; \"data/\" counts only data objects.",
                 Section.num(goal), Section.bytes(uploadBytes)));
@@ -275,7 +275,7 @@ public final class RequestCounts extends Tool {
         }
         out.table(new String[] {"store", "partitions", "data/ (objects)", "manifest/ (objects)", "manifest ÷ data",
             "≤ 1 %", "wal/ left (objects)"}, "lrrrrll", rows);
-        out.paragraph("Listed after the writer closed. DESIGN target: metadata at most 1 % of stored bytes.");
+        out.paragraph("Listed after the writer closed. Target: metadata at most 1 % of stored bytes.");
 
         out.heading("Setup: opening the writer and creating the topic; opening the reader");
         rows = new ArrayList<>();

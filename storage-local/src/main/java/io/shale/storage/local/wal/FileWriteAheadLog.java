@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
  *
  * Preallocation and recycling: segment files are zero-filled to their full size by a background
  * thread (SegmentPool) before the writer needs them, and trimmed segments are recycled as spares
- * rather than deleted: an fdatasync that must also update the file size costs 110-140 us more
- * (DESIGN.md), which halves durable throughput for small groups.
+ * rather than deleted: an fdatasync that must also update the file size costs 110-140 us more,
+ * which halves durable throughput for small groups.
  *
  * Stale bytes: a recycled file still holds the frames of its previous life, a preallocated one
  * holds zeroes. Every activation of a segment draws a fresh random 64-bit segment id, written in
