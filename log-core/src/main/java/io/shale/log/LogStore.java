@@ -116,6 +116,25 @@ public interface LogStore extends AutoCloseable {
      */
     CompletableFuture<AppendResult> appendBatch(TopicPartition tp, ByteBuffer batches);
 
+    /**
+     * A {@link RecordAppender} over this store: single-record appends, grouped per partition into
+     * batches by size and linger as a Kafka producer does. Each appender has its own buffer and one
+     * thread; close it before the store. See {@link RecordAppender}.
+     *
+     * @throws ShaleException {@code READ_ONLY} for a read-only store, {@code CLOSED} after close
+     */
+    default RecordAppender appender(AppenderOptions options) {
+        if (isReadOnly()) {
+            throw new ShaleException(ErrorKind.READ_ONLY, "a read-only store has no appender");
+        }
+        return new io.shale.log.internal.appender.BatchingAppender(this, options, java.time.Clock.systemUTC());
+    }
+
+    /** {@link #appender(AppenderOptions)} with {@link AppenderOptions#defaults()}. */
+    default RecordAppender appender() {
+        return appender(AppenderOptions.defaults());
+    }
+
     // ---------------------------------------------------------------- reads
 
     /**
