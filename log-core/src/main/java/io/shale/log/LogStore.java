@@ -119,16 +119,13 @@ public interface LogStore extends AutoCloseable {
     /**
      * A {@link RecordAppender} over this store: single-record appends, grouped per partition into
      * batches by size and linger as a Kafka producer does. Each appender has its own buffer and one
-     * thread; close it before the store. See {@link RecordAppender}.
+     * thread; close it before the store. Records without a timestamp get the store's clock's time.
+     * See {@link RecordAppender}.
      *
-     * @throws ShaleException {@code READ_ONLY} for a read-only store, {@code CLOSED} after close
+     * @throws ShaleException {@code READ_ONLY} for a read-only store, {@code CLOSED} after close,
+     *     {@code FENCED} once a newer writer took over
      */
-    default RecordAppender appender(AppenderOptions options) {
-        if (isReadOnly()) {
-            throw new ShaleException(ErrorKind.READ_ONLY, "a read-only store has no appender");
-        }
-        return new io.shale.log.internal.appender.BatchingAppender(this, options, java.time.Clock.systemUTC());
-    }
+    RecordAppender appender(AppenderOptions options);
 
     /** {@link #appender(AppenderOptions)} with {@link AppenderOptions#defaults()}. */
     default RecordAppender appender() {

@@ -28,8 +28,9 @@ import java.util.concurrent.CompletableFuture;
  * in order. The appender adds ONE thread, whatever the number of partitions ({@code
  * shale-appender-N}, a daemon): it sends batches whose linger passed and works for
  * {@code flush}/{@code close}. Full batches are sent by the appending thread that filled them.
- * Futures complete on Shale's threads (the store's, or the appender's): dependent actions must not
- * block, and must not call {@link #flush()} or {@link #close()}.
+ * Futures complete on Shale's threads (the store's, the appender's, or the appending thread's when
+ * the store fails a batch at once): dependent actions must not block, and must not call
+ * {@link #flush()} or {@link #close()}.
  *
  * <p><b>Durability.</b> A record's future completes with its {@link RecordMetadata} (its own
  * offset) only when the batch it went into is durable in the store's write-ahead log, exactly as

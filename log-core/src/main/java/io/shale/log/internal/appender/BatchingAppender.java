@@ -232,7 +232,7 @@ public final class BatchingAppender implements RecordAppender {
             b = null;
         }
         if (b == null) {
-            b = open(p, config);
+            b = open(p, config, size);
         }
         try {
             b.encoder.builder.append(ts, record.key(), record.value(), record.headers());
@@ -274,7 +274,7 @@ public final class BatchingAppender implements RecordAppender {
     }
 
     /** Partition lock held: a new open batch for {@code p}. */
-    private Batch open(Partition p, TopicConfig config) {
+    private Batch open(Partition p, TopicConfig config, long firstRecordSize) {
         Encoder e = encoders.poll();
         if (e != null) {
             pooledEncoders.decrementAndGet();
@@ -287,7 +287,8 @@ public final class BatchingAppender implements RecordAppender {
             recycle(e, 0);
             throw ex;
         }
-        Batch b = new Batch(p, config, e, batchSeq.incrementAndGet(), System.nanoTime() + lingerNanos);
+        Batch b = new Batch(p, config, e, batchSeq.incrementAndGet(), System.nanoTime() + lingerNanos,
+                firstRecordSize);
         p.open = b;
         outstanding.add(b);
         if (lingerNanos > 0) {
@@ -804,7 +805,8 @@ public final class BatchingAppender implements RecordAppender {
         long bytes;
 
         @SuppressWarnings("unchecked")
-        Batch(Partition partition, TopicConfig config, Encoder encoder, long seq, long deadlineNanos) {
+        Batch(Partition partition, TopicConfig config, Encoder encoder, long seq, long deadlineNanos,
+                long firstRecordSize) {
             this.partition = partition;
             this.config = config;
             this.logAppendTime = config.messageTimestampType() == TimestampType.LOG_APPEND_TIME;
@@ -812,8 +814,10 @@ public final class BatchingAppender implements RecordAppender {
             this.encoder = encoder;
             this.seq = seq;
             this.deadlineNanos = deadlineNanos;
-            this.futures = new CompletableFuture[16];
-            this.timestamps = new long[16];
+            // sized for records like the first one, so that a batch of similar records never grows them
+            int capacity = (int) Math.max(4, Math.min(1024, limit / Math.max(1, firstRecordSize) + 1));
+            this.futures = new CompletableFuture[capacity];
+            this.timestamps = new long[capacity];
         }
 
         /** Partition lock held. */

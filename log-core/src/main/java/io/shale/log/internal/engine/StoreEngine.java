@@ -476,7 +476,6 @@ public final class StoreEngine implements LogStore {
         }
     }
 
-    /** An appender whose records without a timestamp get this store's clock. */
     @Override
     public io.shale.log.RecordAppender appender(io.shale.log.AppenderOptions options) {
         ensureWritable();
