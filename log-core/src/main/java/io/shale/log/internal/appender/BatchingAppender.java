@@ -10,6 +10,7 @@ import io.shale.log.ShaleException;
 import io.shale.log.TopicConfig;
 import io.shale.log.TopicDescription;
 import io.shale.log.TopicPartition;
+import io.shale.log.record.CompressionType;
 import io.shale.log.record.Header;
 import io.shale.log.record.RecordBatchBuilder;
 import io.shale.log.record.RecordBatchLayout;
@@ -810,7 +811,11 @@ public final class BatchingAppender implements RecordAppender {
             this.partition = partition;
             this.config = config;
             this.logAppendTime = config.messageTimestampType() == TimestampType.LOG_APPEND_TIME;
-            this.limit = Math.max(1, Math.min(batchBytes, config.maxMessageBytes() - RecordBatchLayout.HEADER_SIZE));
+            long room = config.maxMessageBytes() - RecordBatchLayout.HEADER_SIZE;
+            if (config.compressionType() != CompressionType.NONE) {
+                room = (room - 64) * 6 / 7; // a codec may grow data it cannot compress (snappy: n + n/6 + 32)
+            }
+            this.limit = Math.max(1, Math.min(batchBytes, room));
             this.encoder = encoder;
             this.seq = seq;
             this.deadlineNanos = deadlineNanos;
