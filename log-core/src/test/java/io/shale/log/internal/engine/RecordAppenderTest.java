@@ -219,6 +219,24 @@ class RecordAppenderTest extends EngineFixture {
     }
 
     @Test
+    void aFlushWhoseDeadlinePassesShouldThrowUnavailableAndLeaveTheRecordsOnTheirWay() throws Exception {
+        StoreEngine s = open();
+        s.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        RecordAppender a = appender(s, AppenderOptions.builder().linger(HOUR));
+        wal.holdCompletions(true);
+        CompletableFuture<RecordMetadata> f = a.append(tp, SimpleRecord.of("k", "v"));
+        assertThatThrownBy(() -> a.flush(Duration.ofMillis(50))).isInstanceOfSatisfying(ShaleException.class, e -> {
+            assertThat(e.kind()).isEqualTo(ErrorKind.UNAVAILABLE);
+            assertThat(e.getMessage()).contains("1 batch(es) not completed");
+        });
+        await(() -> wal.heldEntries() == 1, "the batch in the WAL");
+        assertThat(f).isNotDone();
+        wal.releaseHeld();
+        assertThat(join(f).offset()).isZero();
+    }
+
+    @Test
     void aFullBatchShouldBeSentWithoutWaitingForLinger() throws Exception {
         StoreEngine s = open();
         s.createTopic("t", 1);
