@@ -116,6 +116,22 @@ public interface LogStore extends AutoCloseable {
      */
     CompletableFuture<AppendResult> appendBatch(TopicPartition tp, ByteBuffer batches);
 
+    /**
+     * A {@link RecordAppender} over this store: single-record appends, grouped per partition into
+     * batches by size and linger as a Kafka producer does. Each appender has its own buffer and one
+     * thread; close it before the store. Records without a timestamp get the store's clock's time.
+     * See {@link RecordAppender}.
+     *
+     * @throws ShaleException {@code READ_ONLY} for a read-only store, {@code CLOSED} after close,
+     *     {@code FENCED} once a newer writer took over
+     */
+    RecordAppender appender(AppenderOptions options);
+
+    /** {@link #appender(AppenderOptions)} with {@link AppenderOptions#defaults()}. */
+    default RecordAppender appender() {
+        return appender(AppenderOptions.defaults());
+    }
+
     // ---------------------------------------------------------------- reads
 
     /**

@@ -177,6 +177,11 @@ public final class InMemoryWal implements WriteAheadLog {
         }
     }
 
+    /** Entries queued by {@link #holdCompletions} and not released yet. */
+    public synchronized int heldEntries() {
+        return held.size();
+    }
+
     /** The next {@code n} appends fail. */
     public void failNext(int n) {
         failures.set(n);

@@ -516,6 +516,12 @@ public final class StoreEngine implements LogStore {
         }
     }
 
+    @Override
+    public io.shale.log.RecordAppender appender(io.shale.log.AppenderOptions options) {
+        ensureWritable();
+        return new io.shale.log.internal.appender.BatchingAppender(this, options, clock);
+    }
+
     /**
      * Validates a broker's batches in the log cache (their final home) and, for LogAppendTime
      * topics, stamps the append time. Returns the largest timestamp.
