@@ -47,6 +47,10 @@ public final class BrokerMain {
         String advertise = null;
         int nodeId = 0;
         int maxRequestBytes = ShaleBroker.DEFAULT_MAX_REQUEST_BYTES;
+        String[] listenAt;
+        int listenPort;
+        String[] advertiseAt = null;
+        int advertisePort = 0;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -81,6 +85,12 @@ public final class BrokerMain {
             if (data == null) {
                 throw new IllegalArgumentException("--data DIR is required");
             }
+            listenAt = hostPort("--listen", listen);
+            listenPort = parseInt("--listen", listenAt[1]);
+            if (advertise != null) {
+                advertiseAt = hostPort("--advertise", advertise);
+                advertisePort = parseInt("--advertise", advertiseAt[1]);
+            }
         } catch (IllegalArgumentException e) {
             err.println("shale-broker: " + e.getMessage());
             err.println(USAGE);
@@ -97,12 +107,10 @@ public final class BrokerMain {
         }
         ShaleBroker broker;
         try {
-            String[] l = hostPort("--listen", listen);
-            ShaleBroker.Builder b = ShaleBroker.builder(store).listen(l[0], parseInt("--listen", l[1]))
+            ShaleBroker.Builder b = ShaleBroker.builder(store).listen(listenAt[0], listenPort)
                     .nodeId(nodeId).clusterId(clusterId(data)).maxRequestBytes(maxRequestBytes);
-            if (advertise != null) {
-                String[] ad = hostPort("--advertise", advertise);
-                b.advertise(ad[0], parseInt("--advertise", ad[1]));
+            if (advertiseAt != null) {
+                b.advertise(advertiseAt[0], advertisePort);
             }
             broker = b.start();
         } catch (IOException | RuntimeException e) {
