@@ -28,6 +28,8 @@ public final class BrokerMain {
             "  --advertise HOST:PORT      the address clients are told to use (default: the listen address)",
             "  --node-id N                this broker's node id (default 0)",
             "  --max-request-bytes N      largest request accepted (default 104857600)",
+            "  --topic NAME[:PARTITIONS]  create this topic at start if it does not exist (default 1 partition;",
+            "                             repeatable). Topics are never created on first use.",
             "  --help                     this text");
 
     private BrokerMain() {
@@ -50,6 +52,7 @@ public final class BrokerMain {
         String[] listenAt;
         int listenPort;
         String[] advertiseAt = null;
+        java.util.Map<String, Integer> topics = new java.util.LinkedHashMap<>();
         int advertisePort = 0;
         try {
             for (int i = 0; i < args.length; i++) {
@@ -78,6 +81,15 @@ public final class BrokerMain {
                     case "--max-request-bytes":
                         maxRequestBytes = parseInt(a, v);
                         break;
+                    case "--topic":
+                        int colon = v.lastIndexOf(':');
+                        String name = colon < 0 ? v : v.substring(0, colon);
+                        int partitions = colon < 0 ? 1 : parseInt(a, v.substring(colon + 1));
+                        if (name.isEmpty() || partitions < 1) {
+                            throw new IllegalArgumentException("--topic wants NAME or NAME:PARTITIONS (at least 1), not '" + v + "'");
+                        }
+                        topics.put(name, partitions);
+                        break;
                     default:
                         throw new IllegalArgumentException("unknown option: " + a);
                 }
@@ -103,6 +115,18 @@ public final class BrokerMain {
             store = LocalStorage.open(data);
         } catch (IOException | RuntimeException e) {
             err.println("shale-broker: cannot open the store in " + data + ": " + e.getMessage());
+            return 1;
+        }
+        try {
+            for (java.util.Map.Entry<String, Integer> t : topics.entrySet()) {
+                if (store.describeTopic(t.getKey()).isEmpty()) {
+                    store.createTopic(t.getKey(), t.getValue());
+                    log.info("created topic {} with {} partition(s)", t.getKey(), t.getValue());
+                }
+            }
+        } catch (RuntimeException e) {
+            err.println("shale-broker: cannot create the topics asked for: " + e.getMessage());
+            store.close();
             return 1;
         }
         ShaleBroker broker;

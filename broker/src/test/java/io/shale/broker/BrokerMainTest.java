@@ -21,7 +21,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -49,7 +48,7 @@ class BrokerMainTest {
         }
     }
 
-    private Child start(Path data, String name) throws IOException, InterruptedException {
+    private Child start(Path data, String name, String... extraArgs) throws IOException, InterruptedException {
         Path stderr = dir.resolve(name + ".stderr");
         List<String> cmd = new ArrayList<>();
         cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
@@ -59,6 +58,7 @@ class BrokerMainTest {
         cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=info");
         cmd.add(BrokerMain.class.getName());
         cmd.addAll(List.of("--data", data.toString(), "--listen", "127.0.0.1:0"));
+        cmd.addAll(List.of(extraArgs));
         Process p = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line = out.readLine(); // blocks until the broker printed its address, or the child exited
@@ -89,14 +89,16 @@ class BrokerMainTest {
     @Test
     void servesUntilSigtermThenClosesTheStoreAndKeepsItsClusterIdAcrossRestarts() throws Exception {
         Path data = dir.resolve("shale-data");
-        Child first = start(data, "first");
+        Child first = start(data, "first", "--topic", "events", "--topic", "other:3");
         String clusterId;
         try {
             clusterId = clusterId(first.bootstrap);
             Properties p = new Properties();
             p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, first.bootstrap);
             try (Admin admin = Admin.create(p)) {
-                admin.createTopics(List.of(new NewTopic("events", 1, (short) 1))).all().get(20, TimeUnit.SECONDS);
+                assertThat(admin.describeTopics(List.of("events", "other")).allTopicNames().get(20, TimeUnit.SECONDS))
+                        .hasEntrySatisfying("events", d -> assertThat(d.partitions()).hasSize(1))
+                        .hasEntrySatisfying("other", d -> assertThat(d.partitions()).hasSize(3));
             }
             p.put(ProducerConfig.ACKS_CONFIG, "all");
             p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
@@ -113,7 +115,7 @@ class BrokerMainTest {
         String log = stop(first);
         assertThat(log).contains("stopped").contains("closed");
 
-        Child second = start(data, "second");
+        Child second = start(data, "second", "--topic", "events:5"); // exists: left as it is
         try {
             assertThat(clusterId(second.bootstrap)).isEqualTo(clusterId);
         } finally {
@@ -122,6 +124,7 @@ class BrokerMainTest {
         try (LogStore store = LocalStorage.open(data)) {
             io.shale.log.TopicPartition tp = io.shale.log.TopicPartition.of("events", 0);
             assertThat(store.highWatermark(tp)).isEqualTo(100);
+            assertThat(store.describeTopic("events").orElseThrow().partitionCount()).isEqualTo(1);
             assertThat(store.read(tp, 0, 1 << 20).recordList()).hasSize(100);
         }
     }
@@ -138,5 +141,8 @@ class BrokerMainTest {
         err.reset();
         assertThat(BrokerMain.run(new String[] {"--data", dir.toString(), "--bogus", "1"}, ps, ps)).isEqualTo(2);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("unknown option: --bogus");
+        err.reset();
+        assertThat(BrokerMain.run(new String[] {"--data", dir.toString(), "--topic", "t:0"}, ps, ps)).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--topic wants NAME or NAME:PARTITIONS");
     }
 }

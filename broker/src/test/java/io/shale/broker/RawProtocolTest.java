@@ -21,7 +21,13 @@ import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataResponseData;
+import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.message.RequestHeaderData;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.record.internal.MemoryRecords;
+import org.apache.kafka.common.record.internal.SimpleRecord;
+import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
@@ -245,6 +251,80 @@ class RawProtocolTest {
         assertThat(answered + closed).isEqualTo(300);
         assertThat(closed).as("most random frames are malformed").isPositive();
         assertRealClientsStillWork();
+    }
+
+    /** Sends one Produce v9 request for partition 0 of {@code topic} and returns the partition's response. */
+    private ProduceResponseData.PartitionProduceResponse produce(String topic, short acks, ByteBuffer records)
+            throws IOException {
+        short v = 9;
+        ProduceRequestData req = new ProduceRequestData().setAcks(acks).setTimeoutMs(10_000);
+        ProduceRequestData.TopicProduceData td = new ProduceRequestData.TopicProduceData().setName(topic);
+        td.partitionData().add(new ProduceRequestData.PartitionProduceData().setIndex(0)
+                .setRecords(MemoryRecords.readableRecords(records)));
+        req.topicData().add(td);
+        try (Socket s = connect()) {
+            send(s, frame(ApiKeys.PRODUCE, v, 3, req));
+            ByteBuffer r = readFrame(s);
+            assertThat(r).isNotNull();
+            assertThat(ResponseHeader.parse(r, ApiKeys.PRODUCE.responseHeaderVersion(v)).correlationId()).isEqualTo(3);
+            return new ProduceResponseData(new ByteBufferAccessor(r), v).responses().iterator().next()
+                    .partitionResponses().get(0);
+        }
+    }
+
+    @Test
+    void produceErrorsAreKafkasAndAppendNothing() throws Exception {
+        fx.store.createTopic("p", 1);
+        io.shale.log.TopicPartition tp = io.shale.log.TopicPartition.of("p", 0);
+        SimpleRecord rec = new SimpleRecord(1000L, "k".getBytes(StandardCharsets.UTF_8), "v".getBytes(StandardCharsets.UTF_8));
+
+        ProduceResponseData.PartitionProduceResponse ok = produce("p", (short) -1,
+                MemoryRecords.withRecords(Compression.NONE, rec).buffer());
+        assertThat(Errors.forCode(ok.errorCode())).isEqualTo(Errors.NONE);
+        assertThat(ok.baseOffset()).isZero();
+
+        // an idempotent producer's batch: no producer state yet, so refused with a message saying what to do
+        ProduceResponseData.PartitionProduceResponse idem = produce("p", (short) -1,
+                MemoryRecords.withIdempotentRecords(Compression.NONE, 7L, (short) 0, 0, rec).buffer());
+        assertThat(Errors.forCode(idem.errorCode())).isEqualTo(Errors.INVALID_RECORD);
+        assertThat(idem.errorMessage()).contains("enable.idempotence=false");
+
+        // a batch whose CRC does not match
+        ByteBuffer corrupt = MemoryRecords.withRecords(Compression.NONE, rec).buffer();
+        corrupt.put(corrupt.limit() - 1, (byte) (corrupt.get(corrupt.limit() - 1) ^ 0x55));
+        assertThat(Errors.forCode(produce("p", (short) 1, corrupt).errorCode())).isEqualTo(Errors.CORRUPT_MESSAGE);
+
+        // acks other than -1, 0, 1; an unknown topic
+        assertThat(Errors.forCode(produce("p", (short) 2, MemoryRecords.withRecords(Compression.NONE, rec).buffer()).errorCode()))
+                .isEqualTo(Errors.INVALID_REQUIRED_ACKS);
+        assertThat(Errors.forCode(produce("nope", (short) 1, MemoryRecords.withRecords(Compression.NONE, rec).buffer()).errorCode()))
+                .isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION);
+
+        // a batch over the topic's max.message.bytes
+        fx.store.alterTopicConfig("p", java.util.Map.of("max.message.bytes", "200"));
+        SimpleRecord big = new SimpleRecord(1000L, null, new byte[500]);
+        assertThat(Errors.forCode(produce("p", (short) 1, MemoryRecords.withRecords(Compression.NONE, big).buffer()).errorCode()))
+                .isEqualTo(Errors.MESSAGE_TOO_LARGE);
+
+        assertThat(fx.store.highWatermark(tp)).as("only the first batch was appended").isEqualTo(1);
+        assertThat(fx.store.listTopics()).containsExactly("p");
+    }
+
+    @Test
+    void aProducerWithDefaultSettingsIsToldThatIdempotenceIsNotServedYet() throws Exception {
+        fx.store.createTopic("defaults", 1);
+        Properties p = new Properties();
+        p.put(org.apache.kafka.clients.producer.ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, fx.broker.bootstrapServers());
+        p.put(org.apache.kafka.clients.producer.ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p,
+                new org.apache.kafka.common.serialization.StringSerializer(),
+                new org.apache.kafka.common.serialization.StringSerializer())) {
+            // kafka-clients 4.x enables idempotence by default; it needs InitProducerId, which this broker does not serve
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                    () -> producer.send(new ProducerRecord<>("defaults", "k", "v")).get(20, TimeUnit.SECONDS))
+                    .hasStackTraceContaining("INIT_PRODUCER_ID");
+        }
+        assertThat(fx.store.highWatermark(io.shale.log.TopicPartition.of("defaults", 0))).isZero();
     }
 
     private void assertClosed(byte[] bytes) throws IOException {
