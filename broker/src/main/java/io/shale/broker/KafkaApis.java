@@ -365,7 +365,6 @@ final class KafkaApis {
         final long fetchOffset;
         final int maxBytes;
         FetchResult result;
-        long bytes;
 
         FetchPart(FetchResponseData.PartitionData data, TopicPartition tp, long fetchOffset, int maxBytes) {
             this.data = data;
@@ -428,7 +427,7 @@ final class KafkaApis {
         for (FetchPart p : parts) {
             anyError |= p.data.errorCode() != Errors.NONE.code();
         }
-        if (total >= Math.max(1, minBytes) || anyError || remainingNanos <= 0 || parts.isEmpty()) {
+        if (total >= Math.max(1, minBytes) || total >= maxBytes || anyError || remainingNanos <= 0 || parts.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
         Duration wait = Duration.ofNanos(remainingNanos);
@@ -443,14 +442,9 @@ final class KafkaApis {
         }
         return CompletableFuture.anyOf(polls.toArray(new CompletableFuture<?>[0]))
                 .handle((r, e) -> null)
-                .thenComposeAsync(v -> {
-                    // read everything again from the original offsets (the poll only said "something arrived")
-                    for (FetchPart p : parts) {
-                        p.result = null;
-                        p.bytes = 0;
-                    }
-                    return fetchRound(parts, maxBytes, minBytes, deadline);
-                }, executor);
+                // read everything again from the requested offsets (the poll only said "something arrived");
+                // the next round polls past what this round read, so it waits rather than spins
+                .thenComposeAsync(v -> fetchRound(parts, maxBytes, minBytes, deadline), executor);
     }
 
     private static long nextOffset(FetchPart p) {
@@ -471,8 +465,7 @@ final class KafkaApis {
             try {
                 p.result = store.read(p.tp, p.fetchOffset, (int) Math.max(1, budget));
                 p.data.setErrorCode(Errors.NONE.code());
-                p.bytes = p.result.sizeInBytes();
-                total += p.bytes;
+                total += p.result.sizeInBytes();
             } catch (RuntimeException e) {
                 p.result = null;
                 p.data.setErrorCode(KafkaErrors.of(e).code());

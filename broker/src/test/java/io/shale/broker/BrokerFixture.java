@@ -59,12 +59,17 @@ final class BrokerFixture implements AutoCloseable {
     }
 
     KafkaConsumer<String, String> consumer() {
+        return consumer(new Properties());
+    }
+
+    KafkaConsumer<String, String> consumer(Properties extra) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 200);
         p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 20_000);
+        p.putAll(extra);
         return new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
     }
 

@@ -159,6 +159,65 @@ class KafkaClientsTest {
         }
     }
 
+    private void produceNumbered(String topic, int partitions, int n) throws Exception {
+        try (KafkaProducer<String, String> producer = fx.producer("all", new Properties())) {
+            List<Future<RecordMetadata>> sent = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                sent.add(producer.send(new ProducerRecord<>(topic, i % partitions, "k" + i, "value-" + i + "-" + "x".repeat(100))));
+            }
+            for (Future<RecordMetadata> f : sent) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void smallFetchSizesStillReadEveryRecord() throws Exception {
+        // responses much smaller than the data: many fetches, each within fetch.max.bytes except a first
+        // batch larger than the limit, which Kafka (and this broker) returns whole so the consumer progresses
+        createTopic("small-fetches", 3);
+        int n = 900;
+        produceNumbered("small-fetches", 3, n);
+        Properties extra = new Properties();
+        extra.put(org.apache.kafka.clients.consumer.ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 1024);
+        extra.put(org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 2048);
+        try (KafkaConsumer<String, String> consumer = fx.consumer(extra)) {
+            List<ConsumerRecord<String, String>> got = BrokerFixture.consumeAll(consumer, partitions("small-fetches", 3), n);
+            assertThat(got).hasSize(n);
+            assertThat(got.stream().map(ConsumerRecord::key).distinct().count()).isEqualTo(n);
+        }
+    }
+
+    @Test
+    void aFetchWaitsForMinBytesUntilMaxWaitThenAnswersWithWhatThereIs() throws Exception {
+        createTopic("min-bytes", 1);
+        produceNumbered("min-bytes", 1, 10);
+        Properties extra = new Properties();
+        extra.put(org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MIN_BYTES_CONFIG, 10_000_000);
+        extra.put(org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 300);
+        try (KafkaConsumer<String, String> consumer = fx.consumer(extra)) {
+            assertThat(BrokerFixture.consumeAll(consumer, partitions("min-bytes", 1), 10)).hasSize(10);
+        }
+    }
+
+    @Test
+    void aPositionPastTheEndIsResetByTheConsumersPolicy() throws Exception {
+        createTopic("reset", 1);
+        produceNumbered("reset", 1, 20);
+        TopicPartition tp = new TopicPartition("reset", 0);
+        try (KafkaConsumer<String, String> consumer = fx.consumer()) {
+            consumer.assign(List.of(tp));
+            consumer.seek(tp, 1_000); // OFFSET_OUT_OF_RANGE, then auto.offset.reset=earliest
+            List<ConsumerRecord<String, String>> got = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (got.size() < 20 && System.nanoTime() < deadline) {
+                consumer.poll(java.time.Duration.ofMillis(200)).forEach(got::add);
+            }
+            assertThat(got).hasSize(20);
+            assertThat(got.get(0).offset()).isZero();
+        }
+    }
+
     @Test
     void listOffsetsAnswersEarliestLatestAndByTimestamp() throws Exception {
         String topic = "times";

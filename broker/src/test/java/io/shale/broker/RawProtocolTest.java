@@ -306,6 +306,14 @@ class RawProtocolTest {
         assertThat(Errors.forCode(produce("p", (short) 1, MemoryRecords.withRecords(Compression.NONE, big).buffer()).errorCode()))
                 .isEqualTo(Errors.MESSAGE_TOO_LARGE);
 
+        // acks=0 has no response: a failed one closes the connection, Kafka's way of telling the producer
+        ProduceRequestData req = new ProduceRequestData().setAcks((short) 0).setTimeoutMs(10_000);
+        ProduceRequestData.TopicProduceData td = new ProduceRequestData.TopicProduceData().setName("nope");
+        td.partitionData().add(new ProduceRequestData.PartitionProduceData().setIndex(0)
+                .setRecords(MemoryRecords.withRecords(Compression.NONE, rec)));
+        req.topicData().add(td);
+        assertClosed(frame(ApiKeys.PRODUCE, (short) 9, 4, req));
+
         assertThat(fx.store.highWatermark(tp)).as("only the first batch was appended").isEqualTo(1);
         assertThat(fx.store.listTopics()).containsExactly("p");
     }
