@@ -130,6 +130,46 @@ class BrokerMainTest {
     }
 
     @Test
+    void whatAcksAllAcknowledgedSurvivesSigkill() throws Exception {
+        Path data = dir.resolve("killed");
+        Child child = start(data, "killed", "--topic", "events:2");
+        int n = 300;
+        try {
+            Properties p = new Properties();
+            p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, child.bootstrap);
+            p.put(ProducerConfig.ACKS_CONFIG, "all");
+            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
+                List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> acks = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    acks.add(producer.send(new ProducerRecord<>("events", i % 2, "k" + i, "v" + i)));
+                }
+                for (var a : acks) {
+                    a.get(30, TimeUnit.SECONDS); // every record acknowledged before the kill
+                }
+            }
+        } finally {
+            child.process.destroyForcibly(); // SIGKILL: no shutdown hook, no upload, the WAL as it is
+            assertThat(child.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(Files.readString(child.stderr)).doesNotContain("closed store");
+        try (LogStore store = LocalStorage.open(data)) {
+            long total = 0;
+            for (int part = 0; part < 2; part++) {
+                io.shale.log.TopicPartition tp = io.shale.log.TopicPartition.of("events", part);
+                List<io.shale.log.record.Record> recs = store.read(tp, 0, 1 << 20).recordList();
+                assertThat(recs).hasSize(n / 2);
+                for (int j = 0; j < recs.size(); j++) {
+                    assertThat(java.nio.charset.StandardCharsets.UTF_8.decode(recs.get(j).key()).toString())
+                            .isEqualTo("k" + (j * 2 + part));
+                }
+                total += store.highWatermark(tp);
+            }
+            assertThat(total).isEqualTo(n);
+        }
+    }
+
+    @Test
     void badArgumentsAreNamedWithTheUsage() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(err, true, StandardCharsets.UTF_8);
