@@ -1,0 +1,684 @@
+package io.shale.broker;
+
+import io.shale.log.AppendResult;
+import io.shale.log.FetchResult;
+import io.shale.log.LogStore;
+import io.shale.log.OffsetAndTimestamp;
+import io.shale.log.TopicDescription;
+import io.shale.log.TopicPartition;
+import io.shale.log.record.RecordBatch;
+import io.shale.log.record.TimestampType;
+import io.shale.log.TopicConfig;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.internals.Topic;
+import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.CreateTopicsRequestData;
+import org.apache.kafka.common.message.CreateTopicsResponseData;
+import org.apache.kafka.common.message.DeleteTopicsRequestData;
+import org.apache.kafka.common.message.DeleteTopicsResponseData;
+import org.apache.kafka.common.message.DescribeClusterRequestData;
+import org.apache.kafka.common.message.DescribeClusterResponseData;
+import org.apache.kafka.common.message.FetchRequestData;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.message.ListOffsetsRequestData;
+import org.apache.kafka.common.message.ListOffsetsResponseData;
+import org.apache.kafka.common.message.MetadataRequestData;
+import org.apache.kafka.common.message.MetadataResponseData;
+import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.message.ProduceResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.record.internal.MemoryRecords;
+import org.apache.kafka.common.record.internal.MutableRecordBatch;
+import org.apache.kafka.common.requests.AbstractRequest;
+import org.apache.kafka.common.requests.ApiVersionsRequest;
+import org.apache.kafka.common.requests.CreateTopicsRequest;
+import org.apache.kafka.common.requests.DeleteTopicsRequest;
+import org.apache.kafka.common.requests.DescribeClusterRequest;
+import org.apache.kafka.common.requests.FetchRequest;
+import org.apache.kafka.common.requests.ListOffsetsRequest;
+import org.apache.kafka.common.requests.MetadataRequest;
+import org.apache.kafka.common.requests.ProduceRequest;
+import org.apache.kafka.common.requests.RequestHeader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Kafka APIs this broker serves, on one {@link LogStore}. One node: this broker leads every
+ * partition, at leader epoch 0. Called on the broker's request threads (never on the network
+ * threads): store calls here may block.
+ */
+final class KafkaApis {
+    private static final Logger log = LoggerFactory.getLogger(KafkaApis.class);
+
+    /** Leader epoch of every partition: one broker, never re-elected. */
+    static final int LEADER_EPOCH = 0;
+
+    /**
+     * The APIs served and the version range of each. Every version kafka-clients knows (stable ones)
+     * except ListOffsets above 6: versions 7 and up add the special timestamps -3 (max timestamp),
+     * -4 (earliest local) and -5 (earliest pending upload), which this broker does not answer yet.
+     */
+    static final Map<ApiKeys, short[]> SUPPORTED;
+
+    static {
+        Map<ApiKeys, short[]> m = new EnumMap<>(ApiKeys.class);
+        for (ApiKeys k : List.of(ApiKeys.API_VERSIONS, ApiKeys.METADATA, ApiKeys.PRODUCE, ApiKeys.FETCH,
+                ApiKeys.CREATE_TOPICS, ApiKeys.DELETE_TOPICS, ApiKeys.DESCRIBE_CLUSTER)) {
+            m.put(k, new short[] {k.oldestVersion(), k.latestVersion()});
+        }
+        m.put(ApiKeys.LIST_OFFSETS, new short[] {ApiKeys.LIST_OFFSETS.oldestVersion(), (short) 6});
+        SUPPORTED = m;
+    }
+
+    private final LogStore store;
+    private final Executor executor;
+    private final int nodeId;
+    private final String host;
+    private final int port;
+    private final String clusterId;
+    private final Map<Uuid, String> topicNames = new ConcurrentHashMap<>();
+
+    KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId) {
+        this.store = store;
+        this.executor = executor;
+        this.nodeId = nodeId;
+        this.host = host;
+        this.port = port;
+        this.clusterId = clusterId;
+    }
+
+    static boolean isSupported(ApiKeys key, short version) {
+        short[] range = SUPPORTED.get(key);
+        return range != null && version >= range[0] && version <= range[1];
+    }
+
+    static ApiVersionsResponseData apiVersions(Errors error) {
+        ApiVersionsResponseData.ApiVersionCollection keys = new ApiVersionsResponseData.ApiVersionCollection();
+        for (Map.Entry<ApiKeys, short[]> e : SUPPORTED.entrySet()) {
+            keys.add(new ApiVersionsResponseData.ApiVersion().setApiKey(e.getKey().id)
+                    .setMinVersion(e.getValue()[0]).setMaxVersion(e.getValue()[1]));
+        }
+        return new ApiVersionsResponseData().setErrorCode(error.code()).setApiKeys(keys);
+    }
+
+    /**
+     * Handles one parsed request. The future completes with the response body, or with null when
+     * no response is due (a produce with acks=0 that succeeded); it completes exceptionally with
+     * {@link CloseConnection} when the connection must be closed instead.
+     */
+    CompletableFuture<ApiMessage> handle(RequestHeader header, AbstractRequest request) {
+        short version = header.apiVersion();
+        switch (header.apiKey()) {
+            case API_VERSIONS:
+                ApiVersionsRequest av = (ApiVersionsRequest) request;
+                return CompletableFuture.completedFuture(
+                        apiVersions(av.isValid() ? Errors.NONE : Errors.INVALID_REQUEST));
+            case METADATA:
+                return CompletableFuture.completedFuture(metadata(((MetadataRequest) request).data(), version));
+            case PRODUCE:
+                return produce(((ProduceRequest) request).data(), version);
+            case FETCH:
+                return fetch(((FetchRequest) request).data(), version);
+            case LIST_OFFSETS:
+                return CompletableFuture.completedFuture(listOffsets(((ListOffsetsRequest) request).data()));
+            case CREATE_TOPICS:
+                return CompletableFuture.completedFuture(createTopics(((CreateTopicsRequest) request).data(), version));
+            case DELETE_TOPICS:
+                return CompletableFuture.completedFuture(deleteTopics(((DeleteTopicsRequest) request).data(), version));
+            case DESCRIBE_CLUSTER:
+                return CompletableFuture.completedFuture(describeCluster(((DescribeClusterRequest) request).data()));
+            default:
+                // not reachable: the connection answers unsupported APIs before calling here
+                throw new IllegalStateException("no handler for " + header.apiKey());
+        }
+    }
+
+    /** Thrown (in a future) when the connection must be closed rather than answered. */
+    static final class CloseConnection extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        CloseConnection(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    // ---------------------------------------------------------------- topics
+
+    static Uuid kafkaId(UUID id) {
+        return new Uuid(id.getMostSignificantBits(), id.getLeastSignificantBits());
+    }
+
+    /** The topic with this id, or empty. */
+    private Optional<TopicDescription> topicById(Uuid id) {
+        String cached = topicNames.get(id);
+        if (cached != null) {
+            Optional<TopicDescription> d = store.describeTopic(cached);
+            if (d.isPresent() && kafkaId(d.get().topicId()).equals(id)) {
+                return d;
+            }
+            topicNames.remove(id);
+        }
+        for (String name : store.listTopics()) {
+            Optional<TopicDescription> d = store.describeTopic(name);
+            if (d.isPresent()) {
+                Uuid kid = kafkaId(d.get().topicId());
+                topicNames.put(kid, name);
+                if (kid.equals(id)) {
+                    return d;
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The topic named, or (when the name is null or empty) the one with this id. */
+    private Optional<TopicDescription> resolve(String name, Uuid id) {
+        if (name != null && !name.isEmpty()) {
+            return Topic.isValid(name) ? store.describeTopic(name) : Optional.empty();
+        }
+        if (id != null && !Uuid.ZERO_UUID.equals(id)) {
+            return topicById(id);
+        }
+        return Optional.empty();
+    }
+
+    private static boolean byId(String name) {
+        return name == null || name.isEmpty();
+    }
+
+    // ---------------------------------------------------------------- Metadata
+
+    private MetadataResponseData metadata(MetadataRequestData req, short version) {
+        MetadataResponseData resp = new MetadataResponseData().setClusterId(clusterId).setControllerId(nodeId);
+        resp.brokers().add(new MetadataResponseData.MetadataResponseBroker().setNodeId(nodeId).setHost(host).setPort(port));
+        List<TopicDescription> topics = new ArrayList<>();
+        if (req.topics() == null) {
+            for (String name : store.listTopics()) {
+                store.describeTopic(name).ifPresent(topics::add);
+            }
+        } else {
+            for (MetadataRequestData.MetadataRequestTopic t : req.topics()) {
+                Optional<TopicDescription> d = resolve(t.name(), t.topicId());
+                if (d.isPresent()) {
+                    topics.add(d.get());
+                    continue;
+                }
+                MetadataResponseData.MetadataResponseTopic missing = new MetadataResponseData.MetadataResponseTopic();
+                if (byId(t.name())) {
+                    missing.setErrorCode(Errors.UNKNOWN_TOPIC_ID.code()).setTopicId(t.topicId());
+                } else {
+                    missing.setName(t.name()).setErrorCode(Topic.isValid(t.name())
+                            ? Errors.UNKNOWN_TOPIC_OR_PARTITION.code() : Errors.INVALID_TOPIC_EXCEPTION.code());
+                }
+                resp.topics().add(missing);
+            }
+        }
+        for (TopicDescription d : topics) {
+            MetadataResponseData.MetadataResponseTopic t = new MetadataResponseData.MetadataResponseTopic()
+                    .setName(d.name()).setIsInternal(false);
+            if (version >= 10) {
+                t.setTopicId(kafkaId(d.topicId()));
+            }
+            for (int p = 0; p < d.partitionCount(); p++) {
+                t.partitions().add(new MetadataResponseData.MetadataResponsePartition().setPartitionIndex(p)
+                        .setLeaderId(nodeId).setLeaderEpoch(LEADER_EPOCH).setReplicaNodes(List.of(nodeId))
+                        .setIsrNodes(List.of(nodeId)).setOfflineReplicas(List.of()));
+            }
+            resp.topics().add(t);
+        }
+        return resp;
+    }
+
+    // ---------------------------------------------------------------- Produce
+
+    private CompletableFuture<ApiMessage> produce(ProduceRequestData req, short version) {
+        short acks = req.acks();
+        ProduceResponseData resp = new ProduceResponseData();
+        List<CompletableFuture<Void>> pending = new ArrayList<>();
+        List<ProduceResponseData.PartitionProduceResponse> failed = new ArrayList<>();
+        for (ProduceRequestData.TopicProduceData topic : req.topicData()) {
+            ProduceResponseData.TopicProduceResponse tr = new ProduceResponseData.TopicProduceResponse();
+            if (version >= 13) {
+                tr.setTopicId(topic.topicId());
+            } else {
+                tr.setName(topic.name());
+            }
+            resp.responses().add(tr);
+            Optional<TopicDescription> desc = resolve(topic.name(), topic.topicId());
+            for (ProduceRequestData.PartitionProduceData pd : topic.partitionData()) {
+                ProduceResponseData.PartitionProduceResponse pr = new ProduceResponseData.PartitionProduceResponse()
+                        .setIndex(pd.index()).setBaseOffset(-1).setLogAppendTimeMs(-1).setLogStartOffset(-1);
+                tr.partitionResponses().add(pr);
+                Errors refused = null;
+                String why = null;
+                if (acks != 0 && acks != 1 && acks != -1) {
+                    refused = Errors.INVALID_REQUIRED_ACKS;
+                    why = "acks must be -1 (all), 0 or 1, not " + acks;
+                } else if (desc.isEmpty()) {
+                    refused = byId(topic.name()) ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION;
+                } else if (pd.index() < 0 || pd.index() >= desc.get().partitionCount()) {
+                    refused = Errors.UNKNOWN_TOPIC_OR_PARTITION;
+                } else if (!(pd.records() instanceof MemoryRecords)) {
+                    refused = Errors.CORRUPT_MESSAGE;
+                    why = "no record batches";
+                } else {
+                    why = refuseBatches((MemoryRecords) pd.records(), req.transactionalId());
+                    if (why != null) {
+                        refused = why.startsWith("corrupt") ? Errors.CORRUPT_MESSAGE : Errors.INVALID_RECORD;
+                    }
+                }
+                if (refused != null) {
+                    setError(pr, refused, why, version);
+                    failed.add(pr);
+                    continue;
+                }
+                TopicPartition tp = TopicPartition.of(desc.get().name(), pd.index());
+                ByteBuffer bytes = ((MemoryRecords) pd.records()).buffer().duplicate();
+                CompletableFuture<AppendResult> append;
+                try {
+                    append = store.appendBatch(tp, bytes);
+                } catch (RuntimeException e) {
+                    append = CompletableFuture.failedFuture(e);
+                }
+                boolean logAppendTime = desc.get().config().messageTimestampType() == TimestampType.LOG_APPEND_TIME;
+                pending.add(append.handle((r, err) -> {
+                    if (err != null) {
+                        setError(pr, KafkaErrors.of(err), KafkaErrors.message(err), version);
+                        synchronized (failed) {
+                            failed.add(pr);
+                        }
+                        log.debug("produce to {} failed", tp, err);
+                    } else {
+                        pr.setBaseOffset(r.baseOffset()).setLogStartOffset(r.logStartOffset())
+                                .setLogAppendTimeMs(logAppendTime ? r.logAppendTime() : -1);
+                    }
+                    return null;
+                }));
+            }
+        }
+        return CompletableFuture.allOf(pending.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+            if (acks == 0) {
+                synchronized (failed) {
+                    if (!failed.isEmpty()) {
+                        // Kafka's rule for acks=0: the only way to tell the producer is to close its connection
+                        ProduceResponseData.PartitionProduceResponse first = failed.get(0);
+                        throw new CloseConnection("acks=0 produce failed: " + Errors.forCode(first.errorCode())
+                                + (first.errorMessage() == null ? "" : " (" + first.errorMessage() + ")"));
+                    }
+                }
+                return null;
+            }
+            return resp;
+        });
+    }
+
+    private static void setError(ProduceResponseData.PartitionProduceResponse pr, Errors error, String message,
+            short version) {
+        pr.setErrorCode(error.code());
+        if (version >= 8 && message != null) {
+            pr.setErrorMessage(message);
+        }
+    }
+
+    /**
+     * Why these batches are refused before they reach the store, or null. Idempotent and
+     * transactional producers need producer state this broker does not keep yet.
+     */
+    private static String refuseBatches(MemoryRecords records, String transactionalId) {
+        if (transactionalId != null) {
+            return "transactional producers are not supported by this broker yet";
+        }
+        try {
+            for (MutableRecordBatch b : records.batches()) {
+                if (b.hasProducerId() || b.isTransactional()) {
+                    return "idempotent and transactional producers are not supported by this broker yet "
+                            + "(producer id " + b.producerId() + "); set enable.idempotence=false";
+                }
+            }
+        } catch (RuntimeException e) {
+            return "corrupt record batch: " + e.getMessage();
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- Fetch
+
+    /** One partition of a fetch, and what the last read of it returned. */
+    private static final class FetchPart {
+        final FetchResponseData.PartitionData data;
+        final TopicPartition tp; // null if refused
+        final long fetchOffset;
+        final int maxBytes;
+        FetchResult result;
+
+        FetchPart(FetchResponseData.PartitionData data, TopicPartition tp, long fetchOffset, int maxBytes) {
+            this.data = data;
+            this.tp = tp;
+            this.fetchOffset = fetchOffset;
+            this.maxBytes = maxBytes;
+        }
+    }
+
+    private CompletableFuture<ApiMessage> fetch(FetchRequestData req, short version) {
+        FetchResponseData resp = new FetchResponseData().setSessionId(0);
+        if (req.sessionId() != 0 || req.sessionEpoch() > 0) {
+            // incremental fetch sessions are declined: every answer has session id 0, so a client
+            // that still names a session gets Kafka's "session not found" and falls back to full fetches
+            return CompletableFuture.completedFuture(resp.setErrorCode(Errors.FETCH_SESSION_ID_NOT_FOUND.code()));
+        }
+        List<FetchPart> parts = new ArrayList<>();
+        for (FetchRequestData.FetchTopic topic : req.topics()) {
+            FetchResponseData.FetchableTopicResponse tr = new FetchResponseData.FetchableTopicResponse();
+            if (version >= 13) {
+                tr.setTopicId(topic.topicId());
+            } else {
+                tr.setTopic(topic.topic());
+            }
+            resp.responses().add(tr);
+            Optional<TopicDescription> desc = resolve(topic.topic(), topic.topicId());
+            for (FetchRequestData.FetchPartition fp : topic.partitions()) {
+                FetchResponseData.PartitionData pd = new FetchResponseData.PartitionData()
+                        .setPartitionIndex(fp.partition()).setHighWatermark(-1).setLastStableOffset(-1)
+                        .setLogStartOffset(-1).setRecords(MemoryRecords.EMPTY);
+                tr.partitions().add(pd);
+                TopicPartition tp = null;
+                if (desc.isEmpty()) {
+                    pd.setErrorCode((byId(topic.topic()) ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
+                } else if (fp.partition() < 0 || fp.partition() >= desc.get().partitionCount()) {
+                    pd.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+                } else if (fp.currentLeaderEpoch() > LEADER_EPOCH) {
+                    pd.setErrorCode(Errors.UNKNOWN_LEADER_EPOCH.code());
+                } else {
+                    tp = TopicPartition.of(desc.get().name(), fp.partition());
+                }
+                parts.add(new FetchPart(pd, tp, fp.fetchOffset(), Math.max(0, fp.partitionMaxBytes())));
+            }
+        }
+        long deadline = System.nanoTime() + Math.max(0, req.maxWaitMs()) * 1_000_000L;
+        return fetchRound(parts, Math.max(0, req.maxBytes()), Math.max(0, req.minBytes()), deadline)
+                .thenApply(v -> {
+                    for (FetchPart p : parts) {
+                        fill(p);
+                    }
+                    return resp;
+                });
+    }
+
+    /** Reads every partition; if fewer than minBytes came back, long-polls until data arrives or the deadline. */
+    private CompletableFuture<Void> fetchRound(List<FetchPart> parts, int maxBytes, int minBytes, long deadline) {
+        long total = readAll(parts, maxBytes);
+        long remainingNanos = deadline - System.nanoTime();
+        boolean anyError = false;
+        for (FetchPart p : parts) {
+            anyError |= p.data.errorCode() != Errors.NONE.code();
+        }
+        if (total >= Math.max(1, minBytes) || total >= maxBytes || anyError || remainingNanos <= 0 || parts.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        Duration wait = Duration.ofNanos(remainingNanos);
+        List<CompletableFuture<FetchResult>> polls = new ArrayList<>();
+        for (FetchPart p : parts) {
+            if (p.tp != null) {
+                polls.add(store.poll(p.tp, nextOffset(p), Math.max(1, p.maxBytes), wait));
+            }
+        }
+        if (polls.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return CompletableFuture.anyOf(polls.toArray(new CompletableFuture<?>[0]))
+                .handle((r, e) -> null)
+                // read everything again from the requested offsets (the poll only said "something arrived");
+                // the next round polls past what this round read, so it waits rather than spins
+                .thenComposeAsync(v -> fetchRound(parts, maxBytes, minBytes, deadline), executor);
+    }
+
+    private static long nextOffset(FetchPart p) {
+        return p.result == null ? p.fetchOffset : Math.max(p.fetchOffset, p.result.nextOffset());
+    }
+
+    private long readAll(List<FetchPart> parts, int maxBytes) {
+        long total = 0;
+        for (FetchPart p : parts) {
+            if (p.tp == null) {
+                continue;
+            }
+            long budget = Math.min(p.maxBytes, (long) maxBytes - total);
+            if (budget <= 0 && total > 0) {
+                p.result = null;
+                continue; // the response is full: report offsets only (see fill)
+            }
+            try {
+                p.result = store.read(p.tp, p.fetchOffset, (int) Math.max(1, budget));
+                p.data.setErrorCode(Errors.NONE.code());
+                total += p.result.sizeInBytes();
+            } catch (RuntimeException e) {
+                p.result = null;
+                p.data.setErrorCode(KafkaErrors.of(e).code());
+                log.debug("fetch {} at {} failed", p.tp, p.fetchOffset, e);
+            }
+        }
+        return total;
+    }
+
+    private void fill(FetchPart p) {
+        FetchResponseData.PartitionData pd = p.data;
+        if (p.tp == null) {
+            return;
+        }
+        if (p.result != null) {
+            pd.setHighWatermark(p.result.highWatermark()).setLastStableOffset(p.result.highWatermark())
+                    .setLogStartOffset(p.result.logStartOffset());
+            if (!p.result.isEmpty()) {
+                ByteBuffer all = ByteBuffer.allocate((int) p.result.sizeInBytes());
+                for (RecordBatch b : p.result.batches()) {
+                    all.put(b.buffer().duplicate());
+                }
+                all.flip();
+                pd.setRecords(MemoryRecords.readableRecords(all));
+            }
+            pd.setAbortedTransactions(null);
+        } else {
+            try {
+                long hw = store.highWatermark(p.tp);
+                pd.setHighWatermark(hw).setLastStableOffset(hw).setLogStartOffset(store.logStartOffset(p.tp));
+            } catch (RuntimeException e) {
+                if (pd.errorCode() == Errors.NONE.code()) {
+                    pd.setErrorCode(KafkaErrors.of(e).code());
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- ListOffsets
+
+    private ListOffsetsResponseData listOffsets(ListOffsetsRequestData req) {
+        ListOffsetsResponseData resp = new ListOffsetsResponseData();
+        for (ListOffsetsRequestData.ListOffsetsTopic topic : req.topics()) {
+            ListOffsetsResponseData.ListOffsetsTopicResponse tr =
+                    new ListOffsetsResponseData.ListOffsetsTopicResponse().setName(topic.name());
+            resp.topics().add(tr);
+            Optional<TopicDescription> desc = resolve(topic.name(), null);
+            for (ListOffsetsRequestData.ListOffsetsPartition p : topic.partitions()) {
+                ListOffsetsResponseData.ListOffsetsPartitionResponse pr =
+                        new ListOffsetsResponseData.ListOffsetsPartitionResponse().setPartitionIndex(p.partitionIndex())
+                                .setTimestamp(-1).setOffset(-1).setLeaderEpoch(-1);
+                tr.partitions().add(pr);
+                if (desc.isEmpty() || p.partitionIndex() < 0 || p.partitionIndex() >= desc.get().partitionCount()) {
+                    pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+                    continue;
+                }
+                if (p.currentLeaderEpoch() > LEADER_EPOCH) {
+                    pr.setErrorCode(Errors.UNKNOWN_LEADER_EPOCH.code());
+                    continue;
+                }
+                long ts = p.timestamp();
+                if (ts < LogStore.EARLIEST_TIMESTAMP) {
+                    pr.setErrorCode(Errors.INVALID_REQUEST.code());
+                    continue;
+                }
+                TopicPartition tp = TopicPartition.of(desc.get().name(), p.partitionIndex());
+                try {
+                    Optional<OffsetAndTimestamp> found = store.offsetForTimestamp(tp, ts);
+                    if (found.isPresent()) {
+                        pr.setOffset(found.get().offset()).setTimestamp(found.get().timestamp());
+                    }
+                } catch (RuntimeException e) {
+                    pr.setErrorCode(KafkaErrors.of(e).code());
+                }
+            }
+        }
+        return resp;
+    }
+
+    // ---------------------------------------------------------------- CreateTopics, DeleteTopics
+
+    private CreateTopicsResponseData createTopics(CreateTopicsRequestData req, short version) {
+        CreateTopicsResponseData resp = new CreateTopicsResponseData();
+        for (CreateTopicsRequestData.CreatableTopic t : req.topics()) {
+            CreateTopicsResponseData.CreatableTopicResult r = new CreateTopicsResponseData.CreatableTopicResult()
+                    .setName(t.name());
+            resp.topics().add(r);
+            int partitions = t.numPartitions() == -1 ? 1 : t.numPartitions();
+            Errors err = Errors.NONE;
+            String why = null;
+            if (!Topic.isValid(t.name())) {
+                err = Errors.INVALID_TOPIC_EXCEPTION;
+                why = "topic names are 1 to 249 characters of [a-zA-Z0-9._-], not '.' or '..': " + t.name();
+            } else if (!t.assignments().isEmpty()) {
+                for (CreateTopicsRequestData.CreatableReplicaAssignment a : t.assignments()) {
+                    if (!a.brokerIds().equals(List.of(nodeId))) {
+                        err = Errors.INVALID_REPLICA_ASSIGNMENT;
+                        why = "this broker is the only node (id " + nodeId + "): partition " + a.partitionIndex()
+                                + " is assigned to " + a.brokerIds();
+                    }
+                }
+                partitions = t.assignments().size();
+            } else if (partitions <= 0) {
+                err = Errors.INVALID_PARTITIONS;
+                why = "number of partitions must be at least 1, not " + t.numPartitions();
+            } else if (t.replicationFactor() != -1 && t.replicationFactor() != 1) {
+                err = Errors.INVALID_REPLICATION_FACTOR;
+                why = "replication factor must be 1 (Shale keeps the replicas: the WAL and the object store), not "
+                        + t.replicationFactor();
+            }
+            if (err == Errors.NONE && req.validateOnly() && store.describeTopic(t.name()).isPresent()) {
+                err = Errors.TOPIC_ALREADY_EXISTS;
+                why = "topic " + t.name() + " already exists";
+            }
+            Map<String, String> configs = new HashMap<>();
+            for (CreateTopicsRequestData.CreatableTopicConfig c : t.configs()) {
+                if (c.value() != null) {
+                    configs.put(c.name(), c.value());
+                }
+            }
+            if (err == Errors.NONE && req.validateOnly()) {
+                try {
+                    TopicConfig.of(configs);
+                } catch (RuntimeException e) {
+                    err = Errors.INVALID_CONFIG;
+                    why = KafkaErrors.message(e);
+                }
+            }
+            if (err == Errors.NONE && !req.validateOnly()) {
+                try {
+                    TopicDescription d = store.createTopic(t.name(), partitions, configs);
+                    if (version >= 7) {
+                        r.setTopicId(kafkaId(d.topicId()));
+                    }
+                    topicNames.put(kafkaId(d.topicId()), d.name());
+                } catch (RuntimeException e) {
+                    err = KafkaErrors.of(e);
+                    if (err == Errors.INVALID_REQUEST) {
+                        err = Errors.INVALID_CONFIG; // name and counts were checked above
+                    }
+                    why = KafkaErrors.message(e);
+                }
+            }
+            r.setErrorCode(err.code());
+            if (version >= 1) {
+                r.setErrorMessage(why);
+            }
+            if (version >= 5 && err == Errors.NONE) {
+                r.setNumPartitions(partitions).setReplicationFactor((short) 1);
+            }
+        }
+        return resp;
+    }
+
+    private DeleteTopicsResponseData deleteTopics(DeleteTopicsRequestData req, short version) {
+        DeleteTopicsResponseData resp = new DeleteTopicsResponseData();
+        Map<String, Uuid> wanted = new LinkedHashMap<>();
+        List<DeleteTopicsResponseData.DeletableTopicResult> results = new ArrayList<>();
+        if (version < 6) {
+            for (String name : req.topicNames()) {
+                wanted.put(name, Uuid.ZERO_UUID);
+            }
+        } else {
+            for (DeleteTopicsRequestData.DeleteTopicState s : req.topics()) {
+                if (byId(s.name())) {
+                    Optional<TopicDescription> d = topicById(s.topicId());
+                    if (d.isEmpty()) {
+                        results.add(new DeleteTopicsResponseData.DeletableTopicResult().setTopicId(s.topicId())
+                                .setErrorCode(Errors.UNKNOWN_TOPIC_ID.code()));
+                        continue;
+                    }
+                    wanted.put(d.get().name(), s.topicId());
+                } else {
+                    wanted.put(s.name(), Uuid.ZERO_UUID);
+                }
+            }
+        }
+        for (Map.Entry<String, Uuid> w : wanted.entrySet()) {
+            DeleteTopicsResponseData.DeletableTopicResult r =
+                    new DeleteTopicsResponseData.DeletableTopicResult().setName(w.getKey());
+            Optional<TopicDescription> d = Topic.isValid(w.getKey()) ? store.describeTopic(w.getKey()) : Optional.empty();
+            if (version >= 6) {
+                r.setTopicId(d.map(x -> kafkaId(x.topicId())).orElse(w.getValue()));
+            }
+            try {
+                if (d.isEmpty()) {
+                    r.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+                } else {
+                    store.deleteTopic(w.getKey());
+                }
+            } catch (RuntimeException e) {
+                r.setErrorCode(KafkaErrors.of(e).code());
+                if (version >= 5) {
+                    r.setErrorMessage(KafkaErrors.message(e));
+                }
+            }
+            results.add(r);
+        }
+        resp.responses().addAll(results);
+        return resp;
+    }
+
+    // ---------------------------------------------------------------- DescribeCluster
+
+    private DescribeClusterResponseData describeCluster(DescribeClusterRequestData req) {
+        DescribeClusterResponseData resp = new DescribeClusterResponseData().setClusterId(clusterId)
+                .setControllerId(nodeId).setEndpointType(req.endpointType());
+        if (req.endpointType() != 1) {
+            return resp.setErrorCode(Errors.UNSUPPORTED_ENDPOINT_TYPE.code())
+                    .setErrorMessage("this broker has no controller endpoints");
+        }
+        resp.brokers().add(new DescribeClusterResponseData.DescribeClusterBroker().setBrokerId(nodeId).setHost(host)
+                .setPort(port));
+        return resp;
+    }
+}

@@ -1,0 +1,273 @@
+package io.shale.broker;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.shale.log.LogStore;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.Uuid;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Kafka-protocol broker serving one {@link LogStore}: Kafka clients (producers, consumers with
+ * manually assigned partitions, the admin client) connect to it as to a single-node Kafka cluster.
+ * This broker is the only node and leads every partition of every topic in the store.
+ *
+ * <p>Served: ApiVersions, Metadata, Produce (acks 0, 1 and all: every acknowledged batch is durable
+ * in the store's WAL), Fetch (long poll; no incremental fetch sessions), ListOffsets, CreateTopics,
+ * DeleteTopics, DescribeCluster. Not yet: consumer groups, idempotent and transactional producers
+ * (a producer must set {@code enable.idempotence=false}), configs, ACLs, TLS and SASL.
+ *
+ * <p><b>Lifecycle.</b> {@link Builder#start()} binds the listener and returns a running broker;
+ * {@link #close()} stops accepting connections, closes the open ones and waits (a few seconds at
+ * most) for the network and request threads to stop. The store belongs to the caller: close it
+ * after the broker.
+ *
+ * <p><b>Threading.</b> Network I/O runs on Netty event loops; requests are handled on a pool of
+ * request threads, so a store call that blocks (an append under back-pressure, an admin operation,
+ * a read from the object store) never stalls a network thread. Responses on one connection go out
+ * in request order.
+ */
+public final class ShaleBroker implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ShaleBroker.class);
+
+    /** Kafka's default {@code socket.request.max.bytes}: 100 MiB. */
+    public static final int DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024;
+
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup workerGroup;
+    private final ExecutorService requestThreads;
+    private final Channel serverChannel;
+    private final InetSocketAddress address;
+    private final String clusterId;
+    private final int nodeId;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private ShaleBroker(Builder b) {
+        bossGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("shale-broker-accept", true));
+        workerGroup = new NioEventLoopGroup(b.networkThreads, new DefaultThreadFactory("shale-broker-network", true));
+        AtomicInteger n = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(b.requestThreads, b.requestThreads, 60, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "shale-broker-request-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        requestThreads = pool;
+        clusterId = b.clusterId;
+        nodeId = b.nodeId;
+        try {
+            // the advertised port is known only after binding (port 0): the handler reads it lazily
+            BoundPort bound = new BoundPort();
+            ServerBootstrap sb = new ServerBootstrap().group(bossGroup, workerGroup)
+                    .channel(NioServerSocketChannel.class)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .option(ChannelOption.AUTO_READ, false) // accept nothing until the APIs exist (below)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.SO_KEEPALIVE, true)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline().addLast("frames", new KafkaFrameDecoder(b.maxRequestBytes));
+                            ch.pipeline().addLast("requests", new KafkaConnection(bound.apis, requestThreads));
+                        }
+                    });
+            io.netty.channel.ChannelFuture bind = sb.bind(b.host, b.port).awaitUninterruptibly();
+            if (!bind.isSuccess()) {
+                throw new IllegalStateException("cannot listen on " + b.host + ":" + b.port + ": " + bind.cause(),
+                        bind.cause());
+            }
+            serverChannel = bind.channel();
+            address = (InetSocketAddress) serverChannel.localAddress();
+            String advertisedHost = b.advertisedHost != null ? b.advertisedHost : advertisedHostFor(address);
+            int advertisedPort = b.advertisedPort > 0 ? b.advertisedPort : address.getPort();
+            bound.apis = new KafkaApis(b.store, requestThreads, nodeId, advertisedHost, advertisedPort, clusterId);
+            serverChannel.config().setAutoRead(true);
+            log.info("Shale broker {} listening on {} (advertised as {}:{}), cluster id {}", nodeId, address,
+                    advertisedHost, advertisedPort, clusterId);
+        } catch (RuntimeException | Error e) {
+            shutdownThreads();
+            throw e;
+        }
+    }
+
+    /** Holds the APIs, created once the listener's port is known (before any connection is accepted). */
+    private static final class BoundPort {
+        volatile KafkaApis apis;
+    }
+
+    private static String advertisedHostFor(InetSocketAddress bound) {
+        InetAddress a = bound.getAddress();
+        if (a.isAnyLocalAddress()) {
+            try {
+                return InetAddress.getLocalHost().getCanonicalHostName();
+            } catch (java.net.UnknownHostException e) {
+                return "localhost";
+            }
+        }
+        return a.getHostAddress();
+    }
+
+    /** Starts building a broker for {@code store}. */
+    public static Builder builder(LogStore store) {
+        return new Builder(store);
+    }
+
+    /** The address the listener is bound to (with the actual port when 0 was asked for). */
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    /** The port the listener is bound to. */
+    public int port() {
+        return address.getPort();
+    }
+
+    /** {@code host:port} for a Kafka client's {@code bootstrap.servers}. */
+    public String bootstrapServers() {
+        return address.getAddress().getHostAddress() + ":" + address.getPort();
+    }
+
+    public String clusterId() {
+        return clusterId;
+    }
+
+    public int nodeId() {
+        return nodeId;
+    }
+
+    /**
+     * Stops the broker: no new connections, open ones closed, threads stopped (waiting a few seconds
+     * at most). Requests still being handled may complete in the store but get no response.
+     * Idempotent. Does not close the store.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        shutdownThreads();
+        log.info("Shale broker {} on {} stopped", nodeId, address);
+    }
+
+    private void shutdownThreads() {
+        bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        bossGroup.terminationFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        workerGroup.terminationFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        requestThreads.shutdown();
+        try {
+            if (!requestThreads.awaitTermination(5, TimeUnit.SECONDS)) {
+                requestThreads.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            requestThreads.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Settings of a broker; every one has a default except the store. */
+    public static final class Builder {
+        private final LogStore store;
+        private String host = "127.0.0.1";
+        private int port = 9092;
+        private String advertisedHost;
+        private int advertisedPort;
+        private int nodeId = 0;
+        private String clusterId = Uuid.randomUuid().toString();
+        private int maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
+        private int networkThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        private int requestThreads = 8;
+
+        private Builder(LogStore store) {
+            this.store = Objects.requireNonNull(store, "store");
+        }
+
+        /** Where to listen: a host name or address ({@code 0.0.0.0} for all) and a port (0 picks a free one). Default 127.0.0.1:9092. */
+        public Builder listen(String host, int port) {
+            this.host = Objects.requireNonNull(host, "host");
+            this.port = checkPort(port, "listen port");
+            return this;
+        }
+
+        /** The host and port clients are told to connect to (Metadata); default: the bound address. */
+        public Builder advertise(String host, int port) {
+            this.advertisedHost = Objects.requireNonNull(host, "host");
+            this.advertisedPort = checkPort(port, "advertised port");
+            return this;
+        }
+
+        /** This broker's node id in Metadata (default 0). */
+        public Builder nodeId(int nodeId) {
+            if (nodeId < 0) {
+                throw new IllegalArgumentException("node id must not be negative: " + nodeId);
+            }
+            this.nodeId = nodeId;
+            return this;
+        }
+
+        /** The cluster id clients see (default: a random one per start). */
+        public Builder clusterId(String clusterId) {
+            if (clusterId == null || clusterId.isBlank()) {
+                throw new IllegalArgumentException("cluster id must not be blank");
+            }
+            this.clusterId = clusterId;
+            return this;
+        }
+
+        /** Largest request frame accepted (Kafka's {@code socket.request.max.bytes}, default 100 MiB); a larger one closes its connection. */
+        public Builder maxRequestBytes(int maxRequestBytes) {
+            if (maxRequestBytes < 64) {
+                throw new IllegalArgumentException("max request bytes must be at least 64: " + maxRequestBytes);
+            }
+            this.maxRequestBytes = maxRequestBytes;
+            return this;
+        }
+
+        /** Threads that handle requests (default 8): store calls that block hold one. */
+        public Builder requestThreads(int requestThreads) {
+            if (requestThreads < 1) {
+                throw new IllegalArgumentException("request threads must be at least 1: " + requestThreads);
+            }
+            this.requestThreads = requestThreads;
+            return this;
+        }
+
+        /** Netty event loop threads (default: the number of CPUs, at most 4). */
+        public Builder networkThreads(int networkThreads) {
+            if (networkThreads < 1) {
+                throw new IllegalArgumentException("network threads must be at least 1: " + networkThreads);
+            }
+            this.networkThreads = networkThreads;
+            return this;
+        }
+
+        private static int checkPort(int port, String what) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException(what + " must be 0 to 65535: " + port);
+            }
+            return port;
+        }
+
+        /** Binds the listener and starts serving; throws {@link IllegalStateException} naming the address if it cannot be bound. */
+        public ShaleBroker start() {
+            return new ShaleBroker(this);
+        }
+    }
+}

@@ -1,0 +1,353 @@
+package io.shale.broker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Properties;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.message.ApiVersionsRequestData;
+import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.MetadataRequestData;
+import org.apache.kafka.common.message.MetadataResponseData;
+import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.message.ProduceResponseData;
+import org.apache.kafka.common.message.RequestHeaderData;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.record.internal.MemoryRecords;
+import org.apache.kafka.common.record.internal.SimpleRecord;
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.ByteBufferAccessor;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.requests.RequestUtils;
+import org.apache.kafka.common.requests.ResponseHeader;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Requests written by hand on a socket: versions, pipelining, malformed and oversized frames. */
+class RawProtocolTest {
+    @TempDir
+    Path dir;
+    BrokerFixture fx;
+
+    @BeforeEach
+    void start() {
+        fx = new BrokerFixture(dir);
+    }
+
+    @AfterEach
+    void stop() {
+        if (fx != null) {
+            fx.close();
+        }
+    }
+
+    private Socket connect() throws IOException {
+        Socket s = new Socket("127.0.0.1", fx.broker.port());
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    private static byte[] frame(ApiKeys key, short version, int correlationId, ApiMessage body) {
+        return frame(key.id, version, key.requestHeaderVersion(version), correlationId, body, version);
+    }
+
+    /** A frame whose header says {@code version} while the body is written at {@code bodyVersion}. */
+    private static byte[] frame(short apiKey, short version, short headerVersion, int correlationId, ApiMessage body,
+            short bodyVersion) {
+        RequestHeaderData h = new RequestHeaderData().setRequestApiKey(apiKey).setRequestApiVersion(version)
+                .setClientId("raw-test").setCorrelationId(correlationId);
+        ByteBuffer b = RequestUtils.serialize(h, headerVersion, body, bodyVersion);
+        ByteBuffer out = ByteBuffer.allocate(4 + b.remaining());
+        out.putInt(b.remaining()).put(b).flip();
+        return out.array();
+    }
+
+    private static ApiVersionsRequestData apiVersionsBody() {
+        return new ApiVersionsRequestData().setClientSoftwareName("raw-test").setClientSoftwareVersion("1.0");
+    }
+
+    /** The next response frame, or null if the broker closed the connection. */
+    private static ByteBuffer readFrame(Socket s) throws IOException {
+        DataInputStream in = new DataInputStream(s.getInputStream());
+        try {
+            int size = in.readInt();
+            byte[] b = new byte[size];
+            in.readFully(b);
+            return ByteBuffer.wrap(b);
+        } catch (EOFException | SocketException e) {
+            return null;
+        }
+    }
+
+    private static void send(Socket s, byte[]... frames) throws IOException {
+        OutputStream out = s.getOutputStream();
+        for (byte[] f : frames) {
+            out.write(f);
+        }
+        out.flush();
+    }
+
+    @Test
+    void apiVersionsIsAnsweredAtEveryVersionItServes() throws IOException {
+        for (short v = ApiKeys.API_VERSIONS.oldestVersion(); v <= ApiKeys.API_VERSIONS.latestVersion(); v++) {
+            try (Socket s = connect()) {
+                send(s, frame(ApiKeys.API_VERSIONS, v, 42, apiVersionsBody()));
+                ByteBuffer r = readFrame(s);
+                assertThat(r).as("response at v%d", v).isNotNull();
+                assertThat(ResponseHeader.parse(r, ApiKeys.API_VERSIONS.responseHeaderVersion(v)).correlationId()).isEqualTo(42);
+                ApiVersionsResponseData d = new ApiVersionsResponseData(new ByteBufferAccessor(r), v);
+                assertThat(Errors.forCode(d.errorCode())).isEqualTo(Errors.NONE);
+                assertThat(d.apiKeys().find(ApiKeys.PRODUCE.id)).isNotNull();
+                assertThat(d.apiKeys().find(ApiKeys.FETCH.id).maxVersion()).isEqualTo(ApiKeys.FETCH.latestVersion());
+                assertThat(d.apiKeys().find(ApiKeys.JOIN_GROUP.id)).as("consumer groups are not served yet").isNull();
+            }
+        }
+    }
+
+    @Test
+    void anApiVersionsRequestOfAnUnknownVersionGetsTheVersionZeroFallback() throws IOException {
+        try (Socket s = connect()) {
+            // a client newer than this broker: header v2, version 99
+            send(s, frame(ApiKeys.API_VERSIONS.id, (short) 99, (short) 2, 7, apiVersionsBody(), (short) 3));
+            ByteBuffer r = readFrame(s);
+            assertThat(r).isNotNull();
+            assertThat(ResponseHeader.parse(r, (short) 0).correlationId()).isEqualTo(7);
+            ApiVersionsResponseData d = new ApiVersionsResponseData(new ByteBufferAccessor(r), (short) 0);
+            assertThat(Errors.forCode(d.errorCode())).isEqualTo(Errors.UNSUPPORTED_VERSION);
+            assertThat(d.apiKeys().find(ApiKeys.API_VERSIONS.id).maxVersion()).isEqualTo(ApiKeys.API_VERSIONS.latestVersion());
+            // the connection stays usable: the client retries at a version it now knows
+            send(s, frame(ApiKeys.API_VERSIONS, (short) 3, 8, apiVersionsBody()));
+            ByteBuffer again = readFrame(s);
+            assertThat(ResponseHeader.parse(again, (short) 0).correlationId()).isEqualTo(8);
+        }
+    }
+
+    @Test
+    void aServedApiAtAVersionNotServedGetsUnsupportedVersion() throws IOException {
+        // ListOffsets is served up to v6; kafka-clients knows later versions
+        short v = (short) (KafkaApis.SUPPORTED.get(ApiKeys.LIST_OFFSETS)[1] + 1);
+        org.apache.kafka.common.message.ListOffsetsRequestData body = new org.apache.kafka.common.message.ListOffsetsRequestData()
+                .setReplicaId(-1);
+        body.topics().add(new org.apache.kafka.common.message.ListOffsetsRequestData.ListOffsetsTopic().setName("t")
+                .setPartitions(List.of(new org.apache.kafka.common.message.ListOffsetsRequestData.ListOffsetsPartition()
+                        .setPartitionIndex(0).setTimestamp(-3))));
+        try (Socket s = connect()) {
+            send(s, frame(ApiKeys.LIST_OFFSETS, v, 5, body));
+            ByteBuffer r = readFrame(s);
+            assertThat(r).isNotNull();
+            assertThat(ResponseHeader.parse(r, ApiKeys.LIST_OFFSETS.responseHeaderVersion(v)).correlationId()).isEqualTo(5);
+            org.apache.kafka.common.message.ListOffsetsResponseData d =
+                    new org.apache.kafka.common.message.ListOffsetsResponseData(new ByteBufferAccessor(r), v);
+            assertThat(Errors.forCode(d.topics().get(0).partitions().get(0).errorCode())).isEqualTo(Errors.UNSUPPORTED_VERSION);
+        }
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws IOException {
+        try (Socket s = connect()) {
+            byte[][] frames = new byte[40][];
+            for (int i = 0; i < frames.length; i++) {
+                frames[i] = i % 2 == 0 ? frame(ApiKeys.API_VERSIONS, (short) 3, i, apiVersionsBody())
+                        : frame(ApiKeys.METADATA, (short) 12, i, new MetadataRequestData().setTopics(null));
+            }
+            send(s, frames);
+            for (int i = 0; i < frames.length; i++) {
+                ByteBuffer r = readFrame(s);
+                assertThat(r).isNotNull();
+                short hv = i % 2 == 0 ? (short) 0 : ApiKeys.METADATA.responseHeaderVersion((short) 12);
+                assertThat(ResponseHeader.parse(r, hv).correlationId()).isEqualTo(i);
+                if (i % 2 == 1) {
+                    MetadataResponseData md = new MetadataResponseData(new ByteBufferAccessor(r), (short) 12);
+                    assertThat(md.brokers().find(fx.broker.nodeId()).port()).isEqualTo(fx.broker.port());
+                }
+            }
+        }
+    }
+
+    @Test
+    void malformedAndOversizedFramesCloseTheirConnectionAndTheBrokerKeepsServing() throws Exception {
+        try (Socket healthy = connect()) {
+            // an unknown API key
+            assertClosed(new byte[] {0, 0, 0, 10, 0x7f, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0});
+            // a frame too short for a request header
+            assertClosed(new byte[] {0, 0, 0, 2, 0, 3});
+            // an empty frame
+            assertClosed(new byte[] {0, 0, 0, 0});
+            // a Metadata v12 request cut short inside its body
+            byte[] md = frame(ApiKeys.METADATA, (short) 12, 1, new MetadataRequestData().setTopics(null));
+            byte[] cut = java.util.Arrays.copyOf(md, md.length - 3);
+            ByteBuffer.wrap(cut).putInt(0, cut.length - 4);
+            assertClosed(cut);
+            // a negative size, and a size over the broker's limit (1 MiB here): closed without sending the body
+            assertClosed(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xf0});
+            assertClosed(ByteBuffer.allocate(12).putInt((1 << 20) + 1).putShort((short) 0).putShort((short) 9).array());
+
+            // the connection opened before all that was never disturbed
+            send(healthy, frame(ApiKeys.API_VERSIONS, (short) 3, 99, apiVersionsBody()));
+            assertThat(ResponseHeader.parse(readFrame(healthy), (short) 0).correlationId()).isEqualTo(99);
+        }
+        assertRealClientsStillWork();
+    }
+
+    @Test
+    void fuzzedFramesAreAnsweredOrCloseTheirConnection() throws Exception {
+        Random random = new Random(20261207L);
+        List<ApiKeys> keys = List.of(ApiKeys.API_VERSIONS, ApiKeys.METADATA, ApiKeys.LIST_OFFSETS, ApiKeys.PRODUCE,
+                ApiKeys.DESCRIBE_CLUSTER, ApiKeys.DELETE_TOPICS);
+        int answered = 0;
+        int closed = 0;
+        for (int i = 0; i < 300; i++) {
+            byte[] body = new byte[random.nextInt(120)];
+            random.nextBytes(body);
+            ByteBuffer f;
+            if (i % 3 == 0) {
+                // random bytes from the header on
+                f = ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body);
+            } else {
+                // a valid header of a served API and version, then random bytes
+                ApiKeys key = keys.get(random.nextInt(keys.size()));
+                short[] range = KafkaApis.SUPPORTED.get(key);
+                short v = (short) (range[0] + random.nextInt(range[1] - range[0] + 1));
+                RequestHeaderData h = new RequestHeaderData().setRequestApiKey(key.id).setRequestApiVersion(v)
+                        .setClientId("fuzz").setCorrelationId(i);
+                ByteBuffer hb = org.apache.kafka.common.protocol.MessageUtil.toByteBufferAccessor(h, key.requestHeaderVersion(v)).buffer();
+                f = ByteBuffer.allocate(4 + hb.remaining() + body.length).putInt(hb.remaining() + body.length).put(hb).put(body);
+            }
+            try (Socket s = connect()) {
+                // the fuzzed frame, then a valid request: the broker answers both (in order) or closes
+                send(s, f.array(), frame(ApiKeys.API_VERSIONS, (short) 3, 1_000_000 + i, apiVersionsBody()));
+                boolean sawProbe = false;
+                while (true) {
+                    ByteBuffer r = readFrame(s);
+                    if (r == null) {
+                        closed++;
+                        break;
+                    }
+                    if (r.getInt(0) == 1_000_000 + i) {
+                        sawProbe = true;
+                        answered++;
+                        break;
+                    }
+                }
+                assertThat(sawProbe || s.getInputStream().read() == -1).isTrue();
+            }
+        }
+        assertThat(answered + closed).isEqualTo(300);
+        assertThat(closed).as("most random frames are malformed").isPositive();
+        assertRealClientsStillWork();
+    }
+
+    /** Sends one Produce v9 request for partition 0 of {@code topic} and returns the partition's response. */
+    private ProduceResponseData.PartitionProduceResponse produce(String topic, short acks, ByteBuffer records)
+            throws IOException {
+        short v = 9;
+        ProduceRequestData req = new ProduceRequestData().setAcks(acks).setTimeoutMs(10_000);
+        ProduceRequestData.TopicProduceData td = new ProduceRequestData.TopicProduceData().setName(topic);
+        td.partitionData().add(new ProduceRequestData.PartitionProduceData().setIndex(0)
+                .setRecords(MemoryRecords.readableRecords(records)));
+        req.topicData().add(td);
+        try (Socket s = connect()) {
+            send(s, frame(ApiKeys.PRODUCE, v, 3, req));
+            ByteBuffer r = readFrame(s);
+            assertThat(r).isNotNull();
+            assertThat(ResponseHeader.parse(r, ApiKeys.PRODUCE.responseHeaderVersion(v)).correlationId()).isEqualTo(3);
+            return new ProduceResponseData(new ByteBufferAccessor(r), v).responses().iterator().next()
+                    .partitionResponses().get(0);
+        }
+    }
+
+    @Test
+    void produceErrorsAreKafkasAndAppendNothing() throws Exception {
+        fx.store.createTopic("p", 1);
+        io.shale.log.TopicPartition tp = io.shale.log.TopicPartition.of("p", 0);
+        SimpleRecord rec = new SimpleRecord(1000L, "k".getBytes(StandardCharsets.UTF_8), "v".getBytes(StandardCharsets.UTF_8));
+
+        ProduceResponseData.PartitionProduceResponse ok = produce("p", (short) -1,
+                MemoryRecords.withRecords(Compression.NONE, rec).buffer());
+        assertThat(Errors.forCode(ok.errorCode())).isEqualTo(Errors.NONE);
+        assertThat(ok.baseOffset()).isZero();
+
+        // an idempotent producer's batch: no producer state yet, so refused with a message saying what to do
+        ProduceResponseData.PartitionProduceResponse idem = produce("p", (short) -1,
+                MemoryRecords.withIdempotentRecords(Compression.NONE, 7L, (short) 0, 0, rec).buffer());
+        assertThat(Errors.forCode(idem.errorCode())).isEqualTo(Errors.INVALID_RECORD);
+        assertThat(idem.errorMessage()).contains("enable.idempotence=false");
+
+        // a batch whose CRC does not match
+        ByteBuffer corrupt = MemoryRecords.withRecords(Compression.NONE, rec).buffer();
+        corrupt.put(corrupt.limit() - 1, (byte) (corrupt.get(corrupt.limit() - 1) ^ 0x55));
+        assertThat(Errors.forCode(produce("p", (short) 1, corrupt).errorCode())).isEqualTo(Errors.CORRUPT_MESSAGE);
+
+        // acks other than -1, 0, 1; an unknown topic
+        assertThat(Errors.forCode(produce("p", (short) 2, MemoryRecords.withRecords(Compression.NONE, rec).buffer()).errorCode()))
+                .isEqualTo(Errors.INVALID_REQUIRED_ACKS);
+        assertThat(Errors.forCode(produce("nope", (short) 1, MemoryRecords.withRecords(Compression.NONE, rec).buffer()).errorCode()))
+                .isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION);
+
+        // a batch over the topic's max.message.bytes
+        fx.store.alterTopicConfig("p", java.util.Map.of("max.message.bytes", "200"));
+        SimpleRecord big = new SimpleRecord(1000L, null, new byte[500]);
+        assertThat(Errors.forCode(produce("p", (short) 1, MemoryRecords.withRecords(Compression.NONE, big).buffer()).errorCode()))
+                .isEqualTo(Errors.MESSAGE_TOO_LARGE);
+
+        // acks=0 has no response: a failed one closes the connection, Kafka's way of telling the producer
+        ProduceRequestData req = new ProduceRequestData().setAcks((short) 0).setTimeoutMs(10_000);
+        ProduceRequestData.TopicProduceData td = new ProduceRequestData.TopicProduceData().setName("nope");
+        td.partitionData().add(new ProduceRequestData.PartitionProduceData().setIndex(0)
+                .setRecords(MemoryRecords.withRecords(Compression.NONE, rec)));
+        req.topicData().add(td);
+        assertClosed(frame(ApiKeys.PRODUCE, (short) 9, 4, req));
+
+        assertThat(fx.store.highWatermark(tp)).as("only the first batch was appended").isEqualTo(1);
+        assertThat(fx.store.listTopics()).containsExactly("p");
+    }
+
+    @Test
+    void aProducerWithDefaultSettingsIsToldThatIdempotenceIsNotServedYet() throws Exception {
+        fx.store.createTopic("defaults", 1);
+        Properties p = new Properties();
+        p.put(org.apache.kafka.clients.producer.ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, fx.broker.bootstrapServers());
+        p.put(org.apache.kafka.clients.producer.ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p,
+                new org.apache.kafka.common.serialization.StringSerializer(),
+                new org.apache.kafka.common.serialization.StringSerializer())) {
+            // kafka-clients 4.x enables idempotence by default; it needs InitProducerId, which this broker does not serve
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                    () -> producer.send(new ProducerRecord<>("defaults", "k", "v")).get(20, TimeUnit.SECONDS))
+                    .hasStackTraceContaining("INIT_PRODUCER_ID");
+        }
+        assertThat(fx.store.highWatermark(io.shale.log.TopicPartition.of("defaults", 0))).isZero();
+    }
+
+    private void assertClosed(byte[] bytes) throws IOException {
+        try (Socket s = connect()) {
+            send(s, bytes);
+            assertThat(readFrame(s)).as("the broker closes the connection without an answer").isNull();
+        }
+    }
+
+    private void assertRealClientsStillWork() throws Exception {
+        try (var admin = fx.admin()) {
+            admin.createTopics(List.of(new NewTopic("after-bad-input", 1, (short) 1))).all().get(20, TimeUnit.SECONDS);
+        }
+        try (KafkaProducer<String, String> p = fx.producer("all", new Properties())) {
+            assertThat(p.send(new ProducerRecord<>("after-bad-input", "k", "v")).get(20, TimeUnit.SECONDS).offset()).isZero();
+        }
+    }
+}
