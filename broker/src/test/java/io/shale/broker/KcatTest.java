@@ -26,6 +26,9 @@ class KcatTest {
 
     @BeforeEach
     void start() {
+        if (kcat() == null && "required".equals(System.getProperty("shale.test.kcat"))) {
+            throw new AssertionError("kcat is not installed but -Dshale.test.kcat=required (Debian package kcat)");
+        }
         Assumptions.assumeTrue(kcat() != null, "kcat is not installed");
         fx = new BrokerFixture(dir);
     }
