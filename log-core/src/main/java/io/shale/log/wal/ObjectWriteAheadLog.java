@@ -3,6 +3,7 @@ package io.shale.log.wal;
 import io.shale.log.ErrorKind;
 import io.shale.log.ShaleException;
 import io.shale.log.internal.util.Blocking;
+import io.shale.log.internal.util.StoreCalls;
 import io.shale.log.spi.DeleteResult;
 import io.shale.log.spi.ListPage;
 import io.shale.log.spi.ObjectInfo;
@@ -717,8 +718,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             ObjectStoreException ose = ObjectStoreException.find(error);
             String reason = ose != null ? ose.reason() + ": " + ose.getMessage() : String.valueOf(unwrap(error));
             LOG.warn("{}: PUT of {} ({} entries, {} bytes) failed: {}", describe(), obj.key, obj.entries.size(), obj.size, reason);
-            settle(obj, new ShaleException(ErrorKind.UNAVAILABLE, "PUT of WAL object " + where(obj.key) + " failed ("
-                    + reason + "); its " + obj.entries.size() + " entries are not durable", unwrap(error)));
+            settle(obj, new ShaleException(ose != null ? StoreCalls.kindOf(ose) : ErrorKind.UNAVAILABLE,
+                    "PUT of WAL object " + where(obj.key) + " failed (" + reason + "); its " + obj.entries.size()
+                            + " entries are not durable", unwrap(error)));
             return;
         }
         onPutSlotFreed(obj, true);
@@ -1006,7 +1008,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 LOG.error("{}: the store reports WAL object {} as corrupt: {}", describe(), where(key), ose.getMessage());
                 return ByteBuffer.allocate(0);
             }
-            throw new ShaleException(ErrorKind.UNAVAILABLE, "reading WAL object " + where(key) + " failed: " + cause, cause);
+            throw new ShaleException(ose != null ? StoreCalls.kindOf(ose) : ErrorKind.UNAVAILABLE,
+                    "reading WAL object " + where(key) + " failed: " + cause, cause);
         }
     }
 
@@ -1244,7 +1247,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             if (se != null) {
                 throw se;
             }
-            throw new ShaleException(ErrorKind.UNAVAILABLE, what + " failed: " + cause, cause);
+            ObjectStoreException ose = ObjectStoreException.find(cause);
+            throw new ShaleException(ose != null ? StoreCalls.kindOf(ose) : ErrorKind.UNAVAILABLE,
+                    what + " failed: " + cause, cause);
         }
     }
 

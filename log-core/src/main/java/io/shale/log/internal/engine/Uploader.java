@@ -289,9 +289,10 @@ final class Uploader {
      * Close: one last upload of what is acknowledged, bounded by {@code deadlineMs}; what is left
      * stays in the WAL (appends still on their way into the WAL are not waited for: closing the WAL
      * settles them, and the store calls this again afterwards). With {@code trimWal} the WAL is
-     * trimmed below what was committed.
+     * trimmed below what was committed. Returns whether everything was uploaded in time; the store
+     * logs what a close that did not finish leaves behind.
      */
-    void finalUpload(long deadlineMs, boolean trimWal) {
+    boolean finalUpload(long deadlineMs, boolean trimWal) {
         try {
             FlushRequest req = newFlush(true);
             if (req != null) {
@@ -310,9 +311,11 @@ final class Uploader {
                 });
                 Blocking.get(trimmed, deadlineMs, TimeUnit.MILLISECONDS);
             }
+            return true;
         } catch (Exception e) {
-            log.warn("final upload on close did not complete: {} (the data stays in the WAL and is uploaded on reopen)",
+            log.info("final upload on close did not complete: {} (the data stays in the WAL and is uploaded on reopen)",
                     e.getMessage());
+            return false;
         }
     }
 
