@@ -169,7 +169,11 @@ final class Uploader {
             if (e.kind() == ErrorKind.FENCED) {
                 engine.onFenced(e);
             } else {
-                log.warn("upload to {} failed, will retry: {}", engine.store.describe(), e.getMessage());
+                if (engine.isClosing()) { // the close reports what it leaves behind
+                    log.info("upload to {} failed while closing: {}", engine.store.describe(), e.getMessage());
+                } else {
+                    log.warn("upload to {} failed, will retry: {}", engine.store.describe(), e.getMessage());
+                }
                 failFlushes(e); // a flush reports the failure; the data stays and is uploaded later
             }
         } catch (RuntimeException e) {
@@ -501,8 +505,13 @@ final class Uploader {
         List<Upload> dropped = new ArrayList<>(pipeline);
         pipeline.clear();
         Throwable cause = failure(failed.put());
-        log.warn("uploading data object {} failed ({}); abandoning {} upload(s), their data is uploaded again",
-                failed.key(), String.valueOf(cause), dropped.size());
+        if (engine.isClosing()) { // the close reports what it leaves behind
+            log.info("uploading data object {} failed while closing ({}); abandoning {} upload(s), their data"
+                    + " stays in the WAL", failed.key(), String.valueOf(cause), dropped.size());
+        } else {
+            log.warn("uploading data object {} failed ({}); abandoning {} upload(s), their data is uploaded again",
+                    failed.key(), String.valueOf(cause), dropped.size());
+        }
         abandon(dropped);
         failFlushes(StoreCalls.translate(cause, "uploading data object " + failed.key()));
     }

@@ -392,10 +392,12 @@ public final class RetryingObjectStore implements ObjectStore {
         private ObjectStoreException cutOffFailure(Cutoff c) {
             ObjectStoreException last = lastFailure;
             long elapsed = nanoClock.getAsLong() - startNanos;
+            String what = name + " " + (key == null ? "" : "'" + key + "' ") + "on " + inner.describe();
             return new ObjectStoreException(last != null ? last.reason() : ObjectStoreException.Reason.TRANSIENT,
                     last != null && last.key() != null ? last.key() : key,
-                    name + " " + (key == null ? "" : "'" + key + "' ") + "on " + inner.describe() + " gave up after "
-                            + attemptsMade + " attempt(s) in " + TimeUnit.NANOSECONDS.toMillis(elapsed) + " ms: "
+                    (attemptsMade == 0 ? what + " was not attempted: "
+                            : what + " gave up after " + attemptsMade + " attempt(s) in "
+                                    + TimeUnit.NANOSECONDS.toMillis(elapsed) + " ms: ")
                             + c.why + (last != null ? "; last error: " + last.getMessage() : ""),
                     last);
         }
