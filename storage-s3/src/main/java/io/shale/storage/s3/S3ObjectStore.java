@@ -1,5 +1,7 @@
 package io.shale.storage.s3;
 
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
 import io.shale.log.spi.DeleteResult;
 import io.shale.log.spi.ListPage;
 import io.shale.log.spi.ObjectInfo;
@@ -156,7 +158,12 @@ public final class S3ObjectStore implements ObjectStore {
         this.directoryBucket = options.isDirectoryBucket();
     }
 
-    /** A store with the default HTTP client (Netty) sized by the options. No I/O happens here. */
+    /**
+     * A store with the default HTTP client (Netty) sized by the options. No I/O happens here.
+     *
+     * @throws ShaleException {@code INVALID_ARGUMENT} if the client cannot be built from the options
+     *     (no region given and none in the default region chain, for AWS's own endpoint)
+     */
     public static S3ObjectStore create(S3StoreOptions options) {
         Objects.requireNonNull(options, "options");
         // The store owns its event loops and shuts them down without waiting: the SDK's own close
@@ -181,11 +188,22 @@ public final class S3ObjectStore implements ObjectStore {
     /**
      * A store using another async HTTP client (e.g. the CRT client), which the store owns and
      * closes. The options' {@code maxConcurrency} and {@code connectionTimeout} are not applied to
-     * it: configure them on the builder.
+     * it: configure them on the builder. Errors as {@link #create(S3StoreOptions)}.
      */
     public static S3ObjectStore create(S3StoreOptions options, SdkAsyncHttpClient.Builder<?> httpClient) {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(httpClient, "httpClient");
+        try {
+            return createClient(options, httpClient);
+        } catch (ShaleException e) {
+            throw e;
+        } catch (RuntimeException e) { // the SDK refused its configuration
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "cannot create an S3 client for " + options.describe()
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static S3ObjectStore createClient(S3StoreOptions options, SdkAsyncHttpClient.Builder<?> httpClient) {
         S3AsyncClientBuilder b = S3AsyncClient.builder()
                 .httpClientBuilder(httpClient)
                 .credentialsProvider(credentials(options))
@@ -224,7 +242,7 @@ public final class S3ObjectStore implements ObjectStore {
                 // S3-compatible stores rarely care about the region; any value signs correctly for them.
                 return Region.US_EAST_1;
             }
-            throw new IllegalArgumentException("no region for bucket " + o.bucket()
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "no region for bucket " + o.bucket()
                     + ": set S3StoreOptions.region or AWS_REGION / a profile region", e);
         }
     }
