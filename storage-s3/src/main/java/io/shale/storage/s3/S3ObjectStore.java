@@ -129,6 +129,8 @@ public final class S3ObjectStore implements ObjectStore {
     private static final int MAX_LIST_KEYS = 1000;
     /** Base64 of the big-endian CRC32 of no bytes. */
     private static final String EMPTY_CRC32 = "AAAAAA==";
+    /** Quiet period of the event loops' background shutdown (see {@link #create(S3StoreOptions)}). */
+    private static final long LOOP_QUIET_PERIOD_MS = 200;
 
     private final S3StoreOptions options;
     private final S3AsyncClient client;
@@ -167,7 +169,11 @@ public final class S3ObjectStore implements ObjectStore {
     public static S3ObjectStore create(S3StoreOptions options) {
         Objects.requireNonNull(options, "options");
         // The store owns its event loops and shuts them down without waiting: the SDK's own close
-        // of a client-created group blocks for its 2 s quiet period.
+        // of a client-created group blocks for its 2 s quiet period. The loops keep a short quiet
+        // period of their own, in the background: closing the client closes its pooled channels on
+        // their loops, and a loop that stopped at once would reject the pool's close listeners
+        // (Netty logs that as a WARN with a RejectedExecutionException, or an ERROR when it cannot
+        // notify a listener) whenever a request was still in flight, as after a failed open.
         SdkEventLoopGroup loops = SdkEventLoopGroup.builder()
                 .numberOfThreads(Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors())))
                 .build();
@@ -177,7 +183,8 @@ public final class S3ObjectStore implements ObjectStore {
                     .maxConcurrency(options.maxConcurrency())
                     .connectionTimeout(options.connectionTimeout())
                     .connectionAcquisitionTimeout(options.apiCallTimeout()));
-            store.onClose = () -> loops.eventLoopGroup().shutdownGracefully(0, 5, TimeUnit.SECONDS);
+            store.onClose = () -> loops.eventLoopGroup().shutdownGracefully(LOOP_QUIET_PERIOD_MS, 5_000,
+                    TimeUnit.MILLISECONDS);
             return store;
         } catch (RuntimeException e) {
             loops.eventLoopGroup().shutdownGracefully(0, 5, TimeUnit.SECONDS);

@@ -104,6 +104,25 @@ class S3EdgeSafetyTest {
     }
 
     @Test
+    void anEndpointThatNeverAnswersFailsAtTheOpenDeadlineWithoutWarnings() throws Exception {
+        // accepts connections (the kernel's backlog) and never answers a request, like a hung proxy:
+        // requests are still in flight when the failed open closes the client
+        try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+                CapturedLogs logs = new CapturedLogs()) {
+            for (int i = 0; i < 4; i++) { // the race between closing channels and stopping their loops
+                List<String> ignored = new java.util.ArrayList<>();
+                ShaleException e = failedOpen(S3ProxyServer.optionsFor(
+                        URI.create("http://127.0.0.1:" + silent.getLocalPort()), "edges", "").staticCredentials("a", "b")
+                        .build(), Map.of(StoreConfig.OPEN_TIMEOUT_MS, 1_000), ignored);
+                assertThat(e.kind()).isEqualTo(ErrorKind.UNAVAILABLE);
+                assertThat(e.getMessage()).contains(StoreConfig.OPEN_TIMEOUT_MS);
+            }
+            Thread.sleep(1_000); // what the closed clients' event loops log while they stop
+            assertThat(logs.atLeast(Level.WARN)).isEmpty();
+        }
+    }
+
+    @Test
     void aCleanOpenAndCloseLogsNoWarnings(S3ProxyServer s3) {
         s3.createBucket("edges-clean");
         List<String> warnings;
