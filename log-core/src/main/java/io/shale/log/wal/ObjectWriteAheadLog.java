@@ -3,7 +3,6 @@ package io.shale.log.wal;
 import io.shale.log.ErrorKind;
 import io.shale.log.ShaleException;
 import io.shale.log.internal.util.Blocking;
-import io.shale.log.internal.util.StoreCalls;
 import io.shale.log.spi.DeleteResult;
 import io.shale.log.spi.ListPage;
 import io.shale.log.spi.ObjectInfo;
@@ -718,7 +717,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             ObjectStoreException ose = ObjectStoreException.find(error);
             String reason = ose != null ? ose.reason() + ": " + ose.getMessage() : String.valueOf(unwrap(error));
             LOG.warn("{}: PUT of {} ({} entries, {} bytes) failed: {}", describe(), obj.key, obj.entries.size(), obj.size, reason);
-            settle(obj, new ShaleException(ose != null ? StoreCalls.kindOf(ose) : ErrorKind.UNAVAILABLE,
+            settle(obj, new ShaleException(ose != null ? kindOf(ose) : ErrorKind.UNAVAILABLE,
                     "PUT of WAL object " + where(obj.key) + " failed (" + reason + "); its " + obj.entries.size()
                             + " entries are not durable", unwrap(error)));
             return;
@@ -1008,7 +1007,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 LOG.error("{}: the store reports WAL object {} as corrupt: {}", describe(), where(key), ose.getMessage());
                 return ByteBuffer.allocate(0);
             }
-            throw new ShaleException(ose != null ? StoreCalls.kindOf(ose) : ErrorKind.UNAVAILABLE,
+            throw new ShaleException(ose != null ? kindOf(ose) : ErrorKind.UNAVAILABLE,
                     "reading WAL object " + where(key) + " failed: " + cause, cause);
         }
     }
@@ -1235,6 +1234,15 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         }
     }
 
+    /** As the engine reports object-store failures: PERMANENT is STORAGE_ACCESS (not retriable), CORRUPT CORRUPT_STORAGE. */
+    private static ErrorKind kindOf(ObjectStoreException ose) {
+        return switch (ose.reason()) {
+            case PERMANENT -> ErrorKind.STORAGE_ACCESS;
+            case CORRUPT -> ErrorKind.CORRUPT_STORAGE;
+            default -> ErrorKind.UNAVAILABLE;
+        };
+    }
+
     private <T> T await(CompletableFuture<T> f, String what) {
         try {
             return Blocking.get(f);
@@ -1248,7 +1256,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 throw se;
             }
             ObjectStoreException ose = ObjectStoreException.find(cause);
-            throw new ShaleException(ose != null ? StoreCalls.kindOf(ose) : ErrorKind.UNAVAILABLE,
+            throw new ShaleException(ose != null ? kindOf(ose) : ErrorKind.UNAVAILABLE,
                     what + " failed: " + cause, cause);
         }
     }
