@@ -32,6 +32,16 @@ public enum ErrorKind {
      * instance accepts no more writes; reopen it to continue.
      */
     FENCED(false),
+    /**
+     * The storage refused the operation in a way that repeating it will not fix: access denied,
+     * invalid credentials or a signature mismatch (S3 403 {@code AccessDenied},
+     * {@code InvalidAccessKeyId}, {@code SignatureDoesNotMatch}), a bucket or store directory that
+     * does not exist ({@code NoSuchBucket}, a mistyped path), a request the store rejects as
+     * malformed (other 4xx), or a directory this process may not write. Fails at once, without
+     * retries; the message names the bucket or directory and the key. Fix the configuration
+     * (credentials, permissions, bucket name, path) and open the store again.
+     */
+    STORAGE_ACCESS(false),
     /** The store was closed. */
     CLOSED(false),
     /** The store was opened read-only and the operation writes. */

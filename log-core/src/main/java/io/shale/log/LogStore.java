@@ -92,7 +92,8 @@ public interface LogStore extends AutoCloseable {
      * exceptionally with {@code UNKNOWN_TOPIC_OR_PARTITION}, {@code INVALID_ARGUMENT} (no records,
      * a timestamp outside the topic's allowed range), {@code RECORD_TOO_LARGE}, {@code UNAVAILABLE}
      * (WAL failure, or cache still full after {@code append.max.block.ms}), {@code FENCED},
-     * {@code READ_ONLY} or {@code CLOSED}. A failed append is not readable while this store stays
+     * {@code READ_ONLY}, {@code CLOSED} or {@code STORAGE_ACCESS} (an object WAL the object store
+     * refuses). A failed append is not readable while this store stays
      * open, and a later append reuses its offsets. Like a timed-out Kafka produce, though, an append
      * that failed because the WAL could not confirm it (UNAVAILABLE, FENCED, CLOSED) may have
      * reached the WAL anyway: if no later append took its offsets before a crash or close, it can
@@ -205,9 +206,26 @@ public interface LogStore extends AutoCloseable {
     void flush(Duration timeout);
 
     /**
-     * Stops accepting operations, completes or fails in-flight appends, uploads what it can and
-     * releases threads, the WAL and the object store. Idempotent.
+     * {@link #close(Duration)} with the {@code close.timeout.ms} setting (default 30 s) as the
+     * timeout.
      */
     @Override
     void close();
+
+    /**
+     * Stops accepting operations, completes or fails in-flight appends, uploads what it can within
+     * {@code timeout} and releases threads, the WAL (and its lock) and the object store.
+     * Idempotent: a second call returns at once.
+     *
+     * <p>When the object store is slow or unreachable, this returns about {@code timeout} later
+     * (plus at most a few seconds for threads to stop) whatever is still pending: retries stop,
+     * object-store requests in flight are abandoned, appends not yet acknowledged and long polls
+     * fail with {@code CLOSED}, flushes with {@code CLOSED} or {@code UNAVAILABLE}, and a WARN line
+     * says what was left. Nothing acknowledged is lost: data not uploaded stays in the WAL and is
+     * replayed and uploaded when the store is next opened (with a file WAL, on this machine).
+     * A zero timeout skips the final upload.
+     *
+     * @throws NullPointerException if {@code timeout} is null
+     */
+    void close(Duration timeout);
 }

@@ -88,11 +88,15 @@ public final class LogStoreBuilder {
 
     /**
      * Opens the store: reads the manifest, claims a new writer epoch (fencing any previous
-     * writer), replays the WAL and starts background work.
+     * writer), replays the WAL and starts background work, within {@code open.timeout.ms}
+     * (default 60 s): retries of an unreachable object store are logged while they last and stop
+     * at that deadline, and everything the open had started is released.
      *
      * @throws ShaleException {@code INVALID_ARGUMENT} if a component is missing,
-     *     {@code UNAVAILABLE} if the object store cannot be reached, {@code CORRUPT_STORAGE} if the
-     *     manifest cannot be decoded
+     *     {@code UNAVAILABLE} if the object store cannot be reached within {@code open.timeout.ms},
+     *     {@code STORAGE_ACCESS} at once if the object store refuses access (bad credentials, no
+     *     permission, no such bucket or directory), {@code CORRUPT_STORAGE} if the manifest cannot be
+     *     decoded, {@code IN_USE} if another live instance holds the WAL
      */
     public LogStore open() {
         if (objectStore == null) {

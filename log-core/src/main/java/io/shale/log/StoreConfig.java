@@ -29,6 +29,8 @@ import java.util.Objects;
  *   <tr><td>{@code manifest.snapshot.deltas}</td><td>64</td><td>write a manifest snapshot after this many deltas</td></tr>
  *   <tr><td>{@code refresh.interval.ms}</td><td>1000</td><td>read-only stores: how often to look for new manifest deltas</td></tr>
  *   <tr><td>{@code object.store.retry.deadline.ms}</td><td>60000</td><td>how long a retriable object-store operation is retried before failing</td></tr>
+ *   <tr><td>{@code open.timeout.ms}</td><td>60000</td><td>how long opening may take, retries of an unreachable object store included, before it fails with UNAVAILABLE (nothing is claimed if it fails before the claim)</td></tr>
+ *   <tr><td>{@code close.timeout.ms}</td><td>30000</td><td>how long {@link LogStore#close()} waits for the final upload before it releases everything anyway (see {@link LogStore#close(java.time.Duration)})</td></tr>
  *   <tr><td>{@code writer.lease.ms}</td><td>10000</td><td>with a WAL on local disk: appends are acknowledged only while the writer confirmed (one HEAD every third of this) less than this long ago that no newer writer fenced it, so a fenced writer stops acknowledging at most this long after the new writer's claim</td></tr>
  * </table>
  */
@@ -51,6 +53,8 @@ public final class StoreConfig {
     public static final String REFRESH_INTERVAL_MS = "refresh.interval.ms";
     public static final String OBJECT_STORE_RETRY_DEADLINE_MS = "object.store.retry.deadline.ms";
     public static final String WRITER_LEASE_MS = "writer.lease.ms";
+    public static final String OPEN_TIMEOUT_MS = "open.timeout.ms";
+    public static final String CLOSE_TIMEOUT_MS = "close.timeout.ms";
 
     private static final long MIB = 1 << 20;
     private static final ConfigDef DEF = new ConfigDef("store");
@@ -90,6 +94,10 @@ public final class StoreConfig {
             DEF.longKey(OBJECT_STORE_RETRY_DEADLINE_MS, 60_000, 0, Long.MAX_VALUE, "");
     private static final ConfigDef.Key<Long> K_WRITER_LEASE =
             DEF.longKey(WRITER_LEASE_MS, 10_000, 100, 3_600_000, "");
+    private static final ConfigDef.Key<Long> K_OPEN_TIMEOUT =
+            DEF.longKey(OPEN_TIMEOUT_MS, 60_000, 1, Long.MAX_VALUE / 2_000_000, "");
+    private static final ConfigDef.Key<Long> K_CLOSE_TIMEOUT =
+            DEF.longKey(CLOSE_TIMEOUT_MS, 30_000, 0, Long.MAX_VALUE / 2_000_000, "");
 
     private static final StoreConfig DEFAULTS = new StoreConfig(Map.of());
 
@@ -196,6 +204,14 @@ public final class StoreConfig {
 
     public long writerLeaseMs() {
         return get(K_WRITER_LEASE);
+    }
+
+    public long openTimeoutMs() {
+        return get(K_OPEN_TIMEOUT);
+    }
+
+    public long closeTimeoutMs() {
+        return get(K_CLOSE_TIMEOUT);
     }
 
     /** Every key with its effective value. */

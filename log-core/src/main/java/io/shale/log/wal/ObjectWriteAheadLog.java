@@ -717,8 +717,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             ObjectStoreException ose = ObjectStoreException.find(error);
             String reason = ose != null ? ose.reason() + ": " + ose.getMessage() : String.valueOf(unwrap(error));
             LOG.warn("{}: PUT of {} ({} entries, {} bytes) failed: {}", describe(), obj.key, obj.entries.size(), obj.size, reason);
-            settle(obj, new ShaleException(ErrorKind.UNAVAILABLE, "PUT of WAL object " + where(obj.key) + " failed ("
-                    + reason + "); its " + obj.entries.size() + " entries are not durable", unwrap(error)));
+            settle(obj, new ShaleException(ose != null ? kindOf(ose) : ErrorKind.UNAVAILABLE,
+                    "PUT of WAL object " + where(obj.key) + " failed (" + reason + "); its " + obj.entries.size()
+                            + " entries are not durable", unwrap(error)));
             return;
         }
         onPutSlotFreed(obj, true);
@@ -1010,7 +1011,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 LOG.error("{}: the store reports WAL object {} as corrupt: {}", describe(), where(key), ose.getMessage());
                 return ByteBuffer.allocate(0);
             }
-            throw new ShaleException(ErrorKind.UNAVAILABLE, "reading WAL object " + where(key) + " failed: " + cause, cause);
+            throw new ShaleException(ose != null ? kindOf(ose) : ErrorKind.UNAVAILABLE,
+                    "reading WAL object " + where(key) + " failed: " + cause, cause);
         }
     }
 
@@ -1236,6 +1238,15 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         }
     }
 
+    /** As the engine reports object-store failures: PERMANENT is STORAGE_ACCESS (not retriable), CORRUPT CORRUPT_STORAGE. */
+    private static ErrorKind kindOf(ObjectStoreException ose) {
+        return switch (ose.reason()) {
+            case PERMANENT -> ErrorKind.STORAGE_ACCESS;
+            case CORRUPT -> ErrorKind.CORRUPT_STORAGE;
+            default -> ErrorKind.UNAVAILABLE;
+        };
+    }
+
     private <T> T await(CompletableFuture<T> f, String what) {
         try {
             return Blocking.get(f);
@@ -1248,7 +1259,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             if (se != null) {
                 throw se;
             }
-            throw new ShaleException(ErrorKind.UNAVAILABLE, what + " failed: " + cause, cause);
+            ObjectStoreException ose = ObjectStoreException.find(cause);
+            throw new ShaleException(ose != null ? kindOf(ose) : ErrorKind.UNAVAILABLE,
+                    what + " failed: " + cause, cause);
         }
     }
 

@@ -180,7 +180,7 @@ class ObjectWriteAheadLogTest {
         long lostSeq = wal.append(lost);
         wal.flush().join();
         ShaleException error = lost.awaitOutcome();
-        assertThat(error.kind()).isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(error.kind()).isEqualTo(ErrorKind.STORAGE_ACCESS); // a PERMANENT refusal is not retriable
         assertThat(error.getMessage()).contains(WalObjectKey.of("wal/", EPOCH, lostSeq).key());
 
         RecordingEntry kept = entry(1, 1, 10);

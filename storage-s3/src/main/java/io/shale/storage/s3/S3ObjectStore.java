@@ -1,5 +1,7 @@
 package io.shale.storage.s3;
 
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
 import io.shale.log.spi.DeleteResult;
 import io.shale.log.spi.ListPage;
 import io.shale.log.spi.ObjectInfo;
@@ -127,6 +129,8 @@ public final class S3ObjectStore implements ObjectStore {
     private static final int MAX_LIST_KEYS = 1000;
     /** Base64 of the big-endian CRC32 of no bytes. */
     private static final String EMPTY_CRC32 = "AAAAAA==";
+    /** Quiet period of the event loops' background shutdown (see {@link #create(S3StoreOptions)}). */
+    private static final long LOOP_QUIET_PERIOD_MS = 200;
 
     private final S3StoreOptions options;
     private final S3AsyncClient client;
@@ -156,11 +160,20 @@ public final class S3ObjectStore implements ObjectStore {
         this.directoryBucket = options.isDirectoryBucket();
     }
 
-    /** A store with the default HTTP client (Netty) sized by the options. No I/O happens here. */
+    /**
+     * A store with the default HTTP client (Netty) sized by the options. No I/O happens here.
+     *
+     * @throws ShaleException {@code INVALID_ARGUMENT} if the client cannot be built from the options
+     *     (no region given and none in the default region chain, for AWS's own endpoint)
+     */
     public static S3ObjectStore create(S3StoreOptions options) {
         Objects.requireNonNull(options, "options");
         // The store owns its event loops and shuts them down without waiting: the SDK's own close
-        // of a client-created group blocks for its 2 s quiet period.
+        // of a client-created group blocks for its 2 s quiet period. The loops keep a short quiet
+        // period of their own, in the background: closing the client closes its pooled channels on
+        // their loops, and a loop that stopped at once would reject the pool's close listeners
+        // (Netty logs that as a WARN with a RejectedExecutionException, or an ERROR when it cannot
+        // notify a listener) whenever a request was still in flight, as after a failed open.
         SdkEventLoopGroup loops = SdkEventLoopGroup.builder()
                 .numberOfThreads(Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors())))
                 .build();
@@ -170,7 +183,8 @@ public final class S3ObjectStore implements ObjectStore {
                     .maxConcurrency(options.maxConcurrency())
                     .connectionTimeout(options.connectionTimeout())
                     .connectionAcquisitionTimeout(options.apiCallTimeout()));
-            store.onClose = () -> loops.eventLoopGroup().shutdownGracefully(0, 5, TimeUnit.SECONDS);
+            store.onClose = () -> loops.eventLoopGroup().shutdownGracefully(LOOP_QUIET_PERIOD_MS, 5_000,
+                    TimeUnit.MILLISECONDS);
             return store;
         } catch (RuntimeException e) {
             loops.eventLoopGroup().shutdownGracefully(0, 5, TimeUnit.SECONDS);
@@ -181,11 +195,22 @@ public final class S3ObjectStore implements ObjectStore {
     /**
      * A store using another async HTTP client (e.g. the CRT client), which the store owns and
      * closes. The options' {@code maxConcurrency} and {@code connectionTimeout} are not applied to
-     * it: configure them on the builder.
+     * it: configure them on the builder. Errors as {@link #create(S3StoreOptions)}.
      */
     public static S3ObjectStore create(S3StoreOptions options, SdkAsyncHttpClient.Builder<?> httpClient) {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(httpClient, "httpClient");
+        try {
+            return createClient(options, httpClient);
+        } catch (ShaleException e) {
+            throw e;
+        } catch (RuntimeException e) { // the SDK refused its configuration
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "cannot create an S3 client for " + options.describe()
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static S3ObjectStore createClient(S3StoreOptions options, SdkAsyncHttpClient.Builder<?> httpClient) {
         S3AsyncClientBuilder b = S3AsyncClient.builder()
                 .httpClientBuilder(httpClient)
                 .credentialsProvider(credentials(options))
@@ -224,7 +249,7 @@ public final class S3ObjectStore implements ObjectStore {
                 // S3-compatible stores rarely care about the region; any value signs correctly for them.
                 return Region.US_EAST_1;
             }
-            throw new IllegalArgumentException("no region for bucket " + o.bucket()
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "no region for bucket " + o.bucket()
                     + ": set S3StoreOptions.region or AWS_REGION / a profile region", e);
         }
     }

@@ -1,5 +1,7 @@
 package io.shale.storage.s3;
 
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Locale;
@@ -9,7 +11,8 @@ import java.util.Optional;
 /**
  * Settings of an {@link S3ObjectStore}: where the objects live (bucket, key prefix, region,
  * endpoint), how to authenticate, and request limits. Immutable and validated once by
- * {@link Builder#build()} ({@link IllegalArgumentException} naming the bad setting).
+ * {@link Builder#build()} ({@link ShaleException} of kind {@code INVALID_ARGUMENT} naming the bad
+ * setting).
  *
  * <ul>
  *   <li><b>Credentials</b>: the AWS default credential chain (environment, system properties, web
@@ -362,57 +365,62 @@ public final class S3StoreOptions {
             return this;
         }
 
+        /**
+         * Validates the settings.
+         *
+         * @throws ShaleException {@code INVALID_ARGUMENT} naming the first invalid setting
+         */
         public S3StoreOptions build() {
             if (bucket == null || bucket.isEmpty()) {
-                throw new IllegalArgumentException("bucket is required");
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "bucket is required");
             }
             validateBucket(bucket);
             keyPrefix = normalizePrefix(keyPrefix);
             if (region != null && (region.isBlank() || !region.equals(region.trim().toLowerCase(Locale.ROOT)))) {
-                throw new IllegalArgumentException("region must be a lowercase region name like 'eu-west-1': '" + region + "'");
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "region must be a lowercase region name like 'eu-west-1': '" + region + "'");
             }
             if (endpoint != null) {
                 String scheme = endpoint.getScheme() == null ? "" : endpoint.getScheme().toLowerCase(Locale.ROOT);
                 if (endpoint.getHost() == null || !(scheme.equals("https") || scheme.equals("http"))) {
-                    throw new IllegalArgumentException("endpoint must be an absolute http(s) URI with a host: " + endpoint);
+                    throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "endpoint must be an absolute http(s) URI with a host: " + endpoint);
                 }
                 if (scheme.equals("http") && !allowInsecureHttp) {
-                    throw new IllegalArgumentException("endpoint " + endpoint
+                    throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "endpoint " + endpoint
                             + " is plain HTTP; use https, or set allowInsecureHttp(true) for a local test server");
                 }
                 if (endpoint.getUserInfo() != null) {
-                    throw new IllegalArgumentException("endpoint must not carry user info (credentials); use staticCredentials");
+                    throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "endpoint must not carry user info (credentials); use staticCredentials");
                 }
             }
             boolean directory = bucket.endsWith(DIRECTORY_BUCKET_SUFFIX);
             if (directory && pathStyleAccess) {
-                throw new IllegalArgumentException("directory bucket " + bucket + " supports only virtual-hosted-style addressing; "
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "directory bucket " + bucket + " supports only virtual-hosted-style addressing; "
                         + "pathStyleAccess must be false");
             }
             if (accessKeyId != null && (accessKeyId.isBlank() || secretAccessKey.isBlank())) {
-                throw new IllegalArgumentException("static credentials must not be blank");
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "static credentials must not be blank");
             }
             requirePositive("apiCallTimeout", apiCallTimeout);
             requirePositive("apiCallAttemptTimeout", apiCallAttemptTimeout);
             requirePositive("connectionTimeout", connectionTimeout);
             if (attemptTimeoutPerMiB == null || attemptTimeoutPerMiB.isNegative()) {
-                throw new IllegalArgumentException("attemptTimeoutPerMiB must be zero or positive: " + attemptTimeoutPerMiB);
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "attemptTimeoutPerMiB must be zero or positive: " + attemptTimeoutPerMiB);
             }
             if (apiCallAttemptTimeout.compareTo(apiCallTimeout) > 0) {
-                throw new IllegalArgumentException("apiCallAttemptTimeout " + apiCallAttemptTimeout
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "apiCallAttemptTimeout " + apiCallAttemptTimeout
                         + " must not exceed apiCallTimeout " + apiCallTimeout);
             }
             if (maxConcurrency < 1 || maxConcurrency > 10_000) {
-                throw new IllegalArgumentException("maxConcurrency must be in [1, 10000]: " + maxConcurrency);
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "maxConcurrency must be in [1, 10000]: " + maxConcurrency);
             }
             if (partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
-                throw new IllegalArgumentException("partSize must be in [5 MiB, 5 GiB] (S3's part limits): " + partSize);
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "partSize must be in [5 MiB, 5 GiB] (S3's part limits): " + partSize);
             }
             if (multipartThreshold < MIN_PART_SIZE || multipartThreshold > MAX_PART_SIZE) {
-                throw new IllegalArgumentException("multipartThreshold must be in [5 MiB, 5 GiB]: " + multipartThreshold);
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "multipartThreshold must be in [5 MiB, 5 GiB]: " + multipartThreshold);
             }
             if (partUploadConcurrency < 1 || partUploadConcurrency > maxConcurrency) {
-                throw new IllegalArgumentException("partUploadConcurrency must be in [1, maxConcurrency=" + maxConcurrency + "]: "
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "partUploadConcurrency must be in [1, maxConcurrency=" + maxConcurrency + "]: "
                         + partUploadConcurrency);
             }
             return new S3StoreOptions(this);
@@ -420,7 +428,7 @@ public final class S3StoreOptions {
 
         private static void requirePositive(String name, Duration d) {
             if (d == null || d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(name + " must be positive: " + d);
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, name + " must be positive: " + d);
             }
         }
 
@@ -428,17 +436,17 @@ public final class S3StoreOptions {
             // General purpose rules: 3-63 chars of a-z 0-9 . -, starting and ending with a letter or digit.
             // Directory buckets follow the same alphabet ("base--zone-id--x-s3").
             if (b.length() < 3 || b.length() > 63) {
-                throw new IllegalArgumentException("bucket name must be 3 to 63 characters: '" + b + "'");
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "bucket name must be 3 to 63 characters: '" + b + "'");
             }
             for (int i = 0; i < b.length(); i++) {
                 char c = b.charAt(i);
                 boolean ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
                 if (!ok) {
-                    throw new IllegalArgumentException("bucket name may contain only a-z, 0-9, '.' and '-': '" + b + "'");
+                    throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "bucket name may contain only a-z, 0-9, '.' and '-': '" + b + "'");
                 }
             }
             if (!Character.isLetterOrDigit(b.charAt(0)) || !Character.isLetterOrDigit(b.charAt(b.length() - 1))) {
-                throw new IllegalArgumentException("bucket name must start and end with a letter or digit: '" + b + "'");
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "bucket name must start and end with a letter or digit: '" + b + "'");
             }
         }
 
@@ -450,10 +458,10 @@ public final class S3StoreOptions {
             try {
                 S3Keys.validate(p);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("invalid keyPrefix '" + prefix + "': " + e.getMessage(), e);
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "invalid keyPrefix '" + prefix + "': " + e.getMessage(), e);
             }
             if (S3Keys.utf8Length(p) > 512) {
-                throw new IllegalArgumentException("keyPrefix longer than 512 bytes: '" + prefix + "'");
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "keyPrefix longer than 512 bytes: '" + prefix + "'");
             }
             return p + "/";
         }

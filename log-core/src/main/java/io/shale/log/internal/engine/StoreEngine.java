@@ -106,6 +106,8 @@ public final class StoreEngine implements LogStore {
     static final String PROBE_KEY = "manifest/if-none-match-probe";
 
     final ObjectStore store;
+    /** {@link #store} as the retry policy, for the open and close deadlines. */
+    private final RetryingObjectStore retries;
     final WriteAheadLog wal;
     final Clock clock;
     final StoreConfig config;
@@ -162,12 +164,13 @@ public final class StoreEngine implements LogStore {
         }
     }
 
-    private StoreEngine(ObjectStore store, WriteAheadLog wal, Clock clock, StoreConfig config, EngineRuntime runtime,
-            StoreMetrics metrics) {
+    private StoreEngine(RetryingObjectStore store, WriteAheadLog wal, Clock clock, StoreConfig config,
+            EngineRuntime runtime, StoreMetrics metrics) {
         this.metrics = metrics;
         this.metricsOn = metrics != StoreMetrics.NONE;
         this.openedAtMillis = clock.millis();
         this.store = store;
+        this.retries = store;
         this.wal = wal;
         this.clock = clock;
         this.config = config;
@@ -211,14 +214,38 @@ public final class StoreEngine implements LogStore {
         ObjectStore counted = m == StoreMetrics.NONE ? objectStore : new MeteredObjectStore(objectStore, m);
         // One retry policy for every object-store call (backoff with jitter, bounded by a deadline,
         // ambiguous conditional puts resolved by token), wrapped around whatever store was given.
-        ObjectStore store = runtime.configure(RetryingObjectStore.builder(counted).config(config)).build();
-        StoreEngine engine = new StoreEngine(store, wal, clock, config, runtime, m);
+        RetryingObjectStore store = runtime.configure(RetryingObjectStore.builder(counted).config(config)).build();
+        StoreEngine engine;
+        try {
+            engine = new StoreEngine(store, wal, clock, config, runtime, m);
+        } catch (RuntimeException | Error e) {
+            closeQuietly(wal);
+            closeQuietly(store);
+            throw e;
+        }
+        long timeoutMs = config.openTimeoutMs();
+        // Every object-store call the open makes (and its retries) ends by this deadline, even one
+        // that hangs; the open then fails with UNAVAILABLE naming the setting.
+        store.cutOffAfter(timeoutMs, "the store's open did not finish within " + StoreConfig.OPEN_TIMEOUT_MS + " = "
+                + timeoutMs + " ms");
         try {
             engine.start();
+            store.clearCutoff();
             return engine;
         } catch (RuntimeException | Error e) {
-            engine.shutdownQuietly();
+            engine.shutdownQuietly(10_000);
             throw e;
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            log.debug("closing {} after a failed open failed", c, e);
         }
     }
 
@@ -747,15 +774,29 @@ public final class StoreEngine implements LogStore {
 
     @Override
     public void close() {
+        close(Duration.ofMillis(config.closeTimeoutMs()));
+    }
+
+    /**
+     * Final uploads within the timeout, then release everything whatever is left. The deadline is
+     * kept by a cut-off on the retry policy: every object-store call (the uploads', the manifest
+     * commit's, the object WAL's) ends by then, even one that hangs, so each wait below ends too.
+     */
+    @Override
+    public void close(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
         if (!closed.compareAndSet(false, true)) {
             return;
         }
         closing = true;
+        long timeoutMs = timeout.isNegative() ? 0 : saturatedMillis(timeout);
+        long startMs = clock.millis();
+        retries.cutOffAfter(timeoutMs, "the store was closing with a timeout of " + timeoutMs + " ms");
+        boolean complete = true;
         try {
             if (!readOnly) {
-                long deadline = Math.max(1_000, config.objectStoreRetryDeadlineMs());
                 if (!isFenced()) {
-                    uploader.finalUpload(deadline, true);
+                    complete = uploader.finalUpload(remaining(startMs, timeoutMs), true);
                 }
                 try {
                     wal.close();
@@ -764,15 +805,33 @@ public final class StoreEngine implements LogStore {
                 }
                 if (!isFenced()) {
                     // entries the WAL made durable while closing, or that wait for the lease
-                    confirmLeaseBeforeClosing(deadline);
-                    uploader.finalUpload(deadline, false);
+                    confirmLeaseBeforeClosing(remaining(startMs, timeoutMs));
+                    complete &= uploader.finalUpload(remaining(startMs, timeoutMs), false);
                 }
             }
         } finally {
-            shutdownQuietly();
+            shutdownQuietly(Math.max(1_000, Math.min(10_000, remaining(startMs, timeoutMs))));
             ShaleException closedEx = closedException();
             failEverything(closedEx);
-            log.info("closed store on {}", store.describe());
+            if (complete) {
+                log.info("closed store on {}", store.describe());
+            } else {
+                log.warn("closed store on {} after its close timeout of {} ms without uploading everything: what"
+                        + " was acknowledged and not uploaded stays in the WAL {} and is uploaded when the store is"
+                        + " next opened", store.describe(), timeoutMs, wal.describe());
+            }
+        }
+    }
+
+    private long remaining(long startMs, long timeoutMs) {
+        return Math.max(0, timeoutMs - (clock.millis() - startMs));
+    }
+
+    private static long saturatedMillis(Duration d) {
+        try {
+            return d.toMillis();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE / 2_000_000;
         }
     }
 
@@ -797,7 +856,8 @@ public final class StoreEngine implements LogStore {
         }
     }
 
-    private void shutdownQuietly() {
+    /** Stops everything, waiting up to {@code waitMs} for the upload and maintenance threads to end. */
+    private void shutdownQuietly(long waitMs) {
         closing = true;
         closed.set(true);
         ScheduledFuture<?> lt = leaseTimer;
@@ -818,7 +878,7 @@ public final class StoreEngine implements LogStore {
         for (ExecutorService e : new ExecutorService[] {uploadExecutor, maintenanceExecutor}) {
             if (e != null) {
                 try {
-                    e.awaitTermination(10, TimeUnit.SECONDS);
+                    e.awaitTermination(waitMs, TimeUnit.MILLISECONDS);
                 } catch (InterruptedException ie) {
                     Thread.currentThread().interrupt();
                 }

@@ -169,7 +169,11 @@ final class Uploader {
             if (e.kind() == ErrorKind.FENCED) {
                 engine.onFenced(e);
             } else {
-                log.warn("upload to {} failed, will retry: {}", engine.store.describe(), e.getMessage());
+                if (engine.isClosing()) { // the close reports what it leaves behind
+                    log.info("upload to {} failed while closing: {}", engine.store.describe(), e.getMessage());
+                } else {
+                    log.warn("upload to {} failed, will retry: {}", engine.store.describe(), e.getMessage());
+                }
                 failFlushes(e); // a flush reports the failure; the data stays and is uploaded later
             }
         } catch (RuntimeException e) {
@@ -289,9 +293,10 @@ final class Uploader {
      * Close: one last upload of what is acknowledged, bounded by {@code deadlineMs}; what is left
      * stays in the WAL (appends still on their way into the WAL are not waited for: closing the WAL
      * settles them, and the store calls this again afterwards). With {@code trimWal} the WAL is
-     * trimmed below what was committed.
+     * trimmed below what was committed. Returns whether everything was uploaded in time; the store
+     * logs what a close that did not finish leaves behind.
      */
-    void finalUpload(long deadlineMs, boolean trimWal) {
+    boolean finalUpload(long deadlineMs, boolean trimWal) {
         try {
             FlushRequest req = newFlush(true);
             if (req != null) {
@@ -310,9 +315,11 @@ final class Uploader {
                 });
                 Blocking.get(trimmed, deadlineMs, TimeUnit.MILLISECONDS);
             }
+            return true;
         } catch (Exception e) {
-            log.warn("final upload on close did not complete: {} (the data stays in the WAL and is uploaded on reopen)",
+            log.info("final upload on close did not complete: {} (the data stays in the WAL and is uploaded on reopen)",
                     e.getMessage());
+            return false;
         }
     }
 
@@ -498,8 +505,13 @@ final class Uploader {
         List<Upload> dropped = new ArrayList<>(pipeline);
         pipeline.clear();
         Throwable cause = failure(failed.put());
-        log.warn("uploading data object {} failed ({}); abandoning {} upload(s), their data is uploaded again",
-                failed.key(), String.valueOf(cause), dropped.size());
+        if (engine.isClosing()) { // the close reports what it leaves behind
+            log.info("uploading data object {} failed while closing ({}); abandoning {} upload(s), their data"
+                    + " stays in the WAL", failed.key(), String.valueOf(cause), dropped.size());
+        } else {
+            log.warn("uploading data object {} failed ({}); abandoning {} upload(s), their data is uploaded again",
+                    failed.key(), String.valueOf(cause), dropped.size());
+        }
         abandon(dropped);
         failFlushes(StoreCalls.translate(cause, "uploading data object " + failed.key()));
     }

@@ -13,8 +13,10 @@ import java.util.Collection;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -22,9 +24,12 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /*
  * Design rationale.
@@ -54,6 +59,18 @@ import java.util.function.Supplier;
  * but a 503 can also come from a proxy or load balancer after the request reached the store, and
  * S3-compatible stores differ; one HEAD after a throttled conditional write costs little, treating
  * our own landed write as someone else's costs a fenced writer.
+ *
+ * Cut-off: the store's open and close have deadlines of their own (open.timeout.ms, close's
+ * timeout), shorter than the sum of the per-operation deadlines of everything they do. While one
+ * runs, the engine sets a cut-off: operations started before it passes retry only until it, an
+ * operation still in flight when it passes (even one whose attempt hangs) fails then, and
+ * operations started after it fail at once without an attempt. Operations are tracked while in
+ * flight for that, and so that close() completes every one of them.
+ *
+ * Logging: a retried failure is logged (operation, key, attempt, error; the store's messages
+ * name bucket and key, never credentials), at most one line per LOG_INTERVAL per store so that
+ * an outage does not flood the log: INFO while operations have been failing for a short while,
+ * WARN once one has been retrying for WARN_AFTER.
  */
 
 /**
@@ -78,6 +95,11 @@ import java.util.function.Supplier;
  * ambiguous outcome is resolved by comparing tokens (see {@link #putIfAbsent}).
  */
 public final class RetryingObjectStore implements ObjectStore {
+    private static final Logger log = LoggerFactory.getLogger(RetryingObjectStore.class);
+    /** At most one retry line per this interval per store. */
+    private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** Retry lines are WARN once the operation has been failing for this long, INFO before. */
+    private static final long WARN_AFTER_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     /** Runs a task after a delay. Injected by tests to record the delays without waiting. */
     @FunctionalInterface
@@ -109,6 +131,13 @@ public final class RetryingObjectStore implements ObjectStore {
     private final ScheduledExecutorService ownedExecutor;
     private final ExecutorService ownedPool;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Operations not yet completed (see the cut-off in the class comment). */
+    private final Set<Operation<?>> inFlight = ConcurrentHashMap.newKeySet();
+    /** The cut-off in force, or null. */
+    private volatile Cutoff cutoff;
+    /** When the last retry line was logged (nanoClock), and how many retries went unlogged since. */
+    private final AtomicLong lastRetryLogNanos = new AtomicLong(Long.MIN_VALUE);
+    private final AtomicLong unloggedRetries = new AtomicLong();
 
     private final LongAdder attempts = new LongAdder();
     private final LongAdder retries = new LongAdder();
@@ -158,6 +187,52 @@ public final class RetryingObjectStore implements ObjectStore {
     /** The wrapped store. */
     public ObjectStore inner() {
         return inner;
+    }
+
+    /** A deadline that overrides every operation's own (see {@link #cutOffAfter}). */
+    private static final class Cutoff {
+        final long atNanos;
+        final String why;
+
+        Cutoff(long atNanos, String why) {
+            this.atNanos = atNanos;
+            this.why = why;
+        }
+    }
+
+    /**
+     * Sets a cut-off {@code delayMillis} from now: until {@link #clearCutoff()}, operations retry
+     * only until then; operations in flight when it passes (even one waiting on an attempt that
+     * hangs) fail then with a {@code TRANSIENT} {@link ObjectStoreException} naming {@code why},
+     * and operations started after it fail at once. Replaces an earlier cut-off. The store's open
+     * and close use it to keep their deadlines.
+     */
+    public void cutOffAfter(long delayMillis, String why) {
+        long delay = Math.max(0, delayMillis);
+        Cutoff c = new Cutoff(nanoClock.getAsLong() + TimeUnit.MILLISECONDS.toNanos(delay), Objects.requireNonNull(why));
+        cutoff = c;
+        for (Operation<?> op : inFlight) {
+            op.cutoff = c;
+        }
+        try {
+            scheduler.schedule(delay, () -> cutOff(c));
+        } catch (RuntimeException e) {
+            cutOff(c); // no timer left (closed): in-flight operations fail now
+        }
+    }
+
+    /** Removes the cut-off for operations started from now on. */
+    public void clearCutoff() {
+        cutoff = null;
+    }
+
+    /** The cut-off passed: every operation it applies to that is still in flight fails now. */
+    private void cutOff(Cutoff c) {
+        for (Operation<?> op : inFlight) {
+            if (op.cutoff == c) {
+                op.giveUp(c);
+            }
+        }
     }
 
     /** A snapshot of the counters. */
@@ -220,13 +295,22 @@ public final class RetryingObjectStore implements ObjectStore {
         return inner.describe();
     }
 
-    /** Closes the inner store and the wrapper's own scheduler thread (not an injected scheduler). Idempotent. */
+    /**
+     * Closes the inner store and the wrapper's own scheduler thread (not an injected scheduler),
+     * and fails every operation still in flight (retrying or waiting on an attempt) with
+     * {@link IllegalStateException}. Idempotent.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
         try {
+            for (Operation<?> op : inFlight) {
+                op.result.completeExceptionally(new IllegalStateException("object store " + inner.describe()
+                        + " was closed while " + op.name + (op.key == null ? "" : " '" + op.key + "'")
+                        + " was in flight"));
+            }
             inner.close();
         } finally {
             if (ownedExecutor != null) {
@@ -258,9 +342,13 @@ public final class RetryingObjectStore implements ObjectStore {
         private final long startNanos;
         private final Supplier<CompletableFuture<T>> attempt;
         private final CompletableFuture<T> result = new CompletableFuture<>();
-        private int attemptsMade;
+        private volatile int attemptsMade;
         /** Whether any attempt failed retriably (for a write: the outcome is unknown). */
         volatile boolean sawAmbiguousFailure;
+        /** The cut-off that applies to this operation, or null. */
+        volatile Cutoff cutoff;
+        /** The last retriable failure, for the message when the cut-off ends the operation. */
+        private volatile ObjectStoreException lastFailure;
 
         Operation(String name, String key, long startNanos, Supplier<CompletableFuture<T>> attempt) {
             this.name = name;
@@ -270,6 +358,14 @@ public final class RetryingObjectStore implements ObjectStore {
         }
 
         CompletableFuture<T> start() {
+            Cutoff c = RetryingObjectStore.this.cutoff;
+            if (c != null && nanoClock.getAsLong() - c.atNanos >= 0) {
+                result.completeExceptionally(cutOffFailure(c));
+                return result;
+            }
+            cutoff = c;
+            inFlight.add(this);
+            result.whenComplete((v, t) -> inFlight.remove(this));
             attempts.increment();
             attemptsMade = 1;
             // A synchronous throw on the first attempt (bad argument, closed store) reaches the caller as is.
@@ -278,12 +374,38 @@ public final class RetryingObjectStore implements ObjectStore {
                 first = attempt.get();
             } catch (ObjectStoreException e) {
                 first = CompletableFuture.failedFuture(e);
+            } catch (RuntimeException | Error e) {
+                inFlight.remove(this);
+                throw e;
             }
             first.whenComplete(this::onAttemptDone);
             return result;
         }
 
+        /** The cut-off passed while this operation was in flight. */
+        void giveUp(Cutoff c) {
+            if (!result.isDone()) {
+                result.completeExceptionally(cutOffFailure(c));
+            }
+        }
+
+        private ObjectStoreException cutOffFailure(Cutoff c) {
+            ObjectStoreException last = lastFailure;
+            long elapsed = nanoClock.getAsLong() - startNanos;
+            String what = name + " " + (key == null ? "" : "'" + key + "' ") + "on " + inner.describe();
+            return new ObjectStoreException(last != null ? last.reason() : ObjectStoreException.Reason.TRANSIENT,
+                    last != null && last.key() != null ? last.key() : key,
+                    (attemptsMade == 0 ? what + " was not attempted: "
+                            : what + " gave up after " + attemptsMade + " attempt(s) in "
+                                    + TimeUnit.NANOSECONDS.toMillis(elapsed) + " ms: ")
+                            + c.why + (last != null ? "; last error: " + last.getMessage() : ""),
+                    last);
+        }
+
         private void retry() {
+            if (result.isDone()) {
+                return; // cut off or closed meanwhile
+            }
             if (closed.get()) {
                 result.completeExceptionally(new IllegalStateException("object store closed: " + inner.describe()));
                 return;
@@ -315,8 +437,18 @@ public final class RetryingObjectStore implements ObjectStore {
                 throttles.increment();
             }
             sawAmbiguousFailure = true; // the attempt may have been executed (see the class comment)
+            lastFailure = ose;
+            if (result.isDone()) {
+                return; // cut off or closed while the attempt ran
+            }
             long delay = backoffMillis(attemptsMade - 1, ose.reason());
-            long elapsed = nanoClock.getAsLong() - startNanos;
+            long now = nanoClock.getAsLong();
+            long elapsed = now - startNanos;
+            Cutoff c = cutoff;
+            if (c != null && now + TimeUnit.MILLISECONDS.toNanos(delay) - c.atNanos >= 0) {
+                result.completeExceptionally(cutOffFailure(c));
+                return;
+            }
             if (elapsed + TimeUnit.MILLISECONDS.toNanos(delay) >= deadlineNanos) {
                 exhausted.increment();
                 result.completeExceptionally(new ObjectStoreException(ose.reason(), ose.key() != null ? ose.key() : key,
@@ -327,6 +459,7 @@ public final class RetryingObjectStore implements ObjectStore {
                         ose));
                 return;
             }
+            logRetry(this, ose, delay, elapsed);
             try {
                 scheduler.schedule(delay, this::retry);
             } catch (RuntimeException e) {
@@ -334,6 +467,31 @@ public final class RetryingObjectStore implements ObjectStore {
                 e.addSuppressed(ose);
                 result.completeExceptionally(e);
             }
+        }
+    }
+
+    /** Logs a retry unless one was logged less than LOG_INTERVAL ago (then counts it). */
+    private void logRetry(Operation<?> op, ObjectStoreException failure, long delayMillis, long failingNanos) {
+        long now = nanoClock.getAsLong();
+        long last = lastRetryLogNanos.get();
+        if (last != Long.MIN_VALUE && now - last < LOG_INTERVAL_NANOS) {
+            unloggedRetries.incrementAndGet();
+            return;
+        }
+        if (!lastRetryLogNanos.compareAndSet(last, now)) {
+            unloggedRetries.incrementAndGet();
+            return;
+        }
+        long unlogged = unloggedRetries.getAndSet(0);
+        String more = unlogged == 0 ? "" : " (" + unlogged + " other retries since the last message)";
+        String what = op.name + (op.key == null ? "" : " '" + op.key + "'");
+        if (failingNanos >= WARN_AFTER_NANOS) {
+            log.warn("object store {}: {} still failing after {} attempts in {} ms, retrying in {} ms{}: {} {}",
+                    inner.describe(), what, op.attemptsMade, TimeUnit.NANOSECONDS.toMillis(failingNanos), delayMillis,
+                    more, failure.reason(), failure.getMessage());
+        } else {
+            log.info("object store {}: {} failed (attempt {}), retrying in {} ms{}: {} {}", inner.describe(), what,
+                    op.attemptsMade, delayMillis, more, failure.reason(), failure.getMessage());
         }
     }
 

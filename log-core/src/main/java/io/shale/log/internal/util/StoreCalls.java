@@ -15,9 +15,9 @@ public final class StoreCalls {
     }
 
     /**
-     * Waits for {@code f}. Object-store failures become {@code ShaleException}: corrupt bytes
-     * {@code CORRUPT_STORAGE}, everything else {@code UNAVAILABLE}; {@code what} says what was
-     * being done. A {@code ShaleException} passes through unchanged.
+     * Waits for {@code f}. Object-store failures become {@code ShaleException} of the kind
+     * {@link #kindOf} gives; {@code what} says what was being done. A {@code ShaleException} passes
+     * through unchanged.
      */
     public static <T> T await(CompletableFuture<T> f, String what) {
         try {
@@ -38,11 +38,23 @@ public final class StoreCalls {
         }
         ObjectStoreException ose = ObjectStoreException.find(t);
         if (ose != null) {
-            ErrorKind kind = ose.reason() == ObjectStoreException.Reason.CORRUPT ? ErrorKind.CORRUPT_STORAGE
-                    : ErrorKind.UNAVAILABLE;
-            return new ShaleException(kind, what + ": " + ose.getMessage(), ose);
+            return new ShaleException(kindOf(ose), what + ": " + ose.getMessage(), ose);
         }
         return new ShaleException(ErrorKind.UNAVAILABLE, what + ": " + t, t);
+    }
+
+    /**
+     * The public error kind of an object-store failure: corrupt bytes {@code CORRUPT_STORAGE}; a
+     * refusal that repeating will not fix (access denied, bad credentials, a missing bucket or
+     * root, a rejected request) {@code STORAGE_ACCESS}, so that it fails at once instead of
+     * looking retriable; throttling, transient faults and anything else {@code UNAVAILABLE}.
+     */
+    public static ErrorKind kindOf(ObjectStoreException ose) {
+        return switch (ose.reason()) {
+            case CORRUPT -> ErrorKind.CORRUPT_STORAGE;
+            case PERMANENT -> ErrorKind.STORAGE_ACCESS;
+            default -> ErrorKind.UNAVAILABLE;
+        };
     }
 
     /** Whether {@code t} is (or wraps) an object-store NOT_FOUND. */

@@ -110,7 +110,7 @@ class UploadPipelineTest extends EngineFixture {
         TopicPartition tp = TopicPartition.of("t", 0);
         append(s, tp, "a", "b");
         gated.failNext.set(1);
-        assertKind(s::flush, ErrorKind.UNAVAILABLE);
+        assertKind(s::flush, ErrorKind.STORAGE_ACCESS); // the injected failure is PERMANENT
         assertThat(s.partition(tp).meta.ranges()).isEmpty();
         append(s, tp, "c");
         s.flush();

@@ -1,5 +1,7 @@
 package io.shale.storage.local.objectstore;
 
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
 import io.shale.log.spi.DeleteResult;
 import io.shale.log.spi.ListPage;
 import io.shale.log.spi.ObjectInfo;
@@ -150,18 +152,21 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
     /** Settings of a store; immutable. */
     public static final class Options {
         private static final Options DEFAULTS =
-                new Options(Clock.systemUTC(), Duration.ofHours(1), MetadataPlacement.AUTO, true);
+                new Options(Clock.systemUTC(), Duration.ofHours(1), MetadataPlacement.AUTO, true, false);
 
         private final Clock clock;
         private final Duration staleTempFileAge;
         private final MetadataPlacement metadataPlacement;
         private final boolean fsync;
+        private final boolean readOnly;
 
-        private Options(Clock clock, Duration staleTempFileAge, MetadataPlacement metadataPlacement, boolean fsync) {
+        private Options(Clock clock, Duration staleTempFileAge, MetadataPlacement metadataPlacement, boolean fsync,
+                boolean readOnly) {
             this.clock = clock;
             this.staleTempFileAge = staleTempFileAge;
             this.metadataPlacement = metadataPlacement;
             this.fsync = fsync;
+            this.readOnly = readOnly;
         }
 
         /** System clock, temp files older than 1 hour swept on open, metadata placement AUTO, fsync on. */
@@ -171,20 +176,20 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
 
         /** The clock for objects' write times and for the age of temp files. */
         public Options withClock(Clock clock) {
-            return new Options(Objects.requireNonNull(clock, "clock"), staleTempFileAge, metadataPlacement, fsync);
+            return new Options(Objects.requireNonNull(clock, "clock"), staleTempFileAge, metadataPlacement, fsync, readOnly);
         }
 
         /** Sweep temp files older than this when opening; {@code null} to not sweep on open. */
         public Options withStaleTempFileAge(Duration age) {
             if (age != null && age.isNegative()) {
-                throw new IllegalArgumentException("negative age " + age);
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "stale temp file age must not be negative: " + age);
             }
-            return new Options(clock, age, metadataPlacement, fsync);
+            return new Options(clock, age, metadataPlacement, fsync, readOnly);
         }
 
         /** Where a new directory keeps object metadata. */
         public Options withMetadataPlacement(MetadataPlacement placement) {
-            return new Options(clock, staleTempFileAge, Objects.requireNonNull(placement, "placement"), fsync);
+            return new Options(clock, staleTempFileAge, Objects.requireNonNull(placement, "placement"), fsync, readOnly);
         }
 
         /**
@@ -194,7 +199,17 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
          * object empty.
          */
         public Options withFsync(boolean fsync) {
-            return new Options(clock, staleTempFileAge, metadataPlacement, fsync);
+            return new Options(clock, staleTempFileAge, metadataPlacement, fsync, readOnly);
+        }
+
+        /**
+         * Whether the store only reads (default false). A read-only store writes nothing at all, not
+         * even when it opens: the directory must already be a store (made by a writable open), no
+         * temp files are swept, and put, putIfAbsent, delete and deleteStaleTempFiles fail with
+         * {@code PERMANENT}.
+         */
+        public Options withReadOnly(boolean readOnly) {
+            return new Options(clock, staleTempFileAge, metadataPlacement, fsync, readOnly);
         }
     }
 
@@ -203,6 +218,7 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
     private final StoreLayout.Metadata metadata;
     private final Clock clock;
     private final boolean fsync;
+    private final boolean readOnly;
     private final AtomicBoolean closed = new AtomicBoolean();
     /**
      * Directories whose entry in their parent is known to be durable, with the file key (device,
@@ -215,6 +231,7 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
         this.metadata = metadata;
         this.clock = options.clock;
         this.fsync = options.fsync;
+        this.readOnly = options.readOnly;
         this.description = root.toUri().toString();
     }
 
@@ -226,10 +243,15 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
     /**
      * Opens a store in {@code root}, creating the directory and its layout marker if missing, and
      * sweeping stale temp files if the options say so (on this thread; a walk of the whole tree).
+     * A read-only open ({@link Options#withReadOnly}) creates nothing: {@code root} must be an
+     * existing store.
      *
-     * @throws ObjectStoreException if the directory cannot be created or read
-     * @throws IllegalArgumentException if {@code root} exists and is not a directory
-     * @throws IllegalStateException if the directory holds a layout this code cannot use
+     * @throws ShaleException naming the directory: {@code INVALID_ARGUMENT} if {@code root} exists
+     *     and is not a directory or holds a layout that contradicts the options or that this code
+     *     does not read; {@code STORAGE_ACCESS} if it cannot be created or read (permissions, a
+     *     read-only file system), or, for a read-only open, if it does not exist or is not a store;
+     *     {@code CORRUPT_STORAGE} if its layout marker is damaged; {@code UNAVAILABLE} for other
+     *     I/O errors
      */
     public static LocalDirectoryObjectStore open(Path root, Options options) {
         Objects.requireNonNull(root, "root");
@@ -239,7 +261,17 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
         try {
             Path absolute = root.toAbsolutePath().normalize();
             if (Files.exists(absolute) && !Files.isDirectory(absolute)) {
-                throw new IllegalArgumentException("cannot open local object store at " + root + ": not a directory");
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "cannot open local object store at " + root
+                        + ": not a directory");
+            }
+            if (options.readOnly) {
+                if (!Files.isDirectory(absolute)) {
+                    throw new ShaleException(ErrorKind.STORAGE_ACCESS, "cannot open local object store at " + root
+                            + " read-only: the directory does not exist");
+                }
+                real = absolute.toRealPath();
+                layout = StoreLayout.read(real);
+                return new LocalDirectoryObjectStore(real, layout.metadata, options);
             }
             if (!Files.isDirectory(absolute)) {
                 Files.createDirectories(absolute);
@@ -255,7 +287,10 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
             };
             layout = StoreLayout.openOrCreate(real, wanted);
         } catch (IOException e) {
-            throw new ObjectStoreException(reasonFor(e), null, "cannot open local object store at " + root + ": " + e, e);
+            Reason reason = reasonFor(e);
+            ErrorKind kind = reason == Reason.PERMANENT ? ErrorKind.STORAGE_ACCESS
+                    : reason == Reason.CORRUPT ? ErrorKind.CORRUPT_STORAGE : ErrorKind.UNAVAILABLE;
+            throw new ShaleException(kind, "cannot open local object store at " + root + ": " + e, e);
         }
         LocalDirectoryObjectStore store = new LocalDirectoryObjectStore(real, layout.metadata, options);
         if (options.staleTempFileAge != null) {
@@ -263,6 +298,9 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
                 store.deleteStaleTempFiles(options.staleTempFileAge);
             } catch (ObjectStoreException e) {
                 LOG.warn("Sweeping temp files in {} failed; continuing", store.description, e);
+            } catch (RuntimeException e) {
+                store.close();
+                throw e;
             }
         }
         return store;
@@ -287,6 +325,9 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
         ObjectKeys.validateToken(token, false);
         Objects.requireNonNull(payload, "payload");
         ensureOpen();
+        if (readOnly) {
+            return CompletableFuture.failedFuture(readOnlyFailure("put", key));
+        }
         List<String> names = ObjectKeys.pathOf(keyBytes);
         try {
             TempFile tmp = writeTempFile(key, names, payload, token);
@@ -316,6 +357,9 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
         ObjectKeys.validateToken(token, true);
         Objects.requireNonNull(payload, "payload");
         ensureOpen();
+        if (readOnly) {
+            return CompletableFuture.failedFuture(readOnlyFailure("putIfAbsent", key));
+        }
         List<String> names = ObjectKeys.pathOf(keyBytes);
         try {
             // Cheap early answer for the common losing case; the link below is what decides.
@@ -718,6 +762,9 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
             validated.put(key, ObjectKeys.validateKey(key));
         }
         ensureOpen();
+        if (readOnly) {
+            return CompletableFuture.failedFuture(readOnlyFailure("delete", null));
+        }
         if (!Files.isDirectory(root)) {
             return CompletableFuture.failedFuture(new ObjectStoreException(Reason.NOT_FOUND, null,
                     "root directory of " + description + " does not exist"));
@@ -790,6 +837,9 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
     public int deleteStaleTempFiles(Duration olderThan) {
         Objects.requireNonNull(olderThan, "olderThan");
         ensureOpen();
+        if (readOnly) {
+            throw readOnlyFailure("deleteStaleTempFiles", null);
+        }
         long cutoff = clock.millis() - olderThan.toMillis();
         AtomicInteger deleted = new AtomicInteger();
         try {
@@ -917,6 +967,11 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
     private ObjectStoreException foreign(String key, Path where, String what) {
         return new ObjectStoreException(Reason.PERMANENT, key, "cannot store '" + ObjectKeys.printable(key) + "' in "
                 + description + ": " + where + " is " + what + " not created by this store");
+    }
+
+    private ObjectStoreException readOnlyFailure(String op, String key) {
+        return new ObjectStoreException(Reason.PERMANENT, key, op + (key == null ? "" : " '" + ObjectKeys.printable(key) + "'")
+                + " refused: local object store " + description + " was opened read-only");
     }
 
     private ObjectStoreException notFound(String key) {

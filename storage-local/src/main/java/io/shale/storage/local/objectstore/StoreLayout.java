@@ -1,5 +1,7 @@
 package io.shale.storage.local.objectstore;
 
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -57,8 +59,10 @@ final class StoreLayout {
      * Reads the root's marker, or creates it if missing.
      *
      * @param wanted the metadata placement for a new directory, or null to choose (xattr if they work)
-     * @throws IllegalStateException if the directory is laid out in a way this code cannot read or
-     *     that contradicts {@code wanted}, or needs extended attributes the file system lacks
+     * @throws ShaleException if the directory is laid out in a way this code cannot read
+     *     ({@code INVALID_ARGUMENT}, {@code CORRUPT_STORAGE}) or that contradicts {@code wanted}
+     *     ({@code INVALID_ARGUMENT}), or needs extended attributes the file system lacks
+     *     ({@code STORAGE_ACCESS})
      */
     static StoreLayout openOrCreate(Path root, Metadata wanted) throws IOException {
         Path marker = root.resolve(MARKER_NAME);
@@ -83,14 +87,50 @@ final class StoreLayout {
         }
         StoreLayout layout = parse(Files.readString(marker, StandardCharsets.UTF_8), marker);
         if (wanted != null && wanted != layout.metadata) {
-            throw new IllegalStateException(root + " keeps object metadata as " + layout.metadata.text
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, root + " keeps object metadata as " + layout.metadata.text
                     + " (see " + marker + "), not " + wanted.text);
         }
         if (layout.metadata == Metadata.XATTR && !xattrsWork(root)) {
-            throw new IllegalStateException(root + " keeps object metadata in extended attributes (see " + marker
+            throw new ShaleException(ErrorKind.STORAGE_ACCESS, root + " keeps object metadata in extended attributes (see " + marker
                     + "), but this file system does not support user extended attributes");
         }
         return layout;
+    }
+
+    /**
+     * Reads the root's marker without writing anything (a read-only open).
+     *
+     * @throws ShaleException {@code STORAGE_ACCESS} if there is no marker (the directory is not a
+     *     store), otherwise as {@link #parse}; and {@code STORAGE_ACCESS} if the layout needs
+     *     extended attributes that cannot be read here
+     */
+    static StoreLayout read(Path root) throws IOException {
+        Path marker = root.resolve(MARKER_NAME);
+        if (!Files.exists(marker, LinkOption.NOFOLLOW_LINKS)) {
+            throw new ShaleException(ErrorKind.STORAGE_ACCESS, "cannot open " + root + " read-only: it is not a Shale"
+                    + " local object store (no " + MARKER_NAME + " marker; a writable open creates one)");
+        }
+        StoreLayout layout = parse(Files.readString(marker, StandardCharsets.UTF_8), marker);
+        if (layout.metadata == Metadata.XATTR && !xattrsReadable(marker)) {
+            throw new ShaleException(ErrorKind.STORAGE_ACCESS, root + " keeps object metadata in extended attributes"
+                    + " (see " + marker + "), but they cannot be read on this file system");
+        }
+        return layout;
+    }
+
+    /** Whether user extended attributes can be listed on {@code file} (reads only). */
+    private static boolean xattrsReadable(Path file) {
+        try {
+            UserDefinedFileAttributeView view = Files.getFileAttributeView(file, UserDefinedFileAttributeView.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            if (view == null) {
+                return false;
+            }
+            view.list();
+            return true;
+        } catch (UnsupportedOperationException | IOException e) {
+            return false;
+        }
     }
 
     static String render(Metadata metadata) {
@@ -110,19 +150,19 @@ final class StoreLayout {
             }
             int eq = l.indexOf('=');
             if (eq <= 0) {
-                throw new IllegalStateException("unreadable layout marker " + where + ": line '" + l + "'");
+                throw new ShaleException(ErrorKind.CORRUPT_STORAGE, "unreadable layout marker " + where + ": line '" + l + "'");
             }
             props.put(l.substring(0, eq).strip(), l.substring(eq + 1).strip());
         }
         if (!FORMAT.equals(props.get("format"))) {
-            throw new IllegalStateException(where + " is not a Shale local object store marker (format=" + props.get("format") + ")");
+            throw new ShaleException(ErrorKind.CORRUPT_STORAGE, where + " is not a Shale local object store marker (format=" + props.get("format") + ")");
         }
         if (!String.valueOf(VERSION).equals(props.get("version"))) {
-            throw new IllegalStateException(where + " has layout version " + props.get("version")
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, where + " has layout version " + props.get("version")
                     + "; this code reads version " + VERSION);
         }
         if (!String.valueOf(ObjectKeys.CHUNK_BYTES).equals(props.get("chunk-bytes"))) {
-            throw new IllegalStateException(where + " uses chunk-bytes=" + props.get("chunk-bytes")
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, where + " uses chunk-bytes=" + props.get("chunk-bytes")
                     + "; this code uses " + ObjectKeys.CHUNK_BYTES);
         }
         for (Metadata m : Metadata.values()) {
@@ -130,7 +170,7 @@ final class StoreLayout {
                 return new StoreLayout(m);
             }
         }
-        throw new IllegalStateException(where + " has unknown metadata=" + props.get("metadata"));
+        throw new ShaleException(ErrorKind.CORRUPT_STORAGE, where + " has unknown metadata=" + props.get("metadata"));
     }
 
     /** Whether user extended attributes can be written and read back in {@code dir}. */

@@ -184,7 +184,12 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         try {
             createDirectoriesDurably();
         } catch (IOException e) {
-            throw new ShaleException(ErrorKind.UNAVAILABLE, "cannot open WAL directory " + dir + ": " + e, e);
+            boolean refused = e instanceof java.nio.file.AccessDeniedException
+                    || e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null
+                            && fse.getReason().contains("Read-only file system")
+                    || e instanceof java.nio.file.FileAlreadyExistsException;
+            throw new ShaleException(refused ? ErrorKind.STORAGE_ACCESS : ErrorKind.UNAVAILABLE,
+                    "cannot open WAL directory " + dir + ": " + e, e);
         }
         lock = DirectoryLock.acquire(dir, description);
         this.context = context;
@@ -595,7 +600,7 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         public static FsyncPolicy interval(Duration interval) {
             Objects.requireNonNull(interval, "interval");
             if (interval.isNegative() || interval.isZero()) {
-                throw new IllegalArgumentException("fsync interval must be positive: " + interval);
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "fsync interval must be positive: " + interval);
             }
             return new FsyncPolicy(interval);
         }
@@ -703,22 +708,22 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         /**
          * Validates the settings and returns an unopened WAL.
          *
-         * @throws IllegalArgumentException naming the first invalid setting
+         * @throws ShaleException {@code INVALID_ARGUMENT} naming the first invalid setting
          */
         public FileWriteAheadLog build() {
             if (segmentBytes < (64 << 10) || segmentBytes > (1L << 30) || segmentBytes % 4096 != 0) {
-                throw new IllegalArgumentException("segmentBytes must be a multiple of 4096 between 64 KiB and "
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "segmentBytes must be a multiple of 4096 between 64 KiB and "
                         + "1 GiB: " + segmentBytes);
             }
             if (maxGroupBytes < (64 << 10) || maxGroupBytes > (256 << 20)) {
-                throw new IllegalArgumentException("maxGroupBytes must be between 64 KiB and 256 MiB: "
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "maxGroupBytes must be between 64 KiB and 256 MiB: "
                         + maxGroupBytes);
             }
             if (queueCapacity < 2 || queueCapacity > (1 << 24)) {
-                throw new IllegalArgumentException("queueCapacity must be between 2 and 2^24: " + queueCapacity);
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "queueCapacity must be between 2 and 2^24: " + queueCapacity);
             }
             if (spareSegments < 0 || spareSegments > 64) {
-                throw new IllegalArgumentException("spareSegments must be between 0 and 64: " + spareSegments);
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "spareSegments must be between 0 and 64: " + spareSegments);
             }
             return new FileWriteAheadLog(this);
         }

@@ -334,7 +334,7 @@ class LocalDirectoryObjectStoreTest {
     void reopeningWithAnotherMetadataPlacementShouldBeRefused() {
         open().close();
         assertThatThrownBy(() -> LocalDirectoryObjectStore.open(root(), Options.defaults().withMetadataPlacement(MetadataPlacement.TRAILER)))
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining("xattr");
+                .isInstanceOf(io.shale.log.ShaleException.class).hasMessageContaining("xattr");
         LocalDirectoryObjectStore.open(root(), Options.defaults().withMetadataPlacement(MetadataPlacement.AUTO)).close();
     }
 
@@ -342,7 +342,7 @@ class LocalDirectoryObjectStoreTest {
     void aMarkerOfAnotherVersionShouldBeRefused() throws Exception {
         Files.createDirectories(root());
         Files.writeString(root().resolve("%shale-objectstore"), StoreLayout.render(StoreLayout.Metadata.XATTR).replace("version=1", "version=2"));
-        assertThatThrownBy(this::open).isInstanceOf(IllegalStateException.class).hasMessageContaining("version 2");
+        assertThatThrownBy(this::open).isInstanceOf(io.shale.log.ShaleException.class).hasMessageContaining("version 2");
     }
 
     @Test

@@ -488,12 +488,12 @@ class FileWriteAheadLogTest {
     @Test
     void builderShouldRejectInvalidSettings() {
         assertThatThrownBy(() -> FileWriteAheadLog.builder(dir).segmentBytes(1000).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("segmentBytes");
+                .isInstanceOf(io.shale.log.ShaleException.class).hasMessageContaining("segmentBytes");
         assertThatThrownBy(() -> FileWriteAheadLog.builder(dir).maxGroupBytes(10).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxGroupBytes");
+                .isInstanceOf(io.shale.log.ShaleException.class).hasMessageContaining("maxGroupBytes");
         assertThatThrownBy(() -> FileWriteAheadLog.builder(dir).queueCapacity(0).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("queueCapacity");
+                .isInstanceOf(io.shale.log.ShaleException.class).hasMessageContaining("queueCapacity");
         assertThatThrownBy(() -> FileWriteAheadLog.FsyncPolicy.interval(Duration.ZERO))
-                .isInstanceOf(IllegalArgumentException.class);
+                .isInstanceOf(io.shale.log.ShaleException.class);
     }
 }
