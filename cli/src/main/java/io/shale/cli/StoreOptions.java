@@ -97,10 +97,8 @@ final class StoreOptions {
         check();
         if (dir != null) {
             Path objects = requireLocalStore();
-            // No sweep of temp files: a live writer may own them. Nothing else is written when the
-            // directory already holds its layout marker (checked above).
-            return LocalDirectoryObjectStore.open(objects,
-                    LocalDirectoryObjectStore.Options.defaults().withStaleTempFileAge(null));
+            // Read-only: no sweep of temp files (a live writer may own them), no probe file, nothing created.
+            return LocalDirectoryObjectStore.open(objects, LocalDirectoryObjectStore.Options.defaults().withReadOnly(true));
         }
         return S3ObjectStore.create(s3Options());
     }
