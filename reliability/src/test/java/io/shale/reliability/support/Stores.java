@@ -53,7 +53,9 @@ public final class Stores {
             try {
                 return StoreEngine.open(objectStore.get(), wal.get(), clock, config);
             } catch (ShaleException e) {
-                if (!e.isRetriable()) {
+                // STORAGE_ACCESS: an injected PERMANENT failure (fault-injecting stores fail requests
+                // PERMANENT at random, so another attempt may succeed).
+                if (!e.isRetriable() && e.kind() != ErrorKind.STORAGE_ACCESS) {
                     throw e;
                 }
                 last = e;
@@ -63,14 +65,17 @@ public final class Stores {
         throw new AssertionError("could not open the store in " + attempts + " attempts", last);
     }
 
-    /** Runs an admin call until it succeeds or fails with something other than UNAVAILABLE. */
+    /**
+     * Runs an admin call until it succeeds or fails with something other than UNAVAILABLE or
+     * STORAGE_ACCESS (an injected PERMANENT failure: random, so another attempt may succeed).
+     */
     public static <T> T retry(Supplier<T> call, int attempts) {
         ShaleException last = null;
         for (int i = 0; i < attempts; i++) {
             try {
                 return call.get();
             } catch (ShaleException e) {
-                if (e.kind() != ErrorKind.UNAVAILABLE) {
+                if (e.kind() != ErrorKind.UNAVAILABLE && e.kind() != ErrorKind.STORAGE_ACCESS) {
                     throw e;
                 }
                 last = e;
@@ -90,7 +95,7 @@ public final class Stores {
                 if (e.kind() == ErrorKind.TOPIC_ALREADY_EXISTS) {
                     return;
                 }
-                if (e.kind() != ErrorKind.UNAVAILABLE) {
+                if (e.kind() != ErrorKind.UNAVAILABLE && e.kind() != ErrorKind.STORAGE_ACCESS) { // as in retry()
                     throw e;
                 }
                 sleep(20);

@@ -456,7 +456,7 @@ final class Uploader {
             try {
                 commit(batch);
             } catch (ShaleException e) {
-                if (e.kind() == ErrorKind.UNAVAILABLE) {
+                if (StoreCalls.isStoreFailure(e)) {
                     unfinished = batch; // retried first thing next time, with the same token
                 } else {
                     abandon(ready);

@@ -330,7 +330,7 @@ public final class ObjectStoreCatalog implements Catalog {
                 created = await(store.putIfAbsent(deltaKey(n), Payload.of(bytes), token),
                         "committing manifest delta " + deltaKey(n));
             } catch (ShaleException e) {
-                if (e.kind() == ErrorKind.UNAVAILABLE) {
+                if (StoreCalls.isStoreFailure(e)) {
                     pending = new Pending(n, token, ops, now);
                 }
                 throw e;
@@ -342,7 +342,7 @@ public final class ObjectStoreCatalog implements Catalog {
             try {
                 verifyNotFenced(n);
             } catch (ShaleException e) {
-                if (e.kind() == ErrorKind.UNAVAILABLE) {
+                if (StoreCalls.isStoreFailure(e)) {
                     pending = new Pending(n, token, ops, now); // landed, not yet verified: resolve it next time
                 }
                 throw e;
@@ -361,7 +361,7 @@ public final class ObjectStoreCatalog implements Catalog {
         try {
             info = await(store.head(key), "reading the write token of manifest delta " + key);
         } catch (ShaleException e) {
-            if (e.kind() == ErrorKind.UNAVAILABLE) {
+            if (StoreCalls.isStoreFailure(e)) {
                 pending = new Pending(n, token, ops, now); // unknown: resolved by token next time
             }
             throw e;

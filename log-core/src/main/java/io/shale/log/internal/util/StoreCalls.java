@@ -57,6 +57,15 @@ public final class StoreCalls {
         };
     }
 
+    /**
+     * Whether {@code e} is an object-store call that failed (UNAVAILABLE, or STORAGE_ACCESS for a
+     * refusal): the request may or may not have taken effect, so a conditional write that failed
+     * this way has an unknown outcome and is resolved by its token later, never assumed lost.
+     */
+    public static boolean isStoreFailure(ShaleException e) {
+        return e.kind() == ErrorKind.UNAVAILABLE || e.kind() == ErrorKind.STORAGE_ACCESS;
+    }
+
     /** Whether {@code t} is (or wraps) an object-store NOT_FOUND. */
     public static boolean isNotFound(Throwable t) {
         ObjectStoreException ose = ObjectStoreException.find(t);
