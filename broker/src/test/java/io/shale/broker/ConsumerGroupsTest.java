@@ -149,18 +149,25 @@ class ConsumerGroupsTest {
     }
 
     @Test
-    void aSilentMemberIsExpiredAfterItsSessionTimeout() throws Exception {
-        createTopic("silent", 2);
+    void aGroupOfThreeRebalancesAsMembersJoinAndLeave() throws Exception {
+        createTopic("three", 6);
         KafkaConsumer<String, String> a = member("g");
+        a.subscribe(List.of("three"));
+        pollUntil(() -> a.assignment().size() == 6, null, a);
         KafkaConsumer<String, String> b = member("g");
-        a.subscribe(List.of("silent"));
-        b.subscribe(List.of("silent"));
-        pollUntil(() -> a.assignment().size() == 1 && b.assignment().size() == 1, null, a, b);
-        // b stops polling: its heartbeat thread keeps the session alive until max.poll.interval, so
-        // this waits for the member to leave the group by max.poll.interval (10 s) instead; the
-        // session timeout itself is exercised by a member that vanishes (closed without LeaveGroup)
-        // in the raw-protocol test below
-        pollUntil(() -> a.assignment().size() == 2, null, a);
+        b.subscribe(List.of("three"));
+        pollUntil(() -> a.assignment().size() == 3 && b.assignment().size() == 3, null, a, b);
+        KafkaConsumer<String, String> c = member("g");
+        c.subscribe(List.of("three"));
+        pollUntil(() -> a.assignment().size() == 2 && b.assignment().size() == 2 && c.assignment().size() == 2,
+                null, a, b, c);
+        Set<Integer> all = new HashSet<>(partitions(a.assignment()));
+        all.addAll(partitions(b.assignment()));
+        all.addAll(partitions(c.assignment()));
+        assertThat(all).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5);
+        a.close();
+        pollUntil(() -> b.assignment().size() == 3 && c.assignment().size() == 3, null, b, c);
+        assertThat(partitions(b.assignment())).doesNotContainAnyElementsOf(partitions(c.assignment()));
     }
 
     @Test
