@@ -290,11 +290,22 @@ class ConsumerGroupsTest {
     }
 
     @Test
-    void theOffsetsTopicIsInternal() throws Exception {
+    void theOffsetsTopicIsInternalAndClientsCannotWriteOrDeleteIt() throws Exception {
+        createTopic("x", 1);
+        String internal = io.shale.log.ConsumerOffsets.TOPIC;
         try (Admin admin = fx.admin()) {
-            assertThat(admin.listTopics().names().get()).doesNotContain(io.shale.log.ConsumerOffsets.TOPIC);
+            assertThat(fx.store.listTopics()).as("created by the first commit").doesNotContain(internal);
+            admin.alterConsumerGroupOffsets("g", Map.of(new TopicPartition("x", 0), new OffsetAndMetadata(0))).all().get();
+            assertThat(admin.listTopics().names().get()).containsExactly("x");
             assertThat(admin.listTopics(new org.apache.kafka.clients.admin.ListTopicsOptions().listInternal(true))
-                    .names().get()).contains(io.shale.log.ConsumerOffsets.TOPIC);
+                    .names().get()).containsExactlyInAnyOrder("x", internal);
+            assertThatThrownBy(() -> admin.deleteTopics(List.of(internal)).all().get())
+                    .hasCauseInstanceOf(org.apache.kafka.common.errors.InvalidTopicException.class);
         }
+        try (KafkaProducer<String, String> p = fx.producer("all", new Properties())) {
+            assertThatThrownBy(() -> p.send(new ProducerRecord<>(internal, 0, "k", "v")).get())
+                    .hasCauseInstanceOf(org.apache.kafka.common.errors.InvalidTopicException.class);
+        }
+        assertThat(fx.broker.consumerOffsets().fetch("g")).containsOnlyKeys(io.shale.log.TopicPartition.of("x", 0));
     }
 }

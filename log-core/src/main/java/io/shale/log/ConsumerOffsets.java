@@ -1,5 +1,6 @@
 package io.shale.log;
 
+import io.shale.log.metrics.CommittedOffsets;
 import io.shale.log.record.Record;
 import io.shale.log.record.SimpleRecord;
 import java.nio.ByteBuffer;
@@ -22,8 +23,9 @@ import java.util.concurrent.CompletableFuture;
  * key = (group, topic, partition), value = (offset, leader epoch, commit time, metadata); a delete
  * appends tombstones (null values), so compaction keeps only the newest position of each key.
  *
- * <p>{@link #open(LogStore)} creates the topic if it is missing and rebuilds the positions by
- * reading it once; afterwards every read is served from memory. Open <b>one instance per store</b>
+ * <p>{@link #open(LogStore)} rebuilds the positions by reading the topic once (a store that never
+ * had a commit has no such topic: the first write creates it); afterwards every read is served
+ * from memory. Open <b>one instance per store</b>
  * (a {@code ShaleBroker} opens one; its {@code consumerOffsets()} shares it): two instances on
  * one store would each see only their own later commits. The topic is an ordinary topic of the
  * store: {@link LogStore#listTopics()} shows it (a broker marks it internal, as Kafka does), and
@@ -35,10 +37,13 @@ import java.util.concurrent.CompletableFuture;
  * ({@code READ_ONLY}, {@code CLOSED}, {@code UNAVAILABLE}, ...) and then nothing changed in memory
  * (a commit the WAL could not confirm may still reappear after a restart, as any append).
  *
+ * <p>It is also a {@link CommittedOffsets} source: give it to a metrics implementation's
+ * {@code committedOffsets(...)} for the consumer-lag gauge.
+ *
  * <p><b>Errors.</b> Blank group ids, negative offsets, null arguments throw
  * {@link IllegalArgumentException} or {@link NullPointerException} naming the argument.
  */
-public final class ConsumerOffsets {
+public final class ConsumerOffsets implements CommittedOffsets {
     /** The internal topic holding the commits. */
     public static final String TOPIC = "__shale_offsets";
 
@@ -48,6 +53,7 @@ public final class ConsumerOffsets {
     private static final int READ_BYTES = 1 << 20;
 
     private final LogStore store;
+    private volatile boolean topicExists;
     /** group -> partition -> entry; an entry with a null offset is a deleted position. */
     private final Map<String, Map<TopicPartition, Entry>> groups = new HashMap<>();
 
@@ -58,29 +64,39 @@ public final class ConsumerOffsets {
     }
 
     /**
-     * Opens the positions kept in {@code store}, creating the internal topic if needed (not on a
-     * read-only store: that one just has no positions yet), and reading all of it.
+     * Opens the positions kept in {@code store}, reading all of the internal topic if it exists
+     * (it is created by the first commit or delete).
      *
-     * @throws ShaleException as {@link LogStore#read} and {@link LogStore#createTopic}, or
+     * @throws ShaleException as {@link LogStore#read}, or
      *     {@code CORRUPT_STORAGE} if a record of the topic is not a commit this class wrote
      */
     public static ConsumerOffsets open(LogStore store) {
         Objects.requireNonNull(store, "store");
         ConsumerOffsets o = new ConsumerOffsets(store);
-        if (store.describeTopic(TOPIC).isEmpty()) {
-            if (store.isReadOnly()) {
-                return o;
-            }
-            try {
-                store.createTopic(TOPIC, 1, Map.of(TopicConfig.CLEANUP_POLICY, "compact"));
-            } catch (ShaleException e) {
-                if (e.kind() != ErrorKind.TOPIC_ALREADY_EXISTS) {
-                    throw e;
+        if (store.describeTopic(TOPIC).isPresent()) {
+            o.topicExists = true;
+            o.load();
+        }
+        return o;
+    }
+
+    /** Creates the internal topic on the first write. */
+    private void ensureTopic() {
+        if (topicExists) {
+            return;
+        }
+        synchronized (this) {
+            if (!topicExists && store.describeTopic(TOPIC).isEmpty()) {
+                try {
+                    store.createTopic(TOPIC, 1, Map.of(TopicConfig.CLEANUP_POLICY, "compact"));
+                } catch (ShaleException e) {
+                    if (e.kind() != ErrorKind.TOPIC_ALREADY_EXISTS) {
+                        throw e;
+                    }
                 }
             }
+            topicExists = true;
         }
-        o.load();
-        return o;
     }
 
     private void load() {
@@ -196,6 +212,7 @@ public final class ConsumerOffsets {
         }
         CompletableFuture<AppendResult> append;
         try {
+            ensureTopic();
             append = store.append(TP, records);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
@@ -244,6 +261,18 @@ public final class ConsumerOffsets {
                 out.add(g);
             }
         });
+        return out;
+    }
+
+    /** Every group's positions as next offsets (for consumer lag); a snapshot. */
+    @Override
+    public synchronized Map<String, Map<TopicPartition, Long>> committedOffsets() {
+        Map<String, Map<TopicPartition, Long>> out = new HashMap<>();
+        groups.forEach((g, m) -> m.forEach((tp, e) -> {
+            if (e.offset != null) {
+                out.computeIfAbsent(g, x -> new HashMap<>()).put(tp, e.offset.offset());
+            }
+        }));
         return out;
     }
 

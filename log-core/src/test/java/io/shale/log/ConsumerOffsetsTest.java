@@ -65,6 +65,7 @@ class ConsumerOffsetsTest {
         assertThat(o.fetch("g2", List.of(A0, B0))).containsOnlyKeys(A0);
         assertThat(o.groups()).containsExactly("g1", "g2");
         assertThat(o.commit("g1", Map.of())).isCompleted();
+        assertThat(o.committedOffsets()).isEqualTo(Map.of("g1", Map.of(A0, 6L, A1, 7L), "g2", Map.of(A0, 1L)));
     }
 
     @Test
@@ -96,9 +97,10 @@ class ConsumerOffsetsTest {
     void theInternalTopicIsCompactedAndDeletesAreTombstones() {
         LogStore s = open();
         ConsumerOffsets o = ConsumerOffsets.open(s);
+        assertThat(s.listTopics()).as("created by the first commit").doesNotContain(ConsumerOffsets.TOPIC);
+        o.commit("g", Map.of(A0, CommittedOffset.of(1))).join();
         TopicDescription d = s.describeTopic(ConsumerOffsets.TOPIC).orElseThrow();
         assertThat(d.config().cleanupPolicy()).isEqualTo(TopicConfig.CleanupPolicy.COMPACT);
-        o.commit("g", Map.of(A0, CommittedOffset.of(1))).join();
         o.delete("g", List.of(A0)).join();
         List<Record> recs = s.read(TopicPartition.of(ConsumerOffsets.TOPIC, 0), 0, 1 << 20).recordList();
         assertThat(recs).hasSize(2);
@@ -122,7 +124,7 @@ class ConsumerOffsetsTest {
     @Test
     void foreignRecordsInTheTopicAreReportedAsCorruptStorage() {
         LogStore s = open();
-        ConsumerOffsets.open(s);
+        ConsumerOffsets.open(s).commit("g", Map.of(A0, CommittedOffset.of(1))).join();
         s.append(TopicPartition.of(ConsumerOffsets.TOPIC, 0), List.of(SimpleRecord.of("x", "y"))).join();
         assertThatThrownBy(() -> ConsumerOffsets.open(s)).isInstanceOf(ShaleException.class)
                 .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.CORRUPT_STORAGE))
