@@ -26,13 +26,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A Kafka-protocol broker serving one {@link LogStore}: Kafka clients (producers, consumers with
- * manually assigned partitions, the admin client) connect to it as to a single-node Kafka cluster.
+ * assigned partitions or in consumer groups, the admin client) connect to it as to a single-node
+ * Kafka cluster.
  * This broker is the only node and leads every partition of every topic in the store.
  *
  * <p>Served: ApiVersions, Metadata, Produce (acks 0, 1 and all: every acknowledged batch is durable
  * in the store's WAL), Fetch (long poll; no incremental fetch sessions), ListOffsets, CreateTopics,
- * DeleteTopics, DescribeCluster. Not yet: consumer groups, idempotent and transactional producers
- * (a producer must set {@code enable.idempotence=false}), configs, ACLs, TLS and SASL.
+ * DeleteTopics, DescribeCluster, and consumer groups with the classic protocol (FindCoordinator,
+ * JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, OffsetDelete, ListGroups,
+ * DescribeGroups, DeleteGroups; committed offsets in the store, see {@link #consumerOffsets()};
+ * group membership in memory, so consumers rejoin after a restart). Not yet: the KIP-848 consumer
+ * group protocol, idempotent and transactional producers (a producer must set
+ * {@code enable.idempotence=false}), configs, ACLs, TLS and SASL.
  *
  * <p><b>Lifecycle.</b> {@link Builder#start()} binds the listener and returns a running broker;
  * {@link #close()} stops accepting connections, closes the open ones and waits (a few seconds at
