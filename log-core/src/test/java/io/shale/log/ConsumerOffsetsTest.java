@@ -147,4 +147,42 @@ class ConsumerOffsetsTest {
         assertThatThrownBy(() -> ConsumerOffsets.open(null)).isInstanceOf(NullPointerException.class);
         assertThat(o.groups()).isEmpty();
     }
+
+    @Test
+    void compactionKeepsTheNewestPositionOfEachKey() throws Exception {
+        Map<String, Object> cfg = new HashMap<>(QUIET);
+        cfg.put(StoreConfig.COMPACTION_INTERVAL_MS, 50);
+        LogStore s = LogStore.builder().objectStore(new SharedObjectStore(objects)).wal(wal).config(cfg).open();
+        opened.add(s);
+        // the topic as ConsumerOffsets creates it, made eager to clean for the test
+        s.createTopic(ConsumerOffsets.TOPIC, 1, Map.of(TopicConfig.CLEANUP_POLICY, "compact",
+                TopicConfig.MIN_CLEANABLE_DIRTY_RATIO, "0.01", TopicConfig.DELETE_RETENTION_MS, 0));
+        ConsumerOffsets o = ConsumerOffsets.open(s);
+        for (int i = 0; i < 100; i++) {
+            o.commit("g", Map.of(A0, CommittedOffset.of(i), A1, CommittedOffset.of(1000 + i))).join();
+        }
+        o.commit("gone", Map.of(B0, CommittedOffset.of(5))).join();
+        o.deleteGroup("gone").join();
+        s.flush();
+        TopicPartition internal = TopicPartition.of(ConsumerOffsets.TOPIC, 0);
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        int left;
+        do {
+            assertThat(System.nanoTime()).as("compaction did not run in time").isLessThan(deadline);
+            Thread.sleep(50);
+            left = 0;
+            long off = s.logStartOffset(internal);
+            while (off < s.highWatermark(internal)) {
+                FetchResult r = s.read(internal, off, 1 << 20);
+                if (r.isEmpty()) {
+                    break;
+                }
+                left += r.recordList().size();
+                off = r.nextOffset();
+            }
+        } while (left > 3);
+        s.close();
+        ConsumerOffsets again = ConsumerOffsets.open(open());
+        assertThat(again.committedOffsets()).isEqualTo(Map.of("g", Map.of(A0, 99L, A1, 1099L)));
+    }
 }
