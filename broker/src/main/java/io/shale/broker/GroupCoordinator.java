@@ -134,6 +134,7 @@ final class GroupCoordinator implements AutoCloseable {
     private final int maxSessionTimeoutMs;
     private final Map<String, Group> groups = new HashMap<>(); // guarded by this
     private final ScheduledExecutorService timer;
+    private boolean closed; // guarded by this
 
     GroupCoordinator(ConsumerOffsets offsets, long initialRebalanceDelayMs, int minSessionTimeoutMs,
             int maxSessionTimeoutMs, long tickMs) {
@@ -162,6 +163,9 @@ final class GroupCoordinator implements AutoCloseable {
     synchronized CompletableFuture<JoinResult> join(String groupId, String memberId, String instanceId,
             String clientId, String clientHost, int sessionTimeoutMs, int rebalanceTimeoutMs, String protocolType,
             List<Protocol> protocols, boolean requireKnownMemberId) {
+        if (closed) {
+            return done(JoinResult.error(Errors.COORDINATOR_NOT_AVAILABLE, memberId));
+        }
         if (groupId == null || groupId.isEmpty()) {
             return done(JoinResult.error(Errors.INVALID_GROUP_ID, memberId));
         }
@@ -341,6 +345,9 @@ final class GroupCoordinator implements AutoCloseable {
 
     synchronized CompletableFuture<SyncResult> sync(String groupId, String memberId, int generation,
             String protocolType, String protocolName, Map<String, byte[]> assignments) {
+        if (closed) {
+            return done(SyncResult.error(Errors.COORDINATOR_NOT_AVAILABLE));
+        }
         Group g = groups.get(groupId);
         Member m = g == null ? null : g.members.get(memberId);
         if (m == null) {
@@ -601,6 +608,7 @@ final class GroupCoordinator implements AutoCloseable {
     public void close() {
         timer.shutdownNow();
         synchronized (this) {
+            closed = true;
             for (Group g : groups.values()) {
                 for (Member m : g.members.values()) {
                     if (m.join != null) {
