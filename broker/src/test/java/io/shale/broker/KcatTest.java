@@ -99,7 +99,9 @@ class KcatTest {
         String got = run("", "-C", "-G", "kg-group", "-o", "beginning", "-e", "-q", "-f", "%s\n",
                 "-X", "auto.offset.reset=earliest", "-X", "session.timeout.ms=6000", "kg");
         assertThat(got.lines().toList()).hasSize(90).doesNotHaveDuplicates();
-        assertThat(fx.broker.consumerOffsets().fetch("kg-group")).hasSize(3);
+        // librdkafka commits the partitions it consumed from (keyless records may all go to one partition)
+        assertThat(fx.broker.consumerOffsets().fetch("kg-group").values().stream()
+                .mapToLong(io.shale.log.CommittedOffset::offset).sum()).isEqualTo(90);
 
         run("second-a\nsecond-b\n", "-P", "-t", "kg");
         String again = run("", "-C", "-G", "kg-group", "-e", "-q", "-f", "%s\n",
