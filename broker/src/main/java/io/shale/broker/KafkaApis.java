@@ -1,6 +1,7 @@
 package io.shale.broker;
 
 import io.shale.log.AppendResult;
+import io.shale.log.ConsumerOffsets;
 import io.shale.log.FetchResult;
 import io.shale.log.LogStore;
 import io.shale.log.OffsetAndTimestamp;
@@ -82,6 +83,15 @@ final class KafkaApis {
             m.put(k, new short[] {k.oldestVersion(), k.latestVersion()});
         }
         m.put(ApiKeys.LIST_OFFSETS, new short[] {ApiKeys.LIST_OFFSETS.oldestVersion(), (short) 6});
+        // consumer groups, classic protocol
+        for (ApiKeys k : List.of(ApiKeys.FIND_COORDINATOR, ApiKeys.JOIN_GROUP, ApiKeys.SYNC_GROUP, ApiKeys.HEARTBEAT,
+                ApiKeys.LEAVE_GROUP, ApiKeys.LIST_GROUPS, ApiKeys.DESCRIBE_GROUPS, ApiKeys.DELETE_GROUPS,
+                ApiKeys.OFFSET_DELETE)) {
+            m.put(k, new short[] {k.oldestVersion(), k.latestVersion()});
+        }
+        // version 10 of both names topics by id only; 9 is the last by name
+        m.put(ApiKeys.OFFSET_COMMIT, new short[] {ApiKeys.OFFSET_COMMIT.oldestVersion(), (short) 9});
+        m.put(ApiKeys.OFFSET_FETCH, new short[] {ApiKeys.OFFSET_FETCH.oldestVersion(), (short) 9});
         SUPPORTED = m;
     }
 
@@ -92,9 +102,12 @@ final class KafkaApis {
     private final int port;
     private final String clusterId;
     private final Map<Uuid, String> topicNames = new ConcurrentHashMap<>();
+    private final GroupApis groupApis;
 
-    KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId) {
+    KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId,
+            GroupCoordinator groups) {
         this.store = store;
+        this.groupApis = new GroupApis(store, groups, nodeId, host, port);
         this.executor = executor;
         this.nodeId = nodeId;
         this.host = host;
@@ -121,8 +134,12 @@ final class KafkaApis {
      * no response is due (a produce with acks=0 that succeeded); it completes exceptionally with
      * {@link CloseConnection} when the connection must be closed instead.
      */
-    CompletableFuture<ApiMessage> handle(RequestHeader header, AbstractRequest request) {
+    CompletableFuture<ApiMessage> handle(RequestHeader header, AbstractRequest request, String clientHost) {
         short version = header.apiVersion();
+        CompletableFuture<ApiMessage> group = groupApis.handle(header, request, clientHost);
+        if (group != null) {
+            return group;
+        }
         switch (header.apiKey()) {
             case API_VERSIONS:
                 ApiVersionsRequest av = (ApiVersionsRequest) request;
@@ -230,7 +247,7 @@ final class KafkaApis {
         }
         for (TopicDescription d : topics) {
             MetadataResponseData.MetadataResponseTopic t = new MetadataResponseData.MetadataResponseTopic()
-                    .setName(d.name()).setIsInternal(false);
+                    .setName(d.name()).setIsInternal(ConsumerOffsets.TOPIC.equals(d.name()));
             if (version >= 10) {
                 t.setTopicId(kafkaId(d.topicId()));
             }
@@ -273,6 +290,9 @@ final class KafkaApis {
                     refused = byId(topic.name()) ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION;
                 } else if (pd.index() < 0 || pd.index() >= desc.get().partitionCount()) {
                     refused = Errors.UNKNOWN_TOPIC_OR_PARTITION;
+                } else if (ConsumerOffsets.TOPIC.equals(desc.get().name())) {
+                    refused = Errors.INVALID_TOPIC_EXCEPTION;
+                    why = "the internal topic " + ConsumerOffsets.TOPIC + " is written by the group coordinator only";
                 } else if (!(pd.records() instanceof MemoryRecords)) {
                     refused = Errors.CORRUPT_MESSAGE;
                     why = "no record batches";
@@ -653,6 +673,11 @@ final class KafkaApis {
             try {
                 if (d.isEmpty()) {
                     r.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+                } else if (ConsumerOffsets.TOPIC.equals(w.getKey())) {
+                    r.setErrorCode(Errors.INVALID_TOPIC_EXCEPTION.code());
+                    if (version >= 5) {
+                        r.setErrorMessage("the internal topic " + ConsumerOffsets.TOPIC + " holds the committed offsets");
+                    }
                 } else {
                     store.deleteTopic(w.getKey());
                 }

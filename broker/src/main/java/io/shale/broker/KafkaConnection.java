@@ -131,7 +131,7 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
                 outcome.complete(new Outcome(null, "malformed " + key + " v" + version + " request (" + e.getMessage() + ")"));
                 return;
             }
-            apis.handle(header, request).whenComplete((resp, err) -> {
+            apis.handle(header, request, clientHost()).whenComplete((resp, err) -> {
                 if (err != null) {
                     Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
                             ? err.getCause() : err;
@@ -156,6 +156,12 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
             log.warn("{} v{} from {} failed", key, version, header.clientId(), e);
             outcome.complete(new Outcome(null, "failed to handle " + key + " (" + e + ")"));
         }
+    }
+
+    private String clientHost() {
+        java.net.SocketAddress a = ctx.channel().remoteAddress();
+        return a instanceof java.net.InetSocketAddress ? "/" + ((java.net.InetSocketAddress) a).getAddress().getHostAddress()
+                : String.valueOf(a);
     }
 
     private static Outcome errorResponse(RequestHeader header, AbstractRequest request, Throwable cause) {

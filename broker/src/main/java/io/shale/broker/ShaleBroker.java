@@ -1,5 +1,6 @@
 package io.shale.broker;
 
+import io.shale.log.ConsumerOffsets;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -25,13 +26,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A Kafka-protocol broker serving one {@link LogStore}: Kafka clients (producers, consumers with
- * manually assigned partitions, the admin client) connect to it as to a single-node Kafka cluster.
+ * assigned partitions or in consumer groups, the admin client) connect to it as to a single-node
+ * Kafka cluster.
  * This broker is the only node and leads every partition of every topic in the store.
  *
  * <p>Served: ApiVersions, Metadata, Produce (acks 0, 1 and all: every acknowledged batch is durable
  * in the store's WAL), Fetch (long poll; no incremental fetch sessions), ListOffsets, CreateTopics,
- * DeleteTopics, DescribeCluster. Not yet: consumer groups, idempotent and transactional producers
- * (a producer must set {@code enable.idempotence=false}), configs, ACLs, TLS and SASL.
+ * DeleteTopics, DescribeCluster, and consumer groups with the classic protocol (FindCoordinator,
+ * JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, OffsetDelete, ListGroups,
+ * DescribeGroups, DeleteGroups; committed offsets in the store, see {@link #consumerOffsets()};
+ * group membership in memory, so consumers rejoin after a restart). Not yet: the KIP-848 consumer
+ * group protocol, idempotent and transactional producers (a producer must set
+ * {@code enable.idempotence=false}), configs, ACLs, TLS and SASL.
  *
  * <p><b>Lifecycle.</b> {@link Builder#start()} binds the listener and returns a running broker;
  * {@link #close()} stops accepting connections, closes the open ones and waits (a few seconds at
@@ -57,8 +63,12 @@ public final class ShaleBroker implements AutoCloseable {
     private final String clusterId;
     private final int nodeId;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final GroupCoordinator groups;
 
     private ShaleBroker(Builder b) {
+        // reads the committed offsets (the internal topic) before anything listens
+        groups = new GroupCoordinator(ConsumerOffsets.open(b.store), b.groupInitialRebalanceDelayMs,
+                b.groupMinSessionTimeoutMs, b.groupMaxSessionTimeoutMs, 100);
         bossGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("shale-broker-accept", true));
         workerGroup = new NioEventLoopGroup(b.networkThreads, new DefaultThreadFactory("shale-broker-network", true));
         AtomicInteger n = new AtomicInteger();
@@ -96,12 +106,13 @@ public final class ShaleBroker implements AutoCloseable {
             address = (InetSocketAddress) serverChannel.localAddress();
             String advertisedHost = b.advertisedHost != null ? b.advertisedHost : advertisedHostFor(address);
             int advertisedPort = b.advertisedPort > 0 ? b.advertisedPort : address.getPort();
-            bound.apis = new KafkaApis(b.store, requestThreads, nodeId, advertisedHost, advertisedPort, clusterId);
+            bound.apis = new KafkaApis(b.store, requestThreads, nodeId, advertisedHost, advertisedPort, clusterId, groups);
             serverChannel.config().setAutoRead(true);
             log.info("Shale broker {} listening on {} (advertised as {}:{}), cluster id {}", nodeId, address,
                     advertisedHost, advertisedPort, clusterId);
         } catch (RuntimeException | Error e) {
             shutdownThreads();
+            groups.close();
             throw e;
         }
     }
@@ -152,6 +163,15 @@ public final class ShaleBroker implements AutoCloseable {
     }
 
     /**
+     * The committed offsets of the consumer groups, in the store's internal topic
+     * {@value ConsumerOffsets#TOPIC}: the instance this broker uses, for embedded users of the same
+     * store (open no second one on it).
+     */
+    public ConsumerOffsets consumerOffsets() {
+        return groups.offsets();
+    }
+
+    /**
      * Stops the broker: no new connections, open ones closed, threads stopped (waiting a few seconds
      * at most). Requests still being handled may complete in the store but get no response.
      * Idempotent. Does not close the store.
@@ -162,6 +182,7 @@ public final class ShaleBroker implements AutoCloseable {
             return;
         }
         serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        groups.close();
         shutdownThreads();
         log.info("Shale broker {} on {} stopped", nodeId, address);
     }
@@ -194,6 +215,9 @@ public final class ShaleBroker implements AutoCloseable {
         private int maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
         private int networkThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
         private int requestThreads = 8;
+        private long groupInitialRebalanceDelayMs = 3_000;
+        private int groupMinSessionTimeoutMs = 6_000;
+        private int groupMaxSessionTimeoutMs = 1_800_000;
 
         private Builder(LogStore store) {
             this.store = Objects.requireNonNull(store, "store");
@@ -255,6 +279,34 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("network threads must be at least 1: " + networkThreads);
             }
             this.networkThreads = networkThreads;
+            return this;
+        }
+
+        /**
+         * How long the first rebalance of an empty group waits for more members to join (Kafka's
+         * {@code group.initial.rebalance.delay.ms}, default 3 s; at most each member's rebalance timeout).
+         */
+        public Builder groupInitialRebalanceDelay(java.time.Duration delay) {
+            if (delay == null || delay.isNegative()) {
+                throw new IllegalArgumentException("group initial rebalance delay must be zero or positive: " + delay);
+            }
+            this.groupInitialRebalanceDelayMs = delay.toMillis();
+            return this;
+        }
+
+        /**
+         * The session timeouts a group member may ask for (Kafka's {@code group.min.session.timeout.ms}
+         * and {@code group.max.session.timeout.ms}, default 6 s to 30 min); a JoinGroup outside gets
+         * INVALID_SESSION_TIMEOUT.
+         */
+        public Builder groupSessionTimeouts(java.time.Duration min, java.time.Duration max) {
+            if (min == null || max == null || min.toMillis() < 1 || max.compareTo(min) < 0
+                    || max.toMillis() > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("group session timeouts must satisfy 1 ms <= min <= max <= "
+                        + Integer.MAX_VALUE + " ms: min " + min + ", max " + max);
+            }
+            this.groupMinSessionTimeoutMs = (int) min.toMillis();
+            this.groupMaxSessionTimeoutMs = (int) max.toMillis();
             return this;
         }
 

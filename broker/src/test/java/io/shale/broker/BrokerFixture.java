@@ -29,7 +29,10 @@ final class BrokerFixture implements AutoCloseable {
         this.store = LocalStorage.open(dir);
         ShaleBroker b;
         try {
-            b = ShaleBroker.builder(store).listen("127.0.0.1", 0).maxRequestBytes(1 << 20).start();
+            b = ShaleBroker.builder(store).listen("127.0.0.1", 0).maxRequestBytes(1 << 20)
+                    // short group timings keep the group tests short
+                    .groupInitialRebalanceDelay(Duration.ZERO)
+                    .groupSessionTimeouts(Duration.ofMillis(500), Duration.ofMinutes(5)).start();
         } catch (RuntimeException e) {
             store.close();
             throw e;

@@ -148,6 +148,14 @@ class BrokerMainTest {
                     a.get(30, TimeUnit.SECONDS); // every record acknowledged before the kill
                 }
             }
+            try (Admin admin = Admin.create(p)) {
+                // committed offsets, acknowledged once durable in the WAL
+                admin.alterConsumerGroupOffsets("killed-group", java.util.Map.of(
+                        new org.apache.kafka.common.TopicPartition("events", 0),
+                        new org.apache.kafka.clients.consumer.OffsetAndMetadata(100),
+                        new org.apache.kafka.common.TopicPartition("events", 1),
+                        new org.apache.kafka.clients.consumer.OffsetAndMetadata(50, "m"))).all().get(30, TimeUnit.SECONDS);
+            }
         } finally {
             child.process.destroyForcibly(); // SIGKILL: no shutdown hook, no upload, the WAL as it is
             assertThat(child.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -166,6 +174,11 @@ class BrokerMainTest {
                 total += store.highWatermark(tp);
             }
             assertThat(total).isEqualTo(n);
+            var committed = io.shale.log.ConsumerOffsets.open(store).fetch("killed-group");
+            assertThat(committed).hasSize(2);
+            assertThat(committed.get(io.shale.log.TopicPartition.of("events", 0)).offset()).isEqualTo(100);
+            assertThat(committed.get(io.shale.log.TopicPartition.of("events", 1)).offset()).isEqualTo(50);
+            assertThat(committed.get(io.shale.log.TopicPartition.of("events", 1)).metadata()).isEqualTo("m");
         }
     }
 

@@ -86,4 +86,26 @@ class KcatTest {
         assertThat(end.strip()).isEqualTo("kc [1] offset " + p1.lines().count());
         assertThat(run("", "-L")).contains("topic \"kc\" with 2 partitions");
     }
+
+    @Test
+    void kcatBalancedConsumersCommitAndResumeInAGroup() throws Exception {
+        fx.store.createTopic("kg", 3);
+        StringBuilder first = new StringBuilder();
+        for (int i = 0; i < 90; i++) {
+            first.append("first").append(i).append('\n');
+        }
+        run(first.toString(), "-P", "-t", "kg");
+        // librdkafka's balanced consumer: FindCoordinator, JoinGroup, SyncGroup, OffsetFetch, OffsetCommit
+        String got = run("", "-C", "-G", "kg-group", "-o", "beginning", "-e", "-q", "-f", "%s\n",
+                "-X", "auto.offset.reset=earliest", "-X", "session.timeout.ms=6000", "kg");
+        assertThat(got.lines().toList()).hasSize(90).doesNotHaveDuplicates();
+        // librdkafka commits the partitions it consumed from (keyless records may all go to one partition)
+        assertThat(fx.broker.consumerOffsets().fetch("kg-group").values().stream()
+                .mapToLong(io.shale.log.CommittedOffset::offset).sum()).isEqualTo(90);
+
+        run("second-a\nsecond-b\n", "-P", "-t", "kg");
+        String again = run("", "-C", "-G", "kg-group", "-e", "-q", "-f", "%s\n",
+                "-X", "auto.offset.reset=earliest", "-X", "session.timeout.ms=6000", "kg");
+        assertThat(again.lines().toList()).containsExactlyInAnyOrder("second-a", "second-b");
+    }
 }

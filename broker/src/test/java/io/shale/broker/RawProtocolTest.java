@@ -115,7 +115,11 @@ class RawProtocolTest {
                 assertThat(Errors.forCode(d.errorCode())).isEqualTo(Errors.NONE);
                 assertThat(d.apiKeys().find(ApiKeys.PRODUCE.id)).isNotNull();
                 assertThat(d.apiKeys().find(ApiKeys.FETCH.id).maxVersion()).isEqualTo(ApiKeys.FETCH.latestVersion());
-                assertThat(d.apiKeys().find(ApiKeys.JOIN_GROUP.id)).as("consumer groups are not served yet").isNull();
+                assertThat(d.apiKeys().find(ApiKeys.JOIN_GROUP.id).maxVersion()).isEqualTo(ApiKeys.JOIN_GROUP.latestVersion());
+                assertThat(d.apiKeys().find(ApiKeys.OFFSET_COMMIT.id).maxVersion()).as("v10 names topics by id only")
+                        .isEqualTo((short) 9);
+                assertThat(d.apiKeys().find(ApiKeys.CONSUMER_GROUP_HEARTBEAT.id)).as("KIP-848 groups are not served")
+                        .isNull();
             }
         }
     }
