@@ -32,6 +32,7 @@ import java.util.Objects;
  *   <tr><td>{@code open.timeout.ms}</td><td>60000</td><td>how long opening may take, retries of an unreachable object store included, before it fails with UNAVAILABLE (nothing is claimed if it fails before the claim)</td></tr>
  *   <tr><td>{@code close.timeout.ms}</td><td>30000</td><td>how long {@link LogStore#close()} waits for the final upload before it releases everything anyway (see {@link LogStore#close(java.time.Duration)})</td></tr>
  *   <tr><td>{@code writer.lease.ms}</td><td>10000</td><td>with a WAL on local disk: appends are acknowledged only while the writer confirmed (one HEAD every third of this) less than this long ago that no newer writer fenced it, so a fenced writer stops acknowledging at most this long after the new writer's claim</td></tr>
+ *   <tr><td>{@code append.validation}</td><td>strict</td><td>how much {@link LogStore#appendBatch} checks: {@code strict} decodes every record of every batch (decompressing, at most 64 MiB per batch) as Kafka's broker does, so that no reader ever meets a batch it cannot decode; {@code basic} checks only the header, length, CRC and size (cheaper for a trusted producer such as this library's own appender)</td></tr>
  * </table>
  */
 public final class StoreConfig {
@@ -55,6 +56,7 @@ public final class StoreConfig {
     public static final String WRITER_LEASE_MS = "writer.lease.ms";
     public static final String OPEN_TIMEOUT_MS = "open.timeout.ms";
     public static final String CLOSE_TIMEOUT_MS = "close.timeout.ms";
+    public static final String APPEND_VALIDATION = "append.validation";
 
     private static final long MIB = 1 << 20;
     private static final ConfigDef DEF = new ConfigDef("store");
@@ -98,6 +100,8 @@ public final class StoreConfig {
             DEF.longKey(OPEN_TIMEOUT_MS, 60_000, 1, Long.MAX_VALUE / 2_000_000, "");
     private static final ConfigDef.Key<Long> K_CLOSE_TIMEOUT =
             DEF.longKey(CLOSE_TIMEOUT_MS, 30_000, 0, Long.MAX_VALUE / 2_000_000, "");
+    private static final ConfigDef.Key<String> K_VALIDATION =
+            DEF.enumKey(APPEND_VALIDATION, "strict", Map.of("strict", "strict", "basic", "basic"), "");
 
     private static final StoreConfig DEFAULTS = new StoreConfig(Map.of());
 
@@ -212,6 +216,14 @@ public final class StoreConfig {
 
     public long closeTimeoutMs() {
         return get(K_CLOSE_TIMEOUT);
+    }
+
+    /**
+     * Whether {@code append.validation} is {@code strict} (the default): appendBatch decodes every
+     * record before accepting a batch. {@code basic} checks the header, CRC and size only.
+     */
+    public boolean strictAppendValidation() {
+        return "strict".equals(get(K_VALIDATION));
     }
 
     /** Every key with its effective value. */

@@ -191,6 +191,22 @@ public final class RecordBatch implements Iterable<Record> {
         BigEndian.putInt(buffer, position + CRC_OFFSET, (int) crc);
     }
 
+    /**
+     * Sets the max timestamp of the CreateTime batch at {@code position} and recomputes its CRC, as
+     * Kafka's broker does when the producer's value differs from its records' largest timestamp.
+     * Does not check the old CRC (validate first). Idempotent.
+     *
+     * @throws io.shale.log.ShaleException of kind {@code CORRUPT_RECORD} if no sane v2 batch lies at
+     *     {@code position}
+     * @throws java.nio.ReadOnlyBufferException if the buffer is read-only
+     */
+    public static void setMaxTimestamp(ByteBuffer buffer, int position, long timestamp) {
+        int size = checkHeader(buffer, position, buffer.limit());
+        BigEndian.putLong(buffer, position + MAX_TIMESTAMP_OFFSET, timestamp);
+        long crc = BigEndian.crc32c(buffer, position + CRC_COVERED_START, position + size);
+        BigEndian.putInt(buffer, position + CRC_OFFSET, (int) crc);
+    }
+
     public long baseOffset() {
         return buf.getLong(BASE_OFFSET_OFFSET);
     }

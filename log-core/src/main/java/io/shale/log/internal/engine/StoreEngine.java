@@ -530,7 +530,7 @@ public final class StoreEngine implements LogStore {
             cb = cache.allocate(size, config.appendMaxBlockMs(), p);
             cb.appendStartNanos = startNanos;
             cb.data.put(0, batches, batches.position(), size);
-            cb.maxTimestamp = validateBatches(tp, tc, cb.internalView(), now);
+            cb.maxTimestamp = validateBatches(tp, tc, cb.internalView(), now, config.strictAppendValidation());
             CompletableFuture<AppendResult> f = p.append(cb, now);
             cb = null; // published: the partition owns it now
             uploader.maybeTrigger();
@@ -553,7 +553,10 @@ public final class StoreEngine implements LogStore {
      * Validates a broker's batches in the log cache (their final home) and, for LogAppendTime
      * topics, stamps the append time. Returns the largest timestamp.
      */
-    private static long validateBatches(TopicPartition tp, TopicConfig tc, ByteBuffer data, long now) {
+    private static long validateBatches(TopicPartition tp, TopicConfig tc, ByteBuffer data, long now, boolean strict) {
+        if (strict) {
+            return AppendValidator.validate(tp, tc, data, now);
+        }
         List<RecordBatch> views = RecordBatches.split(data);
         boolean logAppendTime = tc.messageTimestampType() == TimestampType.LOG_APPEND_TIME;
         long maxTs = Long.MIN_VALUE;
@@ -591,7 +594,7 @@ public final class StoreEngine implements LogStore {
         return maxTs;
     }
 
-    private static void checkTimestamp(TopicPartition tp, TopicConfig tc, long ts, long now) {
+    static void checkTimestamp(TopicPartition tp, TopicConfig tc, long ts, long now) {
         if (ts < 0 && ts != RecordBatchLayout.NO_TIMESTAMP) {
             throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "record for " + tp + " has negative timestamp " + ts);
         }
@@ -604,12 +607,12 @@ public final class StoreEngine implements LogStore {
     }
 
     /** Kafka rejects a record without a key in a compacted topic (its InvalidRecordException). */
-    private static ShaleException keyless(TopicPartition tp) {
+    static ShaleException keyless(TopicPartition tp) {
         return new ShaleException(ErrorKind.INVALID_ARGUMENT, "topic '" + tp.topic() + "' is compacted "
                 + "(cleanup.policy includes compact): every record appended to " + tp + " needs a key");
     }
 
-    private static ShaleException tooLarge(TopicPartition tp, int size, TopicConfig tc) {
+    static ShaleException tooLarge(TopicPartition tp, int size, TopicConfig tc) {
         return new ShaleException(ErrorKind.RECORD_TOO_LARGE, "batch of " + size + " bytes for " + tp
                 + " exceeds max.message.bytes=" + tc.maxMessageBytes());
     }
