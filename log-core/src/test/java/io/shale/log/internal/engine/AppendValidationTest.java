@@ -11,6 +11,8 @@ import io.shale.log.TopicConfig;
 import io.shale.log.TopicPartition;
 import io.shale.log.record.Record;
 import io.shale.log.record.RecordBatch;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -18,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.zip.CRC32C;
+import java.util.zip.GZIPOutputStream;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
@@ -299,6 +302,44 @@ class AppendValidationTest extends EngineFixture {
         ByteBuffer b = kafkaBatch(Compression.NONE, -1L, (short) -1, -1, false, now, now - 600_000, now);
         assertKind(() -> s.appendBatch(tp, b).join(), ErrorKind.INVALID_ARGUMENT);
         assertThat(s.highWatermark(tp)).isZero();
+    }
+
+    @Test
+    void aDecompressionBombShouldBeRejectedAtTheBound() throws IOException {
+        StoreEngine s = store();
+        // one gzip record whose value is 65 MiB of zeros: about 64 KiB compressed, past the 64 MiB bound
+        int valueLength = 65 << 20;
+        ByteArrayOutputStream compressed = new ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(compressed, 64 * 1024)) {
+            ByteArrayOutputStream prefix = new ByteArrayOutputStream();
+            prefix.write(new byte[] {0, 0, 0, 1}); // attributes, timestamp delta, offset delta, key length -1
+            writeVarint(prefix, valueLength);
+            ByteArrayOutputStream record = new ByteArrayOutputStream();
+            writeVarint(record, prefix.size() + valueLength + 1);
+            prefix.writeTo(record);
+            record.writeTo(gz);
+            byte[] zeros = new byte[1 << 20];
+            for (int i = 0; i < valueLength / zeros.length; i++) {
+                gz.write(zeros);
+            }
+            gz.write(0); // header count
+        }
+        long now = clock.millis();
+        ByteBuffer b = ByteBuffer.allocate(HEADER + compressed.size());
+        b.putLong(0L).putInt(HEADER - 12 + compressed.size()).putInt(-1).put((byte) 2).putInt(0)
+                .putShort((short) 1).putInt(0).putLong(now).putLong(now).putLong(-1L).putShort((short) -1)
+                .putInt(-1).putInt(1).put(compressed.toByteArray()).flip();
+        fixCrc(b);
+        assertCorrupt(s, b, "does not decode at record 0", "more than " + (64 << 20) + " bytes");
+    }
+
+    private static void writeVarint(ByteArrayOutputStream out, int value) {
+        int v = (value << 1) ^ (value >> 31);
+        while ((v & ~0x7F) != 0) {
+            out.write((v & 0x7F) | 0x80);
+            v >>>= 7;
+        }
+        out.write(v);
     }
 
     // ------------------------------------------------------------------ fuzz
