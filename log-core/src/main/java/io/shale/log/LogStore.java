@@ -109,11 +109,17 @@ public interface LogStore extends AutoCloseable {
      * Appends one or more complete Kafka v2 record batches as a broker would: each batch is
      * validated (magic, length, CRC, {@code max.message.bytes}), its base offset is stamped in
      * place (and, for LogAppendTime topics, its max timestamp and CRC), and its bytes are stored
-     * as they are; the codec is kept. The store copies the bytes once into its log cache; the
+     * as they are; the codec is kept. With {@code append.validation=strict} (the default, see
+     * {@link StoreConfig}) every record is also decoded, decompressing at most 64 MiB per batch, as
+     * Kafka's broker does: record count, offset deltas, lengths and varints, no trailing bytes,
+     * codec id, control, transactional and producer-sequence fields, each record's timestamp; a
+     * CreateTime batch whose max timestamp differs from its records' largest is stored with the
+     * records' value (and a recomputed CRC), as Kafka's broker does. The store copies the bytes once into its log cache; the
      * caller keeps ownership of {@code batches} and may reuse it when this method returns.
      *
      * <p>Completion and errors as for {@link #append(TopicPartition, List)}, plus
-     * {@code CORRUPT_RECORD} for a batch that fails validation (nothing of the call is appended).
+     * {@code CORRUPT_RECORD} for a batch that fails validation, naming the batch (its index in the
+     * call) and record at fault and what was wrong; nothing of the call is appended.
      */
     CompletableFuture<AppendResult> appendBatch(TopicPartition tp, ByteBuffer batches);
 
