@@ -180,7 +180,13 @@ class S3ProxyBehaviourTest {
                 failures.add(answer(() -> store.put("x".repeat(256), Payload.of(new byte[1]), null).join()));
                 for (Throwable t : failures) {
                     if (quirky) {
-                        assertThat(t).as(backend).isNotNull().hasMessageContaining("HTTP 500");
+                        // The 500, or for the PUT (a request with a body) sometimes only the connection
+                        // closed without an answer, even on every retry (seen in CI under load): TRANSIENT.
+                        assertThat(t).as(backend).isNotNull();
+                        if (!String.valueOf(t.getMessage()).contains("HTTP 500")) {
+                            assertThat(ObjectStoreException.find(t).reason()).as(backend + ": " + t)
+                                    .isEqualTo(ObjectStoreException.Reason.TRANSIENT);
+                        }
                     } else if (t != null) {
                         assertThat(ObjectStoreException.find(t).reason()).as(backend).isEqualTo(ObjectStoreException.Reason.NOT_FOUND);
                     }
