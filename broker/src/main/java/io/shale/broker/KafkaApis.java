@@ -7,7 +7,6 @@ import io.shale.log.LogStore;
 import io.shale.log.OffsetAndTimestamp;
 import io.shale.log.TopicDescription;
 import io.shale.log.TopicPartition;
-import io.shale.log.record.RecordBatch;
 import io.shale.log.record.TimestampType;
 import io.shale.log.TopicConfig;
 import java.nio.ByteBuffer;
@@ -504,12 +503,8 @@ final class KafkaApis {
             pd.setHighWatermark(p.result.highWatermark()).setLastStableOffset(p.result.highWatermark())
                     .setLogStartOffset(p.result.logStartOffset());
             if (!p.result.isEmpty()) {
-                ByteBuffer all = ByteBuffer.allocate((int) p.result.sizeInBytes());
-                for (RecordBatch b : p.result.batches()) {
-                    all.put(b.buffer().duplicate());
-                }
-                all.flip();
-                pd.setRecords(MemoryRecords.readableRecords(all));
+                // the stored batches themselves, sent without a copy (see BatchViews)
+                pd.setRecords(new BatchViews.Records(p.result));
             }
             pd.setAbortedTransactions(null);
         } else {
