@@ -82,6 +82,9 @@ final class KafkaApis {
             m.put(k, new short[] {k.oldestVersion(), k.latestVersion()});
         }
         m.put(ApiKeys.LIST_OFFSETS, new short[] {ApiKeys.LIST_OFFSETS.oldestVersion(), (short) 6});
+        for (ApiKeys k : AdminApis.APIS) {
+            m.put(k, new short[] {k.oldestVersion(), k.latestVersion()});
+        }
         // consumer groups, classic protocol
         for (ApiKeys k : List.of(ApiKeys.FIND_COORDINATOR, ApiKeys.JOIN_GROUP, ApiKeys.SYNC_GROUP, ApiKeys.HEARTBEAT,
                 ApiKeys.LEAVE_GROUP, ApiKeys.LIST_GROUPS, ApiKeys.DESCRIBE_GROUPS, ApiKeys.DELETE_GROUPS,
@@ -102,11 +105,13 @@ final class KafkaApis {
     private final String clusterId;
     private final Map<Uuid, String> topicNames = new ConcurrentHashMap<>();
     private final GroupApis groupApis;
+    private final AdminApis adminApis;
 
     KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId,
             GroupCoordinator groups) {
         this.store = store;
         this.groupApis = new GroupApis(store, groups, nodeId, host, port);
+        this.adminApis = new AdminApis(store, nodeId);
         this.executor = executor;
         this.nodeId = nodeId;
         this.host = host;
@@ -138,6 +143,10 @@ final class KafkaApis {
         CompletableFuture<ApiMessage> group = groupApis.handle(header, request, clientHost);
         if (group != null) {
             return group;
+        }
+        ApiMessage admin = adminApis.handle(header.apiKey(), version, request);
+        if (admin != null) {
+            return CompletableFuture.completedFuture(admin);
         }
         switch (header.apiKey()) {
             case API_VERSIONS:
