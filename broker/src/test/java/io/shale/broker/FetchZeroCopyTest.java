@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.shale.log.ConsumerOffsets;
 import io.shale.log.FetchResult;
 import io.shale.log.LogStore;
 import io.shale.log.record.SimpleRecord;
@@ -20,12 +21,16 @@ import java.util.List;
 import java.util.Random;
 import java.util.function.Supplier;
 import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.ResponseHeaderData;
 import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.MessageUtil;
 import org.apache.kafka.common.record.internal.MemoryRecords;
 import org.apache.kafka.common.record.internal.Record;
+import org.apache.kafka.common.requests.AbstractRequest;
 import org.apache.kafka.common.requests.FetchResponse;
+import org.apache.kafka.common.requests.RequestHeader;
 import org.apache.kafka.common.requests.RequestUtils;
 import org.apache.kafka.common.requests.ResponseHeader;
 import org.junit.jupiter.api.Test;
@@ -129,6 +134,49 @@ class FetchZeroCopyTest {
                     + " %d bytes allocated copying%n", size, batches, zeroCopyBytes, copyingBytes);
             assertThat(copyingBytes).as("the copying path copies the records 3 times").isGreaterThan(3 * size);
             assertThat(zeroCopyBytes).as("the zero-copy path allocates only per batch, not per byte").isLessThan(size / 20);
+        }
+    }
+
+    @Test
+    void theFetchHandlerHandsOnTheStoredViewsAndAllocatesNoCopyOfThem() throws Exception {
+        try (LogStore store = LocalStorage.open(dir)) {
+            store.createTopic("t", 1);
+            TopicPartition tp = TopicPartition.of("t", 0);
+            byte[] value = new byte[64 * 1024];
+            new Random(7).nextBytes(value);
+            for (int i = 0; i < 32; i++) {
+                store.append(tp, List.of(SimpleRecord.of(null, value))).join();
+            }
+            long size = store.read(tp, 0, 64 << 20).sizeInBytes();
+            GroupCoordinator groups = new GroupCoordinator(ConsumerOffsets.open(store), 0, 100, 60_000, 20);
+            try {
+                KafkaApis apis = new KafkaApis(store, Runnable::run, 0, "127.0.0.1", 9092, "cluster", groups);
+                FetchRequestData req = new FetchRequestData().setReplicaId(-1).setMaxWaitMs(0).setMinBytes(0)
+                        .setMaxBytes(64 << 20);
+                FetchRequestData.FetchTopic ft = new FetchRequestData.FetchTopic().setTopic("t");
+                ft.partitions().add(new FetchRequestData.FetchPartition().setPartition(0).setFetchOffset(0)
+                        .setPartitionMaxBytes(64 << 20).setCurrentLeaderEpoch(-1));
+                req.topics().add(ft);
+                AbstractRequest request = AbstractRequest.parseRequest(ApiKeys.FETCH, VERSION,
+                        MessageUtil.toByteBufferAccessor(req, VERSION)).request;
+                RequestHeader header = new RequestHeader(ApiKeys.FETCH, VERSION, "test", 3);
+
+                Supplier<ByteBuf> fetch = () -> KafkaConnection.responseBytes(3, ApiKeys.FETCH, VERSION,
+                        apis.handle(header, request, "/127.0.0.1").join());
+                ByteBuf warm = fetch.get(); // warm up (class loading, first-use caches)
+                try {
+                    assertThat(warm.readableBytes()).isGreaterThan((int) size);
+                } finally {
+                    warm.release();
+                }
+                FetchResponseData data = (FetchResponseData) apis.handle(header, request, "/127.0.0.1").join();
+                assertThat(data.responses().get(0).partitions().get(0).records()).isInstanceOf(BatchViews.Records.class);
+                long allocated = allocatedBy(fetch);
+                System.out.printf("fetch handled and serialized, %d record bytes: %d bytes allocated%n", size, allocated);
+                assertThat(allocated).as("handling and serializing a fetch copies no record bytes").isLessThan(size / 20);
+            } finally {
+                groups.close();
+            }
         }
     }
 
