@@ -69,8 +69,8 @@ final class KafkaApis {
     static final int LEADER_EPOCH = 0;
 
     /**
-     * The APIs served and the version range of each. Every version kafka-clients knows (stable ones)
-     * except ListOffsets above 6: versions 7 and up add the special timestamps -3 (max timestamp),
+     * The APIs served and the version range of each ({@link AdminApis#APIS} included). Every version
+     * kafka-clients knows (stable ones) except ListOffsets above 6: versions 7 and up add the special timestamps -3 (max timestamp),
      * -4 (earliest local) and -5 (earliest pending upload), which this broker does not answer yet.
      */
     static final Map<ApiKeys, short[]> SUPPORTED;

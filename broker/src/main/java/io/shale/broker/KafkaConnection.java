@@ -33,6 +33,10 @@ import org.slf4j.LoggerFactory;
  * version this broker does not serve gets Kafka's fallback: a version-0 response with
  * UNSUPPORTED_VERSION and the supported versions. Any other API or version that kafka-clients can
  * parse but this broker does not serve gets that API's error response with UNSUPPORTED_VERSION.
+ *
+ * <p>Responses are serialized as Kafka's broker serializes them (kafka-clients' {@code SendBuilder}):
+ * fetched records are not copied into the response but written from the store's own buffers (see
+ * {@link BatchViews}).
  */
 final class KafkaConnection extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(KafkaConnection.class);
