@@ -7,7 +7,6 @@ import io.shale.log.LogStore;
 import io.shale.log.OffsetAndTimestamp;
 import io.shale.log.TopicDescription;
 import io.shale.log.TopicPartition;
-import io.shale.log.record.RecordBatch;
 import io.shale.log.record.TimestampType;
 import io.shale.log.TopicConfig;
 import java.nio.ByteBuffer;
@@ -70,8 +69,8 @@ final class KafkaApis {
     static final int LEADER_EPOCH = 0;
 
     /**
-     * The APIs served and the version range of each. Every version kafka-clients knows (stable ones)
-     * except ListOffsets above 6: versions 7 and up add the special timestamps -3 (max timestamp),
+     * The APIs served and the version range of each ({@link AdminApis#APIS} included). Every version
+     * kafka-clients knows (stable ones) except ListOffsets above 6: versions 7 and up add the special timestamps -3 (max timestamp),
      * -4 (earliest local) and -5 (earliest pending upload), which this broker does not answer yet.
      */
     static final Map<ApiKeys, short[]> SUPPORTED;
@@ -83,6 +82,9 @@ final class KafkaApis {
             m.put(k, new short[] {k.oldestVersion(), k.latestVersion()});
         }
         m.put(ApiKeys.LIST_OFFSETS, new short[] {ApiKeys.LIST_OFFSETS.oldestVersion(), (short) 6});
+        for (ApiKeys k : AdminApis.APIS) {
+            m.put(k, new short[] {k.oldestVersion(), k.latestVersion()});
+        }
         // consumer groups, classic protocol
         for (ApiKeys k : List.of(ApiKeys.FIND_COORDINATOR, ApiKeys.JOIN_GROUP, ApiKeys.SYNC_GROUP, ApiKeys.HEARTBEAT,
                 ApiKeys.LEAVE_GROUP, ApiKeys.LIST_GROUPS, ApiKeys.DESCRIBE_GROUPS, ApiKeys.DELETE_GROUPS,
@@ -103,11 +105,13 @@ final class KafkaApis {
     private final String clusterId;
     private final Map<Uuid, String> topicNames = new ConcurrentHashMap<>();
     private final GroupApis groupApis;
+    private final AdminApis adminApis;
 
     KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId,
             GroupCoordinator groups) {
         this.store = store;
         this.groupApis = new GroupApis(store, groups, nodeId, host, port);
+        this.adminApis = new AdminApis(store, nodeId);
         this.executor = executor;
         this.nodeId = nodeId;
         this.host = host;
@@ -139,6 +143,10 @@ final class KafkaApis {
         CompletableFuture<ApiMessage> group = groupApis.handle(header, request, clientHost);
         if (group != null) {
             return group;
+        }
+        ApiMessage admin = adminApis.handle(header.apiKey(), version, request);
+        if (admin != null) {
+            return CompletableFuture.completedFuture(admin);
         }
         switch (header.apiKey()) {
             case API_VERSIONS:
@@ -504,12 +512,8 @@ final class KafkaApis {
             pd.setHighWatermark(p.result.highWatermark()).setLastStableOffset(p.result.highWatermark())
                     .setLogStartOffset(p.result.logStartOffset());
             if (!p.result.isEmpty()) {
-                ByteBuffer all = ByteBuffer.allocate((int) p.result.sizeInBytes());
-                for (RecordBatch b : p.result.batches()) {
-                    all.put(b.buffer().duplicate());
-                }
-                all.flip();
-                pd.setRecords(MemoryRecords.readableRecords(all));
+                // the stored batches themselves, sent without a copy (see BatchViews)
+                pd.setRecords(new BatchViews.Records(p.result));
             }
             pd.setAbortedTransactions(null);
         } else {

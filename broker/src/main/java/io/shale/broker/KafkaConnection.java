@@ -1,7 +1,6 @@
 package io.shale.broker;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.nio.ByteBuffer;
@@ -10,14 +9,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
-import org.apache.kafka.common.message.ResponseHeaderData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.protocol.SendBuilder;
 import org.apache.kafka.common.requests.AbstractRequest;
 import org.apache.kafka.common.requests.RequestHeader;
-import org.apache.kafka.common.requests.RequestUtils;
+import org.apache.kafka.common.requests.ResponseHeader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +33,10 @@ import org.slf4j.LoggerFactory;
  * version this broker does not serve gets Kafka's fallback: a version-0 response with
  * UNSUPPORTED_VERSION and the supported versions. Any other API or version that kafka-clients can
  * parse but this broker does not serve gets that API's error response with UNSUPPORTED_VERSION.
+ *
+ * <p>Responses are serialized as Kafka's broker serializes them (kafka-clients' {@code SendBuilder}):
+ * fetched records are not copied into the response but written from the store's own buffers (see
+ * {@link BatchViews}).
  */
 final class KafkaConnection extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(KafkaConnection.class);
@@ -173,13 +176,18 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Serializes a response as Kafka's broker does ({@code SendBuilder}): the header and fixed parts
+     * in one buffer, record sections ({@link BatchViews.Records}) as the stored buffers themselves.
+     * The result wraps those buffers without copying them (see {@link BatchViews}).
+     */
+    static ByteBuf responseBytes(int correlationId, ApiKeys key, short version, ApiMessage body) {
+        ResponseHeader header = new ResponseHeader(correlationId, key.responseHeaderVersion(version));
+        return BatchViews.toByteBuf(SendBuilder.buildResponseSend(header, body, version));
+    }
+
     private static Outcome respond(int correlationId, ApiKeys key, short version, ApiMessage body) {
-        ResponseHeaderData header = new ResponseHeaderData().setCorrelationId(correlationId);
-        ByteBuffer bytes = RequestUtils.serialize(header, key.responseHeaderVersion(version), body, version);
-        ByteBuf out = Unpooled.buffer(4 + bytes.remaining());
-        out.writeInt(bytes.remaining());
-        out.writeBytes(bytes);
-        return new Outcome(out, null);
+        return new Outcome(responseBytes(correlationId, key, version, body), null);
     }
 
     /** On the network thread: writes every finished response at the head of the queue, in order. */

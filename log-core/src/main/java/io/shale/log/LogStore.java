@@ -73,7 +73,13 @@ public interface LogStore extends AutoCloseable {
      */
     TopicDescription addPartitions(String topic, int totalPartitions);
 
-    /** Applies config overrides to a topic (Kafka's incremental alter: keys not named keep their values). */
+    /**
+     * Applies config overrides to a topic (Kafka's incremental alter: keys not named keep their
+     * values; a key mapped to {@code null} loses its override and returns to its default).
+     *
+     * @throws ShaleException {@code UNKNOWN_TOPIC_OR_PARTITION}, {@code INVALID_ARGUMENT} for an
+     *     unknown key or a bad value (nothing is changed)
+     */
     TopicDescription alterTopicConfig(String topic, Map<String, ?> configs);
 
     /**

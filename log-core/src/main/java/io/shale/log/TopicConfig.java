@@ -201,11 +201,27 @@ public final class TopicConfig {
         return DEFAULTS.with(configs);
     }
 
-    /** This config with more overrides applied (used by {@link LogStore#alterTopicConfig}). */
+    /**
+     * This config with more overrides applied (used by {@link LogStore#alterTopicConfig}). A key
+     * mapped to {@code null} loses its override and returns to its default (Kafka's DELETE of an
+     * incremental alter).
+     */
     public TopicConfig with(Map<String, ?> configs) {
         Objects.requireNonNull(configs, "configs");
         Map<ConfigDef.Key<?>, Object> merged = new LinkedHashMap<>(overrides);
-        merged.putAll(DEF.parse(configs));
+        Map<String, Object> set = new LinkedHashMap<>();
+        Map<String, Object> removed = new LinkedHashMap<>();
+        for (Map.Entry<String, ?> e : configs.entrySet()) {
+            (e.getValue() == null ? removed : set).put(e.getKey(), e.getValue());
+        }
+        for (String name : removed.keySet()) {
+            ConfigDef.Key<?> k = DEF.keys().get(name);
+            if (k == null) {
+                DEF.parse(Map.of(name, "")); // fails naming the unknown key and the known ones
+            }
+            merged.remove(k);
+        }
+        merged.putAll(DEF.parse(set));
         return new TopicConfig(Map.copyOf(merged));
     }
 
