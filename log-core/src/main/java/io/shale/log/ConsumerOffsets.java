@@ -3,6 +3,7 @@ package io.shale.log;
 import io.shale.log.metrics.CommittedOffsets;
 import io.shale.log.record.Record;
 import io.shale.log.record.SimpleRecord;
+import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -14,6 +15,7 @@ import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.WeakHashMap;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -25,9 +27,11 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>{@link #open(LogStore)} rebuilds the positions by reading the topic once (a store that never
  * had a commit has no such topic: the first write creates it); afterwards every read is served
- * from memory. Open <b>one instance per store</b>
- * (a {@code ShaleBroker} opens one; its {@code consumerOffsets()} shares it): two instances on
- * one store would each see only their own later commits. The topic is an ordinary topic of the
+ * from memory. There is one instance per store: {@link #open} on a store that already has a
+ * reachable instance returns that instance (two instances would each see only their own later
+ * commits), so a {@code ShaleBroker} and embedded code on the same store share it. Two processes
+ * cannot write one store at once (the second open of a writer fences or fails), so this holds
+ * across processes too. The topic is an ordinary topic of the
  * store: {@link LogStore#listTopics()} shows it (a broker marks it internal, as Kafka does), and
  * it must not be written to or deleted by other means.
  *
@@ -52,6 +56,9 @@ public final class ConsumerOffsets implements CommittedOffsets {
     private static final short VALUE_VERSION = 0;
     private static final int READ_BYTES = 1 << 20;
 
+    /** The live instance of each store (weakly: dropping both store and instance frees them). */
+    private static final Map<LogStore, WeakReference<ConsumerOffsets>> INSTANCES = new WeakHashMap<>();
+
     private final LogStore store;
     private volatile boolean topicExists;
     /** group -> partition -> entry; an entry with a null offset is a deleted position. */
@@ -64,20 +71,29 @@ public final class ConsumerOffsets implements CommittedOffsets {
     }
 
     /**
-     * Opens the positions kept in {@code store}, reading all of the internal topic if it exists
-     * (it is created by the first commit or delete).
+     * The positions kept in {@code store}: its existing instance if one is reachable, otherwise a
+     * new one that reads all of the internal topic if it exists (it is created by the first commit
+     * or delete).
      *
      * @throws ShaleException as {@link LogStore#read}, or
      *     {@code CORRUPT_STORAGE} if a record of the topic is not a commit this class wrote
      */
     public static ConsumerOffsets open(LogStore store) {
         Objects.requireNonNull(store, "store");
-        ConsumerOffsets o = new ConsumerOffsets(store);
-        if (store.describeTopic(TOPIC).isPresent()) {
-            o.topicExists = true;
-            o.load();
+        synchronized (INSTANCES) {
+            WeakReference<ConsumerOffsets> ref = INSTANCES.get(store);
+            ConsumerOffsets o = ref == null ? null : ref.get();
+            if (o != null) {
+                return o;
+            }
+            o = new ConsumerOffsets(store);
+            if (store.describeTopic(TOPIC).isPresent()) {
+                o.topicExists = true;
+                o.load();
+            }
+            INSTANCES.put(store, new WeakReference<>(o));
+            return o;
         }
-        return o;
     }
 
     /** Creates the internal topic on the first write. */

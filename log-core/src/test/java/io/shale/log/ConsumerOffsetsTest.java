@@ -69,6 +69,18 @@ class ConsumerOffsetsTest {
     }
 
     @Test
+    void openingTwiceOnOneStoreSharesTheInstanceSoNoCommitIsMissed() {
+        LogStore store = open();
+        ConsumerOffsets first = ConsumerOffsets.open(store);
+        ConsumerOffsets second = ConsumerOffsets.open(store);
+        first.commit("g", Map.of(A0, CommittedOffset.of(9))).join();
+        assertThat(second.fetch("g")).containsKey(A0);
+        assertThat(second.fetch("g").get(A0).offset()).isEqualTo(9);
+        second.deleteGroup("g").join();
+        assertThat(first.groups()).doesNotContain("g");
+    }
+
+    @Test
     void positionsSurviveCloseAndReopenIncludingDeletes() {
         LogStore s = open();
         ConsumerOffsets o = ConsumerOffsets.open(s);
@@ -126,7 +138,9 @@ class ConsumerOffsetsTest {
         LogStore s = open();
         ConsumerOffsets.open(s).commit("g", Map.of(A0, CommittedOffset.of(1))).join();
         s.append(TopicPartition.of(ConsumerOffsets.TOPIC, 0), List.of(SimpleRecord.of("x", "y"))).join();
-        assertThatThrownBy(() -> ConsumerOffsets.open(s)).isInstanceOf(ShaleException.class)
+        s.close();
+        LogStore reopened = open(); // a new store instance: its positions are read from the topic
+        assertThatThrownBy(() -> ConsumerOffsets.open(reopened)).isInstanceOf(ShaleException.class)
                 .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.CORRUPT_STORAGE))
                 .hasMessageContaining(ConsumerOffsets.TOPIC);
     }
