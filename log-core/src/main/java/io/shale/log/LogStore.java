@@ -132,7 +132,8 @@ public interface LogStore extends AutoCloseable {
     /**
      * A {@link RecordAppender} over this store: single-record appends, grouped per partition into
      * batches by size and linger as a Kafka producer does. Each appender has its own buffer and one
-     * thread; close it before the store. Records without a timestamp get the store's clock's time.
+     * thread; close it before the store (the store's {@link #close(Duration)} closes the appenders still
+     * open, first, with half its timeout). Records without a timestamp get the store's clock's time.
      * See {@link RecordAppender}.
      *
      * @throws ShaleException {@code READ_ONLY} for a read-only store, {@code CLOSED} after close,
@@ -226,7 +227,9 @@ public interface LogStore extends AutoCloseable {
 
     /**
      * Stops accepting operations, completes or fails in-flight appends, uploads what it can within
-     * {@code timeout} and releases threads, the WAL (and its lock) and the object store.
+     * {@code timeout} and releases threads, the WAL (and its lock) and the object store. Open
+     * {@link RecordAppender}s are closed first (within half the timeout), so what they buffered is
+     * appended.
      * Idempotent: a second call returns at once.
      *
      * <p>When the object store is slow or unreachable, this returns about {@code timeout} later

@@ -56,8 +56,10 @@ import java.util.concurrent.CompletableFuture;
  *       {@code UNAVAILABLE}, {@code FENCED} or {@code CLOSED} may still have reached the WAL.</li>
  * </ul>
  *
- * <p><b>Closing.</b> Close the appender before its store. If the store closes first, batches sent
- * after that fail with {@code CLOSED}, and so do appends. Every future completes on every path:
+ * <p><b>Closing.</b> Close the appender before its store. An appender still open when its store
+ * closes is closed by the store first, with half the store's close timeout: what it buffered is sent
+ * while the store still takes it, and its thread ends. Appends after that fail with {@code CLOSED}.
+ * Every future completes on every path:
  * {@link #close(Duration)} sends what is buffered, waits until the store has completed every batch
  * or the deadline passes, then fails what is left: records never handed to the store with
  * {@code CLOSED} (they were not appended), records handed to the store but not yet acknowledged with

@@ -142,12 +142,25 @@ public final class BatchingAppender implements RecordAppender {
     private volatile boolean closed;
     private volatile boolean stopped;
     private final AtomicBoolean closeCalled = new AtomicBoolean();
+    private final java.util.function.Consumer<BatchingAppender> onClosed;
 
     /**
      * @param clock gives records without a timestamp theirs (the store's clock, so that its
      *     timestamp checks agree)
      */
     public BatchingAppender(LogStore store, AppenderOptions options, Clock clock) {
+        this(store, options, clock, a -> { });
+    }
+
+    /**
+     * @param clock gives records without a timestamp theirs (the store's clock, so that its
+     *     timestamp checks agree)
+     * @param onClosed called once, on the closing thread, when {@link #close(Duration)} has finished
+     *     (the store forgets the appender then)
+     */
+    public BatchingAppender(LogStore store, AppenderOptions options, Clock clock,
+            java.util.function.Consumer<BatchingAppender> onClosed) {
+        this.onClosed = Objects.requireNonNull(onClosed, "onClosed");
         this.store = Objects.requireNonNull(store, "store");
         this.options = Objects.requireNonNull(options, "options");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -633,21 +646,25 @@ public final class BatchingAppender implements RecordAppender {
         signalSpace();
         sealAll(); // after this no batch can open: appends see closed under the partition lock
         requestSendAll();
-        int left = awaitBatches(Long.MAX_VALUE, deadline);
-        if (left > 0) {
-            failRemaining(timeout);
-        }
-        stopped = true;
-        LockSupport.unpark(thread);
-        if (Thread.currentThread() != thread) {
-            long ms = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            try {
-                thread.join(Math.max(1, ms)); // it may be inside a store call that blocks; it is a daemon
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        try {
+            int left = awaitBatches(Long.MAX_VALUE, deadline);
+            if (left > 0) {
+                failRemaining(timeout);
             }
+            stopped = true;
+            LockSupport.unpark(thread);
+            if (Thread.currentThread() != thread) {
+                long ms = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                try {
+                    thread.join(Math.max(1, ms)); // it may be inside a store call that blocks; it is a daemon
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            encoders.clear();
+        } finally {
+            onClosed.accept(this);
         }
-        encoders.clear();
     }
 
     /**

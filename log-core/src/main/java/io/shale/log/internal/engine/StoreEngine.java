@@ -546,7 +546,35 @@ public final class StoreEngine implements LogStore {
     @Override
     public io.shale.log.RecordAppender appender(io.shale.log.AppenderOptions options) {
         ensureWritable();
-        return new io.shale.log.internal.appender.BatchingAppender(this, options, clock);
+        io.shale.log.internal.appender.BatchingAppender a =
+                new io.shale.log.internal.appender.BatchingAppender(this, options, clock, appenders::remove);
+        appenders.add(a);
+        if (closed.get()) { // close ran between the check and the add: it may not have seen this one
+            a.close(Duration.ZERO);
+            throw closedException();
+        }
+        return a;
+    }
+
+    /**
+     * Appenders not closed yet; {@link #close(Duration)} closes them first, so what they buffered
+     * is sent while the store can still take it and their threads end.
+     */
+    private final Set<io.shale.log.internal.appender.BatchingAppender> appenders = ConcurrentHashMap.newKeySet();
+
+    /** Closes the appenders still open, within half the close timeout. */
+    private void closeAppenders(long timeoutMs) {
+        if (appenders.isEmpty()) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs / 2);
+        for (io.shale.log.internal.appender.BatchingAppender a : List.copyOf(appenders)) {
+            try {
+                a.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            } catch (RuntimeException e) {
+                log.warn("closing an appender of store {} failed", store.describe(), e);
+            }
+        }
     }
 
     /**
@@ -788,13 +816,17 @@ public final class StoreEngine implements LogStore {
     @Override
     public void close(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
+        long timeoutMs = timeout.isNegative() ? 0 : saturatedMillis(timeout);
+        long startMs = clock.millis();
+        if (!closed.get()) {
+            closeAppenders(timeoutMs); // while the store still takes what they send
+        }
         if (!closed.compareAndSet(false, true)) {
             return;
         }
         closing = true;
-        long timeoutMs = timeout.isNegative() ? 0 : saturatedMillis(timeout);
-        long startMs = clock.millis();
-        retries.cutOffAfter(timeoutMs, "the store was closing with a timeout of " + timeoutMs + " ms");
+        retries.cutOffAfter(remaining(startMs, timeoutMs), "the store was closing with a timeout of " + timeoutMs
+                + " ms");
         boolean complete = true;
         try {
             if (!readOnly) {

@@ -335,15 +335,29 @@ class RecordAppenderTest extends EngineFixture {
     }
 
     @Test
-    void batchesSentAfterTheStoreClosedShouldFailWithClosed() {
+    void closingTheStoreShouldCloseItsOpenAppendersFirstSoWhatTheyBufferedIsAppended() throws Exception {
         StoreEngine s = open();
         s.createTopic("t", 1);
         TopicPartition tp = TopicPartition.of("t", 0);
+        Set<Thread> before = appenderThreads();
         RecordAppender a = appender(s, AppenderOptions.builder().linger(HOUR));
         CompletableFuture<RecordMetadata> buffered = a.append(tp, SimpleRecord.of("k", "v"));
+        Set<Thread> mine = appenderThreads();
+        mine.removeAll(before);
+        assertThat(mine).hasSize(1);
+        assertThat(buffered).isNotDone();
+
         s.close();
-        a.close();
-        assertThat(failure(buffered).kind()).isEqualTo(ErrorKind.CLOSED);
+
+        assertThat(buffered).isDone();
+        assertThat(join(buffered).offset()).isEqualTo(0);
+        Thread t = mine.iterator().next();
+        t.join(10_000);
+        assertThat(t.isAlive()).as("the appender's thread ends with the store").isFalse();
+        assertThat(failure(a.append(tp, SimpleRecord.of("k", "late"))).kind()).isEqualTo(ErrorKind.CLOSED);
+        a.close(); // idempotent after the store closed it
+        StoreEngine reopened = open();
+        assertThat(readAll(reopened, tp)).hasSize(1);
     }
 
     @Test
