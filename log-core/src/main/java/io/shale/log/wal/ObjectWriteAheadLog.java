@@ -196,6 +196,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
 
     /** Last sequence of objects known to exist or possibly exist (written, attempted or replayed), for trim. */
     private final ConcurrentHashMap<String, Long> knownLastSequence = new ConcurrentHashMap<>();
+    /** Sizes of the objects written or replayed and not trimmed yet, and their sum: {@link #sizeBytes()}. */
+    private final ConcurrentHashMap<String, Long> liveObjectBytes = new ConcurrentHashMap<>();
+    private final AtomicLong liveBytes = new AtomicLong();
 
     // ---- trim, guarded by trimMonitor
     private final Object trimMonitor = new Object();
@@ -385,6 +388,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 continue; // vanished between list and get; logged
             }
             objects++;
+            noteLiveObject(key.key(), bytes.remaining());
             cursor.beginObject(key);
             ObjectWalFormat.DecodeResult r = ObjectWalFormat.decode(bytes, key.epoch(), key.firstSequence(), cursor);
             onReplayedObject(key, r, cursor);
@@ -782,6 +786,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     private void recordWritten(PendingObject obj) {
         objectsWritten.incrementAndGet();
         bytesWritten.addAndGet(obj.size);
+        noteLiveObject(obj.key, obj.size);
         Instant start = obj.putStart;
         if (start != null) {
             long nanos = Duration.between(start, clock.instant()).toNanos();
@@ -917,6 +922,20 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 maxOwnEpochSequence = Math.max(maxOwnEpochSequence, sequence);
             }
         }
+    }
+
+    private void noteLiveObject(String key, long size) {
+        Long before = liveObjectBytes.put(key, size);
+        liveBytes.addAndGet(size - (before == null ? 0 : before));
+    }
+
+    /**
+     * Bytes of the WAL objects this WAL wrote or replayed and has not trimmed yet (objects of other
+     * writers it never listed are not counted). Cheap: no request.
+     */
+    @Override
+    public long sizeBytes() {
+        return liveBytes.get();
     }
 
     private void onReplayedObject(WalObjectKey key, ObjectWalFormat.DecodeResult r, ReplayCursor cursor) {
@@ -1107,6 +1126,10 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 for (String key : deletable) {
                     if (!result.failed().containsKey(key)) {
                         knownLastSequence.remove(key);
+                        Long size = liveObjectBytes.remove(key);
+                        if (size != null) {
+                            liveBytes.addAndGet(-size);
+                        }
                         deleted++;
                     }
                 }

@@ -75,6 +75,36 @@ class ObjectWalTrimTest {
         assertThat(ka).isNotEqualTo(kb);
     }
 
+    private long storedWalBytes() {
+        long sum = 0;
+        for (String k : store.keys()) {
+            if (k.startsWith("wal/")) {
+                sum += store.bytes(k).length;
+            }
+        }
+        return sum;
+    }
+
+    @Test
+    void sizeBytesShouldCountTheObjectsWrittenOrReplayedAndNotTrimmed() {
+        ObjectWriteAheadLog old = open(5, true);
+        assertThat(old.sizeBytes()).isZero();
+        object(old, 3);
+        object(old, 3);
+        assertThat(old.sizeBytes()).isPositive().isEqualTo(storedWalBytes());
+        old.close();
+
+        ObjectWriteAheadLog wal = open(6, true); // replays the old writer's two objects
+        assertThat(wal.sizeBytes()).isEqualTo(storedWalBytes());
+        long[] fresh = object(wal, 3);
+        assertThat(wal.sizeBytes()).isEqualTo(storedWalBytes());
+        wal.trimAsync(fresh[0]).join(); // the old writer's objects go
+        assertThat(store.keys()).containsExactly(key(6, fresh[0]));
+        assertThat(wal.sizeBytes()).isEqualTo(storedWalBytes()).isPositive();
+        wal.trimAsync(fresh[2] + 1).join();
+        assertThat(wal.sizeBytes()).isZero();
+    }
+
     @Test
     void trimShouldUseOneListingAndOneBatchedDeletePerPass() {
         ObjectWriteAheadLog wal = open(5, true);
