@@ -33,7 +33,7 @@ import java.util.Objects;
  *   <tr><td>{@code close.timeout.ms}</td><td>30000</td><td>how long {@link LogStore#close()} waits for the final upload before it releases everything anyway (see {@link LogStore#close(java.time.Duration)})</td></tr>
  *   <tr><td>{@code writer.lease.ms}</td><td>10000</td><td>with a WAL on local disk: appends are acknowledged only while the writer confirmed (one HEAD every third of this) less than this long ago that no newer writer fenced it, so a fenced writer stops acknowledging at most this long after the new writer's claim</td></tr>
  *   <tr><td>{@code append.validation}</td><td>strict</td><td>how much {@link LogStore#appendBatch} checks: {@code strict} decodes every record of every batch (decompressing, at most 64 MiB per batch) as Kafka's broker does, so that no reader ever meets a batch it cannot decode; {@code basic} checks only the header, length, CRC and size (cheaper for a trusted producer such as this library's own appender)</td></tr>
- *   <tr><td>{@code producer.id.expiration.ms}</td><td>86400000 (1 day)</td><td>idempotent producers (Kafka's setting of the same name): the state of a producer id kept per partition for duplicate detection is dropped once its newest batch's timestamp is this much older than the store's clock, so that the manifest, which persists this state, stays bounded</td></tr>
+ *   <tr><td>{@code producer.id.expiration.ms}</td><td>86400000 (1 day)</td><td>idempotent producers (Kafka's setting of the same name): the state of a producer id kept per partition for duplicate detection is dropped once its newest batch was appended this long ago (store clock; Kafka compares the batch timestamp instead), so that the manifest, which persists this state, stays bounded</td></tr>
  * </table>
  */
 public final class StoreConfig {
@@ -231,7 +231,7 @@ public final class StoreConfig {
     }
 
     /**
-     * {@code producer.id.expiration.ms}: how long after its newest batch's timestamp an idempotent
+     * {@code producer.id.expiration.ms}: how long after its newest batch was appended an idempotent
      * producer's state is kept per partition.
      */
     public long producerIdExpirationMs() {

@@ -175,7 +175,7 @@ final class PartitionLog {
                     @SuppressWarnings("unchecked")
                     Map<Long, ProducerEntry>[] updates = new Map[1];
                     try {
-                        ProducerEntry.Batch original = producers.check(tp, b.data, base, updates);
+                        ProducerEntry.Batch original = producers.check(tp, b.data, base, appendTime, updates);
                         if (original != null) {
                             duplicate = duplicateOf(original);
                         }
@@ -281,6 +281,9 @@ final class PartitionLog {
     /** Adds a batch recovered from the WAL (already durable). Returns false if it was not needed. */
     synchronized void addRecovered(CachedBatch b) {
         b.durable = true;
+        if (b.logAppendTime == 0) {
+            b.logAppendTime = engine.clock.millis(); // when it was recovered: its append time is not stored
+        }
         producers.replay(b);
         push(b);
         logEndOffset = b.nextOffset;

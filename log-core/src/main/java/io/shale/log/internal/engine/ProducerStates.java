@@ -87,7 +87,8 @@ final class ProducerStates {
      * @throws ShaleException {@code INVALID_PRODUCER_EPOCH} for an epoch older than the producer's
      *     newest; {@code OUT_OF_ORDER_SEQUENCE} for a sequence that does not follow the producer's last
      */
-    ProducerEntry.Batch check(TopicPartition tp, ByteBuffer data, long base, Map<Long, ProducerEntry>[] out) {
+    ProducerEntry.Batch check(TopicPartition tp, ByteBuffer data, long base, long appendTime,
+            Map<Long, ProducerEntry>[] out) {
         Map<Long, ProducerEntry> updates = null;
         long offset = base;
         int limit = data.capacity();
@@ -124,8 +125,7 @@ final class ProducerStates {
             // ProducerAppendInfo.checkSequence (Kafka 4.x) accepts any sequence when it holds no epoch
             // for the producer ("possibly because all producer records have been deleted due to
             // retention or the DeleteRecords API"); UNKNOWN_PRODUCER_ID is no longer returned.
-            ProducerEntry.Batch b = new ProducerEntry.Batch(firstSeq, lastSeq, first, first + lastDelta,
-                    data.getLong(pos + RecordBatchLayout.MAX_TIMESTAMP_OFFSET));
+            ProducerEntry.Batch b = new ProducerEntry.Batch(firstSeq, lastSeq, first, first + lastDelta, appendTime);
             if (updates == null) {
                 updates = new LinkedHashMap<>();
                 out[0] = updates;
@@ -189,7 +189,7 @@ final class ProducerStates {
             }
             long pid = data.getLong(pos + RecordBatchLayout.PRODUCER_ID_OFFSET);
             ProducerEntry latest = updates.containsKey(pid) ? updates.get(pid) : entries.get(pid);
-            ProducerEntry next = next(latest, data, pos);
+            ProducerEntry next = next(latest, data, pos, b.logAppendTime);
             if (next != latest) {
                 updates.put(pid, next);
             }
@@ -203,7 +203,7 @@ final class ProducerStates {
      * The entry after the batch at {@code pos} of {@code data} (offsets stamped), or {@code latest}
      * itself if it already holds that batch. Used to rebuild state from stored batches.
      */
-    static ProducerEntry next(ProducerEntry latest, ByteBuffer data, int pos) {
+    static ProducerEntry next(ProducerEntry latest, ByteBuffer data, int pos, long appendTime) {
         long pid = data.getLong(pos + RecordBatchLayout.PRODUCER_ID_OFFSET);
         short epoch = data.getShort(pos + RecordBatchLayout.PRODUCER_EPOCH_OFFSET);
         int firstSeq = data.getInt(pos + RecordBatchLayout.BASE_SEQUENCE_OFFSET);
@@ -222,13 +222,12 @@ final class ProducerStates {
                 return latest; // cannot have been accepted after the newer epoch; keep the newer state
             }
         }
-        ProducerEntry.Batch b = new ProducerEntry.Batch(firstSeq, lastSeq, first, first + lastDelta,
-                data.getLong(pos + RecordBatchLayout.MAX_TIMESTAMP_OFFSET));
+        ProducerEntry.Batch b = new ProducerEntry.Batch(firstSeq, lastSeq, first, first + lastDelta, appendTime);
         return latest == null ? ProducerEntry.first(pid, epoch, b) : latest.with(epoch, b);
     }
 
     /** Applies every tracked batch of {@code data} (offsets stamped) to {@code state}; returns the ids changed. */
-    static List<Long> advance(Map<Long, ProducerEntry> state, ByteBuffer data) {
+    static List<Long> advance(Map<Long, ProducerEntry> state, ByteBuffer data, long appendTime) {
         List<Long> changed = null;
         int limit = data.capacity();
         for (int pos = 0; pos < limit; pos += size(data, pos)) {
@@ -237,7 +236,7 @@ final class ProducerStates {
             }
             long pid = data.getLong(pos + RecordBatchLayout.PRODUCER_ID_OFFSET);
             ProducerEntry latest = state.get(pid);
-            ProducerEntry next = next(latest, data, pos);
+            ProducerEntry next = next(latest, data, pos, appendTime);
             if (next != latest) {
                 state.put(pid, next);
                 if (changed == null) {
@@ -268,8 +267,8 @@ final class ProducerStates {
     }
 
     /**
-     * Forgets producers whose newest batch's timestamp is at least {@code expirationMs} before
-     * {@code nowMs} (Kafka's {@code producer.id.expiration.ms} rule) and ends below
+     * Forgets producers whose newest batch was appended at least {@code expirationMs} before
+     * {@code nowMs} ({@code producer.id.expiration.ms}) and ends below
      * {@code acknowledgedEnd} (a pending append may still be rolled back onto it). Returns how many.
      */
     int expire(long nowMs, long expirationMs, long acknowledgedEnd) {
@@ -284,7 +283,12 @@ final class ProducerStates {
         return n;
     }
 
-    /** Kafka's rule: {@code now - lastTimestamp >= producer.id.expiration.ms}. */
+    /**
+     * Kafka's rule, {@code now - lastTimestamp >= producer.id.expiration.ms}, except that the
+     * timestamp is when this store appended the batch (its clock) where Kafka takes the batch's max
+     * timestamp: a producer writing old CreateTime timestamps (a mirror replaying history) would
+     * otherwise lose duplicate detection as soon as it is checked.
+     */
     static boolean isExpired(ProducerEntry e, long nowMs, long expirationMs) {
         return nowMs - e.lastTimestamp() >= expirationMs;
     }

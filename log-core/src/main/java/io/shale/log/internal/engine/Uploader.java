@@ -521,7 +521,7 @@ final class Uploader {
                 Map<Long, ProducerEntry> state = states.computeIfAbsent(p, q -> new HashMap<>(q.meta.producers()));
                 Set<Long> ids = changed.computeIfAbsent(p, q -> new HashSet<>());
                 for (CachedBatch b : c.batches()) {
-                    ids.addAll(ProducerStates.advance(state, b.data));
+                    ids.addAll(ProducerStates.advance(state, b.data, b.logAppendTime));
                 }
             }
         }

@@ -25,7 +25,8 @@ public record ProducerEntry(long producerId, short epoch, List<Batch> batches) {
      * @param lastSeq its last sequence (wraps past {@code Integer.MAX_VALUE} to 0, as Kafka's does)
      * @param firstOffset the offset its first record got
      * @param lastOffset the offset its last record got
-     * @param timestamp its max timestamp (the append time for LogAppendTime topics)
+     * @param timestamp when the store appended it (epoch ms, the store's clock; for a batch
+     *     recovered from the WAL, when it was recovered)
      */
     public record Batch(int firstSeq, int lastSeq, long firstOffset, long lastOffset, long timestamp) {
     }
@@ -43,7 +44,7 @@ public record ProducerEntry(long producerId, short epoch, List<Batch> batches) {
         return batches.get(batches.size() - 1);
     }
 
-    /** The newest batch's timestamp: what expiration compares with the clock. */
+    /** When the newest batch was appended: what expiration compares with the clock. */
     public long lastTimestamp() {
         return last().timestamp();
     }

@@ -264,6 +264,16 @@ class IdempotentProducerTest extends EngineFixture {
     }
 
     @Test
+    void aProducerWritingOldTimestampsShouldKeepDuplicateDetection() {
+        StoreEngine s = store();
+        long old = clock.millis() - 30L * 24 * 3600 * 1000; // a month old: a mirror replaying history
+        assertThat(put(s, tp, batch(1, 0, 0, 2, old)).baseOffset()).isZero();
+        s.flush();
+        assertThat(put(s, tp, batch(1, 0, 0, 2, old)).baseOffset()).as("duplicate").isZero();
+        assertThat(s.highWatermark(tp)).isEqualTo(2);
+    }
+
+    @Test
     void producerIdsShouldBeUniqueAcrossRestartsAndTakeovers() {
         StoreEngine s = store();
         Set<Long> ids = new HashSet<>();
