@@ -104,7 +104,7 @@ final class ProducerStates {
             int firstSeq = data.getInt(pos + RecordBatchLayout.BASE_SEQUENCE_OFFSET);
             int lastSeq = lastSequence(firstSeq, lastDelta);
             if (epoch < 0 || firstSeq < 0) {
-                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "batch of producer " + pid + " to " + tp
+                throw new ShaleException(ErrorKind.CORRUPT_RECORD, "batch of producer " + pid + " to " + tp
                         + " has epoch " + epoch + " and base sequence " + firstSeq + "; both must be non-negative");
             }
             ProducerEntry current = entries.get(pid);
