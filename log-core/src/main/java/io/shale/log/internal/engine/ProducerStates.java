@@ -109,13 +109,11 @@ final class ProducerStates {
             }
             ProducerEntry current = entries.get(pid);
             ProducerEntry updated = updates == null ? null : updates.get(pid);
-            if (updated == null) {
-                // Kafka looks for a duplicate only in the state before the call (UnifiedLog's
-                // analyzeAndValidateProducerState); the first duplicate answers the whole call
-                ProducerEntry.Batch dup = current == null ? null : current.find(epoch, firstSeq, lastSeq);
-                if (dup != null) {
-                    return dup;
-                }
+            // Kafka looks for a duplicate in the state before the call (UnifiedLog's
+            // analyzeAndValidateProducerState); the first duplicate answers the whole call
+            ProducerEntry.Batch dup = current == null ? null : current.find(epoch, firstSeq, lastSeq);
+            if (dup != null) {
+                return dup;
             }
             ProducerEntry latest = updated != null ? updated : current;
             if (latest != null) {

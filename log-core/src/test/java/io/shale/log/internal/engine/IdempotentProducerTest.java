@@ -62,6 +62,12 @@ class IdempotentProducerTest extends EngineFixture {
         assertThat(readAll(s, tp)).containsExactly("1-0", "1-1", "1-2", "plain");
         // the next batch follows on
         assertThat(put(s, tp, batch(1, 0, 3, 2)).baseOffset()).isEqualTo(4);
+        // a call whose second batch repeats an appended one is answered as that duplicate, as Kafka does,
+        // and nothing of it is appended
+        AppendResult mixed = put(s, tp, concat(batch(1, 0, 5, 1), batch(1, 0, 3, 2)));
+        assertThat(mixed.baseOffset()).isEqualTo(4);
+        assertThat(mixed.lastOffset()).isEqualTo(5);
+        assertThat(s.highWatermark(tp)).isEqualTo(6);
     }
 
     @Test
