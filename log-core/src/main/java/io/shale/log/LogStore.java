@@ -126,6 +126,11 @@ public interface LogStore extends AutoCloseable {
      * <p>Completion and errors as for {@link #append(TopicPartition, List)}, plus
      * {@code CORRUPT_RECORD} for a batch that fails validation, naming the batch (its index in the
      * call) and record at fault and what was wrong; nothing of the call is appended.
+     *
+     * <p>Batches of idempotent producers (a producer id, not transactional) are deduplicated and
+     * checked as a Kafka broker does (see {@link #allocateProducerId()}): a retried batch completes
+     * with its original offsets and is not appended again; {@code OUT_OF_ORDER_SEQUENCE} and
+     * {@code INVALID_PRODUCER_EPOCH} refuse the whole call.
      */
     CompletableFuture<AppendResult> appendBatch(TopicPartition tp, ByteBuffer batches);
 
