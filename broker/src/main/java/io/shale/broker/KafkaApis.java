@@ -33,6 +33,8 @@ import org.apache.kafka.common.message.DescribeClusterRequestData;
 import org.apache.kafka.common.message.DescribeClusterResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.message.InitProducerIdRequestData;
+import org.apache.kafka.common.message.InitProducerIdResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
 import org.apache.kafka.common.message.ListOffsetsResponseData;
 import org.apache.kafka.common.message.MetadataRequestData;
@@ -50,6 +52,7 @@ import org.apache.kafka.common.requests.CreateTopicsRequest;
 import org.apache.kafka.common.requests.DeleteTopicsRequest;
 import org.apache.kafka.common.requests.DescribeClusterRequest;
 import org.apache.kafka.common.requests.FetchRequest;
+import org.apache.kafka.common.requests.InitProducerIdRequest;
 import org.apache.kafka.common.requests.ListOffsetsRequest;
 import org.apache.kafka.common.requests.MetadataRequest;
 import org.apache.kafka.common.requests.ProduceRequest;
@@ -78,7 +81,7 @@ final class KafkaApis {
     static {
         Map<ApiKeys, short[]> m = new EnumMap<>(ApiKeys.class);
         for (ApiKeys k : List.of(ApiKeys.API_VERSIONS, ApiKeys.METADATA, ApiKeys.PRODUCE, ApiKeys.FETCH,
-                ApiKeys.CREATE_TOPICS, ApiKeys.DELETE_TOPICS, ApiKeys.DESCRIBE_CLUSTER)) {
+                ApiKeys.CREATE_TOPICS, ApiKeys.DELETE_TOPICS, ApiKeys.DESCRIBE_CLUSTER, ApiKeys.INIT_PRODUCER_ID)) {
             m.put(k, new short[] {k.oldestVersion(), k.latestVersion()});
         }
         m.put(ApiKeys.LIST_OFFSETS, new short[] {ApiKeys.LIST_OFFSETS.oldestVersion(), (short) 6});
@@ -167,6 +170,8 @@ final class KafkaApis {
                 return CompletableFuture.completedFuture(deleteTopics(((DeleteTopicsRequest) request).data(), version));
             case DESCRIBE_CLUSTER:
                 return CompletableFuture.completedFuture(describeCluster(((DescribeClusterRequest) request).data()));
+            case INIT_PRODUCER_ID:
+                return CompletableFuture.completedFuture(initProducerId(((InitProducerIdRequest) request).data()));
             default:
                 // not reachable: the connection answers unsupported APIs before calling here
                 throw new IllegalStateException("no handler for " + header.apiKey());
@@ -364,8 +369,9 @@ final class KafkaApis {
     }
 
     /**
-     * Why these batches are refused before they reach the store, or null. Idempotent and
-     * transactional producers need producer state this broker does not keep yet.
+     * Why these batches are refused before they reach the store, or null. Transactional producers
+     * need a transaction coordinator this broker does not have; idempotent batches (a producer id,
+     * not transactional) go to the store, which checks their sequences.
      */
     private static String refuseBatches(MemoryRecords records, String transactionalId) {
         if (transactionalId != null) {
@@ -373,15 +379,37 @@ final class KafkaApis {
         }
         try {
             for (MutableRecordBatch b : records.batches()) {
-                if (b.hasProducerId() || b.isTransactional()) {
-                    return "idempotent and transactional producers are not supported by this broker yet "
-                            + "(producer id " + b.producerId() + "); set enable.idempotence=false";
+                if (b.isTransactional()) {
+                    return "transactional batches are not supported by this broker yet (producer id "
+                            + b.producerId() + ")";
                 }
             }
         } catch (RuntimeException e) {
             return "corrupt record batch: " + e.getMessage();
         }
         return null;
+    }
+
+    // ---------------------------------------------------------------- InitProducerId
+
+    /**
+     * InitProducerId for idempotent producers (no transactional id): a new producer id from the
+     * store's durable counter, epoch 0, whatever id and epoch the request names, as Kafka's broker
+     * does for non-transactional producers. A transactional id is answered
+     * {@code COORDINATOR_NOT_AVAILABLE}, as FindCoordinator answers transaction coordinator lookups:
+     * this broker has no transaction coordinator.
+     */
+    private InitProducerIdResponseData initProducerId(InitProducerIdRequestData req) {
+        InitProducerIdResponseData resp = new InitProducerIdResponseData().setProducerId(-1).setProducerEpoch((short) -1);
+        if (req.transactionalId() != null) {
+            return resp.setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code());
+        }
+        try {
+            return resp.setErrorCode(Errors.NONE.code()).setProducerId(store.allocateProducerId()).setProducerEpoch((short) 0);
+        } catch (RuntimeException e) {
+            log.debug("InitProducerId failed", e);
+            return resp.setErrorCode(KafkaErrors.of(e).code());
+        }
     }
 
     // ---------------------------------------------------------------- Fetch

@@ -51,6 +51,10 @@ final class KafkaErrors {
             case READ_ONLY:
                 // this broker is no longer (or not) the partition's writer: clients refresh metadata and retry
                 return Errors.NOT_LEADER_OR_FOLLOWER;
+            case OUT_OF_ORDER_SEQUENCE:
+                return Errors.OUT_OF_ORDER_SEQUENCE_NUMBER;
+            case INVALID_PRODUCER_EPOCH:
+                return Errors.INVALID_PRODUCER_EPOCH;
             case CORRUPT_STORAGE:
             case IN_USE:
             default:

@@ -32,12 +32,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Served: ApiVersions, Metadata, Produce (acks 0, 1 and all: every acknowledged batch is durable
  * in the store's WAL), Fetch (long poll; no incremental fetch sessions), ListOffsets, CreateTopics,
- * DeleteTopics, DescribeCluster, and consumer groups with the classic protocol (FindCoordinator,
+ * DeleteTopics, DescribeCluster, InitProducerId for idempotent producers (kafka-clients' default
+ * {@code enable.idempotence=true}: producer ids from {@link LogStore#allocateProducerId()}, retried
+ * batches answered with their original offsets, Kafka's {@code OUT_OF_ORDER_SEQUENCE_NUMBER} and
+ * {@code INVALID_PRODUCER_EPOCH}), and consumer groups with the classic protocol (FindCoordinator,
  * JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, OffsetDelete, ListGroups,
  * DescribeGroups, DeleteGroups; committed offsets in the store, see {@link #consumerOffsets()};
  * group membership in memory, so consumers rejoin after a restart). Not yet: the KIP-848 consumer
- * group protocol, idempotent and transactional producers (a producer must set
- * {@code enable.idempotence=false}), configs, ACLs, TLS and SASL.
+ * group protocol, transactional producers (InitProducerId with a transactional id is answered
+ * {@code COORDINATOR_NOT_AVAILABLE}), configs, ACLs, TLS and SASL.
  *
  * <p><b>Lifecycle.</b> {@link Builder#start()} binds the listener and returns a running broker;
  * {@link #close()} stops accepting connections, closes the open ones and waits (a few seconds at

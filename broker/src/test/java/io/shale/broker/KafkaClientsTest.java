@@ -315,6 +315,44 @@ class KafkaClientsTest {
     }
 
     @Test
+    void aProducerWithDefaultSettingsIsIdempotentAndEveryRecordIsStoredOnce() throws Exception {
+        String topic = "defaults";
+        createTopic(topic, 3);
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, fx.broker.bootstrapServers());
+        // nothing else: kafka-clients 4.x defaults to enable.idempotence=true, acks=all, retries=MAX_VALUE,
+        // max.in.flight.requests.per.connection=5, so it first asks for a producer id (InitProducerId)
+        int n = 3000;
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p,
+                new org.apache.kafka.common.serialization.StringSerializer(),
+                new org.apache.kafka.common.serialization.StringSerializer())) {
+            List<Future<RecordMetadata>> sent = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                sent.add(producer.send(new ProducerRecord<>(topic, "k" + i, "v" + i)));
+            }
+            for (Future<RecordMetadata> f : sent) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+        }
+        long stored = 0;
+        for (int part = 0; part < 3; part++) {
+            io.shale.log.TopicPartition tp = io.shale.log.TopicPartition.of(topic, part);
+            stored += fx.store.highWatermark(tp);
+            if (fx.store.highWatermark(tp) > 0) {
+                io.shale.log.record.RecordBatch first = fx.store.read(tp, 0, 1 << 20).batches().get(0);
+                assertThat(first.producerId()).as("batches carry the producer id").isNotNegative();
+                assertThat(first.producerEpoch()).isZero();
+            }
+        }
+        assertThat(stored).as("every record stored once").isEqualTo(n);
+        try (KafkaConsumer<String, String> consumer = fx.consumer()) {
+            List<ConsumerRecord<String, String>> got = BrokerFixture.consumeAll(consumer, partitions(topic, 3), n);
+            assertThat(got).hasSize(n);
+            assertThat(got.stream().map(ConsumerRecord::key).distinct().count()).isEqualTo(n);
+        }
+    }
+
+    @Test
     void everythingAcknowledgedIsServedAfterARestartOnTheSameDirectory() throws Exception {
         String topic = "durable";
         createTopic(topic, 2);

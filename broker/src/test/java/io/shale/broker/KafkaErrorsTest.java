@@ -24,6 +24,9 @@ class KafkaErrorsTest {
         assertThat(KafkaErrors.of(ErrorKind.FENCED)).isEqualTo(Errors.NOT_LEADER_OR_FOLLOWER);
         assertThat(KafkaErrors.of(ErrorKind.RECORD_TOO_LARGE)).isEqualTo(Errors.MESSAGE_TOO_LARGE);
         assertThat(KafkaErrors.of(ErrorKind.CORRUPT_RECORD)).isEqualTo(Errors.CORRUPT_MESSAGE);
+        // idempotent producers: Kafka's own codes, which the producer handles (bumps its epoch, or fails the batch)
+        assertThat(KafkaErrors.of(ErrorKind.OUT_OF_ORDER_SEQUENCE)).isEqualTo(Errors.OUT_OF_ORDER_SEQUENCE_NUMBER);
+        assertThat(KafkaErrors.of(ErrorKind.INVALID_PRODUCER_EPOCH)).isEqualTo(Errors.INVALID_PRODUCER_EPOCH);
     }
 
     @Test

@@ -19,6 +19,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.InitProducerIdRequestData;
+import org.apache.kafka.common.message.InitProducerIdResponseData;
 import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataResponseData;
 import org.apache.kafka.common.message.ProduceRequestData;
@@ -287,11 +289,11 @@ class RawProtocolTest {
         assertThat(Errors.forCode(ok.errorCode())).isEqualTo(Errors.NONE);
         assertThat(ok.baseOffset()).isZero();
 
-        // an idempotent producer's batch: no producer state yet, so refused with a message saying what to do
-        ProduceResponseData.PartitionProduceResponse idem = produce("p", (short) -1,
-                MemoryRecords.withIdempotentRecords(Compression.NONE, 7L, (short) 0, 0, rec).buffer());
-        assertThat(Errors.forCode(idem.errorCode())).isEqualTo(Errors.INVALID_RECORD);
-        assertThat(idem.errorMessage()).contains("enable.idempotence=false");
+        // a transactional producer's batch: no transaction coordinator, refused saying so
+        ProduceResponseData.PartitionProduceResponse txn = produce("p", (short) -1,
+                MemoryRecords.withTransactionalRecords(Compression.NONE, 7L, (short) 0, 0, rec).buffer());
+        assertThat(Errors.forCode(txn.errorCode())).isEqualTo(Errors.INVALID_RECORD);
+        assertThat(txn.errorMessage()).contains("transactional");
 
         // a batch whose CRC does not match
         ByteBuffer corrupt = MemoryRecords.withRecords(Compression.NONE, rec).buffer();
@@ -322,21 +324,79 @@ class RawProtocolTest {
         assertThat(fx.store.listTopics()).containsExactly("p");
     }
 
-    @Test
-    void aProducerWithDefaultSettingsIsToldThatIdempotenceIsNotServedYet() throws Exception {
-        fx.store.createTopic("defaults", 1);
-        Properties p = new Properties();
-        p.put(org.apache.kafka.clients.producer.ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, fx.broker.bootstrapServers());
-        p.put(org.apache.kafka.clients.producer.ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p,
-                new org.apache.kafka.common.serialization.StringSerializer(),
-                new org.apache.kafka.common.serialization.StringSerializer())) {
-            // kafka-clients 4.x enables idempotence by default; it needs InitProducerId, which this broker does not serve
-            org.assertj.core.api.Assertions.assertThatThrownBy(
-                    () -> producer.send(new ProducerRecord<>("defaults", "k", "v")).get(20, TimeUnit.SECONDS))
-                    .hasStackTraceContaining("INIT_PRODUCER_ID");
+    /** InitProducerId at {@code version}; returns the response. */
+    private InitProducerIdResponseData initProducerId(short version, String transactionalId) throws IOException {
+        InitProducerIdRequestData body = new InitProducerIdRequestData().setTransactionalId(transactionalId)
+                .setTransactionTimeoutMs(60_000).setProducerId(-1).setProducerEpoch((short) -1);
+        try (Socket s = connect()) {
+            send(s, frame(ApiKeys.INIT_PRODUCER_ID, version, 11, body));
+            ByteBuffer r = readFrame(s);
+            assertThat(r).isNotNull();
+            assertThat(ResponseHeader.parse(r, ApiKeys.INIT_PRODUCER_ID.responseHeaderVersion(version)).correlationId())
+                    .isEqualTo(11);
+            return new InitProducerIdResponseData(new ByteBufferAccessor(r), version);
         }
-        assertThat(fx.store.highWatermark(io.shale.log.TopicPartition.of("defaults", 0))).isZero();
+    }
+
+    private static ByteBuffer idempotent(long pid, int epoch, int seq, String... values) {
+        SimpleRecord[] recs = new SimpleRecord[values.length];
+        for (int i = 0; i < values.length; i++) {
+            recs[i] = new SimpleRecord(1000L, null, values[i].getBytes(StandardCharsets.UTF_8));
+        }
+        return MemoryRecords.withIdempotentRecords(Compression.NONE, pid, (short) epoch, seq, recs).buffer();
+    }
+
+    @Test
+    void initProducerIdHandsOutNewIdsAtEveryVersionAndRefusesTransactionalIds() throws Exception {
+        short[] range = KafkaApis.SUPPORTED.get(ApiKeys.INIT_PRODUCER_ID);
+        assertThat(range).as("served").isNotNull();
+        assertThat(range[1]).isEqualTo(ApiKeys.INIT_PRODUCER_ID.latestVersion());
+        java.util.Set<Long> ids = new java.util.HashSet<>();
+        for (short v = range[0]; v <= range[1]; v++) {
+            InitProducerIdResponseData r = initProducerId(v, null);
+            assertThat(Errors.forCode(r.errorCode())).as("version %d", v).isEqualTo(Errors.NONE);
+            assertThat(r.producerId()).isNotNegative();
+            assertThat(r.producerEpoch()).isZero();
+            assertThat(ids.add(r.producerId())).as("a new id each time").isTrue();
+        }
+        InitProducerIdResponseData tx = initProducerId(range[1], "my-transaction");
+        assertThat(Errors.forCode(tx.errorCode())).isEqualTo(Errors.COORDINATOR_NOT_AVAILABLE);
+        assertThat(tx.producerId()).isEqualTo(-1);
+    }
+
+    @Test
+    void theSameIdempotentBatchSentTwiceGetsTheSameBaseOffsetAndIsStoredOnce() throws Exception {
+        fx.store.createTopic("idem", 1);
+        io.shale.log.TopicPartition tp = io.shale.log.TopicPartition.of("idem", 0);
+        long pid = initProducerId(KafkaApis.SUPPORTED.get(ApiKeys.INIT_PRODUCER_ID)[1], null).producerId();
+        SimpleRecord rec = new SimpleRecord(1000L, null, "plain".getBytes(StandardCharsets.UTF_8));
+        assertThat(produce("idem", (short) -1, MemoryRecords.withRecords(Compression.NONE, rec).buffer()).baseOffset())
+                .isZero();
+        ProduceResponseData.PartitionProduceResponse first = produce("idem", (short) -1, idempotent(pid, 0, 0, "a", "b"));
+        ProduceResponseData.PartitionProduceResponse again = produce("idem", (short) -1, idempotent(pid, 0, 0, "a", "b"));
+        assertThat(Errors.forCode(first.errorCode())).isEqualTo(Errors.NONE);
+        assertThat(Errors.forCode(again.errorCode())).as("a duplicate is not an error").isEqualTo(Errors.NONE);
+        assertThat(again.baseOffset()).isEqualTo(first.baseOffset()).isEqualTo(1);
+        assertThat(fx.store.highWatermark(tp)).isEqualTo(3);
+
+        // a gap in sequences, and an epoch older than the newest: Kafka's errors, nothing appended
+        ProduceResponseData.PartitionProduceResponse gap = produce("idem", (short) -1, idempotent(pid, 0, 5, "c"));
+        assertThat(Errors.forCode(gap.errorCode())).isEqualTo(Errors.OUT_OF_ORDER_SEQUENCE_NUMBER);
+        assertThat(produce("idem", (short) -1, idempotent(pid, 1, 0, "c")).baseOffset()).isEqualTo(3);
+        ProduceResponseData.PartitionProduceResponse old = produce("idem", (short) -1, idempotent(pid, 0, 2, "d"));
+        assertThat(Errors.forCode(old.errorCode())).isEqualTo(Errors.INVALID_PRODUCER_EPOCH);
+        assertThat(fx.store.highWatermark(tp)).isEqualTo(4);
+
+        // after a restart on the same directory the last batch is still recognised
+        fx.close();
+        fx = new BrokerFixture(dir);
+        ProduceResponseData.PartitionProduceResponse retried = produce("idem", (short) -1, idempotent(pid, 1, 0, "c"));
+        assertThat(Errors.forCode(retried.errorCode())).isEqualTo(Errors.NONE);
+        assertThat(retried.baseOffset()).as("the original offset").isEqualTo(3);
+        assertThat(produce("idem", (short) -1, idempotent(pid, 1, 1, "e")).baseOffset()).isEqualTo(4);
+        assertThat(fx.store.highWatermark(tp)).isEqualTo(5);
+        assertThat(initProducerId(KafkaApis.SUPPORTED.get(ApiKeys.INIT_PRODUCER_ID)[1], null).producerId()).as("ids are not reused after a restart")
+                .isGreaterThan(pid);
     }
 
     private void assertClosed(byte[] bytes) throws IOException {

@@ -268,6 +268,11 @@ final class InspectCommand implements Callable<Integer> {
                 parts.add("cleaned " + view.partitionName(c.partitionId()) + " up to " + c.offset());
             } else if (op instanceof ManifestOp.ObjectsDeleted d) {
                 parts.add("deleted " + d.keys().size() + " unreferenced objects");
+            } else if (op instanceof ManifestOp.UpdateProducers u) {
+                parts.add("producer state of " + view.partitionName(u.partitionId()) + ": " + u.entries().size()
+                        + " producer(s) updated" + (u.expired().isEmpty() ? "" : ", " + u.expired().size() + " expired"));
+            } else if (op instanceof ManifestOp.AllocateProducerIds a) {
+                parts.add("producer ids reserved below " + a.next());
             } else {
                 parts.add(op.getClass().getSimpleName());
             }

@@ -51,7 +51,21 @@ public enum ErrorKind {
      * (a file WAL's directory). Nothing was claimed and no running writer was disturbed. The
      * message names the holder; opening again succeeds only after that instance closed.
      */
-    IN_USE(false);
+    IN_USE(false),
+    /**
+     * Idempotent producers: a batch's first sequence number does not follow the last one this
+     * partition holds for its producer id and epoch (a batch was lost between them, or the
+     * producer's new epoch does not start at sequence 0). Nothing of the call is appended. Kafka's
+     * {@code OUT_OF_ORDER_SEQUENCE_NUMBER}. A batch that repeats one of the producer's last five
+     * batches is not an error: the append completes with the original batch's offsets.
+     */
+    OUT_OF_ORDER_SEQUENCE(false),
+    /**
+     * Idempotent producers: a batch carries a producer epoch older than the newest this partition
+     * has seen for its producer id (another producer with the same id and a newer epoch took
+     * over). Nothing of the call is appended. Kafka's {@code INVALID_PRODUCER_EPOCH}.
+     */
+    INVALID_PRODUCER_EPOCH(false);
 
     private final boolean retriable;
 

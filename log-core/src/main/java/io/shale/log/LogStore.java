@@ -126,6 +126,11 @@ public interface LogStore extends AutoCloseable {
      * <p>Completion and errors as for {@link #append(TopicPartition, List)}, plus
      * {@code CORRUPT_RECORD} for a batch that fails validation, naming the batch (its index in the
      * call) and record at fault and what was wrong; nothing of the call is appended.
+     *
+     * <p>Batches of idempotent producers (a producer id, not transactional) are deduplicated and
+     * checked as a Kafka broker does (see {@link #allocateProducerId()}): a retried batch completes
+     * with its original offsets and is not appended again; {@code OUT_OF_ORDER_SEQUENCE} and
+     * {@code INVALID_PRODUCER_EPOCH} refuse the whole call.
      */
     CompletableFuture<AppendResult> appendBatch(TopicPartition tp, ByteBuffer batches);
 
@@ -145,6 +150,29 @@ public interface LogStore extends AutoCloseable {
     default RecordAppender appender() {
         return appender(AppenderOptions.defaults());
     }
+
+    /**
+     * Allocates a producer id for an idempotent producer (what a Kafka broker's InitProducerId
+     * hands out): unique in this store for ever, across restarts and takeovers by another writer.
+     * Ids are reserved in blocks of 1000 committed to the manifest, so most calls return at once
+     * and one in a thousand waits for a manifest commit; ids of a block left unused when the writer
+     * closes are skipped, never reused.
+     *
+     * <p><b>Idempotent appends.</b> {@link #appendBatch} checks batches that carry a producer id
+     * (and are not transactional) as a Kafka broker does: per partition and producer id the store
+     * keeps the producer epoch and its last five batches, persisted with the data. A batch that
+     * repeats one of them (same epoch, first and last sequence) is not appended again: its future
+     * completes with the original batch's offsets (once those are durable). A batch with an epoch
+     * older than the producer's newest fails with {@code INVALID_PRODUCER_EPOCH}; one whose first
+     * sequence does not follow the producer's last (or, in a new epoch, is not 0) fails with
+     * {@code OUT_OF_ORDER_SEQUENCE}. A producer id the partition does not know (new, or expired
+     * after {@code producer.id.expiration.ms}) is accepted at any sequence, as Kafka 4 does.
+     *
+     * @return a non-negative producer id
+     * @throws ShaleException {@code UNAVAILABLE} (manifest commit failed; retry), {@code FENCED},
+     *     {@code READ_ONLY}, {@code CLOSED}
+     */
+    long allocateProducerId();
 
     // ---------------------------------------------------------------- reads
 

@@ -33,6 +33,7 @@ import java.util.Objects;
  *   <tr><td>{@code close.timeout.ms}</td><td>30000</td><td>how long {@link LogStore#close()} waits for the final upload before it releases everything anyway (see {@link LogStore#close(java.time.Duration)})</td></tr>
  *   <tr><td>{@code writer.lease.ms}</td><td>10000</td><td>with a WAL on local disk: appends are acknowledged only while the writer confirmed (one HEAD every third of this) less than this long ago that no newer writer fenced it, so a fenced writer stops acknowledging at most this long after the new writer's claim</td></tr>
  *   <tr><td>{@code append.validation}</td><td>strict</td><td>how much {@link LogStore#appendBatch} checks: {@code strict} decodes every record of every batch (decompressing, at most 64 MiB per batch) as Kafka's broker does, so that no reader ever meets a batch it cannot decode; {@code basic} checks only the header, length, CRC and size (cheaper for a trusted producer such as this library's own appender)</td></tr>
+ *   <tr><td>{@code producer.id.expiration.ms}</td><td>86400000 (1 day)</td><td>idempotent producers (Kafka's setting of the same name): the state of a producer id kept per partition for duplicate detection is dropped once its newest batch was appended this long ago (store clock; Kafka compares the batch timestamp instead), so that the manifest, which persists this state, stays bounded</td></tr>
  * </table>
  */
 public final class StoreConfig {
@@ -57,6 +58,7 @@ public final class StoreConfig {
     public static final String OPEN_TIMEOUT_MS = "open.timeout.ms";
     public static final String CLOSE_TIMEOUT_MS = "close.timeout.ms";
     public static final String APPEND_VALIDATION = "append.validation";
+    public static final String PRODUCER_ID_EXPIRATION_MS = "producer.id.expiration.ms";
 
     private static final long MIB = 1 << 20;
     private static final ConfigDef DEF = new ConfigDef("store");
@@ -102,6 +104,8 @@ public final class StoreConfig {
             DEF.longKey(CLOSE_TIMEOUT_MS, 30_000, 0, Long.MAX_VALUE / 2_000_000, "");
     private static final ConfigDef.Key<String> K_VALIDATION =
             DEF.enumKey(APPEND_VALIDATION, "strict", Map.of("strict", "strict", "basic", "basic"), "");
+    private static final ConfigDef.Key<Long> K_PRODUCER_EXPIRATION =
+            DEF.longKey(PRODUCER_ID_EXPIRATION_MS, 86_400_000, 1, Long.MAX_VALUE / 2, "");
 
     private static final StoreConfig DEFAULTS = new StoreConfig(Map.of());
 
@@ -224,6 +228,14 @@ public final class StoreConfig {
      */
     public boolean strictAppendValidation() {
         return "strict".equals(get(K_VALIDATION));
+    }
+
+    /**
+     * {@code producer.id.expiration.ms}: how long after its newest batch was appended an idempotent
+     * producer's state is kept per partition.
+     */
+    public long producerIdExpirationMs() {
+        return get(K_PRODUCER_EXPIRATION);
     }
 
     /** Every key with its effective value. */

@@ -28,6 +28,12 @@ final class CachedBatch implements WalEntry {
     /** {@code System.nanoTime()} when the append call began, for the append latency metric (0 without metrics). */
     long appendStartNanos;
     CompletableFuture<AppendResult> future;
+    /**
+     * Idempotent producers (under the partition lock): the producer ids whose state this append
+     * changed and their entries before it (null for a new producer), to roll it back; null if none.
+     */
+    long[] producerIds;
+    io.shale.log.internal.manifest.ProducerEntry[] producersBefore;
 
     // state, under the partition lock
     boolean durable;

@@ -5,12 +5,14 @@ import io.shale.log.ErrorKind;
 import io.shale.log.ShaleException;
 import io.shale.log.TopicPartition;
 import io.shale.log.internal.manifest.PartitionMeta;
+import io.shale.log.internal.manifest.ProducerEntry;
 import io.shale.log.record.RecordBatch;
 import io.shale.log.record.RecordBatchLayout;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -36,6 +38,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * reader ever sees a gap. Recovery resolves the WAL's copies the same way (the later entry for an
  * offset wins).
  *
+ * <p><b>Idempotent producers.</b> {@link ProducerStates} holds, per producer id, the epoch and the
+ * last five batches; {@link #append} checks a call's batches against it before assigning offsets
+ * (a retried batch completes with its original offsets and is not appended again) and every
+ * rollback above restores the state from before the rolled-back appends. It starts from the state
+ * the manifest committed with the partition's data, and WAL replay adds the rest.
+ *
  * <p><b>Memory.</b> An idle partition holds no cache index array and a handful of fields.
  */
 final class PartitionLog {
@@ -59,6 +67,7 @@ final class PartitionLog {
     private boolean dirty;
     private boolean deleted;
     private List<Waiter> waiters;
+    private final ProducerStates producers = new ProducerStates();
 
     private volatile long highWatermark;
     /** Serialises appends of this partition (offset order = WAL order); see {@link #append}. */
@@ -82,6 +91,7 @@ final class PartitionLog {
         this.uploadedEnd = end;
         this.collectedEnd = end;
         this.highWatermark = end;
+        this.producers.restore(meta.producers());
     }
 
     long highWatermark() {
@@ -152,6 +162,8 @@ final class PartitionLog {
      */
     CompletableFuture<AppendResult> append(CachedBatch b, long appendTime) {
         CompletableFuture<AppendResult> f = new CompletableFuture<>();
+        CompletableFuture<AppendResult> duplicate = null;
+        ShaleException refused = null;
         appendLock.lock();
         try {
             synchronized (this) {
@@ -160,17 +172,41 @@ final class PartitionLog {
                     b.chunk.expose();
                 } else {
                     long base = logEndOffset;
-                    b.baseOffset = base;
-                    b.nextOffset = stampOffsets(b.data, base);
-                    b.logAppendTime = appendTime;
-                    b.future = f;
-                    push(b);
-                    logEndOffset = b.nextOffset;
-                    markDirty();
+                    @SuppressWarnings("unchecked")
+                    Map<Long, ProducerEntry>[] updates = new Map[1];
+                    try {
+                        ProducerEntry.Batch original = producers.check(tp, b.data, base, appendTime, updates);
+                        if (original != null) {
+                            duplicate = duplicateOf(original);
+                        }
+                    } catch (ShaleException e) {
+                        refused = e;
+                    }
+                    if (duplicate != null || refused != null) {
+                        b.dead = true;
+                        b.chunk.expose();
+                    } else {
+                        b.baseOffset = base;
+                        b.nextOffset = stampOffsets(b.data, base);
+                        b.logAppendTime = appendTime;
+                        b.future = f;
+                        if (updates[0] != null) {
+                            producers.apply(updates[0], b);
+                        }
+                        push(b);
+                        logEndOffset = b.nextOffset;
+                        markDirty();
+                    }
                 }
             }
             if (b.dead) {
                 engine.cache.release(b);
+                if (duplicate != null) {
+                    return duplicate;
+                }
+                if (refused != null) {
+                    throw refused;
+                }
                 throw new ShaleException(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION, "partition " + tp + " was deleted");
             }
             long seq;
@@ -182,6 +218,7 @@ final class PartitionLog {
                     removed = !b.dead && tail > head && ring[tail - 1] == b;
                     if (removed) {
                         ring[--tail] = null;
+                        producers.undo(b);
                         b.dead = true;
                         b.chunk.expose();
                         logEndOffset = b.baseOffset;
@@ -201,6 +238,33 @@ final class PartitionLog {
         return f;
     }
 
+    /**
+     * The answer to a retry of {@code original}, a batch this partition holds (caller holds the
+     * monitor): its offsets at once if it is acknowledged, otherwise when its append completes (and
+     * its failure if it fails: the rollback then forgets it, so a further retry is appended).
+     */
+    private CompletableFuture<AppendResult> duplicateOf(ProducerEntry.Batch original) {
+        long first = original.firstOffset();
+        long last = original.lastOffset();
+        int i = indexOf(first);
+        CachedBatch holder = i < 0 ? null : ring[i];
+        if (last >= highWatermark && holder != null && !holder.dead && holder.future != null) {
+            return holder.future.thenApply(r -> new AppendResult(first, last, r.logAppendTime(), r.logStartOffset()));
+        }
+        long appendTime = holder != null ? holder.logAppendTime : original.timestamp();
+        return CompletableFuture.completedFuture(new AppendResult(first, last, appendTime, logStartOffset()));
+    }
+
+    /** Idempotent producers: the state of {@code producerId} in this partition now, or null (tests, diagnostics). */
+    synchronized ProducerEntry producerState(long producerId) {
+        return producers.get(producerId);
+    }
+
+    /** Forgets producers idle longer than {@code producer.id.expiration.ms} whose batches are all acknowledged. */
+    synchronized int expireProducers(long nowMs, long expirationMs) {
+        return producers.expire(nowMs, expirationMs, highWatermark);
+    }
+
     /** Writes consecutive base offsets into the batches of {@code data}; returns the next offset. */
     private static long stampOffsets(ByteBuffer data, long base) {
         long offset = base;
@@ -217,6 +281,10 @@ final class PartitionLog {
     /** Adds a batch recovered from the WAL (already durable). Returns false if it was not needed. */
     synchronized void addRecovered(CachedBatch b) {
         b.durable = true;
+        if (b.logAppendTime == 0) {
+            b.logAppendTime = engine.clock.millis(); // when it was recovered: its append time is not stored
+        }
+        producers.replay(b);
         push(b);
         logEndOffset = b.nextOffset;
         highWatermark = b.nextOffset;
@@ -230,6 +298,7 @@ final class PartitionLog {
             while (tail > head && ring[tail - 1].baseOffset >= offset) {
                 CachedBatch b = ring[--tail];
                 ring[tail] = null;
+                producers.undo(b);
                 b.dead = true;
                 dropped.add(b);
             }
@@ -335,6 +404,9 @@ final class PartitionLog {
             }
             tail = i;
             logEndOffset = b.baseOffset;
+            for (int k = failed.size() - 1; k >= 0; k--) {
+                producers.undo(failed.get(k)); // newest first: back to the state before b
+            }
         }
         ShaleException se = error instanceof ShaleException s ? s
                 : new ShaleException(ErrorKind.UNAVAILABLE, "WAL " + engine.wal.describe() + " failed to make "
@@ -369,6 +441,9 @@ final class PartitionLog {
             }
             while (tail > head && ring[tail - 1].dead) {
                 ring[--tail] = null;
+            }
+            for (int k = failed.size() - 1; k >= 0; k--) {
+                producers.undo(failed.get(k)); // newest first: back to the state before the first failed
             }
             logEndOffset = tail > head ? ring[tail - 1].nextOffset : Math.max(uploadedEnd, hw);
         }

@@ -398,6 +398,33 @@ public final class StoreEngine implements LogStore {
     }
 
     /** An admin commit (caller holds the catalog lock); a FENCED answer fences the whole store at once. */
+    /** Producer ids reserved per manifest commit by {@link #allocateProducerId}. */
+    static final long PRODUCER_ID_BLOCK = 1000;
+    private final Object producerIdLock = new Object();
+    /** The next id to hand out and the end of the reserved block (guarded by producerIdLock). */
+    private long producerIdNext;
+    private long producerIdLimit;
+
+    @Override
+    public long allocateProducerId() {
+        ensureWritable();
+        synchronized (producerIdLock) {
+            if (producerIdNext >= producerIdLimit) {
+                synchronized (catalog.lock()) {
+                    long start = catalog.state().nextProducerId();
+                    if (start > Long.MAX_VALUE - PRODUCER_ID_BLOCK) {
+                        throw new ShaleException(ErrorKind.UNAVAILABLE, "producer ids of this store are exhausted");
+                    }
+                    commit(List.of(new ManifestOp.AllocateProducerIds(start + PRODUCER_ID_BLOCK)),
+                            StoreCalls.newToken());
+                    producerIdNext = start;
+                    producerIdLimit = start + PRODUCER_ID_BLOCK;
+                }
+            }
+            return producerIdNext++;
+        }
+    }
+
     private void commit(List<ManifestOp> ops, String token) {
         long startedAt = clock.millis();
         try {

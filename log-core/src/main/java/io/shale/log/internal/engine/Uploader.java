@@ -5,6 +5,7 @@ import io.shale.log.ShaleException;
 import io.shale.log.internal.format.DataObjectWriter;
 import io.shale.log.internal.manifest.ManifestOp;
 import io.shale.log.internal.manifest.ObjectMeta;
+import io.shale.log.internal.manifest.ProducerEntry;
 import io.shale.log.internal.manifest.RangeRef;
 import io.shale.log.internal.util.Blocking;
 import io.shale.log.internal.util.StoreCalls;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -475,6 +477,7 @@ final class Uploader {
         for (Upload u : batch.uploads()) {
             ops.add(new ManifestOp.AddObject(u.object(), u.ranges()));
         }
+        producerStateOps(batch, ops);
         long startedAt = engine.clock.millis();
         try {
             engine.catalog.commit(ops, batch.token());
@@ -486,6 +489,67 @@ final class Uploader {
         }
     }
 
+    /**
+     * Idempotent producers: the producer state of every partition in {@code batch} as of its new
+     * committed end, committed with the data (see {@link ManifestOp.UpdateProducers}). Built from the
+     * committed state plus exactly the batches committed now, so it never holds a batch that is not
+     * durable and committed; producers idle longer than {@code producer.id.expiration.ms} are dropped.
+     */
+    private void producerStateOps(CommitBatch batch, List<ManifestOp> ops) {
+        Map<PartitionLog, Map<Long, ProducerEntry>> states = null;
+        Map<PartitionLog, Set<Long>> changed = null;
+        for (Upload u : batch.uploads()) {
+            for (Collected c : u.parts()) {
+                PartitionLog p = c.log();
+                boolean known = states != null && states.containsKey(p);
+                if (!known && p.meta.producers().isEmpty()) {
+                    boolean any = false;
+                    for (CachedBatch b : c.batches()) {
+                        if (ProducerStates.hasTracked(b.data)) {
+                            any = true;
+                            break;
+                        }
+                    }
+                    if (!any) {
+                        continue;
+                    }
+                }
+                if (states == null) {
+                    states = new LinkedHashMap<>();
+                    changed = new HashMap<>();
+                }
+                Map<Long, ProducerEntry> state = states.computeIfAbsent(p, q -> new HashMap<>(q.meta.producers()));
+                Set<Long> ids = changed.computeIfAbsent(p, q -> new HashSet<>());
+                for (CachedBatch b : c.batches()) {
+                    ids.addAll(ProducerStates.advance(state, b.data, b.logAppendTime));
+                }
+            }
+        }
+        if (states == null) {
+            return;
+        }
+        long now = engine.clock.millis();
+        long expiration = engine.config.producerIdExpirationMs();
+        for (Map.Entry<PartitionLog, Map<Long, ProducerEntry>> e : states.entrySet()) {
+            Map<Long, ProducerEntry> committed = e.getKey().meta.producers();
+            Set<Long> ids = changed.get(e.getKey());
+            List<ProducerEntry> entries = new ArrayList<>();
+            List<Long> expired = new ArrayList<>();
+            for (ProducerEntry pe : e.getValue().values()) {
+                if (ProducerStates.isExpired(pe, now, expiration)) {
+                    if (committed.containsKey(pe.producerId())) {
+                        expired.add(pe.producerId());
+                    }
+                } else if (ids.contains(pe.producerId())) {
+                    entries.add(pe);
+                }
+            }
+            if (!entries.isEmpty() || !expired.isEmpty()) {
+                ops.add(new ManifestOp.UpdateProducers(e.getKey().id, entries, expired));
+            }
+        }
+    }
+
     private void finish(CommitBatch batch) {
         for (Upload u : batch.uploads()) {
             inFlight.remove(u.key());
@@ -493,8 +557,10 @@ final class Uploader {
             if (u.passes().get() != 1) {
                 exposeAll(u.parts());
             }
+            long now = engine.clock.millis();
             for (Collected c : u.parts()) {
                 c.log().uploaded(c.batches(), c.end());
+                c.log().expireProducers(now, engine.config.producerIdExpirationMs());
                 engine.cache.releaseAll(c.batches());
             }
         }

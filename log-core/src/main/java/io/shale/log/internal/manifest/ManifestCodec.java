@@ -30,14 +30,24 @@ import java.util.zip.CRC32C;
  * snapshot body: writerEpoch, nextPartitionId, topics, objects, partitions (runs point into the
  *                object table by index), pending deletions;
  *                version 2 adds: cleanedCount uvar, then per partition (id uvar, cleanedOffset uvar)
+ *                version 3 adds: nextProducerId uvar, producerPartitionCount uvar, then per partition
+ *                (id uvar, producerCount uvar, then per producer an entry as below)
+ * producer entry: producerId uvar, epoch uvar, batchCount uvar (1..5), then per batch: firstSeq i32,
+ *                lastSeq i32, firstOffset uvar, lastOffset - firstOffset uvar, timestamp varlong
  * </pre>
  *
  * <p><b>Versions.</b> Version 2 adds key-based compaction's cleaned offsets: the op
  * {@link ManifestOp.SetCleanedOffset} in deltas and the cleaned-offset section in snapshots.
  * Everything else is as in version 1. A file is written as version 1 unless it holds something only
  * version 2 can say (a {@code SetCleanedOffset} op; a partition with a cleaned offset), so stores
- * that never use {@code cleanup.policy=compact} stay readable by version-1 readers. Both versions
- * are decoded; a version-1 file holding op type 10 is corrupt.
+ * that never use {@code cleanup.policy=compact} stay readable by version-1 readers.
+ *
+ * <p>Version 3 adds idempotent producers: the ops {@link ManifestOp.UpdateProducers} and
+ * {@link ManifestOp.AllocateProducerIds} in deltas, the next producer id and each partition's
+ * producer state in snapshots (after the cleaned-offset section, which version 3 always carries).
+ * A file is written as version 3 only if it holds one of these (a store that never served an
+ * idempotent producer keeps writing versions 1 and 2). All three versions are decoded; a file
+ * holding an op its version does not know is corrupt.
  *
  * Decoding checks the magic, version, length and CRC before parsing, and every count against
  * the bytes that remain, so a damaged file fails with {@link CorruptObjectException}.
@@ -48,8 +58,10 @@ public final class ManifestCodec {
     public static final int FORMAT_VERSION_1 = 1;
     /** Version 1 plus cleaned offsets ({@link ManifestOp.SetCleanedOffset}, snapshot section). */
     public static final int FORMAT_VERSION_2 = 2;
+    /** Version 2 plus idempotent producers' state and the producer id counter. */
+    public static final int FORMAT_VERSION_3 = 3;
     /** The newest version this code reads and writes. */
-    public static final int FORMAT_VERSION = FORMAT_VERSION_2;
+    public static final int FORMAT_VERSION = FORMAT_VERSION_3;
     public static final int KIND_DELTA = 1;
     public static final int KIND_SNAPSHOT = 2;
     public static final int HEADER_SIZE = 36;
@@ -64,6 +76,8 @@ public final class ManifestCodec {
     private static final int OP_SET_LOG_START = 8;
     private static final int OP_OBJECTS_DELETED = 9;
     private static final int OP_SET_CLEANED_OFFSET = 10;
+    private static final int OP_UPDATE_PRODUCERS = 11;
+    private static final int OP_ALLOCATE_PRODUCER_IDS = 12;
 
     private ManifestCodec() {
     }
@@ -77,8 +91,10 @@ public final class ManifestCodec {
     public static byte[] encodeDelta(long number, long writerEpoch, long timestampMs, List<ManifestOp> ops) {
         int version = FORMAT_VERSION_1;
         for (ManifestOp op : ops) {
-            if (op instanceof ManifestOp.SetCleanedOffset) {
-                version = FORMAT_VERSION_2;
+            if (op instanceof ManifestOp.UpdateProducers || op instanceof ManifestOp.AllocateProducerIds) {
+                version = FORMAT_VERSION_3;
+            } else if (op instanceof ManifestOp.SetCleanedOffset) {
+                version = Math.max(version, FORMAT_VERSION_2);
             }
         }
         ByteWriter w = header(KIND_DELTA, version, number, writerEpoch, timestampMs);
@@ -137,6 +153,17 @@ public final class ManifestCodec {
             w.u8(OP_SET_LOG_START).uvarlong(s.partitionId()).uvarlong(s.offset());
         } else if (op instanceof ManifestOp.SetCleanedOffset c) {
             w.u8(OP_SET_CLEANED_OFFSET).uvarlong(c.partitionId()).uvarlong(c.offset());
+        } else if (op instanceof ManifestOp.UpdateProducers u) {
+            w.u8(OP_UPDATE_PRODUCERS).uvarlong(u.partitionId()).uvarlong(u.entries().size());
+            for (ProducerEntry e : u.entries()) {
+                writeProducer(w, e);
+            }
+            w.uvarlong(u.expired().size());
+            for (long id : u.expired()) {
+                w.uvarlong(id);
+            }
+        } else if (op instanceof ManifestOp.AllocateProducerIds a) {
+            w.u8(OP_ALLOCATE_PRODUCER_IDS).uvarlong(a.next());
         } else if (op instanceof ManifestOp.ObjectsDeleted d) {
             w.u8(OP_OBJECTS_DELETED).uvarlong(d.keys().size());
             d.keys().forEach(w::string);
@@ -195,6 +222,28 @@ public final class ManifestCodec {
                     throw r.corrupt("op type " + type + " in a version " + version + " file");
                 }
                 return new ManifestOp.SetCleanedOffset(readPartitionId(r), nonNegative(r, r.uvarlong(), "offset"));
+            case OP_UPDATE_PRODUCERS: {
+                if (version < FORMAT_VERSION_3) {
+                    throw r.corrupt("op type " + type + " in a version " + version + " file");
+                }
+                int pid = readPartitionId(r);
+                int n = r.count(MIN_PRODUCER_BYTES);
+                List<ProducerEntry> entries = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    entries.add(readProducer(r));
+                }
+                int m = r.count(1);
+                List<Long> expired = new ArrayList<>(m);
+                for (int i = 0; i < m; i++) {
+                    expired.add(nonNegative(r, r.uvarlong(), "producer id"));
+                }
+                return new ManifestOp.UpdateProducers(pid, entries, expired);
+            }
+            case OP_ALLOCATE_PRODUCER_IDS:
+                if (version < FORMAT_VERSION_3) {
+                    throw r.corrupt("op type " + type + " in a version " + version + " file");
+                }
+                return new ManifestOp.AllocateProducerIds(nonNegative(r, r.uvarlong(), "next producer id"));
             default:
                 throw r.corrupt("unknown op type " + type);
         }
@@ -206,12 +255,17 @@ public final class ManifestCodec {
         List<PartitionMeta> parts = new ArrayList<>(s.partitions());
         parts.sort((a, b) -> Integer.compare(a.id(), b.id()));
         List<PartitionMeta> cleaned = new ArrayList<>();
+        List<PartitionMeta> withProducers = new ArrayList<>();
         for (PartitionMeta p : parts) {
             if (p.cleanedOffset() > 0) {
                 cleaned.add(p);
             }
+            if (!p.producers().isEmpty()) {
+                withProducers.add(p);
+            }
         }
-        int version = cleaned.isEmpty() ? FORMAT_VERSION_1 : FORMAT_VERSION_2;
+        int version = !withProducers.isEmpty() || s.nextProducerId() > 0 ? FORMAT_VERSION_3
+                : cleaned.isEmpty() ? FORMAT_VERSION_1 : FORMAT_VERSION_2;
         ByteWriter w = header(KIND_SNAPSHOT, version, s.version(), writerEpoch, timestampMs);
         int bodyStart = w.position();
         w.uvarlong(s.writerEpoch()).uvarlong(s.nextPartitionId());
@@ -246,6 +300,16 @@ public final class ManifestCodec {
             w.uvarlong(cleaned.size());
             for (PartitionMeta p : cleaned) {
                 w.uvarlong(p.id()).uvarlong(p.cleanedOffset());
+            }
+        }
+        if (version >= FORMAT_VERSION_3) {
+            w.uvarlong(s.nextProducerId()).uvarlong(withProducers.size());
+            for (PartitionMeta p : withProducers) {
+                List<ProducerEntry> entries = new ArrayList<>(new TreeMap<>(p.producers()).values());
+                w.uvarlong(p.id()).uvarlong(entries.size());
+                for (ProducerEntry e : entries) {
+                    writeProducer(w, e);
+                }
             }
         }
         return finish(w, bodyStart);
@@ -325,6 +389,27 @@ public final class ManifestCodec {
                 s.restoreCleanedOffset(pid, offset);
             }
         }
+        if (formatVersion >= FORMAT_VERSION_3) {
+            s.restoreNextProducerId(nonNegative(r, r.uvarlong(), "next producer id"));
+            int n = r.count(2);
+            int lastId = -1;
+            for (int i = 0; i < n; i++) {
+                int pid = readPartitionId(r);
+                if (pid <= lastId) {
+                    throw r.corrupt("producer state of partition id " + pid + " is out of order");
+                }
+                lastId = pid;
+                int m = r.count(MIN_PRODUCER_BYTES);
+                Map<Long, ProducerEntry> producers = new HashMap<>();
+                for (int j = 0; j < m; j++) {
+                    ProducerEntry e = readProducer(r);
+                    if (producers.put(e.producerId(), e) != null) {
+                        throw r.corrupt("producer id " + e.producerId() + " appears twice in partition id " + pid);
+                    }
+                }
+                s.restoreProducers(pid, producers);
+            }
+        }
         if (r.remaining() != 4) {
             throw r.corrupt(r.remaining() - 4 + " unexpected bytes after the snapshot body");
         }
@@ -366,7 +451,7 @@ public final class ManifestCodec {
             throw new CorruptObjectException(what + ": bad magic");
         }
         int version = Short.toUnsignedInt(b.getShort(start + 4));
-        if (version != FORMAT_VERSION_1 && version != FORMAT_VERSION_2) {
+        if (version != FORMAT_VERSION_1 && version != FORMAT_VERSION_2 && version != FORMAT_VERSION_3) {
             throw new CorruptObjectException(what + ": unsupported format version " + version);
         }
         int kind = b.get(start + 6);
@@ -485,6 +570,43 @@ public final class ManifestCodec {
         int crc = blockCount == 1 ? r.i32() : 0;
         return new RangeRef(o, pid, base, base + span, maxTs, position, (int) length, (int) firstBlock,
                 (int) blockCount, crc);
+    }
+
+    /** Fewest bytes a producer entry takes: id, epoch, count (1 each) and one batch (8 + 1 + 1 + 1). */
+    private static final int MIN_PRODUCER_BYTES = 3 + 11;
+
+    private static void writeProducer(ByteWriter w, ProducerEntry e) {
+        w.uvarlong(e.producerId()).uvarlong(e.epoch()).uvarlong(e.batches().size());
+        for (ProducerEntry.Batch b : e.batches()) {
+            w.i32(b.firstSeq()).i32(b.lastSeq()).uvarlong(b.firstOffset()).uvarlong(b.lastOffset() - b.firstOffset())
+                    .varlong(b.timestamp());
+        }
+    }
+
+    private static ProducerEntry readProducer(ByteReader r) {
+        long id = nonNegative(r, r.uvarlong(), "producer id");
+        long epoch = r.uvarlong();
+        if (epoch < 0 || epoch > Short.MAX_VALUE) {
+            throw r.corrupt("producer " + id + " has epoch " + epoch);
+        }
+        int n = r.count(11);
+        if (n < 1 || n > ProducerEntry.MAX_BATCHES) {
+            throw r.corrupt("producer " + id + " has " + n + " batches, not 1 to " + ProducerEntry.MAX_BATCHES);
+        }
+        List<ProducerEntry.Batch> batches = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int firstSeq = r.i32();
+            int lastSeq = r.i32();
+            long firstOffset = nonNegative(r, r.uvarlong(), "offset");
+            long span = r.uvarlong();
+            long ts = r.varlong();
+            if (firstSeq < 0 || lastSeq < 0 || span < 0 || firstOffset + span < firstOffset) {
+                throw r.corrupt("producer " + id + " has an inconsistent batch: sequences " + firstSeq + ".." + lastSeq
+                        + ", offsets " + firstOffset + " + " + span);
+            }
+            batches.add(new ProducerEntry.Batch(firstSeq, lastSeq, firstOffset, firstOffset + span, ts));
+        }
+        return new ProducerEntry(id, (short) epoch, batches);
     }
 
     private static long nonNegative(ByteReader r, long v, String what) {

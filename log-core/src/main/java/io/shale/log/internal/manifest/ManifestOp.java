@@ -52,4 +52,20 @@ public sealed interface ManifestOp {
     /** Unreferenced objects were deleted from the object store after their grace period. */
     record ObjectsDeleted(List<String> keys) implements ManifestOp {
     }
+
+    /**
+     * Idempotent producers: the producer state of a partition as of its committed end, committed in
+     * the same delta as the data it describes. {@code entries} replace the entries of their producer
+     * ids; the producers in {@code expired} are forgotten (idle longer than
+     * {@code producer.id.expiration.ms}). Format version 3.
+     */
+    record UpdateProducers(int partitionId, List<ProducerEntry> entries, List<Long> expired) implements ManifestOp {
+    }
+
+    /**
+     * Producer ids below {@code next} are handed out (or reserved by a writer that may hand them
+     * out): no writer ever allocates them again. Only moves up. Format version 3.
+     */
+    record AllocateProducerIds(long next) implements ManifestOp {
+    }
 }

@@ -53,6 +53,7 @@ public final class ManifestState {
     private long version;
     private long writerEpoch;
     private int nextPartitionId;
+    private long nextProducerId;
     private final Map<String, TopicMeta> topics = new TreeMap<>();
     private final Map<Integer, PartitionMeta> partitions = new HashMap<>();
     private final Map<String, ObjectMeta> objects = new HashMap<>();
@@ -69,6 +70,11 @@ public final class ManifestState {
 
     public int nextPartitionId() {
         return nextPartitionId;
+    }
+
+    /** Idempotent producers: every producer id below this was allocated (0 if none ever was). */
+    public long nextProducerId() {
+        return nextProducerId;
     }
 
     public Map<String, TopicMeta> topics() {
@@ -211,6 +217,24 @@ public final class ManifestState {
                 return;
             }
             p.setCleanedOffset(c.offset());
+        } else if (op instanceof ManifestOp.UpdateProducers u) {
+            PartitionMeta p = partitions.get(u.partitionId());
+            if (p == null) {
+                return; // deleted while its data was in flight
+            }
+            Map<Long, ProducerEntry> next = new HashMap<>(p.producers());
+            for (ProducerEntry e : u.entries()) {
+                next.put(e.producerId(), e);
+            }
+            for (Long id : u.expired()) {
+                next.remove(id);
+            }
+            p.setProducers(next);
+        } else if (op instanceof ManifestOp.AllocateProducerIds a) {
+            if (a.next() < nextProducerId) {
+                throw bad(number, "moves the next producer id back from " + nextProducerId + " to " + a.next());
+            }
+            nextProducerId = a.next();
         } else if (op instanceof ManifestOp.ObjectsDeleted d) {
             for (String key : d.keys()) {
                 if (refCounts.getOrDefault(key, 0) > 0) {
@@ -292,6 +316,19 @@ public final class ManifestState {
         for (int i = 0; i < t.partitionCount(); i++) {
             partitions.put(t.partitionId(i), new PartitionMeta(t.partitionId(i), t.name(), i));
         }
+    }
+
+    void restoreNextProducerId(long next) {
+        this.nextProducerId = next;
+    }
+
+    void restoreProducers(int id, Map<Long, ProducerEntry> producers) {
+        PartitionMeta p = partitions.get(id);
+        if (p == null) {
+            throw new CorruptObjectException("manifest snapshot: producer state of partition id " + id
+                    + ", which belongs to no topic");
+        }
+        p.setProducers(producers);
     }
 
     void restoreObject(ObjectMeta o) {

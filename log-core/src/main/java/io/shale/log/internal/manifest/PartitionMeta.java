@@ -1,6 +1,7 @@
 package io.shale.log.internal.manifest;
 
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * What the manifest knows of one partition: its log start offset, the end of its committed
@@ -21,6 +22,7 @@ public final class PartitionMeta {
     private volatile long endOffset;
     private volatile long cleanedOffset;
     private volatile RangeRef[] ranges = NO_RANGES;
+    private volatile Map<Long, ProducerEntry> producers = Map.of();
 
     public PartitionMeta(int id, String topic, int index) {
         this.id = id;
@@ -55,6 +57,15 @@ public final class PartitionMeta {
      */
     public long cleanedOffset() {
         return cleanedOffset;
+    }
+
+    /**
+     * Idempotent producers: each producer's state as of {@link #endOffset()} (only batches committed
+     * in objects), by producer id. An unmodifiable snapshot map; empty if no idempotent producer
+     * wrote to the partition (or all expired).
+     */
+    public Map<Long, ProducerEntry> producers() {
+        return producers;
     }
 
     /** The runs in offset order (a snapshot array; do not modify). */
@@ -147,6 +158,10 @@ public final class PartitionMeta {
 
     void setCleanedOffset(long offset) {
         this.cleanedOffset = offset;
+    }
+
+    void setProducers(Map<Long, ProducerEntry> newProducers) {
+        this.producers = newProducers.isEmpty() ? Map.of() : java.util.Collections.unmodifiableMap(newProducers);
     }
 
     void setRanges(RangeRef[] newRanges) {

@@ -211,7 +211,7 @@ class ManifestCodecTest {
         crc.update(bytes, 0, bytes.length - 4);
         b.putInt(bytes.length - 4, (int) crc.getValue());
         assertCorrupt(bytes, true);
-        b.putShort(4, (short) 3);
+        b.putShort(4, (short) 4); // no such version
         crc.reset();
         crc.update(bytes, 0, bytes.length - 4);
         b.putInt(bytes.length - 4, (int) crc.getValue());
@@ -249,5 +249,113 @@ class ManifestCodecTest {
         s.applyDelta(1, 0, List.of(new ManifestOp.ClaimEpoch(3)), null);
         assertThatThrownBy(() -> s.applyDelta(2, 0, List.of(new ManifestOp.ClaimEpoch(3)), null))
                 .isInstanceOfSatisfying(ShaleException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CORRUPT_STORAGE));
+    }
+
+    // ------------------------------------------------------------------ version 3: idempotent producers
+
+    private static ProducerEntry producer(long id, int epoch, int batches, long firstOffset) {
+        List<ProducerEntry.Batch> bs = new java.util.ArrayList<>();
+        for (int i = 0; i < batches; i++) {
+            long o = firstOffset + 10L * i;
+            bs.add(new ProducerEntry.Batch(3 * i, 3 * i + 2, o, o + 2, 1_700_000_000_000L + i));
+        }
+        return new ProducerEntry(id, (short) epoch, bs);
+    }
+
+    /** {@link #historyWithCleaning()} plus producer ids allocated and producer state of two partitions. */
+    static List<List<ManifestOp>> historyWithProducers() {
+        List<List<ManifestOp>> h = new java.util.ArrayList<>(historyWithCleaning());
+        h.add(List.of(new ManifestOp.AllocateProducerIds(1000)));
+        h.add(List.of(new ManifestOp.UpdateProducers(0, List.of(producer(7, 0, 5, 0), producer(1L << 40, 3, 1, 100)),
+                List.of()), new ManifestOp.UpdateProducers(2, List.of(producer(8, 1, 2, 50)), List.of())));
+        h.add(List.of(new ManifestOp.UpdateProducers(0, List.of(producer(9, 0, 1, 200)), List.of(7L)),
+                new ManifestOp.AllocateProducerIds(2000)));
+        return h;
+    }
+
+    @Test
+    void producerStateShouldBeVersion3RoundTripAndSurviveASnapshot() {
+        List<List<ManifestOp>> h = historyWithProducers();
+        int first = historyWithCleaning().size();
+        for (int i = first; i < h.size(); i++) {
+            byte[] bytes = ManifestCodec.encodeDelta(i + 1, 1, 10_000 + i, h.get(i));
+            assertThat(Short.toUnsignedInt(ByteBuffer.wrap(bytes).getShort(4))).isEqualTo(ManifestCodec.FORMAT_VERSION_3);
+            ManifestCodec.Delta d = ManifestCodec.decodeDelta("d", ByteBuffer.wrap(bytes));
+            assertThat(d.ops()).isEqualTo(h.get(i));
+        }
+        ManifestState s = apply(h);
+        assertThat(s.nextProducerId()).isEqualTo(2000);
+        assertThat(s.partition(0).producers()).containsOnlyKeys(1L << 40, 9L);
+        assertThat(s.partition(2).producers().get(8L)).isEqualTo(producer(8, 1, 2, 50));
+        byte[] snap = ManifestCodec.encodeSnapshot(s, 1, 99);
+        assertThat(Short.toUnsignedInt(ByteBuffer.wrap(snap).getShort(4))).isEqualTo(ManifestCodec.FORMAT_VERSION_3);
+        ManifestState back = ManifestCodec.decodeSnapshot("s", ByteBuffer.wrap(snap));
+        assertThat(back.nextProducerId()).isEqualTo(2000);
+        assertThat(back.partition(0).producers()).isEqualTo(s.partition(0).producers());
+        assertThat(back.partition(2).producers()).isEqualTo(s.partition(2).producers());
+        assertThat(back.partition(1).producers()).isEmpty();
+        assertThat(back.partition(0).cleanedOffset()).isEqualTo(10);
+        assertThat(ManifestCodec.encodeSnapshot(back, 1, 99)).isEqualTo(snap);
+        // a store without producers keeps writing the older versions
+        assertThat(Short.toUnsignedInt(ByteBuffer.wrap(ManifestCodec.encodeSnapshot(apply(historyWithCleaning()), 1, 1))
+                .getShort(4))).isEqualTo(ManifestCodec.FORMAT_VERSION_2);
+    }
+
+    @Test
+    void producerOpsInAVersion2FileShouldBeCorrupt() {
+        for (ManifestOp op : List.of(new ManifestOp.AllocateProducerIds(5),
+                new ManifestOp.UpdateProducers(0, List.of(producer(1, 0, 1, 0)), List.of()))) {
+            byte[] bytes = ManifestCodec.encodeDelta(1, 1, 1, List.of(op));
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            b.putShort(4, (short) ManifestCodec.FORMAT_VERSION_2);
+            fixCrc(bytes);
+            assertCorrupt(bytes, true);
+        }
+    }
+
+    private static void fixCrc(byte[] bytes) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(bytes, 0, bytes.length - 4);
+        ByteBuffer.wrap(bytes).putInt(bytes.length - 4, (int) crc.getValue());
+    }
+
+    /**
+     * Version 3 files mutated with a valid CRC (so only the parser can catch it): each decodes to
+     * something, or fails with CORRUPT_STORAGE; never another exception, never a huge allocation.
+     */
+    @Test
+    void mutatedVersion3FilesWithAValidCrcShouldDecodeOrFailAsCorrupt() {
+        List<List<ManifestOp>> h = historyWithProducers();
+        byte[] delta = ManifestCodec.encodeDelta(12, 1, 1, h.get(11));
+        byte[] snap = ManifestCodec.encodeSnapshot(apply(h), 1, 1);
+        Random r = new Random(11);
+        int corrupt = 0;
+        for (byte[] good : List.of(delta, snap)) {
+            boolean isDelta = good == delta;
+            for (int iter = 0; iter < 3000; iter++) {
+                byte[] bad = good.clone();
+                int at = ManifestCodec.HEADER_SIZE + r.nextInt(bad.length - ManifestCodec.HEADER_SIZE - 4);
+                switch (r.nextInt(3)) {
+                    case 0 -> bad[at] ^= (byte) (1 << r.nextInt(8));
+                    case 1 -> bad[at] = (byte) r.nextInt(256);
+                    default -> bad[at] = (byte) 0xFF;
+                }
+                fixCrc(bad);
+                try {
+                    if (isDelta) {
+                        ManifestCodec.decodeDelta("bad", ByteBuffer.wrap(bad));
+                    } else {
+                        ManifestCodec.decodeSnapshot("bad", ByteBuffer.wrap(bad));
+                    }
+                } catch (ShaleException e) {
+                    assertThat(e.kind()).as("iteration %d: %s", iter, e.getMessage()).isEqualTo(ErrorKind.CORRUPT_STORAGE);
+                    corrupt++;
+                }
+            }
+            for (int cut = 0; cut < good.length; cut++) {
+                assertCorrupt(java.util.Arrays.copyOf(good, cut), isDelta);
+            }
+        }
+        assertThat(corrupt).as("most mutations are caught").isGreaterThan(1000);
     }
 }
