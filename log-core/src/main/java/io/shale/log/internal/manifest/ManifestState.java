@@ -279,26 +279,32 @@ public final class ManifestState {
     }
 
     // ------------------------------------------------------------ snapshot support
+    //
+    // Used by the snapshot decoder and by catalogs that keep the metadata elsewhere and rebuild a
+    // state from it (shale-catalog-postgres), in this order: restoreHeader, restoreTopic for each
+    // topic, restoreObject for each object, restorePartition and restoreCleanedOffset for each
+    // partition, restorePendingDelete, then verifyRestored. Each throws CorruptObjectException
+    // (CORRUPT_STORAGE) on a reference it cannot resolve.
 
     /** Restores the counters of a snapshot (used by the snapshot decoder). */
-    void restoreHeader(long version, long writerEpoch, int nextPartitionId) {
+    public void restoreHeader(long version, long writerEpoch, int nextPartitionId) {
         this.version = version;
         this.writerEpoch = writerEpoch;
         this.nextPartitionId = nextPartitionId;
     }
 
-    void restoreTopic(TopicMeta t) {
+    public void restoreTopic(TopicMeta t) {
         topics.put(t.name(), t);
         for (int i = 0; i < t.partitionCount(); i++) {
             partitions.put(t.partitionId(i), new PartitionMeta(t.partitionId(i), t.name(), i));
         }
     }
 
-    void restoreObject(ObjectMeta o) {
+    public void restoreObject(ObjectMeta o) {
         objects.put(o.key(), o);
     }
 
-    void restorePartition(int id, long logStart, long endOffset, RangeRef[] ranges) {
+    public void restorePartition(int id, long logStart, long endOffset, RangeRef[] ranges) {
         PartitionMeta p = partitions.get(id);
         if (p == null) {
             throw new CorruptObjectException("manifest snapshot: partition id " + id + " belongs to no topic");
@@ -311,7 +317,7 @@ public final class ManifestState {
         }
     }
 
-    void restoreCleanedOffset(int id, long offset) {
+    public void restoreCleanedOffset(int id, long offset) {
         PartitionMeta p = partitions.get(id);
         if (p == null) {
             throw new CorruptObjectException("manifest snapshot: cleaned offset of partition id " + id
@@ -320,12 +326,12 @@ public final class ManifestState {
         p.setCleanedOffset(offset);
     }
 
-    void restorePendingDelete(String key, long since) {
+    public void restorePendingDelete(String key, long since) {
         pendingDeletes.put(key, since);
     }
 
     /** Checks cross-references after a snapshot was restored. */
-    void verifyRestored() {
+    public void verifyRestored() {
         for (String key : pendingDeletes.keySet()) {
             if (refCounts.containsKey(key)) {
                 throw new CorruptObjectException("manifest snapshot: object '" + key + "' is both referenced and pending deletion");
