@@ -193,18 +193,18 @@ class PostgresCatalogTest {
         s.createTopic("t", 4);
         TopicPartition tp = TopicPartition.of("t", 2);
         for (int i = 0; i < 5; i++) {
-            s.append(tp, List.of(SimpleRecord.of(("uploaded-" + i).getBytes(StandardCharsets.UTF_8)))).join();
+            s.append(tp, List.of(SimpleRecord.of(null, "uploaded-" + i))).join();
         }
         s.flush();
         for (int i = 0; i < 3; i++) {
-            s.append(tp, List.of(SimpleRecord.of(("wal-" + i).getBytes(StandardCharsets.UTF_8)))).join();
+            s.append(tp, List.of(SimpleRecord.of(null, "wal-" + i))).join();
         }
         s.close(); // the file WAL keeps what was appended after the flush... or close uploads it: both must read back
 
         LogStore again = openStore(cfg);
         assertThat(values(again, tp)).containsExactly("uploaded-0", "uploaded-1", "uploaded-2", "uploaded-3",
                 "uploaded-4", "wal-0", "wal-1", "wal-2");
-        assertThat(again.append(tp, List.of(SimpleRecord.of("next".getBytes(StandardCharsets.UTF_8)))).join()
+        assertThat(again.append(tp, List.of(SimpleRecord.of(null, "next"))).join()
                 .baseOffset()).isEqualTo(8);
         again.close();
 
@@ -217,13 +217,11 @@ class PostgresCatalogTest {
         List<String> out = new ArrayList<>();
         long offset = s.logStartOffset(tp);
         while (offset < s.highWatermark(tp)) {
-            FetchResult r = s.fetch(tp, offset, 1 << 20).join();
-            for (var batch : r.batches()) {
-                for (Record rec : batch) {
-                    out.add(StandardCharsets.UTF_8.decode(rec.value()).toString());
-                    offset = rec.offset() + 1;
-                }
+            FetchResult r = s.read(tp, offset, 1 << 20);
+            for (Record rec : r.records()) {
+                out.add(StandardCharsets.UTF_8.decode(rec.value()).toString());
             }
+            offset = r.nextOffset();
         }
         return out;
     }
