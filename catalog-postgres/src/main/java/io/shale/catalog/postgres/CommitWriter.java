@@ -33,6 +33,9 @@ final class CommitWriter {
      */
     static long write(Connection c, List<ManifestOp> ops, String token, long now, long epoch, String node)
             throws SQLException {
+        if (!ops.isEmpty() && ops.stream().allMatch(op -> op instanceof ManifestOp.AddObject)) {
+            return writeUploads(c, ops, token, now, epoch);
+        }
         int nextPid = -1;
         for (ManifestOp op : ops) {
             int[] ids = op instanceof ManifestOp.CreateTopic ct ? ct.partitionIds()
@@ -159,6 +162,124 @@ final class CommitWriter {
                     + " AND NOT EXISTS (SELECT 1 FROM shale_ranges r WHERE r.object_key = o.object_key)")) {
                 ps.setLong(1, now);
                 ps.setArray(2, c.createArrayOf("text", maybeUnreferenced.toArray(new String[0])));
+                ps.executeUpdate();
+            }
+        }
+        return version;
+    }
+
+    /**
+     * The upload path (every op an AddObject): one statement whatever the number of objects and
+     * partitions, so a commit is two round trips (this statement and COMMIT). Data-modifying CTEs
+     * all run on the statement's snapshot and only if the fenced version bump {@code s} returned a
+     * row; the ranges' foreign key to the objects inserted beside them is checked at the end of the
+     * statement. Objects that got no range (their partitions were deleted, or their runs fell below
+     * the log start, while they were in flight) are marked unreferenced by a second statement.
+     */
+    private static long writeUploads(Connection c, List<ManifestOp> ops, String token, long now, long epoch)
+            throws SQLException {
+        int objects = ops.size();
+        String[] okey = new String[objects];
+        Long[] osize = new Long[objects];
+        Long[] oindex = new Long[objects];
+        Integer[] okind = new Integer[objects];
+        Long[] ocreated = new Long[objects];
+        List<RangeRef> ranges = new ArrayList<>();
+        for (int i = 0; i < objects; i++) {
+            ManifestOp.AddObject ao = (ManifestOp.AddObject) ops.get(i);
+            var o = ao.object();
+            okey[i] = o.key();
+            osize[i] = o.size();
+            oindex[i] = o.indexPosition();
+            okind[i] = o.kind();
+            ocreated[i] = o.createdAtMs();
+            for (RangeRef r : ao.ranges()) {
+                if (!r.object().key().equals(o.key())) {
+                    throw new IllegalArgumentException("range " + r + " of AddObject " + o.key() + " names another object");
+                }
+                ranges.add(r);
+            }
+        }
+        int n = ranges.size();
+        Integer[] pid = new Integer[n];
+        String[] key = new String[n];
+        Long[] base = new Long[n];
+        Long[] next = new Long[n];
+        Long[] ts = new Long[n];
+        Long[] pos = new Long[n];
+        Integer[] len = new Integer[n];
+        Integer[] first = new Integer[n];
+        Integer[] count = new Integer[n];
+        Integer[] crc = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            RangeRef r = ranges.get(i);
+            pid[i] = r.partitionId();
+            key[i] = r.object().key();
+            base[i] = r.baseOffset();
+            next[i] = r.nextOffset();
+            ts[i] = r.maxTimestamp();
+            pos[i] = r.position();
+            len[i] = r.length();
+            first[i] = r.firstBlock();
+            count[i] = r.blockCount();
+            crc[i] = r.singleBlockCrc();
+        }
+        long version;
+        Set<String> withRanges = new LinkedHashSet<>();
+        try (PreparedStatement ps = c.prepareStatement("WITH s AS ("
+                + " UPDATE shale_store SET version = version + 1, last_commit_token = ?, last_commit_at_ms = ?"
+                + " WHERE id = 1 AND writer_epoch = ? RETURNING version),"
+                + " o AS (INSERT INTO shale_objects (object_key, size_bytes, index_position, kind, created_at_ms)"
+                + " SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::smallint[], ?::bigint[])"
+                + " WHERE EXISTS (SELECT 1 FROM s) RETURNING object_key),"
+                + " u AS (SELECT * FROM unnest(?::integer[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[],"
+                + " ?::bigint[], ?::integer[], ?::integer[], ?::integer[], ?::integer[])"
+                + " AS u(pid, k, b, n, ts, pos, len, fb, bc, crc)),"
+                + " e AS (UPDATE shale_partitions p SET end_offset = GREATEST(p.end_offset, m.n)"
+                + " FROM (SELECT pid, max(n) AS n FROM u GROUP BY pid) m"
+                + " WHERE p.partition_id = m.pid AND EXISTS (SELECT 1 FROM s) RETURNING 1),"
+                + " r AS (INSERT INTO shale_ranges (partition_id, object_key, base_offset, next_offset, max_timestamp,"
+                + " byte_position, byte_length, first_block, block_count, single_block_crc)"
+                + " SELECT u.pid, u.k, u.b, u.n, u.ts, u.pos, u.len, u.fb, u.bc, u.crc"
+                + " FROM u JOIN shale_partitions p ON p.partition_id = u.pid"
+                + " WHERE u.n > p.log_start_offset AND EXISTS (SELECT 1 FROM s) RETURNING object_key)"
+                + " SELECT (SELECT version FROM s), ARRAY(SELECT DISTINCT object_key FROM r),"
+                + " (SELECT count(*) FROM o), (SELECT count(*) FROM e)")) {
+            int i = 1;
+            ps.setString(i++, token);
+            ps.setLong(i++, now);
+            ps.setLong(i++, epoch);
+            ps.setArray(i++, c.createArrayOf("text", okey));
+            ps.setArray(i++, c.createArrayOf("bigint", osize));
+            ps.setArray(i++, c.createArrayOf("bigint", oindex));
+            ps.setArray(i++, c.createArrayOf("smallint", okind));
+            ps.setArray(i++, c.createArrayOf("bigint", ocreated));
+            ps.setArray(i++, c.createArrayOf("integer", pid));
+            ps.setArray(i++, c.createArrayOf("text", key));
+            ps.setArray(i++, c.createArrayOf("bigint", base));
+            ps.setArray(i++, c.createArrayOf("bigint", next));
+            ps.setArray(i++, c.createArrayOf("bigint", ts));
+            ps.setArray(i++, c.createArrayOf("bigint", pos));
+            ps.setArray(i++, c.createArrayOf("integer", len));
+            ps.setArray(i++, c.createArrayOf("integer", first));
+            ps.setArray(i++, c.createArrayOf("integer", count));
+            ps.setArray(i, c.createArrayOf("integer", crc));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                version = rs.getLong(1);
+                if (rs.wasNull()) {
+                    return -1; // fenced: no CTE wrote anything
+                }
+                withRanges.addAll(List.of((String[]) rs.getArray(2).getArray()));
+            }
+        }
+        if (withRanges.size() < objects) {
+            Set<String> without = new LinkedHashSet<>(List.of(okey));
+            without.removeAll(withRanges);
+            try (PreparedStatement ps = c.prepareStatement("UPDATE shale_objects SET unreferenced_since_ms = ?"
+                    + " WHERE object_key = ANY(?) AND unreferenced_since_ms IS NULL")) {
+                ps.setLong(1, now);
+                ps.setArray(2, c.createArrayOf("text", without.toArray(new String[0])));
                 ps.executeUpdate();
             }
         }

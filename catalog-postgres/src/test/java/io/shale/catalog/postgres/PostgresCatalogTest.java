@@ -114,35 +114,46 @@ class PostgresCatalogTest {
                 "create");
         first.commit(List.of(object("data/a", 0, 1, 2)), "a");
 
+        // an upload's commit (the one-statement path) of a writer a newer one fenced
         PgCatalog second = catalog();
         long e2 = second.claimWriter();
         assertThat(e2).isEqualTo(e1 + 1);
         long versionAfterClaim = count("SELECT version FROM shale_store");
-
-        // a multi-op commit of the old writer: a topic, an object over three partitions, a log start
-        List<ManifestOp> ops = List.of(
-                new ManifestOp.CreateTopic("u", UUID.randomUUID(), Map.of(), new int[] {3}),
-                object("data/b", 0, 1, 3),
-                new ManifestOp.SetLogStart(0, 5));
-        assertThatThrownBy(() -> first.commit(ops, "b")).isInstanceOf(ShaleException.class)
-                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.FENCED));
+        assertFenced(() -> first.commit(List.of(object("data/b", 0, 1, 2), object("data/b2", 1)), "b"));
         assertThat(first.isFenced()).isTrue();
-        assertThatThrownBy(() -> first.commit(List.of(object("data/c", 0)), "c"))
-                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.FENCED));
+        assertFenced(() -> first.commit(List.of(object("data/c", 0)), "c"));
         assertThat(first.checkNotFenced()).failsWithin(Duration.ofSeconds(30));
-
         assertThat(count("SELECT version FROM shale_store")).as("no version bump").isEqualTo(versionAfterClaim);
-        assertThat(count("SELECT count(*) FROM shale_topics WHERE name = 'u'")).isZero();
-        assertThat(count("SELECT count(*) FROM shale_objects WHERE object_key IN ('data/b', 'data/c')")).isZero();
+        assertThat(count("SELECT count(*) FROM shale_objects WHERE object_key <> 'data/a'")).isZero();
         assertThat(count("SELECT count(*) FROM shale_ranges WHERE object_key <> 'data/a'")).isZero();
-        assertThat(count("SELECT count(*) FROM shale_ranges WHERE object_key = 'data/a'")).isEqualTo(3);
-        assertThat(count("SELECT max(log_start_offset) FROM shale_partitions")).isZero();
-        assertThat(count("SELECT count(*) FROM shale_partitions WHERE partition_epoch <> " + e2)).isZero();
+        assertThat(count("SELECT max(end_offset) FROM shale_partitions")).as("end offsets untouched").isEqualTo(10);
 
-        // the new writer carries on from the same state
-        second.commit(List.of(object("data/d", 0, 1)), "d");
-        assertThat(second.state().partition(0).ranges()).hasSize(2);
-        assertThat(second.checkNotFenced()).succeedsWithin(Duration.ofSeconds(30));
+        // a multi-op commit (one statement per op) of a writer a newer one fenced
+        PgCatalog third = catalog();
+        long e3 = third.claimWriter();
+        long versionAfterThirdClaim = count("SELECT version FROM shale_store");
+        assertFenced(() -> second.commit(List.of(
+                new ManifestOp.CreateTopic("u", UUID.randomUUID(), Map.of(), new int[] {3}),
+                object("data/d", 0, 1, 3),
+                new ManifestOp.SetLogStart(0, 5)), "d"));
+        assertThat(count("SELECT version FROM shale_store")).isEqualTo(versionAfterThirdClaim);
+        assertThat(count("SELECT count(*) FROM shale_topics WHERE name = 'u'")).isZero();
+        assertThat(count("SELECT count(*) FROM shale_partitions")).isEqualTo(3);
+        assertThat(count("SELECT count(*) FROM shale_objects WHERE object_key <> 'data/a'")).isZero();
+        assertThat(count("SELECT count(*) FROM shale_ranges")).isEqualTo(3);
+        assertThat(count("SELECT max(log_start_offset) FROM shale_partitions")).isZero();
+        assertThat(count("SELECT count(*) FROM shale_partitions WHERE partition_epoch <> " + e3)).isZero();
+        assertThat(count("SELECT writer_epoch FROM shale_nodes")).isEqualTo(e3);
+
+        // the newest writer carries on from the same state
+        third.commit(List.of(object("data/e", 0, 1)), "e");
+        assertThat(third.state().partition(0).ranges()).hasSize(2);
+        assertThat(third.checkNotFenced()).succeedsWithin(Duration.ofSeconds(30));
+    }
+
+    private static void assertFenced(org.assertj.core.api.ThrowableAssert.ThrowingCallable call) {
+        assertThatThrownBy(call).isInstanceOf(ShaleException.class)
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.FENCED));
     }
 
     @Test
@@ -158,6 +169,11 @@ class PostgresCatalogTest {
         w.commit(List.of(new ManifestOp.SetLogStart(3, 10), new ManifestOp.SetCleanedOffset(0, 7)), "6");
         w.commit(List.of(new ManifestOp.DeleteTopic("u")), "7");
         w.commit(List.of(new ManifestOp.RemoveRanges(1, List.of(new ManifestOp.RangeId("data/a", 0)))), "8");
+        w.commit(List.of(object("data/e", 2)), "8b"); // partition 2 went with topic u: nothing points at it
+        w.commit(List.of(new ManifestOp.SetLogStart(0, 20), object("data/f", 0)), "8c"); // runs below the start
+        assertThat(w.state().pendingDeletes()).containsKeys("data/e", "data/f");
+        assertThat(count("SELECT count(*) FROM shale_objects WHERE unreferenced_since_ms IS NOT NULL"))
+                .isEqualTo(w.state().pendingDeletes().size());
 
         PgCatalog reader = PgCatalog.open(options, Clock.systemUTC(), true);
         toClose.add(reader);

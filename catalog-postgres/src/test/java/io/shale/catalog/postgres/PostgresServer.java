@@ -27,7 +27,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * <p>Missing binaries skip the tests, or fail them with {@code -Dshale.test.postgres=required}
  * (set by .ci/run). {@code -Dshale.test.postgres.bin=<dir>} names the binaries' directory.
  */
-final class PostgresServer implements ExtensionContext.Store.CloseableResource {
+final class PostgresServer implements ExtensionContext.Store.CloseableResource, AutoCloseable {
     private static final AtomicInteger SCHEMAS = new AtomicInteger();
 
     private final Path dir;
