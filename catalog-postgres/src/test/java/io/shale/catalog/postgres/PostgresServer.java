@@ -25,7 +25,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * refuses root).
  *
  * <p>Missing binaries skip the tests, or fail them with {@code -Dshale.test.postgres=required}
- * (set by .ci/run). {@code -Dshale.test.postgres.bin=<dir>} names the binaries' directory.
+ * (set by .ci/run). {@code -Dshale.test.postgres.bin=<dir>} names the binaries' directory;
+ * {@code -Dshale.test.postgres.options="-c name=value ..."} adds server settings (the defaults are
+ * PostgreSQL's own: fsync and synchronous commit on).
  */
 final class PostgresServer implements ExtensionContext.Store.CloseableResource, AutoCloseable {
     private static final AtomicInteger SCHEMAS = new AtomicInteger();
@@ -115,7 +117,8 @@ final class PostgresServer implements ExtensionContext.Store.CloseableResource, 
                     "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"), 120);
             server.runAsOwner(List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(),
                     "-l", dir.resolve("server.log").toString(), "-w", "-t", "60", "-o",
-                    "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c max_connections=200", "start"),
+                    "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c max_connections=200 "
+                            + System.getProperty("shale.test.postgres.options", ""), "start"),
                     90);
             return server;
         } catch (RuntimeException | Error e) {
