@@ -45,8 +45,9 @@ final class SchemaMigrations {
                 lock.setString(1, "shale-catalog:" + schema);
                 lock.execute();
             }
-            st.execute("CREATE SCHEMA IF NOT EXISTS " + schema); // validated name (PostgresCatalogOptions)
-            st.execute("SET LOCAL search_path TO " + schema);
+            // the name is validated (PostgresCatalogOptions: [a-z_][a-z0-9_]*), quoted so that keywords work too
+            st.execute("CREATE SCHEMA IF NOT EXISTS \"" + schema + "\"");
+            st.execute("SET LOCAL search_path TO \"" + schema + "\"");
             st.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY,"
                     + " file text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
             int current = 0;

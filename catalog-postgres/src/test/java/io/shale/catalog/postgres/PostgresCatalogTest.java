@@ -289,6 +289,18 @@ class PostgresCatalogTest {
     }
 
     @Test
+    void aSchemaNamedLikeAKeywordShouldWorkAndASecondOpenerShouldNotMigrateAgain() throws Exception {
+        options = PostgresCatalogOptions.builder(server.jdbcUrl()).user("postgres").schema("select").build();
+        PgCatalog a = catalog();
+        PgCatalog b = catalog();
+        a.claimWriter();
+        a.commit(List.of(new ManifestOp.CreateTopic("t", UUID.randomUUID(), Map.of(), new int[] {0})), "1");
+        assertThat(b.refresh()).isTrue();
+        assertThat(b.state().topic("t")).isNotNull();
+        assertThat(count("SELECT count(*) FROM schema_version")).isEqualTo(SchemaMigrations.latestVersion());
+    }
+
+    @Test
     void aMissingDatabaseOrAnUnreachableServerShouldFailTheOpenClearly() {
         PostgresCatalogOptions missingDb = PostgresCatalogOptions.builder(
                 "jdbc:postgresql://127.0.0.1:" + server.port() + "/no_such_db").user("postgres").build();
