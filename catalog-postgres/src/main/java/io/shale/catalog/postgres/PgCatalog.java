@@ -74,6 +74,19 @@ final class PgCatalog implements Catalog {
     private Pending pending;
     private final Set<String> landedTokens = new LinkedHashSet<>();
 
+    /** Tests only: runs on the commit's connection after its statements, before COMMIT. */
+    interface BeforeCommit {
+        void run(Connection c) throws SQLException;
+    }
+
+    private volatile BeforeCommit beforeCommit = c -> {
+    };
+
+    /** Tests only: see {@link BeforeCommit}. */
+    void beforeCommitForTests(BeforeCommit hook) {
+        this.beforeCommit = hook;
+    }
+
     /** A commit whose COMMIT failed without an answer: it may have landed. */
     private record Pending(String token, List<ManifestOp> ops, long timestampMs) {
     }
@@ -305,6 +318,7 @@ final class PgCatalog implements Catalog {
                             + " was fenced by a newer writer (its commit changed nothing)");
                 }
                 try {
+                    beforeCommit.run(c);
                     c.commit();
                 } catch (SQLException e) {
                     pending = new Pending(token, ops, now); // it may have landed: the next commit finds out

@@ -289,6 +289,59 @@ class PostgresCatalogTest {
     }
 
     @Test
+    void aCommitWhoseCommitWasLostShouldBeResolvedByTheNextCommitExactlyOnce() throws Exception {
+        PgCatalog w = catalog();
+        w.claimWriter();
+        w.commit(List.of(new ManifestOp.CreateTopic("t", UUID.randomUUID(), Map.of(), new int[] {0, 1})), "create");
+
+        // 1. The connection dies before COMMIT reaches the server: the commit did not land.
+        w.beforeCommitForTests(c -> {
+            try (Statement st = c.createStatement()) {
+                st.execute("SELECT pg_terminate_backend(pg_backend_pid())");
+            } catch (SQLException expected) {
+                // the server ended this very connection
+            }
+        });
+        assertUnavailable(() -> w.commit(List.of(object("data/lost", 0, 1)), "lost"));
+        assertThat(w.objectsOfUnresolvedCommits()).containsExactly("data/lost");
+        w.beforeCommitForTests(c -> {
+        });
+        w.commit(List.of(object("data/lost", 0, 1)), "lost"); // the retry with the same token writes it once
+        assertThat(count("SELECT count(*) FROM shale_objects WHERE object_key = 'data/lost'")).isEqualTo(1);
+        assertThat(w.objectsOfUnresolvedCommits()).isEmpty();
+
+        // 2. COMMIT lands but its answer is lost (the connection dies after it).
+        long versionBefore = count("SELECT version FROM shale_store");
+        w.beforeCommitForTests(c -> {
+            c.commit(); // lands
+            try (Statement st = c.createStatement()) {
+                st.execute("SELECT 1"); // opens the next transaction, whose COMMIT then fails
+            }
+            int pid = c.unwrap(org.postgresql.PGConnection.class).getBackendPID();
+            try (Statement st = sql().createStatement()) {
+                st.execute("SELECT pg_terminate_backend(" + pid + ")");
+            }
+        });
+        assertUnavailable(() -> w.commit(List.of(object("data/landed", 0)), "landed"));
+        w.beforeCommitForTests(c -> {
+        });
+        assertThat(count("SELECT version FROM shale_store")).isEqualTo(versionBefore + 1);
+        // another commit first learns that the lost one landed, applies it, and asks to be planned again
+        assertUnavailable(() -> w.commit(List.of(object("data/other", 1)), "other"));
+        assertThat(w.state().objects()).containsKey("data/landed");
+        w.commit(List.of(object("data/landed", 0)), "landed"); // the caller's retry returns at once
+        w.commit(List.of(object("data/other", 1)), "other");
+        assertThat(count("SELECT count(*) FROM shale_objects WHERE object_key = 'data/landed'")).isEqualTo(1);
+        assertThat(count("SELECT version FROM shale_store")).isEqualTo(versionBefore + 2);
+        assertThat(w.state().version()).isEqualTo(versionBefore + 2);
+    }
+
+    private static void assertUnavailable(org.assertj.core.api.ThrowableAssert.ThrowingCallable call) {
+        assertThatThrownBy(call).isInstanceOf(ShaleException.class)
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.UNAVAILABLE));
+    }
+
+    @Test
     void aSchemaNamedLikeAKeywordShouldWorkAndASecondOpenerShouldNotMigrateAgain() throws Exception {
         options = PostgresCatalogOptions.builder(server.jdbcUrl()).user("postgres").schema("select").build();
         PgCatalog a = catalog();
