@@ -8,10 +8,15 @@ import io.shale.log.internal.format.CorruptObjectException;
 import io.shale.log.internal.manifest.Catalog;
 import io.shale.log.internal.manifest.ManifestOp;
 import io.shale.log.internal.manifest.ManifestState;
+import io.shale.log.internal.manifest.ObjectStoreCatalog;
 import io.shale.log.internal.manifest.ObjectMeta;
 import io.shale.log.internal.manifest.RangeRef;
 import io.shale.log.internal.manifest.TopicMeta;
 import io.shale.log.internal.util.StoreCalls;
+import io.shale.log.spi.ListPage;
+import io.shale.log.spi.ObjectInfo;
+import io.shale.log.spi.ObjectStore;
+import io.shale.log.spi.Payload;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -57,6 +62,8 @@ final class PgCatalog implements Catalog {
 
     private final PostgresCatalogOptions options;
     private final HikariDataSource pool;
+    /** The store's bucket (null in tests of the catalog alone): holds the marker tying it to this catalog. */
+    private final ObjectStore bucket;
     private final Clock clock;
     private final boolean readOnly;
     private final Object lock = new Object();
@@ -91,9 +98,11 @@ final class PgCatalog implements Catalog {
     private record Pending(String token, List<ManifestOp> ops, long timestampMs) {
     }
 
-    private PgCatalog(PostgresCatalogOptions options, HikariDataSource pool, Clock clock, boolean readOnly) {
+    private PgCatalog(PostgresCatalogOptions options, HikariDataSource pool, ObjectStore bucket, Clock clock,
+            boolean readOnly) {
         this.options = options;
         this.pool = pool;
+        this.bucket = bucket;
         this.clock = clock;
         this.readOnly = readOnly;
         this.checks = Executors.newSingleThreadExecutor(r -> {
@@ -105,6 +114,14 @@ final class PgCatalog implements Catalog {
 
     /** Connects, migrates the schema and returns the catalog (not loaded yet). */
     static PgCatalog open(PostgresCatalogOptions options, Clock clock, boolean readOnly) {
+        return open(options, null, clock, readOnly);
+    }
+
+    /**
+     * Connects, migrates the schema and returns the catalog (not loaded yet). {@code bucket} is the
+     * store's object store; a writer ties it to this catalog at its claim (see {@link #claimWriter}).
+     */
+    static PgCatalog open(PostgresCatalogOptions options, ObjectStore bucket, Clock clock, boolean readOnly) {
         HikariConfig hc = new HikariConfig();
         hc.setJdbcUrl(options.jdbcUrl());
         if (options.user() != null) {
@@ -147,7 +164,7 @@ final class PgCatalog implements Catalog {
             pool.close();
             throw e;
         }
-        return new PgCatalog(options, pool, clock, readOnly);
+        return new PgCatalog(options, pool, bucket, clock, readOnly);
     }
 
     @Override
@@ -209,6 +226,9 @@ final class PgCatalog implements Catalog {
             ensureOpen();
             if (readOnly) {
                 throw new ShaleException(ErrorKind.READ_ONLY, "a read-only store cannot claim the writer role");
+            }
+            if (bucket != null) {
+                tieBucket();
             }
             long now = clock.millis();
             String token = StoreCalls.newToken();
@@ -279,6 +299,56 @@ final class PgCatalog implements Catalog {
             }
             log.info("claimed writer epoch {} of {} at catalog version {}", epoch, options.describe(), version);
             return epoch;
+        }
+    }
+
+    /**
+     * Before the first claim on a bucket: refuses a bucket whose manifest lives in the bucket itself
+     * (the default catalog's deltas exist) or that another catalog claimed (its marker holds another
+     * store id), because this catalog would see none of its objects and its orphan scan would delete
+     * them all; otherwise writes the marker ({@code manifest/deltas/external-catalog}, create-if-absent)
+     * with this catalog's store id, which also makes the default catalog refuse the bucket. Costs a
+     * LIST and a GET (and a PUT the first time) per writer open.
+     */
+    private void tieBucket() {
+        String storeId = storeId();
+        String marker = ObjectStoreCatalog.EXTERNAL_CATALOG_MARKER;
+        ListPage page = StoreCalls.await(bucket.list("manifest/deltas/", null, 1),
+                "checking that " + bucket.describe() + " holds no manifest of its own");
+        for (ObjectInfo info : page.objects()) {
+            if (!info.key().equals(marker)) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "the store in " + bucket.describe()
+                        + " keeps its metadata in the bucket (" + info.key() + " exists): it cannot be opened with"
+                        + " the PostgreSQL catalog " + options.describe() + " (stores are not migrated between"
+                        + " catalogs); open it without LogStoreBuilder.catalog(...), or use an empty bucket or prefix");
+            }
+        }
+        byte[] mine = ("shale-catalog-postgres store " + storeId).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        StoreCalls.await(bucket.putIfAbsent(marker, Payload.of(mine), StoreCalls.newToken()),
+                "tying " + bucket.describe() + " to the catalog with " + marker);
+        java.nio.ByteBuffer found = StoreCalls.await(bucket.get(marker), "reading " + marker);
+        byte[] bytes = new byte[found.remaining()];
+        found.get(bytes);
+        if (!java.util.Arrays.equals(bytes, mine)) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "the store in " + bucket.describe()
+                    + " belongs to another catalog (" + marker + " holds '"
+                    + new String(bytes, java.nio.charset.StandardCharsets.UTF_8) + "', this catalog "
+                    + options.describe() + " is store " + storeId + "): check the JDBC URL and schema");
+        }
+    }
+
+    private String storeId() {
+        try (Connection c = connection("reading the store id");
+                PreparedStatement ps = c.prepareStatement("SELECT store_id FROM shale_store WHERE id = 1");
+                ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+                throw new CorruptObjectException("the catalog in " + options.describe() + " has no store row");
+            }
+            String id = rs.getString(1);
+            c.commit();
+            return id;
+        } catch (SQLException e) {
+            throw translate(e, "reading the store id");
         }
     }
 

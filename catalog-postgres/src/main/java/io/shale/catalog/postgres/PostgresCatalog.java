@@ -50,7 +50,7 @@ public final class PostgresCatalog {
     private record Factory(PostgresCatalogOptions options) implements EngineCatalogFactory {
         @Override
         public Catalog open(ObjectStore store, Clock clock, StoreConfig config, boolean readOnly) {
-            return PgCatalog.open(options, clock, readOnly);
+            return PgCatalog.open(options, store, clock, readOnly);
         }
 
         @Override

@@ -342,6 +342,43 @@ class PostgresCatalogTest {
     }
 
     @Test
+    void aBucketShouldOpenOnlyWithTheCatalogThatHoldsItsMetadata() {
+        Path pgStore = dir;
+        LogStore s = openStore(Map.of());
+        s.createTopic("t", 1);
+        s.append(TopicPartition.of("t", 0), List.of(SimpleRecord.of(null, "v"))).join();
+        s.close();
+
+        // the default catalog (the manifest in the bucket) refuses it: it would see no objects
+        assertThatThrownBy(() -> LocalStorage.builder(pgStore).open()).isInstanceOf(ShaleException.class)
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT))
+                .hasMessageContaining("external catalog");
+        assertThatThrownBy(() -> LocalStorage.readOnly(pgStore).open())
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
+        // so does another PostgreSQL catalog (a wrong schema or database)
+        PostgresCatalogOptions other = server.freshOptions().build();
+        assertThatThrownBy(() -> LocalStorage.builder(pgStore).catalog(PostgresCatalog.factory(other)).open())
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT))
+                .hasMessageContaining("belongs to another catalog");
+        // and the right one still opens it, data intact
+        LogStore again = openStore(Map.of());
+        assertThat(values(again, TopicPartition.of("t", 0))).containsExactly("v");
+        again.close();
+
+        // a bucket whose manifest lives in the bucket is refused by the PostgreSQL catalog
+        Path bucketStore = dir.resolve("default");
+        try (LogStore d = LocalStorage.open(bucketStore)) {
+            d.createTopic("t", 1);
+        }
+        assertThatThrownBy(() -> LocalStorage.builder(bucketStore).catalog(PostgresCatalog.factory(other)).open())
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT))
+                .hasMessageContaining("keeps its metadata in the bucket");
+        try (LogStore d = LocalStorage.open(bucketStore)) {
+            assertThat(d.listTopics()).containsExactly("t");
+        }
+    }
+
+    @Test
     void aSchemaNamedLikeAKeywordShouldWorkAndASecondOpenerShouldNotMigrateAgain() throws Exception {
         options = PostgresCatalogOptions.builder(server.jdbcUrl()).user("postgres").schema("select").build();
         PgCatalog a = catalog();

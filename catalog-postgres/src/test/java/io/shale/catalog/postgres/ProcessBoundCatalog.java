@@ -33,7 +33,7 @@ final class ProcessBoundCatalog implements Catalog {
         return new EngineCatalogFactory() {
             @Override
             public Catalog open(ObjectStore store, Clock clock, StoreConfig config, boolean readOnly) {
-                return new ProcessBoundCatalog(PgCatalog.open(options, clock, readOnly), store);
+                return new ProcessBoundCatalog(PgCatalog.open(options, store, clock, readOnly), store);
             }
 
             @Override

@@ -7,6 +7,9 @@
 -- writer's epoch: that is the fencing check, in the commit's own transaction.
 CREATE TABLE shale_store (
     id                 smallint PRIMARY KEY CHECK (id = 1),
+    -- written into the bucket (manifest/deltas/external-catalog) by the first writer: ties the
+    -- bucket to this catalog, so neither a wrong catalog nor the default manifest opens it
+    store_id           uuid     NOT NULL DEFAULT gen_random_uuid(),
     version            bigint   NOT NULL CHECK (version >= 0),
     writer_epoch       bigint   NOT NULL CHECK (writer_epoch >= 0),
     writer_node        text,
