@@ -1,7 +1,9 @@
 package io.shale.log;
 
 import io.shale.log.internal.engine.StoreEngine;
+import io.shale.log.internal.manifest.EngineCatalogFactory;
 import io.shale.log.metrics.StoreMetrics;
+import io.shale.log.spi.CatalogFactory;
 import io.shale.log.spi.ObjectStore;
 import io.shale.log.spi.WriteAheadLog;
 import java.time.Clock;
@@ -31,6 +33,7 @@ public final class LogStoreBuilder {
     private StoreConfig config = StoreConfig.defaults();
     private boolean readOnly;
     private StoreMetrics metrics = StoreMetrics.NONE;
+    private CatalogFactory catalog;
 
     LogStoreBuilder() {
     }
@@ -41,7 +44,7 @@ public final class LogStoreBuilder {
         return this;
     }
 
-    /** The object store holding the manifest and data objects (required). */
+    /** The object store holding the data objects, and the manifest unless a {@link #catalog} is chosen (required). */
     public LogStoreBuilder objectStore(ObjectStore objectStore) {
         this.objectStore = Objects.requireNonNull(objectStore, "objectStore");
         return this;
@@ -77,6 +80,21 @@ public final class LogStoreBuilder {
     }
 
     /**
+     * Where the store keeps its metadata (default: in the object store, as a chain of manifest
+     * deltas and snapshots). {@code PostgresCatalog.factory(options)} from
+     * {@code shale-catalog-postgres} keeps it in PostgreSQL instead (preview). Every instance that
+     * opens one store, writers and read-only ones alike, must use the same catalog: a store's
+     * metadata lives in exactly one place, and Shale does not move it from one to the other.
+     *
+     * @param catalog a factory from one of Shale's catalog modules (others are refused by
+     *     {@link #open()} with {@code INVALID_ARGUMENT})
+     */
+    public LogStoreBuilder catalog(CatalogFactory catalog) {
+        this.catalog = Objects.requireNonNull(catalog, "catalog");
+        return this;
+    }
+
+    /**
      * Opens without claiming the writer role: no WAL, no appends or admin changes; reads see
      * data as the writer commits it to the manifest (checked every {@code refresh.interval.ms}).
      * Any number of read-only instances may share one store.
@@ -96,7 +114,8 @@ public final class LogStoreBuilder {
      *     {@code UNAVAILABLE} if the object store cannot be reached within {@code open.timeout.ms},
      *     {@code STORAGE_ACCESS} at once if the object store refuses access (bad credentials, no
      *     permission, no such bucket or directory), {@code CORRUPT_STORAGE} if the manifest cannot be
-     *     decoded, {@code IN_USE} if another live instance holds the WAL
+     *     decoded, {@code IN_USE} if another live instance holds the WAL; a {@linkplain #catalog catalog}
+     *     may add its own (a database that cannot be reached: {@code UNAVAILABLE})
      */
     public LogStore open() {
         if (objectStore == null) {
@@ -110,7 +129,14 @@ public final class LogStoreBuilder {
         if (readOnly && wal != null) {
             closeQuietly(wal); // a read-only store writes nothing
         }
-        return StoreEngine.open(objectStore, readOnly ? null : wal, clock, config, metrics);
+        if (catalog != null && !(catalog instanceof EngineCatalogFactory)) {
+            closeQuietly(wal);
+            closeQuietly(objectStore);
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "catalog " + catalog.getClass().getName()
+                    + " is not one of Shale's catalogs (CatalogFactory is not meant to be implemented outside Shale)");
+        }
+        return StoreEngine.open(objectStore, readOnly ? null : wal, clock, config, metrics,
+                (EngineCatalogFactory) catalog);
     }
 
     private static void closeQuietly(AutoCloseable c) {

@@ -15,6 +15,7 @@ import io.shale.log.TopicPartition;
 import io.shale.log.internal.manifest.Catalog;
 import io.shale.log.internal.manifest.ManifestOp;
 import io.shale.log.internal.manifest.ManifestState;
+import io.shale.log.internal.manifest.EngineCatalogFactory;
 import io.shale.log.internal.manifest.ObjectStoreCatalog;
 import io.shale.log.internal.manifest.PartitionMeta;
 import io.shale.log.internal.manifest.TopicMeta;
@@ -165,7 +166,7 @@ public final class StoreEngine implements LogStore {
     }
 
     private StoreEngine(RetryingObjectStore store, WriteAheadLog wal, Clock clock, StoreConfig config,
-            EngineRuntime runtime, StoreMetrics metrics) {
+            EngineRuntime runtime, StoreMetrics metrics, EngineCatalogFactory catalogFactory) {
         this.metrics = metrics;
         this.metricsOn = metrics != StoreMetrics.NONE;
         this.openedAtMillis = clock.millis();
@@ -177,8 +178,11 @@ public final class StoreEngine implements LogStore {
         this.runtime = runtime;
         this.readOnly = wal == null;
         this.leaseRequired = wal != null && !wal.checksFencing();
-        this.catalog = new ObjectStoreCatalog(store, clock, config.manifestSnapshotDeltas(),
-                Math.max(config.objectDeleteGraceMs(), 1_000));
+        this.catalog = catalogFactory == null
+                ? new ObjectStoreCatalog(store, clock, config.manifestSnapshotDeltas(),
+                        Math.max(config.objectDeleteGraceMs(), 1_000))
+                : java.util.Objects.requireNonNull(catalogFactory.open(store, clock, config, wal == null),
+                        "the catalog factory returned null");
         this.cache = readOnly ? null : new LogCache(config.logCacheBytes(), this::cacheFull);
         this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes(), metrics);
         this.scheduler = runtime.newTimer("shale-timer");
@@ -209,6 +213,21 @@ public final class StoreEngine implements LogStore {
     /** Opens a store whose background work runs on {@code runtime}, reporting to {@code metrics}. */
     public static LogStore open(ObjectStore objectStore, WriteAheadLog wal, Clock clock, StoreConfig config,
             EngineRuntime runtime, StoreMetrics metrics) {
+        return open(objectStore, wal, clock, config, runtime, metrics, null);
+    }
+
+    /**
+     * Opens a store whose metadata lives in the catalog {@code catalogFactory} makes (null: in the
+     * object store, the default).
+     */
+    public static LogStore open(ObjectStore objectStore, WriteAheadLog wal, Clock clock, StoreConfig config,
+            StoreMetrics metrics, EngineCatalogFactory catalogFactory) {
+        return open(objectStore, wal, clock, config, EngineRuntime.threads(), metrics, catalogFactory);
+    }
+
+    /** Opens a store on {@code runtime}, reporting to {@code metrics}, with the given catalog (null: default). */
+    public static LogStore open(ObjectStore objectStore, WriteAheadLog wal, Clock clock, StoreConfig config,
+            EngineRuntime runtime, StoreMetrics metrics, EngineCatalogFactory catalogFactory) {
         StoreMetrics m = metrics == null || metrics == StoreMetrics.NONE ? StoreMetrics.NONE : new GuardedMetrics(metrics);
         // Metrics count each attempt the store makes, so they sit under the retry policy.
         ObjectStore counted = m == StoreMetrics.NONE ? objectStore : new MeteredObjectStore(objectStore, m);
@@ -217,7 +236,7 @@ public final class StoreEngine implements LogStore {
         RetryingObjectStore store = runtime.configure(RetryingObjectStore.builder(counted).config(config)).build();
         StoreEngine engine;
         try {
-            engine = new StoreEngine(store, wal, clock, config, runtime, m);
+            engine = new StoreEngine(store, wal, clock, config, runtime, m, catalogFactory);
         } catch (RuntimeException | Error e) {
             closeQuietly(wal);
             closeQuietly(store);

@@ -303,26 +303,33 @@ public final class ManifestState {
     }
 
     // ------------------------------------------------------------ snapshot support
+    //
+    // Used by the snapshot decoder and by catalogs that keep the metadata elsewhere and rebuild a
+    // state from it (shale-catalog-postgres), in this order: restoreHeader, restoreTopic for each
+    // topic, restoreObject for each object, restorePartition, restoreCleanedOffset and
+    // restoreProducers for each partition, restoreNextProducerId, restorePendingDelete, then
+    // verifyRestored. Each throws CorruptObjectException
+    // (CORRUPT_STORAGE) on a reference it cannot resolve.
 
     /** Restores the counters of a snapshot (used by the snapshot decoder). */
-    void restoreHeader(long version, long writerEpoch, int nextPartitionId) {
+    public void restoreHeader(long version, long writerEpoch, int nextPartitionId) {
         this.version = version;
         this.writerEpoch = writerEpoch;
         this.nextPartitionId = nextPartitionId;
     }
 
-    void restoreTopic(TopicMeta t) {
+    public void restoreTopic(TopicMeta t) {
         topics.put(t.name(), t);
         for (int i = 0; i < t.partitionCount(); i++) {
             partitions.put(t.partitionId(i), new PartitionMeta(t.partitionId(i), t.name(), i));
         }
     }
 
-    void restoreNextProducerId(long next) {
+    public void restoreNextProducerId(long next) {
         this.nextProducerId = next;
     }
 
-    void restoreProducers(int id, Map<Long, ProducerEntry> producers) {
+    public void restoreProducers(int id, Map<Long, ProducerEntry> producers) {
         PartitionMeta p = partitions.get(id);
         if (p == null) {
             throw new CorruptObjectException("manifest snapshot: producer state of partition id " + id
@@ -331,11 +338,11 @@ public final class ManifestState {
         p.setProducers(producers);
     }
 
-    void restoreObject(ObjectMeta o) {
+    public void restoreObject(ObjectMeta o) {
         objects.put(o.key(), o);
     }
 
-    void restorePartition(int id, long logStart, long endOffset, RangeRef[] ranges) {
+    public void restorePartition(int id, long logStart, long endOffset, RangeRef[] ranges) {
         PartitionMeta p = partitions.get(id);
         if (p == null) {
             throw new CorruptObjectException("manifest snapshot: partition id " + id + " belongs to no topic");
@@ -348,7 +355,7 @@ public final class ManifestState {
         }
     }
 
-    void restoreCleanedOffset(int id, long offset) {
+    public void restoreCleanedOffset(int id, long offset) {
         PartitionMeta p = partitions.get(id);
         if (p == null) {
             throw new CorruptObjectException("manifest snapshot: cleaned offset of partition id " + id
@@ -357,12 +364,12 @@ public final class ManifestState {
         p.setCleanedOffset(offset);
     }
 
-    void restorePendingDelete(String key, long since) {
+    public void restorePendingDelete(String key, long since) {
         pendingDeletes.put(key, since);
     }
 
     /** Checks cross-references after a snapshot was restored. */
-    void verifyRestored() {
+    public void verifyRestored() {
         for (String key : pendingDeletes.keySet()) {
             if (refCounts.containsKey(key)) {
                 throw new CorruptObjectException("manifest snapshot: object '" + key + "' is both referenced and pending deletion");

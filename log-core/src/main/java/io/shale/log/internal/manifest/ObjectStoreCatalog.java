@@ -58,6 +58,14 @@ public final class ObjectStoreCatalog implements Catalog {
     static final String DELTAS = "manifest/deltas/";
     static final String SNAPSHOTS = "manifest/snapshots/";
     static final String FENCE = "manifest/fence/";
+    /**
+     * Written by a catalog that keeps the store's metadata elsewhere (shale-catalog-postgres) on its
+     * first claim, holding that catalog's store id. It sorts after every numbered delta, so the
+     * listing every load and refresh makes already finds it: a store whose metadata lives elsewhere
+     * is refused instead of being read as an empty manifest (whose orphan scan would delete all its
+     * data). Costs nothing for stores without it.
+     */
+    public static final String EXTERNAL_CATALOG_MARKER = DELTAS + "external-catalog";
     private static final int MAX_CLAIM_ATTEMPTS = 32;
     private static final int SNAPSHOTS_KEPT = 2;
 
@@ -174,6 +182,11 @@ public final class ObjectStoreCatalog implements Catalog {
         List<ObjectInfo> listed = listAll(DELTAS, deltaKey(s.version()));
         long expected = s.version() + 1;
         for (ObjectInfo info : listed) {
+            if (info.key().equals(EXTERNAL_CATALOG_MARKER)) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "the metadata of the store in " + store.describe()
+                        + " is kept in an external catalog (" + EXTERNAL_CATALOG_MARKER + " exists), not in the"
+                        + " bucket: open it with LogStoreBuilder.catalog(...) and that catalog");
+            }
             if (!info.key().equals(deltaKey(expected))) {
                 if (info.key().compareTo(deltaKey(expected)) < 0) {
                     continue;

@@ -1,0 +1,147 @@
+package io.shale.catalog.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.shale.log.internal.manifest.ManifestOp;
+import io.shale.log.internal.manifest.ObjectMeta;
+import io.shale.log.internal.manifest.RangeRef;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * Measurement, not a check of speed: catalog commits per second and commit latency with 1, 3 and
+ * 10 concurrent committers, each a separate store (its own schema, catalog and pool) in the run's
+ * PostgreSQL, each committing small multi-partition objects (one AddObject of 4 partition runs out
+ * of 16, as an upload does) back to back. Prints a table; asserts only that every commit landed.
+ *
+ * <pre>
+ * mvn -pl catalog-postgres test -Dtest=CatalogCommitBenchmarkTest -Dgroups=slow -Dsurefire.excludedGroups=known-issue \
+ *     -Dshale.bench.seconds=10
+ * </pre>
+ */
+@Tag("slow")
+@ExtendWith({PostgresServer.Extension.class, CatalogCommitBenchmarkTest.Server.class})
+class CatalogCommitBenchmarkTest {
+    private PostgresServer server;
+
+    static final class Server implements org.junit.jupiter.api.extension.BeforeEachCallback {
+        @Override
+        public void beforeEach(ExtensionContext context) {
+            ((CatalogCommitBenchmarkTest) context.getRequiredTestInstance()).server = PostgresServer.get(context);
+        }
+    }
+
+    @Test
+    void commitsPerSecondAndLatencyWithOneThreeAndTenCommitters() throws Exception {
+        long seconds = Long.getLong("shale.bench.seconds", 5);
+        StringBuilder table = new StringBuilder(String.format("%n%-11s %10s %12s %9s %9s %9s%n",
+                "committers", "commits", "commits/s", "p50 ms", "p99 ms", "max ms"));
+        for (int committers : new int[] {1, 3, 10}) {
+            Result r = run(committers, seconds);
+            table.append(String.format("%-11d %10d %12.0f %9.2f %9.2f %9.2f%n", committers, r.commits,
+                    r.commits / (double) seconds, r.percentile(0.50), r.percentile(0.99), r.percentile(1.0)));
+        }
+        System.out.println(table);
+    }
+
+    private record Result(long commits, long[] nanos) {
+        double percentile(double q) {
+            if (nanos.length == 0) {
+                return Double.NaN;
+            }
+            int i = (int) Math.min(nanos.length - 1, Math.ceil(q * nanos.length) - 1);
+            return nanos[Math.max(0, i)] / 1e6;
+        }
+    }
+
+    private Result run(int committers, long seconds) throws Exception {
+        List<PgCatalog> catalogs = new ArrayList<>();
+        try {
+            for (int i = 0; i < committers; i++) {
+                PgCatalog c = PgCatalog.open(server.freshOptions().poolSize(2).build(), Clock.systemUTC(), false);
+                catalogs.add(c);
+                c.load(null);
+                c.claimWriter();
+                int[] ids = new int[16];
+                Arrays.setAll(ids, p -> p);
+                c.commit(List.of(new ManifestOp.CreateTopic("t", UUID.randomUUID(), Map.of(), ids)), "create");
+            }
+            long[][] latencies = new long[committers][];
+            int[] counts = new int[committers];
+            CountDownLatch start = new CountDownLatch(1);
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < committers; i++) {
+                int n = i;
+                Thread t = new Thread(() -> {
+                    PgCatalog c = catalogs.get(n);
+                    long[] next = new long[16];
+                    long[] lat = new long[1 << 20];
+                    int k = 0;
+                    try {
+                        start.await();
+                        long warmEnd = System.nanoTime() + 1_000_000_000L;
+                        long end = warmEnd + seconds * 1_000_000_000L;
+                        for (long seq = 0; ; seq++) {
+                            long t0 = System.nanoTime();
+                            if (t0 >= end) {
+                                break;
+                            }
+                            c.commit(List.of(object(n, seq, next)), "c" + seq);
+                            long t1 = System.nanoTime();
+                            if (t0 >= warmEnd && k < lat.length) {
+                                lat[k++] = t1 - t0;
+                            }
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    latencies[n] = Arrays.copyOf(lat, k);
+                    counts[n] = k;
+                }, "committer-" + i);
+                threads.add(t);
+                t.start();
+            }
+            start.countDown();
+            for (Thread t : threads) {
+                t.join(seconds * 1000 + 120_000);
+                assertThat(t.isAlive()).as("committer finished").isFalse();
+            }
+            long total = 0;
+            List<Long> all = new ArrayList<>();
+            for (int i = 0; i < committers; i++) {
+                assertThat(latencies[i]).as("committer %d measured", i).isNotNull();
+                total += counts[i];
+                for (long l : latencies[i]) {
+                    all.add(l);
+                }
+            }
+            long[] sorted = all.stream().mapToLong(Long::longValue).sorted().toArray();
+            return new Result(total, sorted);
+        } finally {
+            catalogs.forEach(PgCatalog::close);
+        }
+    }
+
+    /** An upload's commit: one object holding 4 runs of 10 records, of 4 of the 16 partitions. */
+    private static ManifestOp.AddObject object(int committer, long seq, long[] next) {
+        ObjectMeta o = new ObjectMeta("data/" + committer + "-" + seq, 4_096, 4_000, ObjectMeta.KIND_MULTI, seq);
+        List<RangeRef> ranges = new ArrayList<>();
+        int first = ThreadLocalRandom.current().nextInt(16);
+        for (int i = 0; i < 4; i++) {
+            int p = (first + i * 4) % 16;
+            ranges.add(new RangeRef(o, p, next[p], next[p] + 10, seq, i * 1_000L, 1_000, i, 1, 0));
+            next[p] += 10;
+        }
+        return new ManifestOp.AddObject(o, ranges);
+    }
+}
