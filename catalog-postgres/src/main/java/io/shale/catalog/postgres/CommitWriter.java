@@ -2,6 +2,7 @@ package io.shale.catalog.postgres;
 
 import io.shale.log.internal.format.CorruptObjectException;
 import io.shale.log.internal.manifest.ManifestOp;
+import io.shale.log.internal.manifest.ProducerEntry;
 import io.shale.log.internal.manifest.RangeRef;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -33,8 +34,19 @@ final class CommitWriter {
      */
     static long write(Connection c, List<ManifestOp> ops, String token, long now, long epoch, String node)
             throws SQLException {
-        if (!ops.isEmpty() && ops.stream().allMatch(op -> op instanceof ManifestOp.AddObject)) {
-            return writeUploads(c, ops, token, now, epoch);
+        if (!ops.isEmpty() && ops.get(0) instanceof ManifestOp.AddObject
+                && ops.stream().allMatch(op -> op instanceof ManifestOp.AddObject || op instanceof ManifestOp.UpdateProducers)) {
+            // an upload: its objects, and the producer state of idempotent producers as of its end
+            List<ManifestOp> objects = ops.stream().filter(op -> op instanceof ManifestOp.AddObject).toList();
+            long version = writeUploads(c, objects, token, now, epoch);
+            if (version >= 0) {
+                for (ManifestOp op : ops) {
+                    if (op instanceof ManifestOp.UpdateProducers up) {
+                        updateProducers(c, up);
+                    }
+                }
+            }
+            return version;
         }
         int nextPid = -1;
         for (ManifestOp op : ops) {
@@ -150,6 +162,24 @@ final class CommitWriter {
                     ps.executeUpdate();
                 }
                 od.keys().forEach(maybeUnreferenced::remove);
+            } else if (op instanceof ManifestOp.UpdateProducers up) {
+                updateProducers(c, up);
+            } else if (op instanceof ManifestOp.AllocateProducerIds ap) {
+                long before;
+                try (PreparedStatement ps = c.prepareStatement("SELECT next_producer_id FROM shale_store WHERE id = 1")) {
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        before = rs.getLong(1);
+                    }
+                }
+                if (ap.next() < before) {
+                    throw new CorruptObjectException("catalog tables: a commit would move the next producer id back"
+                            + " from " + before + " to " + ap.next());
+                }
+                try (PreparedStatement ps = c.prepareStatement("UPDATE shale_store SET next_producer_id = ? WHERE id = 1")) {
+                    ps.setLong(1, ap.next());
+                    ps.executeUpdate();
+                }
             } else if (op instanceof ManifestOp.ClaimEpoch) {
                 throw new IllegalArgumentException("a writer epoch is claimed with claimWriter, not committed");
             } else {
@@ -362,6 +392,58 @@ final class CommitWriter {
         }
         if (inserted == 0) {
             maybeUnreferenced.add(o.key());
+        }
+    }
+
+    /**
+     * Replaces the rows of the op's producers and deletes the expired ones; nothing for a partition
+     * deleted while the data was in flight (as {@code ManifestState} ignores such an op).
+     */
+    private static void updateProducers(Connection c, ManifestOp.UpdateProducers up) throws SQLException {
+        if (!up.entries().isEmpty()) {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO shale_producers (partition_id, producer_id,"
+                    + " epoch, first_seqs, last_seqs, first_offsets, last_offsets, timestamps)"
+                    + " SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM shale_partitions WHERE partition_id = ?)"
+                    + " ON CONFLICT (partition_id, producer_id) DO UPDATE SET epoch = EXCLUDED.epoch,"
+                    + " first_seqs = EXCLUDED.first_seqs, last_seqs = EXCLUDED.last_seqs,"
+                    + " first_offsets = EXCLUDED.first_offsets, last_offsets = EXCLUDED.last_offsets,"
+                    + " timestamps = EXCLUDED.timestamps")) {
+                for (ProducerEntry e : up.entries()) {
+                    int n = e.batches().size();
+                    Integer[] firstSeqs = new Integer[n];
+                    Integer[] lastSeqs = new Integer[n];
+                    Long[] firstOffsets = new Long[n];
+                    Long[] lastOffsets = new Long[n];
+                    Long[] timestamps = new Long[n];
+                    for (int i = 0; i < n; i++) {
+                        ProducerEntry.Batch b = e.batches().get(i);
+                        firstSeqs[i] = b.firstSeq();
+                        lastSeqs[i] = b.lastSeq();
+                        firstOffsets[i] = b.firstOffset();
+                        lastOffsets[i] = b.lastOffset();
+                        timestamps[i] = b.timestamp();
+                    }
+                    ps.setInt(1, up.partitionId());
+                    ps.setLong(2, e.producerId());
+                    ps.setShort(3, e.epoch());
+                    ps.setArray(4, c.createArrayOf("integer", firstSeqs));
+                    ps.setArray(5, c.createArrayOf("integer", lastSeqs));
+                    ps.setArray(6, c.createArrayOf("bigint", firstOffsets));
+                    ps.setArray(7, c.createArrayOf("bigint", lastOffsets));
+                    ps.setArray(8, c.createArrayOf("bigint", timestamps));
+                    ps.setInt(9, up.partitionId());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+        }
+        if (!up.expired().isEmpty()) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "DELETE FROM shale_producers WHERE partition_id = ? AND producer_id = ANY(?)")) {
+                ps.setInt(1, up.partitionId());
+                ps.setArray(2, c.createArrayOf("bigint", up.expired().toArray(new Long[0])));
+                ps.executeUpdate();
+            }
         }
     }
 

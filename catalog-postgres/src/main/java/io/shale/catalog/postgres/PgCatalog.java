@@ -10,6 +10,7 @@ import io.shale.log.internal.manifest.ManifestOp;
 import io.shale.log.internal.manifest.ManifestState;
 import io.shale.log.internal.manifest.ObjectStoreCatalog;
 import io.shale.log.internal.manifest.ObjectMeta;
+import io.shale.log.internal.manifest.ProducerEntry;
 import io.shale.log.internal.manifest.RangeRef;
 import io.shale.log.internal.manifest.TopicMeta;
 import io.shale.log.internal.util.StoreCalls;
@@ -691,8 +692,9 @@ final class PgCatalog implements Catalog {
             long version;
             long epoch;
             int nextPid;
+            long nextProducerId;
             try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT version, writer_epoch, next_partition_id FROM shale_store WHERE id = 1");
+                    "SELECT version, writer_epoch, next_partition_id, next_producer_id FROM shale_store WHERE id = 1");
                     ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     throw corrupt("shale_store has no row (id 1)");
@@ -700,6 +702,7 @@ final class PgCatalog implements Catalog {
                 version = rs.getLong(1);
                 epoch = rs.getLong(2);
                 nextPid = rs.getInt(3);
+                nextProducerId = rs.getLong(4);
             }
             Map<String, TopicRow> topics = new TreeMap<>();
             try (PreparedStatement ps = c.prepareStatement(
@@ -807,9 +810,52 @@ final class PgCatalog implements Catalog {
             if (!ranges.isEmpty()) {
                 throw corrupt("ranges point at partition ids " + ranges.keySet() + ", which do not exist");
             }
+            restoreProducers(c, s);
+            s.restoreNextProducerId(nextProducerId);
             unreferenced.forEach(s::restorePendingDelete);
             s.verifyRestored();
             return s;
+        }
+
+        /** Idempotent producers' state per partition; every array checked before it is trusted. */
+        private static void restoreProducers(Connection c, ManifestState s) throws SQLException {
+            Map<Integer, Map<Long, ProducerEntry>> byPartition = new TreeMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT partition_id, producer_id, epoch, first_seqs,"
+                    + " last_seqs, first_offsets, last_offsets, timestamps FROM shale_producers"
+                    + " ORDER BY partition_id, producer_id");
+                    ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    int pid = rs.getInt(1);
+                    long producerId = rs.getLong(2);
+                    short producerEpoch = rs.getShort(3);
+                    Integer[] firstSeqs = (Integer[]) rs.getArray(4).getArray();
+                    Integer[] lastSeqs = (Integer[]) rs.getArray(5).getArray();
+                    Long[] firstOffsets = (Long[]) rs.getArray(6).getArray();
+                    Long[] lastOffsets = (Long[]) rs.getArray(7).getArray();
+                    Long[] timestamps = (Long[]) rs.getArray(8).getArray();
+                    int n = firstSeqs.length;
+                    String what = "producer " + producerId + " of partition id " + pid;
+                    if (n < 1 || n > ProducerEntry.MAX_BATCHES || lastSeqs.length != n || firstOffsets.length != n
+                            || lastOffsets.length != n || timestamps.length != n || producerId < 0 || producerEpoch < 0) {
+                        throw corrupt(what + " has " + n + " batches or arrays of different lengths");
+                    }
+                    List<ProducerEntry.Batch> batches = new ArrayList<>(n);
+                    for (int i = 0; i < n; i++) {
+                        if (firstSeqs[i] == null || lastSeqs[i] == null || firstOffsets[i] == null
+                                || lastOffsets[i] == null || timestamps[i] == null
+                                || firstOffsets[i] < 0 || lastOffsets[i] < firstOffsets[i]) {
+                            throw corrupt(what + " has a null or inverted batch at " + i);
+                        }
+                        batches.add(new ProducerEntry.Batch(firstSeqs[i], lastSeqs[i], firstOffsets[i], lastOffsets[i],
+                                timestamps[i]));
+                    }
+                    byPartition.computeIfAbsent(pid, k -> new HashMap<>())
+                            .put(producerId, new ProducerEntry(producerId, producerEpoch, batches));
+                }
+            }
+            for (Map.Entry<Integer, Map<Long, ProducerEntry>> e : byPartition.entrySet()) {
+                s.restoreProducers(e.getKey(), e.getValue());
+            }
         }
 
         private static String[] strings(Array a) throws SQLException {

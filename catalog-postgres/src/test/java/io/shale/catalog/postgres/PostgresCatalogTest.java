@@ -229,6 +229,44 @@ class PostgresCatalogTest {
         assertThat(values(reader, tp)).hasSize(9).endsWith("next");
     }
 
+    private static java.nio.ByteBuffer idempotentBatch(long producerId, int baseSequence, String... values) {
+        io.shale.log.record.RecordBatchBuilder b = new io.shale.log.record.RecordBatchBuilder()
+                .producer(producerId, (short) 0, baseSequence);
+        for (String v : values) {
+            b.append(SimpleRecord.of(null, v));
+        }
+        return b.build();
+    }
+
+    @Test
+    void idempotentProducerStateAndProducerIdsShouldSurviveARestartThroughTheTables() throws Exception {
+        Map<String, Object> cfg = Map.of(StoreConfig.UPLOAD_INTERVAL_MS, 3_600_000);
+        LogStore s = openStore(cfg);
+        s.createTopic("t", 2);
+        TopicPartition tp = TopicPartition.of("t", 1);
+        long producer = s.allocateProducerId();
+        s.appendBatch(tp, idempotentBatch(producer, 0, "a", "b")).join();
+        long secondBase = s.appendBatch(tp, idempotentBatch(producer, 2, "c")).join().baseOffset();
+        s.flush(); // the upload commits the producer state with the data
+        assertThat(count("SELECT count(*) FROM shale_producers")).isEqualTo(1);
+        assertThat(count("SELECT next_producer_id FROM shale_store")).isGreaterThan(producer);
+        s.close();
+
+        // the same bucket and WAL directory, but the WAL is emptied: only the tables know the producer
+        LogStore again = openStore(cfg);
+        assertThat(again.appendBatch(tp, idempotentBatch(producer, 2, "c")).join().baseOffset())
+                .as("a retry of the last batch is answered with its original offset").isEqualTo(secondBase);
+        assertThat(values(again, tp)).containsExactly("a", "b", "c");
+        assertThatThrownBy(() -> again.appendBatch(tp, idempotentBatch(producer, 7, "gap")).join())
+                .hasCauseInstanceOf(ShaleException.class)
+                .satisfies(e -> assertThat(((ShaleException) e.getCause()).kind()).isEqualTo(ErrorKind.OUT_OF_ORDER_SEQUENCE));
+        assertThat(again.allocateProducerId()).as("ids are never handed out twice").isGreaterThan(producer);
+
+        again.deleteTopic("t");
+        again.flush();
+        assertThat(count("SELECT count(*) FROM shale_producers")).as("rows go with their partition").isZero();
+    }
+
     private static List<String> values(LogStore s, TopicPartition tp) {
         List<String> out = new ArrayList<>();
         long offset = s.logStartOffset(tp);

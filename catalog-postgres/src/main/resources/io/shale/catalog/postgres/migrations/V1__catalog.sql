@@ -14,6 +14,8 @@ CREATE TABLE shale_store (
     writer_epoch       bigint   NOT NULL CHECK (writer_epoch >= 0),
     writer_node        text,
     next_partition_id  integer  NOT NULL CHECK (next_partition_id >= 0),
+    -- producer ids below this were handed out (idempotent producers); only moves up
+    next_producer_id   bigint   NOT NULL DEFAULT 0 CHECK (next_producer_id >= 0),
     last_commit_token  text,
     last_commit_at_ms  bigint   NOT NULL
 );
@@ -79,3 +81,23 @@ CREATE TABLE shale_ranges (
     CHECK (next_offset > base_offset)
 );
 CREATE INDEX shale_ranges_by_object ON shale_ranges (object_key);
+
+-- Idempotent producers: per partition and producer id, the newest epoch and the last (at most
+-- five) batches of that epoch, as of the partition's committed end. The batches travel as
+-- parallel arrays, oldest first. Rows go with their partition.
+CREATE TABLE shale_producers (
+    partition_id   integer  NOT NULL REFERENCES shale_partitions (partition_id) ON DELETE CASCADE,
+    producer_id    bigint   NOT NULL CHECK (producer_id >= 0),
+    epoch          smallint NOT NULL CHECK (epoch >= 0),
+    first_seqs     integer[] NOT NULL,
+    last_seqs      integer[] NOT NULL,
+    first_offsets  bigint[]  NOT NULL,
+    last_offsets   bigint[]  NOT NULL,
+    timestamps     bigint[]  NOT NULL,
+    PRIMARY KEY (partition_id, producer_id),
+    CHECK (cardinality(first_seqs) BETWEEN 1 AND 5
+           AND cardinality(last_seqs) = cardinality(first_seqs)
+           AND cardinality(first_offsets) = cardinality(first_seqs)
+           AND cardinality(last_offsets) = cardinality(first_seqs)
+           AND cardinality(timestamps) = cardinality(first_seqs))
+);
