@@ -161,7 +161,7 @@ final class PartitionLog {
                 } else {
                     long base = logEndOffset;
                     b.baseOffset = base;
-                    b.nextOffset = stampOffsets(b.data, base);
+                    b.nextOffset = stampOffsets(b.data, base, engine.stampedLeaderEpoch());
                     b.logAppendTime = appendTime;
                     b.future = f;
                     push(b);
@@ -201,13 +201,18 @@ final class PartitionLog {
         return f;
     }
 
-    /** Writes consecutive base offsets into the batches of {@code data}; returns the next offset. */
-    private static long stampOffsets(ByteBuffer data, long base) {
+    /**
+     * Writes consecutive base offsets and the partition leader epoch (the store's writer epoch, see
+     * {@code LogStore.leaderEpoch()}; not covered by the batch CRC) into the batches of {@code data};
+     * returns the next offset.
+     */
+    private static long stampOffsets(ByteBuffer data, long base, int leaderEpoch) {
         long offset = base;
         int pos = 0;
         int limit = data.capacity();
         while (pos < limit) {
             RecordBatch.setBaseOffset(data, pos, offset);
+            RecordBatch.setPartitionLeaderEpoch(data, pos, leaderEpoch);
             offset += data.getInt(pos + RecordBatchLayout.LAST_OFFSET_DELTA_OFFSET) + 1L;
             pos += data.getInt(pos + RecordBatchLayout.LENGTH_OFFSET) + RecordBatchLayout.LOG_OVERHEAD;
         }
