@@ -59,14 +59,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Kafka APIs this broker serves, on one {@link LogStore}. One node: this broker leads every
- * partition, at leader epoch 0. Called on the broker's request threads (never on the network
+ * partition, at the store's leader epoch ({@link LogStore#leaderEpoch()}, see {@link LeaderEpochs}). Called on the broker's request threads (never on the network
  * threads): store calls here may block.
  */
 final class KafkaApis {
     private static final Logger log = LoggerFactory.getLogger(KafkaApis.class);
-
-    /** Leader epoch of every partition: one broker, never re-elected. */
-    static final int LEADER_EPOCH = 0;
 
     /**
      * The APIs served and the version range of each ({@link AdminApis#APIS} included). Every version
@@ -253,6 +250,7 @@ final class KafkaApis {
                 resp.topics().add(missing);
             }
         }
+        int epoch = store.leaderEpoch();
         for (TopicDescription d : topics) {
             MetadataResponseData.MetadataResponseTopic t = new MetadataResponseData.MetadataResponseTopic()
                     .setName(d.name()).setIsInternal(ConsumerOffsets.TOPIC.equals(d.name()));
@@ -261,7 +259,7 @@ final class KafkaApis {
             }
             for (int p = 0; p < d.partitionCount(); p++) {
                 t.partitions().add(new MetadataResponseData.MetadataResponsePartition().setPartitionIndex(p)
-                        .setLeaderId(nodeId).setLeaderEpoch(LEADER_EPOCH).setReplicaNodes(List.of(nodeId))
+                        .setLeaderId(nodeId).setLeaderEpoch(epoch).setReplicaNodes(List.of(nodeId))
                         .setIsrNodes(List.of(nodeId)).setOfflineReplicas(List.of()));
             }
             resp.topics().add(t);
@@ -410,6 +408,7 @@ final class KafkaApis {
             return CompletableFuture.completedFuture(resp.setErrorCode(Errors.FETCH_SESSION_ID_NOT_FOUND.code()));
         }
         List<FetchPart> parts = new ArrayList<>();
+        int leaderEpoch = store.leaderEpoch();
         for (FetchRequestData.FetchTopic topic : req.topics()) {
             FetchResponseData.FetchableTopicResponse tr = new FetchResponseData.FetchableTopicResponse();
             if (version >= 13) {
@@ -429,8 +428,8 @@ final class KafkaApis {
                     pd.setErrorCode((byId(topic.topic()) ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
                 } else if (fp.partition() < 0 || fp.partition() >= desc.get().partitionCount()) {
                     pd.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
-                } else if (fp.currentLeaderEpoch() > LEADER_EPOCH) {
-                    pd.setErrorCode(Errors.UNKNOWN_LEADER_EPOCH.code());
+                } else if (LeaderEpochs.check(fp.currentLeaderEpoch(), leaderEpoch) != Errors.NONE) {
+                    pd.setErrorCode(LeaderEpochs.check(fp.currentLeaderEpoch(), leaderEpoch).code());
                 } else {
                     tp = TopicPartition.of(desc.get().name(), fp.partition());
                 }
@@ -546,8 +545,10 @@ final class KafkaApis {
                     pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
                     continue;
                 }
-                if (p.currentLeaderEpoch() > LEADER_EPOCH) {
-                    pr.setErrorCode(Errors.UNKNOWN_LEADER_EPOCH.code());
+                int epoch = store.leaderEpoch();
+                Errors epochError = LeaderEpochs.check(p.currentLeaderEpoch(), epoch);
+                if (epochError != Errors.NONE) {
+                    pr.setErrorCode(epochError.code());
                     continue;
                 }
                 long ts = p.timestamp();
@@ -559,7 +560,8 @@ final class KafkaApis {
                 try {
                     Optional<OffsetAndTimestamp> found = store.offsetForTimestamp(tp, ts);
                     if (found.isPresent()) {
-                        pr.setOffset(found.get().offset()).setTimestamp(found.get().timestamp());
+                        pr.setOffset(found.get().offset()).setTimestamp(found.get().timestamp())
+                                .setLeaderEpoch(LeaderEpochs.epochAt(store, tp, found.get().offset(), epoch));
                     }
                 } catch (RuntimeException e) {
                     pr.setErrorCode(KafkaErrors.of(e).code());
