@@ -94,7 +94,7 @@ public final class ShaleBroker implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             ch.pipeline().addLast("frames", new KafkaFrameDecoder(b.maxRequestBytes));
-                            ch.pipeline().addLast("requests", new KafkaConnection(bound.apis, requestThreads));
+                            ch.pipeline().addLast("requests", new KafkaConnection(bound.apis, requestThreads, b.maxRequestBytes));
                         }
                     });
             io.netty.channel.ChannelFuture bind = sb.bind(b.host, b.port).awaitUninterruptibly();
