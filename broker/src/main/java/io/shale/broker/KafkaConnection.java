@@ -178,8 +178,8 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
         if (key != null && key != ApiKeys.API_VERSIONS && key.isVersionSupported(rawVersion)) {
             try {
                 // a produce error names the partitions the request's first bytes name (acks=0 aside, every one gets it)
-                ApiMessage empty = key == ApiKeys.PRODUCE && header != null ? producePartitions(frame, rawVersion)
-                        : key.messageType.newRequest();
+                ApiMessage empty = key != ApiKeys.PRODUCE ? key.messageType.newRequest()
+                        : header != null ? producePartitions(frame, rawVersion) : new ProduceRequestData().setAcks((short) -1);
                 ByteBuffer bytes = MessageUtil.toByteBufferAccessor(empty, rawVersion).buffer();
                 AbstractRequest request = AbstractRequest.parseRequest(key, rawVersion, new ByteBufferAccessor(bytes)).request;
                 return respond(correlationId, key, rawVersion, request.getErrorResponse(error).data());
@@ -212,7 +212,11 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
                 if (version >= 13) {
                     td.setTopicId(a.readUuid());
                 } else {
-                    td.setName(a.readString(flexible ? a.readUnsignedVarint() - 1 : a.readShort()));
+                    int length = flexible ? a.readUnsignedVarint() - 1 : a.readShort();
+                    if (length < 0) {
+                        break; // a topic name cannot be null: the rest is not a produce request
+                    }
+                    td.setName(a.readString(length));
                 }
                 data.topicData().add(td);
                 int partitions = flexible ? a.readUnsignedVarint() - 1 : a.readInt();
