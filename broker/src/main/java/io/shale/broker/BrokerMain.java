@@ -181,7 +181,7 @@ public final class BrokerMain {
             } else if (data != null) {
                 where = BrokerStore.local(data);
             } else {
-                throw new IllegalArgumentException("say where the store is: --data DIR, or --config FILE");
+                throw new IllegalArgumentException("--data DIR is required (or --config FILE for a store described in a file)");
             }
             listenAt = hostPort("--listen", listen);
             listenPort = parseInt("--listen", listenAt[1]);

@@ -157,7 +157,7 @@ final class KafkaApis {
             case FETCH:
                 return fetch(((FetchRequest) request).data(), version);
             case LIST_OFFSETS:
-                return CompletableFuture.completedFuture(listOffsets(((ListOffsetsRequest) request).data()));
+                return CompletableFuture.completedFuture(listOffsets(((ListOffsetsRequest) request).data(), version));
             case CREATE_TOPICS:
                 return CompletableFuture.completedFuture(createTopics(((CreateTopicsRequest) request).data(), version));
             case DELETE_TOPICS:
@@ -529,7 +529,7 @@ final class KafkaApis {
 
     // ---------------------------------------------------------------- ListOffsets
 
-    private ListOffsetsResponseData listOffsets(ListOffsetsRequestData req) {
+    private ListOffsetsResponseData listOffsets(ListOffsetsRequestData req, short version) {
         ListOffsetsResponseData resp = new ListOffsetsResponseData();
         for (ListOffsetsRequestData.ListOffsetsTopic topic : req.topics()) {
             ListOffsetsResponseData.ListOffsetsTopicResponse tr =
@@ -560,8 +560,10 @@ final class KafkaApis {
                 try {
                     Optional<OffsetAndTimestamp> found = store.offsetForTimestamp(tp, ts);
                     if (found.isPresent()) {
-                        pr.setOffset(found.get().offset()).setTimestamp(found.get().timestamp())
-                                .setLeaderEpoch(LeaderEpochs.epochAt(store, tp, found.get().offset(), epoch));
+                        pr.setOffset(found.get().offset()).setTimestamp(found.get().timestamp());
+                        if (version >= 4) { // the field exists from version 4 on
+                            pr.setLeaderEpoch(LeaderEpochs.epochAt(store, tp, found.get().offset(), epoch));
+                        }
                     }
                 } catch (RuntimeException e) {
                     pr.setErrorCode(KafkaErrors.of(e).code());

@@ -188,6 +188,11 @@ class LeaderEpochTest {
             assertThat(listOffsetsError(e3 + 1)).isEqualTo(Errors.UNKNOWN_LEADER_EPOCH);
             assertThat(listOffsets(e3, -2)).isEqualTo(new long[] {0, e1});
             assertThat(listOffsets(-1, -1)).isEqualTo(new long[] {10, e3});
+            for (short v = 1; v < 4; v++) { // before version 4 a ListOffsets answer has no leader epoch
+                ListOffsetsResponseData.ListOffsetsPartitionResponse old = listOffsetsRaw(-1, -2, v);
+                assertThat(Errors.forCode(old.errorCode())).as("ListOffsets v%s", v).isEqualTo(Errors.NONE);
+                assertThat(old.offset()).isZero();
+            }
         }
 
         // a fresh consumer reads everything, each record with the epoch it was written under
@@ -272,7 +277,11 @@ class LeaderEpochTest {
     }
 
     private ListOffsetsResponseData.ListOffsetsPartitionResponse listOffsetsRaw(int current, long timestamp) throws Exception {
-        short v = 6;
+        return listOffsetsRaw(current, timestamp, (short) 6);
+    }
+
+    private ListOffsetsResponseData.ListOffsetsPartitionResponse listOffsetsRaw(int current, long timestamp, short v)
+            throws Exception {
         ListOffsetsRequestData req = new ListOffsetsRequestData().setReplicaId(-1);
         ListOffsetsRequestData.ListOffsetsTopic t = new ListOffsetsRequestData.ListOffsetsTopic().setName(TOPIC);
         t.partitions().add(new ListOffsetsRequestData.ListOffsetsPartition().setPartitionIndex(0)
