@@ -139,6 +139,11 @@ final class BrokerStore {
                         + ", and store settings as config.<name>)");
             }
         }
+        try {
+            io.shale.log.StoreConfig.defaults().with(settings); // names a wrong setting now, with the file
+        } catch (io.shale.log.ShaleException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage() + " (as config.<name>)");
+        }
         String bucket = blankToNull(props.get(BUCKET));
         String store = props.getOrDefault(STORE, bucket != null ? "s3" : "local").toLowerCase(Locale.ROOT);
         if (!store.equals("s3") && !store.equals("local")) {

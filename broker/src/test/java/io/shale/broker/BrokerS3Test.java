@@ -179,6 +179,8 @@ class BrokerS3Test {
         assertThat(fails(config("bad/", "wal=disk"))).contains("wal must be object or file");
         assertThat(fails(config("bad/", "s3.bukket=x"))).contains("unknown key 's3.bukket'");
         assertThat(fails(config("bad/", "s3.path-style=yes"))).contains("s3.path-style must be true or false");
+        assertThat(fails(config("bad/", "config.upload.interval.ms=soon"))).contains("upload.interval.ms");
+        assertThat(fails(config("bad/", "config.no.such=1"))).contains("unknown store config 'no.such'");
         Path noBucket = dir.resolve("nobucket.properties");
         Files.writeString(noBucket, "store=s3\n");
         assertThat(fails(noBucket)).contains("store=s3 needs s3.bucket");
