@@ -213,8 +213,8 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
                     td.setTopicId(a.readUuid());
                 } else {
                     int length = flexible ? a.readUnsignedVarint() - 1 : a.readShort();
-                    if (length < 0) {
-                        break; // a topic name cannot be null: the rest is not a produce request
+                    if (length < 0 || length > a.buffer().remaining()) {
+                        break; // a topic name cannot be null, nor longer than the bytes at hand
                     }
                     td.setName(a.readString(length));
                 }
@@ -258,10 +258,7 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     private static int produceAcks(ByteBuffer frame, short version) {
         try {
             ByteBufferAccessor a = new ByteBufferAccessor(frame.duplicate());
-            int idLength = version >= 9 ? a.readUnsignedVarint() - 1 : a.readShort();
-            if (idLength > 0) {
-                a.readArray(idLength);
-            }
+            skip(a, version >= 9 ? a.readUnsignedVarint() - 1 : a.readShort()); // transactional id
             return a.readShort();
         } catch (RuntimeException e) {
             return -2;
