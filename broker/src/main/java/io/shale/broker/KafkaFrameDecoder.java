@@ -45,6 +45,11 @@ final class KafkaFrameDecoder extends ByteToMessageDecoder {
         this.maxRequestBytes = maxRequestBytes;
     }
 
+    /** Bytes held for frames not complete yet (an oversized frame is never held whole: tests check it). */
+    int bufferedBytes() {
+        return internalBuffer().readableBytes();
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         if (closed) {
