@@ -322,6 +322,28 @@ class RawProtocolTest {
         assertThat(fx.store.highWatermark(io.shale.log.TopicPartition.of("defaults", 0))).isZero();
     }
 
+    @Test
+    void aProducerWhoseRequestIsOverTheLimitGetsRecordTooLargeAndGoesOn() throws Exception {
+        fx.store.createTopic("large", 1);
+        Properties extra = new Properties();
+        extra.put("max.request.size", 8 << 20); // the client allows more than the broker (1 MiB here)
+        extra.put("buffer.memory", 32 << 20);
+        try (KafkaProducer<String, String> p = fx.producer("all", extra)) {
+            String big = "x".repeat(2 << 20);
+            Throwable failure = null;
+            try {
+                p.send(new ProducerRecord<>("large", 0, "k", big)).get(20, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                failure = e.getCause();
+            }
+            assertThat(failure).as("the broker's answer, not a timeout or a disconnect")
+                    .isInstanceOf(org.apache.kafka.common.errors.RecordTooLargeException.class);
+            // the same producer (and connection) goes on
+            assertThat(p.send(new ProducerRecord<>("large", 0, "k", "small")).get(20, TimeUnit.SECONDS).offset()).isZero();
+        }
+        assertThat(fx.store.highWatermark(io.shale.log.TopicPartition.of("large", 0))).isEqualTo(1);
+    }
+
     private void assertClosed(byte[] bytes) throws IOException {
         try (Socket s = connect()) {
             send(s, bytes);
