@@ -13,8 +13,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A frame larger than the broker's maximum request size ({@code socket.request.max.bytes}) is
  * never buffered whole: only its first bytes (up to {@link #PEEK_BYTES}, enough for any request
- * header) go on, as an {@link Oversized}, so that the request can be answered; the rest of the frame
- * is skipped as it arrives, and the frames after it are read as usual. A size below
+ * header) are kept, the rest is skipped as it arrives, and once the whole frame has arrived the
+ * first bytes go on as an {@link Oversized}, so that the request is answered (not before: a client
+ * such as kafka-clients fails if an answer comes while it is still sending the request); the
+ * frames after it are read as usual. A size below
  * {@link #MIN_FRAME_BYTES} (too short for an API key, version and correlation id, so nothing can be
  * answered) or below zero (no way to find the next frame) closes the connection.
  */
@@ -40,6 +42,7 @@ final class KafkaFrameDecoder extends ByteToMessageDecoder {
     private final int maxRequestBytes;
     private boolean closed;
     private long discardRemaining;
+    private Oversized pending; // an oversized frame being skipped: passed on once all of it arrived
 
     KafkaFrameDecoder(int maxRequestBytes) {
         this.maxRequestBytes = maxRequestBytes;
@@ -48,6 +51,14 @@ final class KafkaFrameDecoder extends ByteToMessageDecoder {
     /** Bytes held for frames not complete yet (an oversized frame is never held whole: tests check it). */
     int bufferedBytes() {
         return internalBuffer().readableBytes();
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        if (pending != null) {
+            pending.prefix.release();
+            pending = null;
+        }
     }
 
     @Override
@@ -64,6 +75,10 @@ final class KafkaFrameDecoder extends ByteToMessageDecoder {
                 if (discardRemaining > 0) {
                     return;
                 }
+            }
+            if (pending != null) {
+                out.add(pending);
+                pending = null;
             }
             if (in.readableBytes() < 4) {
                 return;
@@ -83,7 +98,10 @@ final class KafkaFrameDecoder extends ByteToMessageDecoder {
                     return;
                 }
                 in.skipBytes(4);
-                out.add(new Oversized(in.readRetainedSlice(peek), size));
+                // a copy: the cumulation buffer must not stay pinned by a slice while the rest streams past
+                ByteBuf prefix = ctx.alloc().heapBuffer(peek);
+                prefix.writeBytes(in, peek);
+                pending = new Oversized(prefix, size);
                 discardRemaining = (long) size - peek;
                 continue;
             }

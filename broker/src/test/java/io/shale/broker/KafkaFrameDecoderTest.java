@@ -39,6 +39,9 @@ class KafkaFrameDecoderTest {
             ch.writeInbound(Unpooled.wrappedBuffer(chunk, 0, n));
             sent += n;
             maxHeld = Math.max(maxHeld, decoder.bufferedBytes());
+            if (sent < size) {
+                assertThat((Object) ch.readInbound()).as("nothing goes on before the whole frame arrived").isNull();
+            }
         }
         assertThat(maxHeld).as("bytes held while the frame streams").isLessThanOrEqualTo(4 + KafkaFrameDecoder.PEEK_BYTES + chunk.length);
         Object first = ch.readInbound();
