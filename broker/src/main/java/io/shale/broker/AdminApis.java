@@ -370,12 +370,13 @@ final class AdminApis {
     // ---------------------------------------------------------------- OffsetForLeaderEpoch
 
     /**
-     * Kafka's answer with one leader epoch ({@link KafkaApis#LEADER_EPOCH}) that began at offset 0:
-     * for that epoch, its end (the high watermark); for an epoch above it, or -1, no epoch and no
-     * offset. The current leader epoch a client states is checked as Kafka does.
+     * Kafka's answer ({@link LeaderEpochs#endOffsetFor}): the end offset of the requested epoch in a
+     * log written under several (one per writer of the store). The current leader epoch a client
+     * states is checked as Kafka does ({@link LeaderEpochs#check}).
      */
     private OffsetForLeaderEpochResponseData offsetForLeaderEpoch(OffsetForLeaderEpochRequestData req) {
         OffsetForLeaderEpochResponseData resp = new OffsetForLeaderEpochResponseData();
+        int current = store.leaderEpoch();
         for (OffsetForLeaderEpochRequestData.OffsetForLeaderTopic t : req.topics()) {
             OffsetForLeaderEpochResponseData.OffsetForLeaderTopicResult tr =
                     new OffsetForLeaderEpochResponseData.OffsetForLeaderTopicResult().setTopic(t.topic());
@@ -385,21 +386,20 @@ final class AdminApis {
                 OffsetForLeaderEpochResponseData.EpochEndOffset e = new OffsetForLeaderEpochResponseData.EpochEndOffset()
                         .setPartition(p.partition()).setLeaderEpoch(-1).setEndOffset(-1);
                 tr.partitions().add(e);
+                Errors epochError = LeaderEpochs.check(p.currentLeaderEpoch(), current);
                 if (d.isEmpty() || p.partition() < 0 || p.partition() >= d.get().partitionCount()) {
                     e.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
-                } else if (p.currentLeaderEpoch() != -1 && p.currentLeaderEpoch() < KafkaApis.LEADER_EPOCH) {
-                    e.setErrorCode(Errors.FENCED_LEADER_EPOCH.code());
-                } else if (p.currentLeaderEpoch() > KafkaApis.LEADER_EPOCH) {
-                    e.setErrorCode(Errors.UNKNOWN_LEADER_EPOCH.code());
-                } else if (p.leaderEpoch() == KafkaApis.LEADER_EPOCH) {
+                } else if (epochError != Errors.NONE) {
+                    e.setErrorCode(epochError.code());
+                } else {
                     try {
-                        e.setLeaderEpoch(KafkaApis.LEADER_EPOCH)
-                                .setEndOffset(store.highWatermark(TopicPartition.of(t.topic(), p.partition())));
+                        LeaderEpochs.EpochEnd end = LeaderEpochs.endOffsetFor(store,
+                                TopicPartition.of(t.topic(), p.partition()), p.leaderEpoch(), current);
+                        e.setLeaderEpoch(end.epoch()).setEndOffset(end.endOffset());
                     } catch (ShaleException | IllegalArgumentException x) {
                         e.setErrorCode(KafkaErrors.of(x).code());
                     }
                 }
-                // any other epoch: unknown to this log, answered with no epoch and no offset (error NONE), as Kafka does
             }
         }
         return resp;

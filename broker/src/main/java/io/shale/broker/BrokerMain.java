@@ -1,7 +1,6 @@
 package io.shale.broker;
 
 import io.shale.log.LogStore;
-import io.shale.storage.local.LocalStorage;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -15,15 +14,21 @@ import org.slf4j.LoggerFactory;
 /**
  * The broker as a program:
  * {@code java -jar shale-broker.jar --data ./shale-data --listen 127.0.0.1:9092}. Opens a store on
- * local disk (file WAL and a local directory as the object store) and serves it until the process
- * gets SIGTERM or SIGINT, then stops the broker and closes the store (which uploads what it can).
+ * local disk (file WAL and a local directory as the object store), or the store a
+ * {@code --config FILE} describes (S3 with the object WAL or a file WAL, see {@link BrokerStore}),
+ * and serves it until the process gets SIGTERM or SIGINT, then stops the broker and closes the
+ * store (which uploads what it can).
  */
 public final class BrokerMain {
     private static final Logger log = LoggerFactory.getLogger(BrokerMain.class);
 
     private static final String USAGE = String.join("\n",
             "Usage: java -jar shale-broker.jar --data DIR [options]",
+            "Usage: java -jar shale-broker.jar --config broker.properties [options]",
             "  --data DIR                 the store's directory (created if needed): file WAL and objects",
+            "  --config FILE              the store from a properties file: store=s3, s3.bucket, s3.prefix, s3.endpoint,",
+            "                             s3.region, s3.path-style, wal=object|file, wal.dir, config.<setting>;",
+            "                             S3 credentials come from the AWS default chain only (see the README)",
             "  --listen HOST:PORT         where to listen (default 127.0.0.1:9092; port 0 picks a free one)",
             "  --advertise HOST:PORT      the address clients are told to use (default: the listen address)",
             "  --node-id N                this broker's node id (default 0)",
@@ -42,9 +47,86 @@ public final class BrokerMain {
         }
     }
 
+    /** A started broker on its open store. */
+    static final class Launched {
+        final ShaleBroker broker;
+        final LogStore store;
+        final BrokerStore where;
+
+        Launched(ShaleBroker broker, LogStore store, BrokerStore where) {
+            this.broker = broker;
+            this.store = store;
+            this.where = where;
+        }
+
+        /** Stops the broker, then closes the store. */
+        void close() {
+            try {
+                broker.close();
+            } finally {
+                store.close();
+            }
+        }
+    }
+
+    /** Why a launch failed, with the exit code to give. */
+    static final class LaunchException extends Exception {
+        private static final long serialVersionUID = 1L;
+        final int exitCode;
+
+        LaunchException(int exitCode, String message) {
+            super(message, null, false, false);
+            this.exitCode = exitCode;
+        }
+    }
+
     /** Parses, starts and (unless it failed) blocks until shutdown. Returns the exit code. */
     static int run(String[] args, PrintStream out, PrintStream err) {
+        for (String a : args) {
+            if (a.equals("--help") || a.equals("-h")) {
+                out.println(USAGE);
+                return 0;
+            }
+        }
+        Launched launched;
+        try {
+            launched = launch(args);
+        } catch (LaunchException e) {
+            err.println("shale-broker: " + e.getMessage());
+            if (e.exitCode == 2) {
+                err.println(USAGE);
+            }
+            return e.exitCode;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                launched.close();
+                log.info("store {} closed", launched.where.describe());
+            } finally {
+                stopped.countDown();
+            }
+        }, "shale-broker-shutdown"));
+        out.println("Shale broker listening on " + launched.broker.bootstrapServers() + " (store "
+                + launched.where.describe() + ")");
+        out.flush();
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+
+    /**
+     * Parses the arguments, opens the store, creates the topics asked for and starts the broker.
+     *
+     * @throws LaunchException exit code 2 for bad arguments or configuration, 1 if the store cannot be
+     *     opened or the broker cannot start
+     */
+    static Launched launch(String[] args) throws LaunchException {
         Path data = null;
+        Path config = null;
         String listen = "127.0.0.1:9092";
         String advertise = null;
         int nodeId = 0;
@@ -54,13 +136,10 @@ public final class BrokerMain {
         String[] advertiseAt = null;
         java.util.Map<String, Integer> topics = new java.util.LinkedHashMap<>();
         int advertisePort = 0;
+        BrokerStore where;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
-                if (a.equals("--help") || a.equals("-h")) {
-                    out.println(USAGE);
-                    return 0;
-                }
                 if (i + 1 >= args.length) {
                     throw new IllegalArgumentException("missing value after " + a);
                 }
@@ -68,6 +147,9 @@ public final class BrokerMain {
                 switch (a) {
                     case "--data":
                         data = Path.of(v);
+                        break;
+                    case "--config":
+                        config = Path.of(v);
                         break;
                     case "--listen":
                         listen = v;
@@ -94,8 +176,12 @@ public final class BrokerMain {
                         throw new IllegalArgumentException("unknown option: " + a);
                 }
             }
-            if (data == null) {
-                throw new IllegalArgumentException("--data DIR is required");
+            if (config != null) {
+                where = BrokerStore.fromFile(config, data);
+            } else if (data != null) {
+                where = BrokerStore.local(data);
+            } else {
+                throw new IllegalArgumentException("--data DIR is required (or --config FILE for a store described in a file)");
             }
             listenAt = hostPort("--listen", listen);
             listenPort = parseInt("--listen", listenAt[1]);
@@ -104,70 +190,43 @@ public final class BrokerMain {
                 advertisePort = parseInt("--advertise", advertiseAt[1]);
             }
         } catch (IllegalArgumentException e) {
-            err.println("shale-broker: " + e.getMessage());
-            err.println(USAGE);
-            return 2;
+            throw new LaunchException(2, e.getMessage());
         }
 
         LogStore store;
+        String clusterId;
         try {
-            Files.createDirectories(data);
-            store = LocalStorage.open(data);
+            store = where.open();
         } catch (IOException | RuntimeException e) {
-            err.println("shale-broker: cannot open the store in " + data + ": " + e.getMessage());
-            return 1;
+            throw new LaunchException(1, "cannot open the store " + where.describe() + ": " + e.getMessage());
         }
         try {
+            clusterId = where.clusterId();
             for (java.util.Map.Entry<String, Integer> t : topics.entrySet()) {
                 if (store.describeTopic(t.getKey()).isEmpty()) {
                     store.createTopic(t.getKey(), t.getValue());
                     log.info("created topic {} with {} partition(s)", t.getKey(), t.getValue());
                 }
             }
-        } catch (RuntimeException e) {
-            err.println("shale-broker: cannot create the topics asked for: " + e.getMessage());
+        } catch (IOException | RuntimeException e) {
             store.close();
-            return 1;
+            throw new LaunchException(1, "cannot create the topics asked for: " + e.getMessage());
         }
-        ShaleBroker broker;
         try {
             ShaleBroker.Builder b = ShaleBroker.builder(store).listen(listenAt[0], listenPort)
-                    .nodeId(nodeId).clusterId(clusterId(data)).maxRequestBytes(maxRequestBytes);
+                    .nodeId(nodeId).clusterId(clusterId).maxRequestBytes(maxRequestBytes);
             if (advertiseAt != null) {
                 b.advertise(advertiseAt[0], advertisePort);
             }
-            broker = b.start();
-        } catch (IOException | RuntimeException e) {
-            err.println("shale-broker: " + e.getMessage());
+            return new Launched(b.start(), store, where);
+        } catch (RuntimeException e) {
             store.close();
-            return e instanceof IllegalArgumentException ? 2 : 1;
+            throw new LaunchException(e instanceof IllegalArgumentException ? 2 : 1, String.valueOf(e.getMessage()));
         }
-        Path dir = data;
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                broker.close();
-            } finally {
-                try {
-                    store.close();
-                    log.info("store in {} closed", dir);
-                } finally {
-                    stopped.countDown();
-                }
-            }
-        }, "shale-broker-shutdown"));
-        out.println("Shale broker listening on " + broker.bootstrapServers() + " (store " + data.toAbsolutePath() + ")");
-        out.flush();
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return 0;
     }
 
     /** The cluster id kept in {@code DIR/cluster.id}, created on the first start, so that it survives restarts. */
-    private static String clusterId(Path data) throws IOException {
+    static String clusterId(Path data) throws IOException {
         Path file = data.resolve("cluster.id");
         if (Files.exists(file)) {
             String id = Files.readString(file, StandardCharsets.UTF_8).strip();

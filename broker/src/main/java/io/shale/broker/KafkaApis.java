@@ -62,14 +62,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Kafka APIs this broker serves, on one {@link LogStore}. One node: this broker leads every
- * partition, at leader epoch 0. Called on the broker's request threads (never on the network
+ * partition, at the store's leader epoch ({@link LogStore#leaderEpoch()}, see {@link LeaderEpochs}). Called on the broker's request threads (never on the network
  * threads): store calls here may block.
  */
 final class KafkaApis {
     private static final Logger log = LoggerFactory.getLogger(KafkaApis.class);
-
-    /** Leader epoch of every partition: one broker, never re-elected. */
-    static final int LEADER_EPOCH = 0;
 
     /**
      * The APIs served and the version range of each ({@link AdminApis#APIS} included). Every version
@@ -163,7 +160,7 @@ final class KafkaApis {
             case FETCH:
                 return fetch(((FetchRequest) request).data(), version);
             case LIST_OFFSETS:
-                return CompletableFuture.completedFuture(listOffsets(((ListOffsetsRequest) request).data()));
+                return CompletableFuture.completedFuture(listOffsets(((ListOffsetsRequest) request).data(), version));
             case CREATE_TOPICS:
                 return CompletableFuture.completedFuture(createTopics(((CreateTopicsRequest) request).data(), version));
             case DELETE_TOPICS:
@@ -258,6 +255,7 @@ final class KafkaApis {
                 resp.topics().add(missing);
             }
         }
+        int epoch = store.leaderEpoch();
         for (TopicDescription d : topics) {
             MetadataResponseData.MetadataResponseTopic t = new MetadataResponseData.MetadataResponseTopic()
                     .setName(d.name()).setIsInternal(ConsumerOffsets.TOPIC.equals(d.name()));
@@ -266,7 +264,7 @@ final class KafkaApis {
             }
             for (int p = 0; p < d.partitionCount(); p++) {
                 t.partitions().add(new MetadataResponseData.MetadataResponsePartition().setPartitionIndex(p)
-                        .setLeaderId(nodeId).setLeaderEpoch(LEADER_EPOCH).setReplicaNodes(List.of(nodeId))
+                        .setLeaderId(nodeId).setLeaderEpoch(epoch).setReplicaNodes(List.of(nodeId))
                         .setIsrNodes(List.of(nodeId)).setOfflineReplicas(List.of()));
             }
             resp.topics().add(t);
@@ -438,6 +436,7 @@ final class KafkaApis {
             return CompletableFuture.completedFuture(resp.setErrorCode(Errors.FETCH_SESSION_ID_NOT_FOUND.code()));
         }
         List<FetchPart> parts = new ArrayList<>();
+        int leaderEpoch = store.leaderEpoch();
         for (FetchRequestData.FetchTopic topic : req.topics()) {
             FetchResponseData.FetchableTopicResponse tr = new FetchResponseData.FetchableTopicResponse();
             if (version >= 13) {
@@ -457,8 +456,8 @@ final class KafkaApis {
                     pd.setErrorCode((byId(topic.topic()) ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
                 } else if (fp.partition() < 0 || fp.partition() >= desc.get().partitionCount()) {
                     pd.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
-                } else if (fp.currentLeaderEpoch() > LEADER_EPOCH) {
-                    pd.setErrorCode(Errors.UNKNOWN_LEADER_EPOCH.code());
+                } else if (LeaderEpochs.check(fp.currentLeaderEpoch(), leaderEpoch) != Errors.NONE) {
+                    pd.setErrorCode(LeaderEpochs.check(fp.currentLeaderEpoch(), leaderEpoch).code());
                 } else {
                     tp = TopicPartition.of(desc.get().name(), fp.partition());
                 }
@@ -558,7 +557,7 @@ final class KafkaApis {
 
     // ---------------------------------------------------------------- ListOffsets
 
-    private ListOffsetsResponseData listOffsets(ListOffsetsRequestData req) {
+    private ListOffsetsResponseData listOffsets(ListOffsetsRequestData req, short version) {
         ListOffsetsResponseData resp = new ListOffsetsResponseData();
         for (ListOffsetsRequestData.ListOffsetsTopic topic : req.topics()) {
             ListOffsetsResponseData.ListOffsetsTopicResponse tr =
@@ -574,8 +573,10 @@ final class KafkaApis {
                     pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
                     continue;
                 }
-                if (p.currentLeaderEpoch() > LEADER_EPOCH) {
-                    pr.setErrorCode(Errors.UNKNOWN_LEADER_EPOCH.code());
+                int epoch = store.leaderEpoch();
+                Errors epochError = LeaderEpochs.check(p.currentLeaderEpoch(), epoch);
+                if (epochError != Errors.NONE) {
+                    pr.setErrorCode(epochError.code());
                     continue;
                 }
                 long ts = p.timestamp();
@@ -588,6 +589,9 @@ final class KafkaApis {
                     Optional<OffsetAndTimestamp> found = store.offsetForTimestamp(tp, ts);
                     if (found.isPresent()) {
                         pr.setOffset(found.get().offset()).setTimestamp(found.get().timestamp());
+                        if (version >= 4) { // the field exists from version 4 on
+                            pr.setLeaderEpoch(LeaderEpochs.epochAt(store, tp, found.get().offset(), epoch));
+                        }
                     }
                 } catch (RuntimeException e) {
                     pr.setErrorCode(KafkaErrors.of(e).code());

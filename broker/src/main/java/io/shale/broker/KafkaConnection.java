@@ -8,11 +8,15 @@ import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import org.apache.kafka.common.errors.InvalidRequestException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.message.ProduceRequestData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.protocol.MessageUtil;
 import org.apache.kafka.common.protocol.SendBuilder;
 import org.apache.kafka.common.requests.AbstractRequest;
 import org.apache.kafka.common.requests.RequestHeader;
@@ -27,12 +31,17 @@ import org.slf4j.LoggerFactory;
  * {@link #MAX_IN_FLIGHT} requests of a connection are handled at once; beyond that the connection
  * stops reading until responses go out.
  *
- * <p>A frame whose header cannot be parsed, an unknown API key, a version of an API this broker
- * serves that kafka-clients cannot parse, or a body that fails to parse closes the connection (as
- * Kafka's broker does: no response can be matched to such a request). An ApiVersions request of a
- * version this broker does not serve gets Kafka's fallback: a version-0 response with
- * UNSUPPORTED_VERSION and the supported versions. Any other API or version that kafka-clients can
- * parse but this broker does not serve gets that API's error response with UNSUPPORTED_VERSION.
+ * <p>Bad input is answered, not dropped: every frame long enough to hold the fixed start of a
+ * request header (API key, version, correlation id) gets a response with that correlation id, in
+ * order, and the connection stays usable. A frame over the size limit (its bytes skipped as they
+ * arrive, see {@link KafkaFrameDecoder}), a header or body that does not parse, or an API or
+ * version this broker does not serve gets the API's own error response (kafka-clients'
+ * {@code getErrorResponse}: {@code MESSAGE_TOO_LARGE} for an oversized produce, {@code INVALID_REQUEST}
+ * for other oversized or malformed requests, {@code UNSUPPORTED_VERSION}); an API key or version
+ * kafka-clients does not know gets Kafka's ApiVersions fallback: a version-0 ApiVersions response
+ * with UNSUPPORTED_VERSION and the versions served. Only a frame too short for that header start,
+ * or with a negative size, closes the connection; and, as in Kafka, a failed produce with acks=0
+ * (the client expects no answer).
  *
  * <p>Responses are serialized as Kafka's broker serializes them (kafka-clients' {@code SendBuilder}):
  * fetched records are not copied into the response but written from the store's own buffers (see
@@ -57,12 +66,14 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
 
     private final KafkaApis apis;
     private final Executor executor;
+    private final int maxRequestBytes;
     private final ArrayDeque<CompletableFuture<Outcome>> inFlight = new ArrayDeque<>(); // network thread only
     private ChannelHandlerContext ctx;
     private boolean closing;
 
-    KafkaConnection(KafkaApis apis, Executor requestThreads) {
+    KafkaConnection(KafkaApis apis, Executor requestThreads, int maxRequestBytes) {
         this.apis = apis;
+        this.maxRequestBytes = maxRequestBytes;
         this.executor = new SerialExecutor(requestThreads);
     }
 
@@ -74,7 +85,15 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuffer frame;
-        ByteBuf buf = (ByteBuf) msg;
+        int oversizedBytes = -1;
+        ByteBuf buf;
+        if (msg instanceof KafkaFrameDecoder.Oversized) {
+            KafkaFrameDecoder.Oversized o = (KafkaFrameDecoder.Oversized) msg;
+            buf = o.prefix;
+            oversizedBytes = o.size;
+        } else {
+            buf = (ByteBuf) msg;
+        }
         try {
             frame = ByteBuffer.allocate(buf.readableBytes());
             buf.readBytes(frame);
@@ -85,80 +104,227 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
         if (closing) {
             return;
         }
-        RequestHeader header;
-        try {
-            header = RequestHeader.parse(frame);
-        } catch (RuntimeException e) {
-            close("unparseable request header (" + e.getMessage() + ")");
+        if (frame.remaining() < KafkaFrameDecoder.MIN_FRAME_BYTES) {
+            close("request frame of " + frame.remaining() + " bytes cannot hold a request header");
             return;
         }
+        // the fixed start of every request header: enough to answer even when the rest does not parse
+        short rawKey = frame.getShort(0);
+        short rawVersion = frame.getShort(2);
+        int correlationId = frame.getInt(4);
+        RequestHeader parsed;
+        String headerError = null;
+        try {
+            parsed = RequestHeader.parse(frame);
+        } catch (RuntimeException e) {
+            parsed = null;
+            headerError = String.valueOf(e.getCause() != null ? e.getCause() : e.getMessage());
+        }
+        RequestHeader header = parsed;
+        String why = headerError;
+        int oversized = oversizedBytes;
         CompletableFuture<Outcome> outcome = new CompletableFuture<>();
         inFlight.add(outcome);
         if (inFlight.size() >= MAX_IN_FLIGHT) {
             ctx.channel().config().setAutoRead(false);
         }
+        Runnable task;
+        if (oversized >= 0) {
+            task = () -> outcome.complete(refuse(rawKey, rawVersion, correlationId, header, frame,
+                    tooLarge(rawKey, oversized)));
+        } else if (header == null) {
+            task = () -> outcome.complete(refuse(rawKey, rawVersion, correlationId, null, frame,
+                    new InvalidRequestException("the request header does not parse: " + why)));
+        } else {
+            task = () -> handle(header, frame, outcome);
+        }
         try {
-            executor.execute(() -> handle(header, frame, outcome));
+            executor.execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    log.warn("request {} v{} (correlation id {}) failed", rawKey, rawVersion, correlationId, e);
+                    outcome.complete(new Outcome(null, "failed to handle a request (" + e + ")"));
+                }
+            });
         } catch (RejectedExecutionException e) {
             outcome.complete(new Outcome(null, "broker is shutting down"));
         }
         outcome.whenComplete((o, e) -> ctx.executor().execute(this::drain));
     }
 
+    private RuntimeException tooLarge(short rawKey, int size) {
+        String message = "request of " + size + " bytes is larger than this broker accepts (socket.request.max.bytes = "
+                + maxRequestBytes + ")";
+        log.warn("{} from {}: answered with an error, its bytes skipped", message, ctx.channel().remoteAddress());
+        return rawKey == ApiKeys.PRODUCE.id ? new RecordTooLargeException(message) : new InvalidRequestException(message);
+    }
+
+    /**
+     * The answer to a request whose body is not at hand or does not parse (too large, malformed
+     * header or body, an API key or version kafka-clients does not know), matched to it by its
+     * correlation id: the API's own error response built by kafka-clients
+     * ({@code AbstractRequest.getErrorResponse}) for a known API and version, else Kafka's
+     * ApiVersions fallback (a version-0 ApiVersions response with UNSUPPORTED_VERSION and the APIs
+     * served, which any client can read). A produce request that says acks=0 gets no answer: its
+     * connection is closed, as Kafka does when an acks=0 produce fails.
+     */
+    private Outcome refuse(short rawKey, short rawVersion, int correlationId, RequestHeader header, ByteBuffer frame,
+            RuntimeException error) {
+        ApiKeys key = ApiKeys.hasId(rawKey) ? ApiKeys.forId(rawKey) : null;
+        if (key == ApiKeys.PRODUCE && header != null && produceAcks(frame, rawVersion) == 0) {
+            return new Outcome(null, "acks=0 produce refused: " + error.getMessage());
+        }
+        if (key != null && key != ApiKeys.API_VERSIONS && key.isVersionSupported(rawVersion)) {
+            try {
+                // a produce error names the partitions the request's first bytes name (acks=0 aside, every one gets it)
+                ApiMessage empty = key != ApiKeys.PRODUCE ? key.messageType.newRequest()
+                        : header != null ? producePartitions(frame, rawVersion) : new ProduceRequestData().setAcks((short) -1);
+                ByteBuffer bytes = MessageUtil.toByteBufferAccessor(empty, rawVersion).buffer();
+                AbstractRequest request = AbstractRequest.parseRequest(key, rawVersion, new ByteBufferAccessor(bytes)).request;
+                return respond(correlationId, key, rawVersion, request.getErrorResponse(error).data());
+            } catch (RuntimeException e) {
+                log.debug("no error response of {} v{}; answering with ApiVersions", key, rawVersion, e);
+            }
+        }
+        log.debug("request with API key {} version {} (correlation id {}) refused: {}", rawKey, rawVersion, correlationId,
+                error.getMessage());
+        return respond(correlationId, ApiKeys.API_VERSIONS, (short) 0, KafkaApis.apiVersions(
+                key != null && key.isVersionSupported(rawVersion) ? Errors.forException(error) : Errors.UNSUPPORTED_VERSION));
+    }
+
+    /**
+     * A produce request with no records naming the topics and partitions found in the first bytes
+     * of {@code frame} (positioned after the header), as far as they can be read: enough for an error
+     * response that kafka-clients' producer applies to its batches. Acks are -1 (an answer is due).
+     */
+    private static ProduceRequestData producePartitions(ByteBuffer frame, short version) {
+        ProduceRequestData data = new ProduceRequestData().setAcks((short) -1);
+        boolean flexible = version >= 9;
+        ByteBufferAccessor a = new ByteBufferAccessor(frame.duplicate());
+        try {
+            skip(a, flexible ? a.readUnsignedVarint() - 1 : a.readShort()); // transactional id
+            a.readShort(); // acks
+            data.setTimeoutMs(a.readInt());
+            int topics = flexible ? a.readUnsignedVarint() - 1 : a.readInt();
+            for (int t = 0; t < topics; t++) {
+                ProduceRequestData.TopicProduceData td = new ProduceRequestData.TopicProduceData();
+                if (version >= 13) {
+                    td.setTopicId(a.readUuid());
+                } else {
+                    int length = flexible ? a.readUnsignedVarint() - 1 : a.readShort();
+                    if (length < 0 || length > a.buffer().remaining()) {
+                        break; // a topic name cannot be null, nor longer than the bytes at hand
+                    }
+                    td.setName(a.readString(length));
+                }
+                data.topicData().add(td);
+                int partitions = flexible ? a.readUnsignedVarint() - 1 : a.readInt();
+                for (int p = 0; p < partitions; p++) {
+                    td.partitionData().add(new ProduceRequestData.PartitionProduceData().setIndex(a.readInt())
+                            .setRecords(org.apache.kafka.common.record.internal.MemoryRecords.EMPTY));
+                    skip(a, flexible ? a.readUnsignedVarint() - 1 : a.readInt()); // the records
+                    skipTaggedFields(a, flexible);
+                }
+                skipTaggedFields(a, flexible);
+            }
+        } catch (RuntimeException e) {
+            // the rest lies beyond the bytes at hand (or does not parse): answer for the partitions read
+        }
+        return data;
+    }
+
+    private static void skip(ByteBufferAccessor a, int length) {
+        if (length > 0) {
+            ByteBuffer b = a.buffer();
+            if (length > b.remaining()) {
+                throw new java.nio.BufferUnderflowException();
+            }
+            b.position(b.position() + length);
+        }
+    }
+
+    private static void skipTaggedFields(ByteBufferAccessor a, boolean flexible) {
+        if (flexible) {
+            int n = a.readUnsignedVarint();
+            for (int i = 0; i < n; i++) {
+                a.readUnsignedVarint();
+                skip(a, a.readUnsignedVarint());
+            }
+        }
+    }
+
+    /** The acks of a produce request whose header was read ({@code frame} positioned after it), or -2 if unreadable. */
+    private static int produceAcks(ByteBuffer frame, short version) {
+        try {
+            ByteBufferAccessor a = new ByteBufferAccessor(frame.duplicate());
+            skip(a, version >= 9 ? a.readUnsignedVarint() - 1 : a.readShort()); // transactional id
+            return a.readShort();
+        } catch (RuntimeException e) {
+            return -2;
+        }
+    }
+
     /** On a request thread: parse the body, handle it, serialize the response. Completes {@code outcome} always. */
     private void handle(RequestHeader header, ByteBuffer body, CompletableFuture<Outcome> outcome) {
         ApiKeys key = header.apiKey();
         short version = header.apiVersion();
-        try {
-            if (!KafkaApis.isSupported(key, version)) {
-                if (key == ApiKeys.API_VERSIONS) {
-                    // Kafka's rule: answer at version 0 (which every client can read) with the versions served
-                    outcome.complete(respond(header.correlationId(), key, (short) 0,
-                            KafkaApis.apiVersions(Errors.UNSUPPORTED_VERSION)));
-                    return;
-                }
-                if (!key.isVersionSupported(version)) {
-                    outcome.complete(new Outcome(null, key + " version " + version + " is unknown to this broker"));
-                    return;
-                }
-                AbstractRequest request = AbstractRequest.parseRequest(key, version, new ByteBufferAccessor(body)).request;
-                ApiMessage error = request.getErrorResponse(new UnsupportedVersionException(
-                        "this broker does not serve " + key + " version " + version)).data();
-                outcome.complete(respond(header.correlationId(), key, version, error));
+        int correlationId = header.correlationId();
+        if (!KafkaApis.isSupported(key, version)) {
+            if (key == ApiKeys.API_VERSIONS || !key.isVersionSupported(version)) {
+                // Kafka's rule for ApiVersions: answer at version 0 (which every client can read) with the versions served
+                outcome.complete(refuse(key.id, version, correlationId, header, body, new UnsupportedVersionException(
+                        "this broker does not serve " + key + " version " + version)));
                 return;
             }
             AbstractRequest request;
             try {
-                request = AbstractRequest.parseRequest(key, version, new ByteBufferAccessor(body)).request;
+                request = AbstractRequest.parseRequest(key, version, new ByteBufferAccessor(body.duplicate())).request;
             } catch (RuntimeException e) {
-                outcome.complete(new Outcome(null, "malformed " + key + " v" + version + " request (" + e.getMessage() + ")"));
+                outcome.complete(refuse(key.id, version, correlationId, header, body, new UnsupportedVersionException(
+                        "this broker does not serve " + key + " version " + version)));
                 return;
             }
-            apis.handle(header, request, clientHost()).whenComplete((resp, err) -> {
-                if (err != null) {
-                    Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
-                            ? err.getCause() : err;
-                    if (cause instanceof KafkaApis.CloseConnection) {
-                        outcome.complete(new Outcome(null, cause.getMessage()));
-                    } else {
-                        log.warn("{} v{} from {} failed", key, version, header.clientId(), cause);
-                        outcome.complete(errorResponse(header, request, cause));
-                    }
-                } else if (resp == null) {
-                    outcome.complete(Outcome.NONE);
-                } else {
-                    try {
-                        outcome.complete(respond(header.correlationId(), key, version, resp));
-                    } catch (RuntimeException e) {
-                        log.warn("cannot serialize the {} v{} response", key, version, e);
-                        outcome.complete(new Outcome(null, "cannot serialize the response (" + e.getMessage() + ")"));
-                    }
-                }
-            });
-        } catch (RuntimeException e) {
-            log.warn("{} v{} from {} failed", key, version, header.clientId(), e);
-            outcome.complete(new Outcome(null, "failed to handle " + key + " (" + e + ")"));
+            outcome.complete(errorResponse(header, request, new UnsupportedVersionException(
+                    "this broker does not serve " + key + " version " + version)));
+            return;
         }
+        AbstractRequest request;
+        try {
+            request = AbstractRequest.parseRequest(key, version, new ByteBufferAccessor(body.duplicate())).request;
+        } catch (RuntimeException e) {
+            log.debug("malformed {} v{} request from {}", key, version, header.clientId(), e);
+            outcome.complete(refuse(key.id, version, correlationId, header, body, new InvalidRequestException(
+                    "malformed " + key + " v" + version + " request: " + e.getMessage())));
+            return;
+        }
+        CompletableFuture<ApiMessage> handled;
+        try {
+            handled = apis.handle(header, request, clientHost());
+        } catch (RuntimeException e) {
+            handled = CompletableFuture.failedFuture(e);
+        }
+        handled.whenComplete((resp, err) -> {
+            if (err != null) {
+                Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                        ? err.getCause() : err;
+                if (cause instanceof KafkaApis.CloseConnection) {
+                    outcome.complete(new Outcome(null, cause.getMessage()));
+                } else {
+                    log.warn("{} v{} from {} failed", key, version, header.clientId(), cause);
+                    outcome.complete(errorResponse(header, request, cause));
+                }
+            } else if (resp == null) {
+                outcome.complete(Outcome.NONE);
+            } else {
+                try {
+                    outcome.complete(respond(correlationId, key, version, resp));
+                } catch (RuntimeException e) {
+                    log.warn("cannot serialize the {} v{} response", key, version, e);
+                    outcome.complete(errorResponse(header, request, e));
+                }
+            }
+        });
     }
 
     private String clientHost() {

@@ -9,36 +9,101 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Splits a connection's bytes into Kafka request frames: a 4-byte big-endian size, then that many
- * bytes. A size below zero or above the broker's maximum request size closes the connection (as
- * Kafka's own broker does with {@code socket.request.max.bytes}): the frame's bytes are never
- * buffered, and nothing more is read from that connection.
+ * bytes. Each frame goes on as a {@link ByteBuf}.
+ *
+ * <p>A frame larger than the broker's maximum request size ({@code socket.request.max.bytes}) is
+ * never buffered whole: only its first bytes (up to {@link #PEEK_BYTES}, enough for any request
+ * header) are kept, the rest is skipped as it arrives, and once the whole frame has arrived the
+ * first bytes go on as an {@link Oversized}, so that the request is answered (not before: a client
+ * such as kafka-clients fails if an answer comes while it is still sending the request); the
+ * frames after it are read as usual. A size below
+ * {@link #MIN_FRAME_BYTES} (too short for an API key, version and correlation id, so nothing can be
+ * answered) or below zero (no way to find the next frame) closes the connection.
  */
 final class KafkaFrameDecoder extends ByteToMessageDecoder {
     private static final Logger log = LoggerFactory.getLogger(KafkaFrameDecoder.class);
 
+    /** The fixed start of every request header: API key (2), API version (2), correlation id (4). */
+    static final int MIN_FRAME_BYTES = 8;
+    /** How much of an oversized frame is kept to read its header: a client id (at most 32767 bytes) and tagged fields. */
+    static final int PEEK_BYTES = 64 * 1024;
+
+    /** The first bytes of a frame over the size limit (the rest is skipped), and its full size. */
+    static final class Oversized {
+        final ByteBuf prefix;
+        final int size;
+
+        Oversized(ByteBuf prefix, int size) {
+            this.prefix = prefix;
+            this.size = size;
+        }
+    }
+
     private final int maxRequestBytes;
-    private boolean discarding;
+    private boolean closed;
+    private long discardRemaining;
+    private Oversized pending; // an oversized frame being skipped: passed on once all of it arrived
 
     KafkaFrameDecoder(int maxRequestBytes) {
         this.maxRequestBytes = maxRequestBytes;
     }
 
+    /** Bytes held for frames not complete yet (an oversized frame is never held whole: tests check it). */
+    int bufferedBytes() {
+        return internalBuffer().readableBytes();
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        if (pending != null) {
+            pending.prefix.release();
+            pending = null;
+        }
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        if (discarding) {
+        if (closed) {
             in.skipBytes(in.readableBytes());
             return;
         }
-        while (in.readableBytes() >= 4) {
+        while (true) {
+            if (discardRemaining > 0) {
+                int skip = (int) Math.min(discardRemaining, in.readableBytes());
+                in.skipBytes(skip);
+                discardRemaining -= skip;
+                if (discardRemaining > 0) {
+                    return;
+                }
+            }
+            if (pending != null) {
+                out.add(pending);
+                pending = null;
+            }
+            if (in.readableBytes() < 4) {
+                return;
+            }
             int size = in.getInt(in.readerIndex());
-            if (size < 0 || size > maxRequestBytes) {
-                discarding = true;
-                log.warn("closing connection from {}: request frame of {} bytes {} (socket.request.max.bytes = {})",
-                        ctx.channel().remoteAddress(), size, size < 0 ? "is invalid" : "is larger than the maximum",
-                        maxRequestBytes);
+            if (size < MIN_FRAME_BYTES) {
+                closed = true;
+                log.warn("closing connection from {}: request frame of {} bytes {}", ctx.channel().remoteAddress(), size,
+                        size < 0 ? "is invalid" : "cannot hold a request header (api key, version, correlation id)");
                 in.skipBytes(in.readableBytes());
                 ctx.close();
                 return;
+            }
+            if (size > maxRequestBytes) {
+                int peek = Math.min(size, PEEK_BYTES);
+                if (in.readableBytes() < 4 + peek) {
+                    return;
+                }
+                in.skipBytes(4);
+                // a copy: the cumulation buffer must not stay pinned by a slice while the rest streams past
+                ByteBuf prefix = ctx.alloc().heapBuffer(peek);
+                prefix.writeBytes(in, peek);
+                pending = new Oversized(prefix, size);
+                discardRemaining = (long) size - peek;
+                continue;
             }
             if (in.readableBytes() < 4 + size) {
                 return;

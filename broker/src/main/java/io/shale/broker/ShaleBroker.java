@@ -97,7 +97,7 @@ public final class ShaleBroker implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             ch.pipeline().addLast("frames", new KafkaFrameDecoder(b.maxRequestBytes));
-                            ch.pipeline().addLast("requests", new KafkaConnection(bound.apis, requestThreads));
+                            ch.pipeline().addLast("requests", new KafkaConnection(bound.apis, requestThreads, b.maxRequestBytes));
                         }
                     });
             io.netty.channel.ChannelFuture bind = sb.bind(b.host, b.port).awaitUninterruptibly();
@@ -258,7 +258,11 @@ public final class ShaleBroker implements AutoCloseable {
             return this;
         }
 
-        /** Largest request frame accepted (Kafka's {@code socket.request.max.bytes}, default 100 MiB); a larger one closes its connection. */
+        /**
+         * Largest request frame accepted (Kafka's {@code socket.request.max.bytes}, default 100 MiB);
+         * a larger one is answered with an error ({@code MESSAGE_TOO_LARGE} for produce,
+         * {@code INVALID_REQUEST} otherwise) and its bytes are skipped as they arrive, never buffered.
+         */
         public Builder maxRequestBytes(int maxRequestBytes) {
             if (maxRequestBytes < 64) {
                 throw new IllegalArgumentException("max request bytes must be at least 64: " + maxRequestBytes);

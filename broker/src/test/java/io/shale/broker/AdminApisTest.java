@@ -243,24 +243,26 @@ class AdminApisTest {
     }
 
     @Test
-    void offsetForLeaderEpochAnswersTheOneEpochAsKafkaWould() throws Exception {
+    void offsetForLeaderEpochAnswersTheCurrentEpochAsKafkaWould() throws Exception {
         get(admin.createTopics(List.of(new NewTopic("epochs", 1, (short) 1))).all());
         produce("epochs", 0, 5);
-        OffsetForLeaderEpochResponseData.EpochEndOffset e = epochEnd("epochs", 0, 0, 0);
+        int epoch = fx.store.leaderEpoch();
+        OffsetForLeaderEpochResponseData.EpochEndOffset e = epochEnd("epochs", 0, epoch, epoch);
         assertThat(Errors.forCode(e.errorCode())).isEqualTo(Errors.NONE);
-        assertThat(e.leaderEpoch()).isZero();
+        assertThat(e.leaderEpoch()).isEqualTo(epoch);
         assertThat(e.endOffset()).isEqualTo(5);
-        e = epochEnd("epochs", 0, -1, 0); // no current epoch stated
+        e = epochEnd("epochs", 0, -1, epoch); // no current epoch stated
         assertThat(e.endOffset()).isEqualTo(5);
 
-        e = epochEnd("epochs", 0, 0, 3); // an epoch this log never had
+        e = epochEnd("epochs", 0, epoch, epoch + 3); // an epoch this log never had
         assertThat(Errors.forCode(e.errorCode())).isEqualTo(Errors.NONE);
         assertThat(e.leaderEpoch()).isEqualTo(-1);
         assertThat(e.endOffset()).isEqualTo(-1);
 
-        assertThat(Errors.forCode(epochEnd("epochs", 0, 1, 0).errorCode())).isEqualTo(Errors.UNKNOWN_LEADER_EPOCH);
-        assertThat(Errors.forCode(epochEnd("epochs", 5, 0, 0).errorCode())).isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION);
-        assertThat(Errors.forCode(epochEnd("no-such", 0, 0, 0).errorCode())).isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION);
+        assertThat(Errors.forCode(epochEnd("epochs", 0, epoch + 1, epoch).errorCode())).isEqualTo(Errors.UNKNOWN_LEADER_EPOCH);
+        assertThat(Errors.forCode(epochEnd("epochs", 0, epoch - 1, epoch).errorCode())).isEqualTo(Errors.FENCED_LEADER_EPOCH);
+        assertThat(Errors.forCode(epochEnd("epochs", 5, epoch, epoch).errorCode())).isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION);
+        assertThat(Errors.forCode(epochEnd("no-such", 0, epoch, epoch).errorCode())).isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION);
     }
 
     @Test

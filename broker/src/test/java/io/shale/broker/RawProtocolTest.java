@@ -187,75 +187,58 @@ class RawProtocolTest {
     }
 
     @Test
-    void malformedAndOversizedFramesCloseTheirConnectionAndTheBrokerKeepsServing() throws Exception {
-        try (Socket healthy = connect()) {
-            // an unknown API key
-            assertClosed(new byte[] {0, 0, 0, 10, 0x7f, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0});
-            // a frame too short for a request header
-            assertClosed(new byte[] {0, 0, 0, 2, 0, 3});
-            // an empty frame
-            assertClosed(new byte[] {0, 0, 0, 0});
-            // a Metadata v12 request cut short inside its body
-            byte[] md = frame(ApiKeys.METADATA, (short) 12, 1, new MetadataRequestData().setTopics(null));
+    void malformedAndOversizedFramesAreAnsweredAndTheConnectionStaysUsable() throws Exception {
+        try (Socket s = connect()) {
+            // an unknown API key: Kafka's ApiVersions fallback (header v0, v0 body, UNSUPPORTED_VERSION)
+            send(s, new byte[] {0, 0, 0, 10, 0x7f, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0});
+            ByteBuffer r = readFrame(s);
+            assertThat(r).isNotNull();
+            assertThat(ResponseHeader.parse(r, (short) 0).correlationId()).isEqualTo(1);
+            ApiVersionsResponseData av = new ApiVersionsResponseData(new ByteBufferAccessor(r), (short) 0);
+            assertThat(Errors.forCode(av.errorCode())).isEqualTo(Errors.UNSUPPORTED_VERSION);
+            assertThat(av.apiKeys().find(ApiKeys.PRODUCE.id)).isNotNull();
+
+            // a Metadata v12 request cut short inside its body: Metadata's own (empty) error response
+            byte[] md = frame(ApiKeys.METADATA, (short) 12, 2, new MetadataRequestData().setTopics(null));
             byte[] cut = java.util.Arrays.copyOf(md, md.length - 3);
             ByteBuffer.wrap(cut).putInt(0, cut.length - 4);
-            assertClosed(cut);
-            // a negative size, and a size over the broker's limit (1 MiB here): closed without sending the body
-            assertClosed(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xf0});
-            assertClosed(ByteBuffer.allocate(12).putInt((1 << 20) + 1).putShort((short) 0).putShort((short) 9).array());
+            send(s, cut);
+            r = readFrame(s);
+            assertThat(r).isNotNull();
+            assertThat(ResponseHeader.parse(r, ApiKeys.METADATA.responseHeaderVersion((short) 12)).correlationId()).isEqualTo(2);
+            new MetadataResponseData(new ByteBufferAccessor(r), (short) 12);
 
-            // the connection opened before all that was never disturbed
-            send(healthy, frame(ApiKeys.API_VERSIONS, (short) 3, 99, apiVersionsBody()));
-            assertThat(ResponseHeader.parse(readFrame(healthy), (short) 0).correlationId()).isEqualTo(99);
-        }
-        assertRealClientsStillWork();
-    }
+            // a produce request over the broker's limit (1 MiB here): MESSAGE_TOO_LARGE, its bytes skipped unread
+            byte[] big = new byte[(1 << 20) + 100];
+            new Random(7).nextBytes(big);
+            ProduceRequestData pr = new ProduceRequestData().setAcks((short) 1).setTimeoutMs(1000);
+            ProduceRequestData.TopicProduceData td = new ProduceRequestData.TopicProduceData().setName("big");
+            td.partitionData().add(new ProduceRequestData.PartitionProduceData().setIndex(0)
+                    .setRecords(MemoryRecords.readableRecords(ByteBuffer.wrap(big))));
+            pr.topicData().add(td);
+            send(s, frame(ApiKeys.PRODUCE, (short) 9, 3, pr));
+            r = readFrame(s);
+            assertThat(r).isNotNull();
+            assertThat(ResponseHeader.parse(r, ApiKeys.PRODUCE.responseHeaderVersion((short) 9)).correlationId()).isEqualTo(3);
+            ProduceResponseData.PartitionProduceResponse tooLarge = new ProduceResponseData(new ByteBufferAccessor(r), (short) 9)
+                    .responses().iterator().next().partitionResponses().get(0);
+            assertThat(tooLarge.index()).isZero();
+            assertThat(Errors.forCode(tooLarge.errorCode())).isEqualTo(Errors.MESSAGE_TOO_LARGE);
 
-    @Test
-    void fuzzedFramesAreAnsweredOrCloseTheirConnection() throws Exception {
-        Random random = new Random(20261207L);
-        List<ApiKeys> keys = List.of(ApiKeys.API_VERSIONS, ApiKeys.METADATA, ApiKeys.LIST_OFFSETS, ApiKeys.PRODUCE,
-                ApiKeys.DESCRIBE_CLUSTER, ApiKeys.DELETE_TOPICS);
-        int answered = 0;
-        int closed = 0;
-        for (int i = 0; i < 300; i++) {
-            byte[] body = new byte[random.nextInt(120)];
-            random.nextBytes(body);
-            ByteBuffer f;
-            if (i % 3 == 0) {
-                // random bytes from the header on
-                f = ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body);
-            } else {
-                // a valid header of a served API and version, then random bytes
-                ApiKeys key = keys.get(random.nextInt(keys.size()));
-                short[] range = KafkaApis.SUPPORTED.get(key);
-                short v = (short) (range[0] + random.nextInt(range[1] - range[0] + 1));
-                RequestHeaderData h = new RequestHeaderData().setRequestApiKey(key.id).setRequestApiVersion(v)
-                        .setClientId("fuzz").setCorrelationId(i);
-                ByteBuffer hb = org.apache.kafka.common.protocol.MessageUtil.toByteBufferAccessor(h, key.requestHeaderVersion(v)).buffer();
-                f = ByteBuffer.allocate(4 + hb.remaining() + body.length).putInt(hb.remaining() + body.length).put(hb).put(body);
-            }
-            try (Socket s = connect()) {
-                // the fuzzed frame, then a valid request: the broker answers both (in order) or closes
-                send(s, f.array(), frame(ApiKeys.API_VERSIONS, (short) 3, 1_000_000 + i, apiVersionsBody()));
-                boolean sawProbe = false;
-                while (true) {
-                    ByteBuffer r = readFrame(s);
-                    if (r == null) {
-                        closed++;
-                        break;
-                    }
-                    if (r.getInt(0) == 1_000_000 + i) {
-                        sawProbe = true;
-                        answered++;
-                        break;
-                    }
-                }
-                assertThat(sawProbe || s.getInputStream().read() == -1).isTrue();
-            }
+            // a request header that does not parse (client id longer than the frame): INVALID_REQUEST from Metadata
+            send(s, new byte[] {0, 0, 0, 12, 0, 3, 0, 9, 0, 0, 0, 4, 0x7f, 0x7f, 0, 0});
+            r = readFrame(s);
+            assertThat(r).isNotNull();
+            assertThat(ResponseHeader.parse(r, ApiKeys.METADATA.responseHeaderVersion((short) 9)).correlationId()).isEqualTo(4);
+
+            // and the same connection still serves well-formed requests
+            send(s, frame(ApiKeys.API_VERSIONS, (short) 3, 99, apiVersionsBody()));
+            assertThat(ResponseHeader.parse(readFrame(s), (short) 0).correlationId()).isEqualTo(99);
         }
-        assertThat(answered + closed).isEqualTo(300);
-        assertThat(closed).as("most random frames are malformed").isPositive();
+        // only frames too short for the header's fixed start (or of negative size) close the connection
+        assertClosed(new byte[] {0, 0, 0, 2, 0, 3});
+        assertClosed(new byte[] {0, 0, 0, 0});
+        assertClosed(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xf0});
         assertRealClientsStillWork();
     }
 
@@ -397,6 +380,28 @@ class RawProtocolTest {
         assertThat(fx.store.highWatermark(tp)).isEqualTo(5);
         assertThat(initProducerId(KafkaApis.SUPPORTED.get(ApiKeys.INIT_PRODUCER_ID)[1], null).producerId()).as("ids are not reused after a restart")
                 .isGreaterThan(pid);
+    }
+
+    @Test
+    void aProducerWhoseRequestIsOverTheLimitGetsRecordTooLargeAndGoesOn() throws Exception {
+        fx.store.createTopic("large", 1);
+        Properties extra = new Properties();
+        extra.put("max.request.size", 8 << 20); // the client allows more than the broker (1 MiB here)
+        extra.put("buffer.memory", 32 << 20);
+        try (KafkaProducer<String, String> p = fx.producer("all", extra)) {
+            String big = "x".repeat(2 << 20);
+            Throwable failure = null;
+            try {
+                p.send(new ProducerRecord<>("large", 0, "k", big)).get(20, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                failure = e.getCause();
+            }
+            assertThat(failure).as("the broker's answer, not a timeout or a disconnect")
+                    .isInstanceOf(org.apache.kafka.common.errors.RecordTooLargeException.class);
+            // the same producer (and connection) goes on
+            assertThat(p.send(new ProducerRecord<>("large", 0, "k", "small")).get(20, TimeUnit.SECONDS).offset()).isZero();
+        }
+        assertThat(fx.store.highWatermark(io.shale.log.TopicPartition.of("large", 0))).isEqualTo(1);
     }
 
     private void assertClosed(byte[] bytes) throws IOException {

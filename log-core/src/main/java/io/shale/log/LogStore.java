@@ -219,6 +219,19 @@ public interface LogStore extends AutoCloseable {
      */
     long deleteRecordsBefore(TopicPartition tp, long offset);
 
+    /**
+     * The partition leader epoch of every partition of this store, as a Kafka broker reports it:
+     * the writer epoch this instance claimed when it opened (each open for writing claims a higher
+     * one, fencing the previous writer), clamped to {@code Integer.MAX_VALUE}. Every batch appended
+     * through this instance carries it in its {@code partitionLeaderEpoch} header field (stamped at
+     * append like the base offset; the field is not covered by the batch CRC), so a log written by
+     * several writers holds non-decreasing epochs in offset order. A read-only store answers the
+     * epoch of the writer whose metadata it last read (0 if none). Cheap; safe from any thread.
+     *
+     * @throws ShaleException {@code CLOSED} if the store is closed
+     */
+    int leaderEpoch();
+
     // ---------------------------------------------------------------- lifecycle
 
     /** Whether this instance was opened read-only. */

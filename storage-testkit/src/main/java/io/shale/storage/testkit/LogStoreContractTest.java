@@ -1188,9 +1188,16 @@ public abstract class LogStoreContractTest {
             ByteBuffer original = sent.get(i).duplicate();
             ByteBuffer stored = storedBytes.get(i).duplicate();
             assertThat(stored.remaining()).isEqualTo(original.remaining());
-            original.position(original.position() + 8);
-            stored.position(stored.position() + 8);
-            assertThat(stored).as("batch %d is stored byte for byte after its base offset", i).isEqualTo(original);
+            // stamped at append: the base offset (bytes 0-7) and the partition leader epoch (12-15, the
+            // writer epoch of the store that appended it; not covered by the CRC)
+            assertThat(k.partitionLeaderEpoch()).as("leader epoch of batch %d", i).isPositive()
+                    .isLessThanOrEqualTo(s.leaderEpoch());
+            assertThat(stored.getInt(stored.position() + 8)).as("length of batch %d", i)
+                    .isEqualTo(original.getInt(original.position() + 8));
+            original.position(original.position() + 16);
+            stored.position(stored.position() + 16);
+            assertThat(stored).as("batch %d is stored byte for byte after its base offset and leader epoch", i)
+                    .isEqualTo(original);
             int n = 0;
             for (org.apache.kafka.common.record.internal.Record r : k) {
                 assertThat(r.offset()).isEqualTo(bases[i] + n);

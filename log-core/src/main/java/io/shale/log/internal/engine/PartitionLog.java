@@ -187,7 +187,7 @@ final class PartitionLog {
                         b.chunk.expose();
                     } else {
                         b.baseOffset = base;
-                        b.nextOffset = stampOffsets(b.data, base);
+                        b.nextOffset = stampOffsets(b.data, base, engine.stampedLeaderEpoch());
                         b.logAppendTime = appendTime;
                         b.future = f;
                         if (updates[0] != null) {
@@ -265,13 +265,18 @@ final class PartitionLog {
         return producers.expire(nowMs, expirationMs, highWatermark);
     }
 
-    /** Writes consecutive base offsets into the batches of {@code data}; returns the next offset. */
-    private static long stampOffsets(ByteBuffer data, long base) {
+    /**
+     * Writes consecutive base offsets and the partition leader epoch (the store's writer epoch, see
+     * {@code LogStore.leaderEpoch()}; not covered by the batch CRC) into the batches of {@code data};
+     * returns the next offset.
+     */
+    private static long stampOffsets(ByteBuffer data, long base, int leaderEpoch) {
         long offset = base;
         int pos = 0;
         int limit = data.capacity();
         while (pos < limit) {
             RecordBatch.setBaseOffset(data, pos, offset);
+            RecordBatch.setPartitionLeaderEpoch(data, pos, leaderEpoch);
             offset += data.getInt(pos + RecordBatchLayout.LAST_OFFSET_DELTA_OFFSET) + 1L;
             pos += data.getInt(pos + RecordBatchLayout.LENGTH_OFFSET) + RecordBatchLayout.LOG_OVERHEAD;
         }

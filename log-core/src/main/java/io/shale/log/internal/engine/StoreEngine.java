@@ -796,6 +796,26 @@ public final class StoreEngine implements LogStore {
     }
 
     @Override
+    public int leaderEpoch() {
+        ensureOpen();
+        if (readOnly) {
+            synchronized (catalog.lock()) {
+                return clampEpoch(catalog.state().writerEpoch());
+            }
+        }
+        return stampedLeaderEpoch();
+    }
+
+    /** The partition leader epoch stamped into appended batches: this writer's epoch, clamped to an int. */
+    int stampedLeaderEpoch() {
+        return clampEpoch(catalog.writerEpoch());
+    }
+
+    private static int clampEpoch(long epoch) {
+        return (int) Math.min(epoch, Integer.MAX_VALUE);
+    }
+
+    @Override
     public Optional<OffsetAndTimestamp> offsetForTimestamp(TopicPartition tp, long timestamp) {
         ensureOpen();
         PartitionLog p = partition(tp);
