@@ -18,7 +18,7 @@
 # Both brokers are stopped on every exit path.
 #
 # Environment (defaults in brackets):
-#   RECORDS [300000]          records of step 1 (10% of them are warm-up, left out of its figures)
+#   RECORDS [200000]          records of step 1 (10% of them are warm-up, left out of its figures)
 #   RECORD_SIZE [1024]        bytes per record value
 #   PARTITIONS [3]            partitions of the topic of steps 1 to 3
 #   ACKS [all]                producer acks in steps 1, 2 and 4
@@ -26,9 +26,11 @@
 #                             more producer properties (space-separated k=v), the same for every
 #                             broker; e.g. PRODUCER_PROPS="enable.idempotence=true linger.ms=5"
 #   LATENCY_RATE [2000]       records/s of step 2 (0 leaves step 2 out)
-#   LATENCY_RECORDS [60000]   records of step 2
-#   E2E_RECORDS [5000]        round trips of step 4
+#   LATENCY_RECORDS [40000]   records of step 2
+#   E2E_RECORDS [3000]        round trips of step 4
 #   KAFKA_FSYNC [yes]         also run Kafka with log.flush.interval.messages=1
+#   ROUNDS [1]                run every broker this many times, in turn (Kafka, Shale, Kafka fsync,
+#                             Kafka, ...); BROKER.md shows the median of each figure over the rounds
 #   BROKER_JVM_OPTS           JVM options of both brokers [Kafka's kafka-server-start.sh defaults:
 #                             -Xms1g -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 ...]
 #   BENCH_ROOT                parent of the scratch directory [$TMPDIR or /tmp]: the disk measured
@@ -40,26 +42,27 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-RECORDS=${RECORDS:-300000}
+RECORDS=${RECORDS:-200000}
 RECORD_SIZE=${RECORD_SIZE:-1024}
 PARTITIONS=${PARTITIONS:-3}
 ACKS=${ACKS:-all}
 PRODUCER_PROPS=${PRODUCER_PROPS:-enable.idempotence=false}
 LATENCY_RATE=${LATENCY_RATE:-2000}
-LATENCY_RECORDS=${LATENCY_RECORDS:-60000}
-E2E_RECORDS=${E2E_RECORDS:-5000}
+LATENCY_RECORDS=${LATENCY_RECORDS:-40000}
+E2E_RECORDS=${E2E_RECORDS:-3000}
 KAFKA_FSYNC=${KAFKA_FSYNC:-yes}
+ROUNDS=${ROUNDS:-1}
 BROKER_JVM_OPTS=${BROKER_JVM_OPTS:--Xms1g -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent}
 JAVA=${JAVA:-java}
 MVN=${MVN:-mvn -B -ntp -q}
 MVN_ARGS=${MVN_ARGS:-}
 NOTE=${NOTE:-}
 
-for n in RECORDS RECORD_SIZE PARTITIONS LATENCY_RATE LATENCY_RECORDS E2E_RECORDS; do
+for n in RECORDS RECORD_SIZE PARTITIONS LATENCY_RATE LATENCY_RECORDS E2E_RECORDS ROUNDS; do
   [[ ${!n} =~ ^[0-9]+$ ]] || { echo "broker-compare: $n must be a whole number, got '${!n}'" >&2; exit 2; }
 done
-(( RECORDS >= 10 && RECORD_SIZE > 0 && PARTITIONS > 0 && E2E_RECORDS > 0 )) || {
-  echo "broker-compare: RECORDS must be at least 10 and RECORD_SIZE, PARTITIONS, E2E_RECORDS positive" >&2; exit 2; }
+(( RECORDS >= 10 && RECORD_SIZE > 0 && PARTITIONS > 0 && E2E_RECORDS > 0 && ROUNDS > 0 )) || {
+  echo "broker-compare: RECORDS must be at least 10 and RECORD_SIZE, PARTITIONS, E2E_RECORDS, ROUNDS positive" >&2; exit 2; }
 case "$KAFKA_FSYNC" in yes|no) ;; *) echo "broker-compare: KAFKA_FSYNC must be yes or no, got '$KAFKA_FSYNC'" >&2; exit 2 ;; esac
 case "$ACKS" in all|-1|0|1) ;; *) echo "broker-compare: ACKS must be all, -1, 0 or 1, got '$ACKS'" >&2; exit 2 ;; esac
 read -r -a PROPS <<< "$PRODUCER_PROPS"
@@ -194,10 +197,10 @@ EOF
   wait_ready "$BOOTSTRAP" "$dir/broker.txt"
 }
 
-# Runs the four steps against $BOOTSTRAP; raw outputs into $OUT/$1/.
+# Runs the four steps against $BOOTSTRAP; raw outputs into the directory $2.
 measure() {
-  local name=$1 out=$OUT/$1
-  rm -rf "$out"; mkdir -p "$out"
+  local name=$1 out=$2
+  mkdir -p "$out"
   echo "== $name: topics"
   tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --topic perf \
     --partitions "$PARTITIONS" --replication-factor 1 >"$out/topics.txt" 2>&1
@@ -229,9 +232,9 @@ measure() {
     --command-config "$out/e2e-producer.properties" 2>&1 | tee "$out/e2e.txt" | tail -n 2
 }
 
-# key=value lines from the raw outputs of $1 (a directory under $OUT).
+# key=value lines from the raw outputs in the directory $1.
 summarize() {
-  local out=$OUT/$1 line
+  local out=$1 line
   # the steady-state line (after warm-up) when there is one, else the final summary
   line=$(grep -E 'steady state records sent' "$out/produce.txt" | tail -n 1 || true)
   [[ -n $line ]] || line=$(grep -E '[0-9]+ records sent, .* 99.9th' "$out/produce.txt" | tail -n 1 || true)
@@ -259,18 +262,35 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 TARGETS=(kafka shale)
 [[ $KAFKA_FSYNC == yes ]] && TARGETS+=(kafka-fsync)
+for r in $(seq 1 "$ROUNDS"); do
+  for t in "${TARGETS[@]}"; do
+    dir=$OUT/$t/round-$r
+    echo "== round $r of $ROUNDS: $t"
+    case "$t" in
+      kafka) start_kafka "" ;;
+      kafka-fsync) start_kafka "log.flush.interval.messages=1" ;;
+      shale) start_shale ;;
+    esac
+    measure "$t" "$dir"
+    stop_broker
+    # the broker's warnings and errors (Kafka's INFO log is too long to keep)
+    grep -hE '(^\[[^]]*\] (WARN|ERROR))|( (WARN|ERROR) )' "$SCRATCH"/"${t%%-*}"*/broker.txt > "$dir/broker-warnings.txt" 2>/dev/null || true
+    rm -rf "$SCRATCH/shale" "$SCRATCH"/kafka-*
+    summarize "$dir" > "$dir/summary.properties"
+  done
+done
+# each figure: the median over the rounds
 for t in "${TARGETS[@]}"; do
-  case "$t" in
-    kafka) start_kafka "" ;;
-    kafka-fsync) start_kafka "log.flush.interval.messages=1" ;;
-    shale) start_shale ;;
-  esac
-  measure "$t"
-  stop_broker
-  # the broker's warnings and errors (Kafka's INFO log is too long to keep)
-  grep -E '(^\[[^]]*\] (WARN|ERROR))|( (WARN|ERROR) )' "$SCRATCH"/"${t%%-*}"*/broker.txt > "$OUT/$t/broker-warnings.txt" 2>/dev/null || true
-  rm -rf "$SCRATCH/shale" "$SCRATCH"/kafka-*
-  summarize "$t" > "$OUT/$t/summary.properties"
+  cat "$OUT/$t"/round-*/summary.properties | awk -F= '
+    { if (!($1 in n)) order[++keys] = $1; v[$1, ++n[$1]] = $2 + 0 }
+    END {
+      for (i = 1; i <= keys; i++) {
+        k = order[i]; c = n[k]
+        for (a = 1; a <= c; a++) for (b = a + 1; b <= c; b++) if (v[k, b] < v[k, a]) { x = v[k, a]; v[k, a] = v[k, b]; v[k, b] = x }
+        m = (c % 2) ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2
+        printf "%s=%s\n", k, m
+      }
+    }' > "$OUT/$t/summary.properties"
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -312,7 +332,7 @@ FS=$(df -T "${BENCH_ROOT:-${TMPDIR:-/tmp}}" | awk 'NR == 2 { print $2 " on " $1 
 JAVA_VERSION=$("$JAVA" -version 2>&1 | head -n 1)
 CMD="benchmarks/broker-compare.sh"
 ENV_SHOWN=""
-for n in RECORDS RECORD_SIZE PARTITIONS ACKS PRODUCER_PROPS LATENCY_RATE LATENCY_RECORDS E2E_RECORDS KAFKA_FSYNC; do
+for n in RECORDS RECORD_SIZE PARTITIONS ACKS PRODUCER_PROPS LATENCY_RATE LATENCY_RECORDS E2E_RECORDS KAFKA_FSYNC ROUNDS; do
   ENV_SHOWN+="$n=\"${!n}\" "
 done
 
@@ -320,7 +340,8 @@ done
   echo "# The Shale broker beside Apache Kafka $KAFKA_VERSION"
   echo
   echo "Written by \`benchmarks/broker-compare.sh\` ($START). One run on one machine, one broker at a time,"
-  echo "measured with Kafka's own tools from \`kafka-tools\` $KAFKA_VERSION. Raw outputs:"
+  echo "measured with Kafka's own tools from \`kafka-tools\` $KAFKA_VERSION; $ROUNDS round(s), each broker once per"
+  echo "round in turn, every figure the median over the rounds. Raw outputs (per broker and round):"
   echo "[results/broker-compare/](results/broker-compare/)."
   echo
   if [[ $KAFKA_FSYNC == yes ]]; then
