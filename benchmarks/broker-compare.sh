@@ -35,6 +35,8 @@
 #                             -Xms1g -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 ...]
 #   BENCH_ROOT                parent of the scratch directory [$TMPDIR or /tmp]: the disk measured
 #   NOTE                      a line added to BROKER.md (e.g. "the machine was shared with ...")
+#   REPORT_ONLY [no]          yes: measure nothing, write BROKER.md again from the last run's results
+#                             (its settings, kept in results/broker-compare/run.env, and NOTE)
 #   MVN [mvn -B -ntp -q]      the Maven command; MVN_ARGS: more options, e.g. -Dmaven.repo.local=DIR
 #   JAVA [java]               the java launcher
 set -euo pipefail
@@ -57,6 +59,16 @@ JAVA=${JAVA:-java}
 MVN=${MVN:-mvn -B -ntp -q}
 MVN_ARGS=${MVN_ARGS:-}
 NOTE=${NOTE:-}
+REPORT_ONLY=${REPORT_ONLY:-no}
+case "$REPORT_ONLY" in yes|no) ;; *) echo "broker-compare: REPORT_ONLY must be yes or no, got '$REPORT_ONLY'" >&2; exit 2 ;; esac
+OUT=benchmarks/results/broker-compare
+if [[ $REPORT_ONLY == yes ]]; then
+  [[ -f $OUT/run.env ]] || { echo "broker-compare: REPORT_ONLY=yes needs a previous run's $OUT/run.env" >&2; exit 2; }
+  note=$NOTE
+  # shellcheck disable=SC1091
+  source "$OUT/run.env"
+  NOTE=$note
+fi
 
 for n in RECORDS RECORD_SIZE PARTITIONS LATENCY_RATE LATENCY_RECORDS E2E_RECORDS ROUNDS; do
   [[ ${!n} =~ ^[0-9]+$ ]] || { echo "broker-compare: $n must be a whole number, got '${!n}'" >&2; exit 2; }
@@ -73,11 +85,11 @@ read -r -a JVM_OPTS <<< "$BROKER_JVM_OPTS"
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' pom.xml | head -n 1)
 [[ -n $KAFKA_VERSION ]] || { echo "broker-compare: no kafka.version in pom.xml" >&2; exit 2; }
 
-OUT=benchmarks/results/broker-compare
 REPORT=benchmarks/BROKER.md
 LIBS=benchmarks/target/broker-compare/kafka-libs
 BROKER_JAR=broker/target/shale-broker.jar
 
+if [[ $REPORT_ONLY == no ]]; then   # (to the report)
 # --- the Shale broker jar, built when missing or older than a source or pom it bundles
 stale=$( [[ -f $BROKER_JAR ]] && find pom.xml broker log-core storage-local -path '*/target' -prune -o \
            \( -name '*.java' -o -name pom.xml -o -name '*.properties' \) -newer "$BROKER_JAR" -print -quit || echo missing )
@@ -293,6 +305,18 @@ for t in "${TARGETS[@]}"; do
     }' > "$OUT/$t/summary.properties"
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+CORES=$(nproc)
+MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+FS=$(df -T "${BENCH_ROOT:-${TMPDIR:-/tmp}}" | awk 'NR == 2 { print $2 " on " $1 }')
+DATA_ROOT=${BENCH_ROOT:-${TMPDIR:-/tmp}}
+JAVA_VERSION=$("$JAVA" -version 2>&1 | head -n 1)
+# what the report needs, for REPORT_ONLY=yes
+for n in RECORDS RECORD_SIZE PARTITIONS ACKS PRODUCER_PROPS LATENCY_RATE LATENCY_RECORDS E2E_RECORDS KAFKA_FSYNC \
+         ROUNDS BROKER_JVM_OPTS KAFKA_VERSION START LOAD_START LOAD_END CPU CORES MEM FS DATA_ROOT JAVA_VERSION; do
+  printf '%s=%q\n' "$n" "${!n}"
+done > "$OUT/run.env"
+fi   # REPORT_ONLY == no
 
 # --- the report
 get() { sed -n "s/^$2=//p" "$OUT/$1/summary.properties" | head -n 1; }
@@ -325,11 +349,6 @@ verdict_p99() {   # key
     else printf "**not met**: Shale %s ms > 2 x Kafka %s ms (%.1f x)", s, k, (k > 0 ? s / k : 0) }'
 }
 
-CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-CORES=$(nproc)
-MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
-FS=$(df -T "${BENCH_ROOT:-${TMPDIR:-/tmp}}" | awk 'NR == 2 { print $2 " on " $1 }')
-JAVA_VERSION=$("$JAVA" -version 2>&1 | head -n 1)
 CMD="benchmarks/broker-compare.sh"
 ENV_SHOWN=""
 for n in RECORDS RECORD_SIZE PARTITIONS ACKS PRODUCER_PROPS LATENCY_RATE LATENCY_RECORDS E2E_RECORDS KAFKA_FSYNC ROUNDS; do
@@ -356,6 +375,7 @@ done
   row "produce latency p50, ms (full speed)" produce_p50
   row "produce latency p99, ms (full speed)" produce_p99
   if (( LATENCY_RATE > 0 )); then
+    row "records/s reached in the run at $LATENCY_RATE records/s" rate_rps %.0f
     row "produce latency p50, ms (at $LATENCY_RATE records/s)" rate_p50
     row "produce latency p99, ms (at $LATENCY_RATE records/s)" rate_p99
   fi
@@ -366,6 +386,8 @@ done
   echo
   echo "Goals (issue: the Shale broker at least matches Kafka's throughput while every acknowledged record"
   echo "is fsynced, and its produce p99 is within 2x of Kafka's), against Kafka with its default settings:"
+  echo
+  echo "Each verdict compares the medians of this run only; see the note on the machine below."
   echo
   echo "- produce throughput: $(verdict_tp)"
   echo "- produce p99 at full speed: $(verdict_p99 produce_p99)"
@@ -381,10 +403,10 @@ done
   echo "  fsync of the partition's segment after every append (each produce batch), before the answer."
   echo "- **Brokers.** Kafka: single-node KRaft (combined broker and controller), formatted with"
   echo "  \`kafka.tools.StorageTool format --standalone\`, started with \`kafka.Kafka server.properties\`,"
-  echo "  other settings default (so both wait 3 s, \`group.initial.rebalance.delay.ms\`, before a new group's first"
-  echo "  assignment). Shale: \`java -jar"
-  echo "  broker/target/shale-broker.jar --data DIR --listen 127.0.0.1:0\` (file WAL and local directory)."
-  echo "  Both with the JVM options \`$BROKER_JVM_OPTS\`, data under \`${BENCH_ROOT:-${TMPDIR:-/tmp}}\` ($FS)."
+  echo "  other settings default (so both brokers wait 3 s, \`group.initial.rebalance.delay.ms\`, before a"
+  echo "  new group's first assignment). Shale: \`java -jar broker/target/shale-broker.jar --data DIR"
+  echo "  --listen 127.0.0.1:0\` (file WAL and local directory). Both with the JVM options"
+  echo "  \`$BROKER_JVM_OPTS\`, data under \`$DATA_ROOT\` ($FS)."
   echo "  Topics (created with \`TopicCommand\` on both): \`perf\` and \`rate\` with $PARTITIONS partitions, \`e2e\` with 1."
   echo "- **Producer settings, the same for both brokers:** \`acks=$ACKS\`, \`$PRODUCER_PROPS\`, other producer"
   echo "  settings default (\`linger.ms=5\`, \`batch.size=16384\`, no compression). Idempotence is off on"
@@ -395,7 +417,8 @@ done
   echo "  time queued in the client: compare them with care."
   if (( LATENCY_RATE > 0 )); then
     echo "- **Fixed rate:** \`ProducerPerformance --num-records $LATENCY_RECORDS --throughput $LATENCY_RATE\`"
-    echo "  (same settings), to a topic of its own: latency below saturation."
+    echo "  (same settings), to a topic of its own: latency below saturation. A broker that did not reach"
+    echo "  that rate (the \"records/s reached\" row) was saturated, and its latencies there are queueing too."
   fi
   echo "- **Consume:** \`ConsumerPerformance --num-records $RECORDS\` in a new group (classic protocol),"
   echo "  reading back the full-speed run's topic. \"fetch time\" is its \`fetch.MB.sec\` (the group join"
