@@ -22,9 +22,9 @@
 #   RECORD_SIZE [1024]        bytes per record value
 #   PARTITIONS [3]            partitions of the topic of steps 1 to 3
 #   ACKS [all]                producer acks in steps 1, 2 and 4
-#   PRODUCER_PROPS [enable.idempotence=false]
+#   PRODUCER_PROPS [enable.idempotence=true]
 #                             more producer properties (space-separated k=v), the same for every
-#                             broker; e.g. PRODUCER_PROPS="enable.idempotence=true linger.ms=5"
+#                             broker (the default is kafka-clients' own); e.g. PRODUCER_PROPS="enable.idempotence=false linger.ms=5"
 #   LATENCY_RATE [2000]       records/s of step 2 (0 leaves step 2 out)
 #   LATENCY_RECORDS [40000]   records of step 2
 #   E2E_RECORDS [3000]        round trips of step 4
@@ -48,7 +48,7 @@ RECORDS=${RECORDS:-200000}
 RECORD_SIZE=${RECORD_SIZE:-1024}
 PARTITIONS=${PARTITIONS:-3}
 ACKS=${ACKS:-all}
-PRODUCER_PROPS=${PRODUCER_PROPS:-enable.idempotence=false}
+PRODUCER_PROPS=${PRODUCER_PROPS:-enable.idempotence=true}
 LATENCY_RATE=${LATENCY_RATE:-2000}
 LATENCY_RECORDS=${LATENCY_RECORDS:-40000}
 E2E_RECORDS=${E2E_RECORDS:-3000}
