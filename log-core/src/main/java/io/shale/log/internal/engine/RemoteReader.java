@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -83,6 +84,13 @@ final class RemoteReader {
     private final Supplier<Collection<PartitionLog>> partitions;
     private final Object pendingLock = new Object();
     private final HashMap<String, List<Pending>> pending = new HashMap<>();
+    /** Per object (the most recently read 1,024): {end, length, partition id} of its last planned fetch. */
+    private final LinkedHashMap<String, long[]> scans = new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, long[]> eldest) {
+            return size() > 1024;
+        }
+    };
     /** Bytes of background fetches not yet completed. */
     private final AtomicLong prefetching = new AtomicLong();
     /** Partitions that have read remotely (a hint: neighbours are looked for only when there is more than one). */
@@ -316,10 +324,32 @@ final class RemoteReader {
         long from = want.get(0).position();
         BlockInfo last = want.get(count - 1);
         long end = last.position() + last.size();
-        if (i + count < r.blockCount() || end - from >= windowBytes || remoteReaders.get() < 2) {
+        String key = r.object().key();
+        if (i + count < r.blockCount() || end - from >= windowBytes) {
+            noteScan(key, reader.id, end, from);
             return new Plan(from, end, want);
         }
-        String key = r.object().key();
+        long scan = i == 0 ? scanTarget(key, reader.id, from) : 0;
+        if (scan > 0) {
+            // Readers are going through this object partition after partition: read on over the
+            // next partitions' blocks, twice as far as last time.
+            DataObjectIndex idx = index(r.object());
+            for (int j = r.firstBlock() + r.blockCount(); j < idx.blocks().size(); j++) {
+                BlockInfo bj = idx.block(j);
+                if (bj.position() != end || bj.position() + bj.size() - from > scan
+                        || blocks.contains(new BlockKey(key, bj.position())) || pendingWith(key, bj.position()) != null) {
+                    break;
+                }
+                want.add(bj);
+                end = bj.position() + bj.size();
+            }
+            noteScan(key, reader.id, end, from);
+            return new Plan(from, end, want);
+        }
+        noteScan(key, reader.id, end, from);
+        if (remoteReaders.get() < 2) {
+            return new Plan(from, end, want);
+        }
         List<List<BlockInfo>> others = new ArrayList<>();
         for (PartitionLog q : partitions.get()) {
             long at = q.remoteNextOffset;
@@ -381,6 +411,24 @@ final class RemoteReader {
             }
         }
         return new Plan(from, end, want);
+    }
+
+    /**
+     * Bytes to fetch from {@code from} if a reader of partition {@code partitionId} missing the
+     * start of its run there continues another partition's last fetch in the object (readers going
+     * through the object partition by partition): twice that fetch, within the window; else 0.
+     */
+    private long scanTarget(String key, int partitionId, long from) {
+        synchronized (scans) {
+            long[] s = scans.get(key);
+            return s != null && s[0] == from && s[2] != partitionId ? Math.min(2 * Math.max(s[1], 1), windowBytes) : 0;
+        }
+    }
+
+    private void noteScan(String key, int partitionId, long end, long from) {
+        synchronized (scans) {
+            scans.put(key, new long[] {end, end - from, partitionId});
+        }
     }
 
     private void noteSequential(PartitionLog reader, BlockInfo b) {

@@ -114,9 +114,49 @@ class ColdReadTest extends EngineFixture {
         fetched = cold.remote.bytesFetched.get() - fetched;
 
         assertThat(got).isEqualTo(expected);
-        // Before: one GET per partition per object (800). Now the first object costs one GET per
-        // partition (no reader has a position yet), every later object one.
-        assertThat(gets).isLessThanOrEqualTo(partitions + 2L * (objects - 1));
+        // Before: one GET per partition per object (800). Now the first object costs a GET per
+        // doubling of the partitions fetched at once (readers have no position yet) and its index,
+        // every later object one GET (the other readers are positioned in it).
+        assertThat(gets).isLessThanOrEqualTo(2L * objects + 10);
+        assertThat((double) fetched / returned).as("bytes fetched / bytes returned").isLessThanOrEqualTo(1.1);
+    }
+
+    /** Readers that take the partitions one after another, each to its end (as the measurement tools do). */
+    @Test
+    void readingManyPartitionsOneAfterAnotherShouldNotCostAGetPerPartitionPerObject() {
+        int partitions = 100;
+        int objects = 8;
+        StoreEngine s = open();
+        s.createTopic("many", partitions);
+        Map<Integer, List<String>> expected = new HashMap<>();
+        for (int object = 0; object < objects; object++) {
+            for (int p = 0; p < partitions; p++) {
+                for (int i = 0; i < 4; i++) {
+                    String v = "p" + p + "-o" + object + "-" + i + "-" + PAD;
+                    append(s, TopicPartition.of("many", p), v);
+                    expected.computeIfAbsent(p, k -> new ArrayList<>()).add(v);
+                }
+            }
+            s.flush();
+        }
+        s.close();
+
+        StoreEngine cold = open();
+        long gets = cold.remote.gets.get();
+        long fetched = cold.remote.bytesFetched.get();
+        long returned = 0;
+        for (int p = 0; p < partitions; p++) {
+            List<String> got = new ArrayList<>();
+            returned += readTo(cold, TopicPartition.of("many", p), 1 << 20, got);
+            assertThat(got).isEqualTo(expected.get(p));
+        }
+        gets = cold.remote.gets.get() - gets;
+        fetched = cold.remote.bytesFetched.get() - fetched;
+
+        // Before: one GET per partition per object (800). Now, in each object, each reader that
+        // continues where the previous partition's fetch ended fetches twice as many partitions:
+        // log2(100) + 1 GETs per object, and its index.
+        assertThat(gets).isLessThanOrEqualTo(objects * (8L + 1));
         assertThat((double) fetched / returned).as("bytes fetched / bytes returned").isLessThanOrEqualTo(1.1);
     }
 
