@@ -48,6 +48,11 @@ import org.slf4j.LoggerFactory;
  * tenth of the bytes fetched for readers: consumers catching up on many partitions read an object
  * with one GET instead of one per partition, and fetch at most 1.1 times what they use.
  *
+ * <p>Readers that go through an object partition after partition (each reader fetching the start
+ * of its run where another partition's fetch in that object ended) fetch twice as many of the
+ * following partitions' blocks each time, within the window, so an object read by all its
+ * partitions costs a GET per doubling rather than one per partition (and one GET for its index).
+ *
  * <p><b>Shared fetches.</b> A fetch in flight is registered with the blocks it brings; a reader
  * missing one of them waits for it instead of fetching the block again.
  *
@@ -480,6 +485,16 @@ final class RemoteReader {
      * block cache's bytes.
      */
     private void maybePrefetch(PartitionLog reader, BlockInfo served) {
+        try {
+            prefetch(reader, served);
+        } catch (RuntimeException e) {
+            // Only a hint failed (reading the next run's index, say): the block asked for is served;
+            // a reader that gets there fetches by itself and sees any failure then.
+            log.debug("no background read after block at offset {} of {}", served.baseOffset(), reader.tp, e);
+        }
+    }
+
+    private void prefetch(PartitionLog reader, BlockInfo served) {
         long end = reader.remoteFetchedEnd;
         long start = reader.remoteWindowStart;
         if (end < 0 || served.nextOffset() > end || served.baseOffset() < start + (end - start) / 2) {
