@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -48,10 +49,11 @@ import org.slf4j.LoggerFactory;
  * tenth of the bytes fetched for readers: consumers catching up on many partitions read an object
  * with one GET instead of one per partition, and fetch at most 1.1 times what they use.
  *
- * <p>Readers that go through an object partition after partition (each reader fetching the start
- * of its run where another partition's fetch in that object ended) fetch twice as many of the
- * following partitions' blocks each time, within the window, so an object read by all its
- * partitions costs a GET per doubling rather than one per partition (and one GET for its index).
+ * <p>Readers that go through an object partition after partition (a reader missing the start of
+ * its run right where bytes of the object were fetched lately) fetch, with their own blocks, as
+ * many bytes of the following partitions' blocks as were fetched right before, within the window:
+ * an object read by all its partitions, by one thread or several, costs a GET per doubling rather
+ * than one per partition (and one GET for its index).
  *
  * <p><b>Shared fetches.</b> A fetch in flight is registered with the blocks it brings; a reader
  * missing one of them waits for it instead of fetching the block again.
@@ -88,11 +90,16 @@ final class RemoteReader {
     private final Cache<String, DataObjectIndex> indexes;
     private final Supplier<Collection<PartitionLog>> partitions;
     private final Object pendingLock = new Object();
+    /** Held while a fetch is planned and registered (never during a GET). */
+    private final Object planLock = new Object();
     private final HashMap<String, List<Pending>> pending = new HashMap<>();
-    /** Per object (the most recently read 1,024): {end, length, partition id} of its last planned fetch. */
-    private final LinkedHashMap<String, long[]> scans = new LinkedHashMap<>(64, 0.75f, true) {
+    /**
+     * Per object (the most recently read 1,024): the byte ranges fetches were planned for lately,
+     * merged where they touch (start to end, at most 64 per object).
+     */
+    private final LinkedHashMap<String, TreeMap<Long, Long>> fetchedSpans = new LinkedHashMap<>(64, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, long[]> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, TreeMap<Long, Long>> eldest) {
             return size() > 1024;
         }
     };
@@ -204,10 +211,38 @@ final class RemoteReader {
             maybePrefetch(reader, b);
             return bytes.duplicate();
         }
-        int count = readaheadCount(reader, r, i);
-        Plan plan = plan(reader, r, i, count);
-        BlockCache.Block got = await(fetch(key, plan), "reading " + (plan.end() - plan.from()) + " bytes at "
-                + plan.from() + " of data object " + key).get(b.position());
+        indexForPlan(r, i, b);
+        // Planning and registering the fetch is one step for all readers: several readers missing
+        // neighbouring blocks at once (threads going through an object partition by partition) then
+        // share the first one's GET instead of each making its own.
+        Plan plan = null;
+        Pending mine = null;
+        Pending other = null;
+        BlockCache.Block got;
+        synchronized (planLock) {
+            got = blocks.get(new BlockKey(key, b.position()));
+            if (got == null) {
+                other = pendingWith(key, b.position());
+                if (other == null) {
+                    plan = plan(reader, r, i, readaheadCount(reader, r, i));
+                    mine = register(key, plan);
+                }
+            }
+        }
+        if (got == null) {
+            if (mine != null) {
+                start(key, plan, mine);
+            } else {
+                noteSequential(reader, b);
+            }
+            Pending p = mine != null ? mine : other;
+            String what = mine != null
+                    ? "reading " + (plan.end() - plan.from()) + " bytes at " + plan.from() + " of data object " + key
+                    : "reading block at " + b.position() + " of data object " + key;
+            got = await(p.done(), what).get(b.position());
+        } else {
+            noteSequential(reader, b);
+        }
         return verified(key, b, got).duplicate();
     }
 
@@ -253,22 +288,34 @@ final class RemoteReader {
     }
 
     /**
-     * Starts one ranged GET for {@code plan}, registered so that readers of its blocks wait for it
-     * rather than fetch them again. The returned future completes, on every path, with views of the
-     * planned blocks (also put in the cache, unverified), or with the GET's failure, or with a
-     * {@link CorruptObjectException} if the store returned another length than asked.
+     * Registers one ranged GET for {@code plan}, so that readers of its blocks wait for it rather
+     * than fetch them again; {@link #start} then makes it. The future completes, on every path, with
+     * views of the planned blocks (also put in the cache, unverified), or with the GET's failure, or
+     * with a {@link CorruptObjectException} if the store returned another length than asked.
      */
-    private CompletableFuture<Map<Long, BlockCache.Block>> fetch(String key, Plan plan) {
+    /** Reads the object's index now if {@link #plan} will want it: the plan runs under a lock, and this may GET. */
+    private void indexForPlan(RangeRef r, int i, BlockInfo b) {
+        if (i == 0 && r.position() > 0 && fetchedJustBefore(r.object().key(), b.position()) > 0) {
+            index(r.object());
+        }
+    }
+
+    private Pending register(String key, Plan plan) {
         long[] positions = new long[plan.blocks().size()];
         for (int j = 0; j < positions.length; j++) {
             positions[j] = plan.blocks().get(j).position();
         }
         Arrays.sort(positions);
-        CompletableFuture<Map<Long, BlockCache.Block>> done = new CompletableFuture<>();
-        Pending p = new Pending(positions, done);
+        Pending p = new Pending(positions, new CompletableFuture<>());
         synchronized (pendingLock) {
             pending.computeIfAbsent(key, k -> new ArrayList<>(2)).add(p);
         }
+        return p;
+    }
+
+    /** Starts the GET of a registered plan; see {@link #register}. Returns {@code p}'s future. */
+    private CompletableFuture<Map<Long, BlockCache.Block>> start(String key, Plan plan, Pending p) {
+        CompletableFuture<Map<Long, BlockCache.Block>> done = p.done();
         long from = plan.from();
         long length = plan.end() - from;
         CompletableFuture<ByteBuffer> get;
@@ -331,27 +378,29 @@ final class RemoteReader {
         long end = last.position() + last.size();
         String key = r.object().key();
         if (i + count < r.blockCount() || end - from >= windowBytes) {
-            noteScan(key, reader.id, end, from);
+            noteFetched(key, from, end);
             return new Plan(from, end, want);
         }
-        long scan = i == 0 ? scanTarget(key, reader.id, from) : 0;
+        long scan = i == 0 ? fetchedJustBefore(key, from) : 0;
         if (scan > 0) {
             // Readers are going through this object partition after partition: read on over the
-            // next partitions' blocks, twice as far as last time.
+            // next partitions' blocks, as many bytes as were fetched right before this run.
             DataObjectIndex idx = index(r.object());
+            long limit = end + scan; // past this reader's own blocks; the first next block always goes
             for (int j = r.firstBlock() + r.blockCount(); j < idx.blocks().size(); j++) {
                 BlockInfo bj = idx.block(j);
-                if (bj.position() != end || bj.position() + bj.size() - from > scan
+                long bjEnd = bj.position() + bj.size();
+                if (bj.position() != end || bjEnd - from > windowBytes || (bjEnd > limit && want.size() > count)
                         || blocks.contains(new BlockKey(key, bj.position())) || pendingWith(key, bj.position()) != null) {
                     break;
                 }
                 want.add(bj);
                 end = bj.position() + bj.size();
             }
-            noteScan(key, reader.id, end, from);
+            noteFetched(key, from, end);
             return new Plan(from, end, want);
         }
-        noteScan(key, reader.id, end, from);
+        noteFetched(key, from, end);
         if (remoteReaders.get() < 2) {
             return new Plan(from, end, want);
         }
@@ -419,20 +468,52 @@ final class RemoteReader {
     }
 
     /**
-     * Bytes to fetch from {@code from} if a reader of partition {@code partitionId} missing the
-     * start of its run there continues another partition's last fetch in the object (readers going
-     * through the object partition by partition): twice that fetch, within the window; else 0.
+     * Bytes of the object fetched lately in the window before {@code from}, if they cover at least
+     * half of the stretch from the first of them to {@code from} (else 0): readers are going through
+     * the object partition after partition (in one thread, or several that need not keep in step),
+     * and a reader missing the start of its run there fetches as many bytes of the next partitions'
+     * blocks with its own (at least one block; the window bounds the GET). The fetches double as
+     * long as the readers keep coming, and what nobody reads is at most what was read before it.
+     * Readers of scattered partitions (a sample) cover little of the stretch and fetch their own.
      */
-    private long scanTarget(String key, int partitionId, long from) {
-        synchronized (scans) {
-            long[] s = scans.get(key);
-            return s != null && s[0] == from && s[2] != partitionId ? Math.min(2 * Math.max(s[1], 1), windowBytes) : 0;
+    private long fetchedJustBefore(String key, long from) {
+        synchronized (fetchedSpans) {
+            TreeMap<Long, Long> spans = fetchedSpans.get(key);
+            if (spans == null) {
+                return 0;
+            }
+            long covered = 0;
+            long first = from;
+            for (Map.Entry<Long, Long> e : spans.headMap(from, false).descendingMap().entrySet()) {
+                if (e.getKey() < from - windowBytes) {
+                    break;
+                }
+                covered += Math.min(e.getValue(), from) - e.getKey();
+                first = e.getKey();
+            }
+            return covered > 0 && covered * 2 >= from - first ? covered : 0;
         }
     }
 
-    private void noteScan(String key, int partitionId, long end, long from) {
-        synchronized (scans) {
-            scans.put(key, new long[] {end, end - from, partitionId});
+    private void noteFetched(String key, long from, long end) {
+        synchronized (fetchedSpans) {
+            TreeMap<Long, Long> spans = fetchedSpans.computeIfAbsent(key, k -> new TreeMap<>());
+            long start = from;
+            long stop = end;
+            Map.Entry<Long, Long> before = spans.floorEntry(start);
+            if (before != null && before.getValue() >= start) {
+                start = before.getKey();
+                stop = Math.max(stop, before.getValue());
+            }
+            for (Map.Entry<Long, Long> after = spans.ceilingEntry(start); after != null && after.getKey() <= stop;
+                    after = spans.ceilingEntry(start)) {
+                stop = Math.max(stop, after.getValue());
+                spans.remove(after.getKey());
+            }
+            spans.put(start, stop);
+            if (spans.size() > 64) {
+                spans.pollFirstEntry();
+            }
         }
     }
 
@@ -507,22 +588,31 @@ final class RemoteReader {
         int i = blockFor(next, end); // a multi-block run's index: the reader needs it there anyway
         BlockInfo b = block(next, i);
         String key = next.object().key();
-        if (b.baseOffset() != end || blocks.contains(new BlockKey(key, b.position()))
-                || pendingWith(key, b.position()) != null) {
+        if (b.baseOffset() != end) {
             return;
         }
+        indexForPlan(next, i, b);
         int want = Math.min(reader.readaheadBlocks * 2, 1 << 16);
         int count = windowCount(next, i, want);
-        Plan plan = plan(reader, next, i, count);
-        long bytes = plan.end() - plan.from();
-        if (prefetching.addAndGet(bytes) > blocks.maxBytes() / 2) {
-            prefetching.addAndGet(-bytes);
-            return;
+        Plan plan;
+        Pending mine;
+        long bytes;
+        synchronized (planLock) {
+            if (blocks.contains(new BlockKey(key, b.position())) || pendingWith(key, b.position()) != null) {
+                return;
+            }
+            plan = plan(reader, next, i, count);
+            bytes = plan.end() - plan.from();
+            if (prefetching.addAndGet(bytes) > blocks.maxBytes() / 2) {
+                prefetching.addAndGet(-bytes);
+                return;
+            }
+            mine = register(key, plan);
         }
         reader.readaheadBlocks = want;
         reader.remoteWindowStart = end;
         reader.remoteFetchedEnd = block(next, i + count - 1).nextOffset();
-        fetch(key, plan).whenComplete((blocksFetched, error) -> {
+        start(key, plan, mine).whenComplete((blocksFetched, error) -> {
             prefetching.addAndGet(-bytes);
             if (error != null) {
                 // A reader that needs these blocks fetches them itself and sees the failure then.

@@ -9,6 +9,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -131,7 +135,7 @@ class ColdReadTest extends EngineFixture {
         Map<Integer, List<String>> expected = new HashMap<>();
         for (int object = 0; object < objects; object++) {
             for (int p = 0; p < partitions; p++) {
-                for (int i = 0; i < 4; i++) {
+                for (int i = 0; i < 2 + (p * 7 + object) % 5; i++) { // runs of unequal sizes
                     String v = "p" + p + "-o" + object + "-" + i + "-" + PAD;
                     append(s, TopicPartition.of("many", p), v);
                     expected.computeIfAbsent(p, k -> new ArrayList<>()).add(v);
@@ -158,6 +162,51 @@ class ColdReadTest extends EngineFixture {
         // log2(100) + 1 GETs per object, and its index.
         assertThat(gets).isLessThanOrEqualTo(objects * (8L + 1));
         assertThat((double) fetched / returned).as("bytes fetched / bytes returned").isLessThanOrEqualTo(1.1);
+    }
+
+    /** Four threads sharing fetches (and waiting for each other's): every partition reads back exactly what was appended. */
+    @Test
+    void concurrentReadersOfManyPartitionsShouldEachGetExactlyTheirRecords() throws Exception {
+        int partitions = 100;
+        StoreEngine s = open(Map.of(StoreConfig.OBJECT_BLOCK_BYTES, 4096));
+        s.createTopic("many", partitions);
+        Map<Integer, List<String>> expected = new HashMap<>();
+        for (int object = 0; object < 8; object++) {
+            for (int p = 0; p < partitions; p++) {
+                for (int i = 0; i < 2 + (p * 7 + object) % 5; i++) {
+                    String v = "p" + p + "-o" + object + "-" + i + "-" + PAD;
+                    append(s, TopicPartition.of("many", p), v);
+                    expected.computeIfAbsent(p, k -> new ArrayList<>()).add(v);
+                }
+            }
+            s.flush();
+        }
+        s.close();
+
+        StoreEngine cold = openReadOnly();
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Map<Integer, List<String>>>> parts = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int first = t;
+                parts.add(pool.submit(() -> {
+                    Map<Integer, List<String>> got = new HashMap<>();
+                    for (int p = first; p < partitions; p += 4) {
+                        List<String> values = new ArrayList<>();
+                        readTo(cold, TopicPartition.of("many", p), 3000, values);
+                        got.put(p, values);
+                    }
+                    return got;
+                }));
+            }
+            Map<Integer, List<String>> got = new HashMap<>();
+            for (Future<Map<Integer, List<String>>> f : parts) {
+                got.putAll(f.get(60, TimeUnit.SECONDS));
+            }
+            assertThat(got).isEqualTo(expected);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test
