@@ -50,11 +50,10 @@ import org.slf4j.LoggerFactory;
  * with one GET instead of one per partition, and fetch at most 1.1 times what they use.
  *
  * <p>Readers that go through an object partition after partition (a reader missing the start of
- * its run where bytes of the object were fetched lately) fetch, with their own blocks, as many
- * bytes of the following partitions' blocks as were fetched before (at least
- * {@code object.block.bytes}), within the window: an object read by all its partitions, by one
- * thread or several, costs a GET per doubling rather than one per partition (and one GET for its
- * index).
+ * its run right where bytes of the object were fetched lately) fetch, with their own blocks, as
+ * many bytes of the following partitions' blocks as were fetched right before, within the window:
+ * an object read by all its partitions, by one thread or several, costs a GET per doubling rather
+ * than one per partition (and one GET for its index).
  *
  * <p><b>Shared fetches.</b> A fetch in flight is registered with the blocks it brings; a reader
  * missing one of them waits for it instead of fetching the block again.
@@ -87,8 +86,6 @@ final class RemoteReader {
     private final ObjectStore store;
     /** Bytes one GET fetches at most: readahead.max.bytes, at most a quarter of the block cache. */
     private final long windowBytes;
-    /** Least an object scan fetches past a reader's own blocks: object.block.bytes (a smaller GET costs about as much). */
-    private final long scanMinBytes;
     private final BlockCache blocks;
     private final Cache<String, DataObjectIndex> indexes;
     private final Supplier<Collection<PartitionLog>> partitions;
@@ -115,10 +112,9 @@ final class RemoteReader {
     private final StoreMetrics metrics;
     private final boolean metricsOn;
 
-    RemoteReader(ObjectStore store, long blockCacheBytes, long readaheadMaxBytes, int objectBlockBytes,
-            StoreMetrics metrics, Supplier<Collection<PartitionLog>> partitions) {
+    RemoteReader(ObjectStore store, long blockCacheBytes, long readaheadMaxBytes, StoreMetrics metrics,
+            Supplier<Collection<PartitionLog>> partitions) {
         this.metrics = metrics;
-        this.scanMinBytes = objectBlockBytes;
         this.metricsOn = metrics != StoreMetrics.NONE;
         this.store = store;
         this.partitions = partitions;
@@ -390,8 +386,7 @@ final class RemoteReader {
             // Readers are going through this object partition after partition: read on over the
             // next partitions' blocks, as many bytes as were fetched right before this run.
             DataObjectIndex idx = index(r.object());
-            // past this reader's own blocks; the first next block always goes
-            long limit = end + Math.max(scan, scanMinBytes);
+            long limit = end + scan; // past this reader's own blocks; the first next block always goes
             for (int j = r.firstBlock() + r.blockCount(); j < idx.blocks().size(); j++) {
                 BlockInfo bj = idx.block(j);
                 long bjEnd = bj.position() + bj.size();
@@ -477,9 +472,8 @@ final class RemoteReader {
      * half of the stretch from the first of them to {@code from} (else 0): readers are going through
      * the object partition after partition (in one thread, or several that need not keep in step),
      * and a reader missing the start of its run there fetches as many bytes of the next partitions'
-     * blocks with its own (at least object.block.bytes, and at least one block; the window bounds
-     * the GET). The fetches double as long as the readers keep coming; what nobody reads is at most
-     * what was read before it, or object.block.bytes.
+     * blocks with its own (at least one block; the window bounds the GET). The fetches double as
+     * long as the readers keep coming, and what nobody reads is at most what was read before it.
      * Readers of scattered partitions (a sample) cover little of the stretch and fetch their own.
      */
     private long fetchedJustBefore(String key, long from) {

@@ -180,8 +180,7 @@ public final class StoreEngine implements LogStore {
         this.catalog = new ObjectStoreCatalog(store, clock, config.manifestSnapshotDeltas(),
                 Math.max(config.objectDeleteGraceMs(), 1_000));
         this.cache = readOnly ? null : new LogCache(config.logCacheBytes(), this::cacheFull);
-        this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes(),
-                config.objectBlockBytes(), metrics,
+        this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes(), metrics,
                 partitionsById::values);
         this.scheduler = runtime.newTimer("shale-timer");
         this.uploadExecutor = readOnly ? null : runtime.newSerialExecutor("shale-upload");
