@@ -12,7 +12,8 @@
 #   all        all four, in that order (the default).
 #   --smoke    tiny sizes (CI): checks that every tool runs end to end; the figures are not results.
 #   -- ...     options passed to every tool named; name one tool, since their options differ, e.g.
-#              `measure.sh requests -- --bytes 1g` (a tool prints its usage when an option is wrong).
+#              `measure.sh requests -- --bytes 1g` (a tool prints its usage when an option is wrong);
+#              `-- --out -` prints the tool's section without writing MEASUREMENTS.md.
 #
 # Each tool's default run takes one to three minutes on a 2-core machine; `all` about 5 to 8.
 # Exit status: 0 if every tool succeeded, else the last failing tool's status.
@@ -74,7 +75,9 @@ $(quote "${CMD[@]}")"
   echo "== $(quote "${CMD[@]}")"
   start=$(date +%s)
   set +e
-  "${CMD[@]}" --out benchmarks/MEASUREMENTS.md --command "$COMMAND"
+  OUT=(--out benchmarks/MEASUREMENTS.md)
+  for a in ${EXTRA[@]+"${EXTRA[@]}"}; do [[ $a == --out ]] && OUT=(); done # `-- --out -` prints only
+  "${CMD[@]}" ${OUT[@]+"${OUT[@]}"} --command "$COMMAND"
   s=$?
   set -e
   echo "== $class finished with status $s after $(( $(date +%s) - start )) s"

@@ -20,7 +20,7 @@ import java.util.Objects;
  *   <tr><td>{@code upload.max.in.flight}</td><td>4</td><td>objects being written at once; they are committed in order, those ready together in one manifest delta</td></tr>
  *   <tr><td>{@code object.block.bytes}</td><td>1048576 (1 MiB)</td><td>target size of the data blocks inside objects (the unit of caching)</td></tr>
  *   <tr><td>{@code block.cache.bytes}</td><td>134217728 (128 MiB)</td><td>memory for blocks read back from the object store</td></tr>
- *   <tr><td>{@code readahead.max.bytes}</td><td>16777216 (16 MiB)</td><td>largest ranged GET a sequential reader grows to</td></tr>
+ *   <tr><td>{@code readahead.max.bytes}</td><td>16777216 (16 MiB)</td><td>largest ranged GET a sequential reader grows to (at most a quarter of {@code block.cache.bytes})</td></tr>
  *   <tr><td>{@code compaction.interval.ms}</td><td>30000</td><td>how often compaction looks for work</td></tr>
  *   <tr><td>{@code compaction.max.small.objects}</td><td>16</td><td>merge multi-partition objects once more than this many exist</td></tr>
  *   <tr><td>{@code retention.check.interval.ms}</td><td>30000</td><td>how often retention runs</td></tr>

@@ -218,9 +218,11 @@ public final class ColdRead extends Tool {
         out.paragraph("Counts of the last round. Shale's GETs are counted from the read-only store's open onwards, minus"
                 + " what opening it took (manifest reads).");
 
-        out.note("Readahead restarts at one block for each new object (it follows one partition within one object), so"
-                + " a reader of " + Section.bytes(config.uploadBytes()) + " upload objects makes several smaller GETs per"
-                + " object; after compaction, per-partition segments (segment.bytes, 1 GiB by default) allow longer runs.");
+        out.note("Readahead keeps its window across objects (a run ends at the object's end, so a GET never spans two"
+                + " objects: with " + Section.bytes(config.uploadBytes()) + " upload objects, GETs are at most that), and"
+                + " once the reader is half way through a window the next one is fetched in the background. The block"
+                + " cache is LRU: readahead blocks stay until read (fetched ÷ returned is the indexes' share and"
+                + " nothing re-fetched).");
         out.note("The local directory store reads from the page cache here (its files were just written): this compares"
                 + " CPU paths, not disks.");
         out.note("S3Proxy runs in this JVM on localhost: no network latency, so per-GET overheads weigh less than on S3.");

@@ -77,6 +77,10 @@ final class PartitionLog {
     /** One past the last offset of the last block read remotely: the next block is "sequential" if it starts here. */
     volatile long remoteNextOffset = -1;
     volatile int readaheadBlocks = 1;
+    /** First offset of the last readahead window fetched (or being fetched) for this partition. */
+    volatile long remoteWindowStart = -1;
+    /** One past the last offset of that window: a background fetch of the next one starts half way through it. */
+    volatile long remoteFetchedEnd = -1;
 
     PartitionLog(StoreEngine engine, TopicHandle topic, PartitionMeta meta, int index) {
         this.engine = engine;

@@ -14,50 +14,114 @@ import io.shale.log.record.RecordBatch;
 import io.shale.log.record.RecordBatchLayout;
 import io.shale.log.spi.ObjectStore;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The read path for data no longer in the log cache: locate the block through the manifest's
- * ranges (and, for multi-block ranges, the object's index), fetch it with a ranged GET through a
- * byte-weighted Caffeine block cache, verify its CRC, and hand out views of it.
+ * ranges (and, for multi-block ranges, the object's index), fetch it with a ranged GET into a
+ * byte-bounded LRU {@link BlockCache}, verify its CRC, and hand out views of it.
  *
  * <p><b>Readahead.</b> Each partition remembers where the last block it read remotely ended. A
  * read of the block that starts there (in the same object or the next one) doubles the number of
- * blocks fetched by one GET (up to {@code readahead.max.bytes}); any other read resets it to one
- * block. The extra blocks go into the cache.
+ * blocks fetched by one GET (up to the readahead window: {@code readahead.max.bytes}, at most a
+ * quarter of {@code block.cache.bytes}); any other read resets it to one block. Once a sequential
+ * reader is half way through its window, the next window is fetched in the background (at most
+ * half of {@code block.cache.bytes} of such fetches at once), so the reader does not stop for it.
+ *
+ * <p><b>Neighbouring partitions.</b> An upload object holds many partitions' blocks, sorted by
+ * partition. When a fetch reaches the end of the reader's run in an object, it goes on over the
+ * runs that other partitions' readers will read next in the same object (their remote position
+ * lies in them), within the window and only as long as the bytes nobody asked for stay at most a
+ * tenth of the bytes fetched for readers: consumers catching up on many partitions read an object
+ * with one GET instead of one per partition, and fetch at most 1.1 times what they use.
+ *
+ * <p>Readers that go through an object partition after partition (a reader missing the start of
+ * its run right where bytes of the object were fetched lately) fetch, with their own blocks, as
+ * many bytes of the following partitions' blocks as were fetched right before, within the window:
+ * an object read by all its partitions, by one thread or several, costs a GET per doubling rather
+ * than one per partition (and one GET for its index).
+ *
+ * <p><b>Shared fetches.</b> A fetch in flight is registered with the blocks it brings; a reader
+ * missing one of them waits for it instead of fetching the block again.
  *
  * <p>Cached blocks are writable heap buffers internally (so CRC checks take the array fast path);
  * nothing here writes to them, and callers only see read-only views through
- * {@link RecordBatch#buffer()}.
+ * {@link RecordBatch#buffer()}. A fetched block is CRC-checked when a reader first uses it.
  *
- * <p><b>Threading.</b> Thread-safe; fetches run on the caller's thread (blocking on the object
- * store). Two readers missing the same block at once may both fetch it; the cache keeps one.
+ * <p><b>Threading.</b> Thread-safe; fetches a reader needs run on the caller's thread (blocking
+ * on the object store); background fetches complete on the object store's threads, which only
+ * slice and cache the bytes.
  */
 final class RemoteReader {
+    private static final Logger log = LoggerFactory.getLogger(RemoteReader.class);
+
     record BlockKey(String object, long position) {
     }
 
+    /** A fetch in flight: the blocks it brings (sorted positions) and the future of their views. */
+    private record Pending(long[] positions, CompletableFuture<Map<Long, BlockCache.Block>> done) {
+        boolean brings(long position) {
+            return Arrays.binarySearch(positions, position) >= 0;
+        }
+    }
+
+    /** A planned GET: {@code [from, end)} of an object, and the blocks in it that readers want. */
+    private record Plan(long from, long end, List<BlockInfo> blocks) {
+    }
+
     private final ObjectStore store;
-    private final long readaheadMaxBytes;
-    private final Cache<BlockKey, ByteBuffer> blocks;
+    /** Bytes one GET fetches at most: readahead.max.bytes, at most a quarter of the block cache. */
+    private final long windowBytes;
+    private final BlockCache blocks;
     private final Cache<String, DataObjectIndex> indexes;
+    private final Supplier<Collection<PartitionLog>> partitions;
+    private final Object pendingLock = new Object();
+    /** Held while a fetch is planned and registered (never during a GET). */
+    private final Object planLock = new Object();
+    private final HashMap<String, List<Pending>> pending = new HashMap<>();
+    /**
+     * Per object (the most recently read 1,024): the byte ranges fetches were planned for lately,
+     * merged where they touch (start to end, at most 64 per object).
+     */
+    private final LinkedHashMap<String, TreeMap<Long, Long>> fetchedSpans = new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, TreeMap<Long, Long>> eldest) {
+            return size() > 1024;
+        }
+    };
+    /** Bytes of background fetches not yet completed. */
+    private final AtomicLong prefetching = new AtomicLong();
+    /** Partitions that have read remotely (a hint: neighbours are looked for only when there is more than one). */
+    private final AtomicInteger remoteReaders = new AtomicInteger();
     final AtomicLong gets = new AtomicLong();
     final AtomicLong bytesFetched = new AtomicLong();
     private final StoreMetrics metrics;
     private final boolean metricsOn;
 
-    RemoteReader(ObjectStore store, long blockCacheBytes, long readaheadMaxBytes, StoreMetrics metrics) {
+    RemoteReader(ObjectStore store, long blockCacheBytes, long readaheadMaxBytes, StoreMetrics metrics,
+            Supplier<Collection<PartitionLog>> partitions) {
         this.metrics = metrics;
         this.metricsOn = metrics != StoreMetrics.NONE;
         this.store = store;
-        this.readaheadMaxBytes = readaheadMaxBytes;
+        this.partitions = partitions;
+        this.windowBytes = Math.min(readaheadMaxBytes, blockCacheBytes / 4);
+        this.blocks = new BlockCache(blockCacheBytes);
         // Maintenance (eviction) on the calling thread rather than the common pool: no thread of its
         // own, and the same order of events for the same calls (the deterministic simulation relies on it).
-        this.blocks = Caffeine.newBuilder()
-                .executor(Runnable::run)
-                .maximumWeight(blockCacheBytes)
-                .weigher((BlockKey k, ByteBuffer v) -> v.capacity())
-                .build();
         this.indexes = Caffeine.newBuilder()
                 .executor(Runnable::run)
                 .maximumWeight(Math.max(8L << 20, blockCacheBytes / 8))
@@ -68,7 +132,7 @@ final class RemoteReader {
     /** Drops everything cached about an object (it was deleted). */
     void forget(String objectKey) {
         indexes.invalidate(objectKey);
-        blocks.asMap().keySet().removeIf(k -> k.object().equals(objectKey));
+        blocks.forget(objectKey);
     }
 
     /** Number of blocks in a range. */
@@ -136,66 +200,425 @@ final class RemoteReader {
      */
     ByteBuffer blockBytes(PartitionLog reader, RangeRef r, int i) {
         BlockInfo b = block(r, i);
-        BlockKey key = new BlockKey(r.object().key(), b.position());
-        ByteBuffer hit = blocks.getIfPresent(key);
+        String key = r.object().key();
+        BlockCache.Block hit = cachedOrPending(key, b);
         if (metricsOn) {
             metrics.blockCacheLookup(hit != null);
         }
         if (hit != null) {
+            ByteBuffer bytes = verified(key, b, hit);
             noteSequential(reader, b);
-            return hit.duplicate();
+            maybePrefetch(reader, b);
+            return bytes.duplicate();
         }
-        int count = readaheadCount(reader, r, i);
-        BlockInfo last = block(r, i + count - 1);
-        long from = b.position();
-        long length = last.position() + last.size() - from;
-        ByteBuffer fetched = await(store.get(r.object().key(), from, length),
-                "reading " + length + " bytes at " + from + " of data object " + r.object().key());
-        gets.incrementAndGet();
-        bytesFetched.addAndGet(fetched.remaining());
-        if (fetched.remaining() != length) {
-            throw new CorruptObjectException("data object '" + r.object().key() + "' returned " + fetched.remaining()
-                    + " bytes for a range of " + length + " at " + from + " (truncated object?)");
-        }
-        ByteBuffer first = null;
-        for (int j = 0; j < count; j++) {
-            BlockInfo bj = j == 0 ? b : block(r, i + j);
-            ByteBuffer slice = fetched.slice((int) (bj.position() - from), bj.size());
-            DataObjectIndex.verifyBlock(r.object().key(), bj, slice);
-            blocks.put(new BlockKey(r.object().key(), bj.position()), slice);
-            if (j == 0) {
-                first = slice;
+        indexForPlan(r, i, b);
+        // Planning and registering the fetch is one step for all readers: several readers missing
+        // neighbouring blocks at once (threads going through an object partition by partition) then
+        // share the first one's GET instead of each making its own.
+        Plan plan = null;
+        Pending mine = null;
+        Pending other = null;
+        BlockCache.Block got;
+        synchronized (planLock) {
+            got = blocks.get(new BlockKey(key, b.position()));
+            if (got == null) {
+                other = pendingWith(key, b.position());
+                if (other == null) {
+                    plan = plan(reader, r, i, readaheadCount(reader, r, i));
+                    mine = register(key, plan);
+                }
             }
         }
-        return first.duplicate();
+        if (got == null) {
+            if (mine != null) {
+                start(key, plan, mine);
+            } else {
+                noteSequential(reader, b);
+            }
+            Pending p = mine != null ? mine : other;
+            String what = mine != null
+                    ? "reading " + (plan.end() - plan.from()) + " bytes at " + plan.from() + " of data object " + key
+                    : "reading block at " + b.position() + " of data object " + key;
+            got = await(p.done(), what).get(b.position());
+        } else {
+            noteSequential(reader, b);
+        }
+        return verified(key, b, got).duplicate();
     }
 
-    private static void noteSequential(PartitionLog reader, BlockInfo b) {
+    /** The cached block, or the block from a fetch in flight that brings it (waiting for it), or null. */
+    private BlockCache.Block cachedOrPending(String key, BlockInfo b) {
+        BlockCache.Block hit = blocks.get(new BlockKey(key, b.position()));
+        if (hit != null) {
+            return hit;
+        }
+        Pending p = pendingWith(key, b.position());
+        if (p == null) {
+            return null;
+        }
+        return await(p.done(), "reading block at " + b.position() + " of data object " + key).get(b.position());
+    }
+
+    private Pending pendingWith(String key, long position) {
+        synchronized (pendingLock) {
+            List<Pending> ps = pending.get(key);
+            if (ps != null) {
+                for (Pending p : ps) {
+                    if (p.brings(position)) {
+                        return p;
+                    }
+                }
+            }
+            return null;
+        }
+    }
+
+    /** The block's bytes after a CRC check on first use; a block that fails it leaves the cache (a retry refetches). */
+    private ByteBuffer verified(String key, BlockInfo b, BlockCache.Block block) {
+        if (!block.verified) {
+            try {
+                DataObjectIndex.verifyBlock(key, b, block.bytes.duplicate());
+            } catch (CorruptObjectException e) {
+                blocks.remove(new BlockKey(key, b.position()), block);
+                throw e;
+            }
+            block.verified = true;
+        }
+        return block.bytes;
+    }
+
+    /**
+     * Registers one ranged GET for {@code plan}, so that readers of its blocks wait for it rather
+     * than fetch them again; {@link #start} then makes it. The future completes, on every path, with
+     * views of the planned blocks (also put in the cache, unverified), or with the GET's failure, or
+     * with a {@link CorruptObjectException} if the store returned another length than asked.
+     */
+    /** Reads the object's index now if {@link #plan} will want it: the plan runs under a lock, and this may GET. */
+    private void indexForPlan(RangeRef r, int i, BlockInfo b) {
+        if (i == 0 && r.position() > 0 && fetchedJustBefore(r.object().key(), b.position()) > 0) {
+            index(r.object());
+        }
+    }
+
+    private Pending register(String key, Plan plan) {
+        long[] positions = new long[plan.blocks().size()];
+        for (int j = 0; j < positions.length; j++) {
+            positions[j] = plan.blocks().get(j).position();
+        }
+        Arrays.sort(positions);
+        Pending p = new Pending(positions, new CompletableFuture<>());
+        synchronized (pendingLock) {
+            pending.computeIfAbsent(key, k -> new ArrayList<>(2)).add(p);
+        }
+        return p;
+    }
+
+    /** Starts the GET of a registered plan; see {@link #register}. Returns {@code p}'s future. */
+    private CompletableFuture<Map<Long, BlockCache.Block>> start(String key, Plan plan, Pending p) {
+        CompletableFuture<Map<Long, BlockCache.Block>> done = p.done();
+        long from = plan.from();
+        long length = plan.end() - from;
+        CompletableFuture<ByteBuffer> get;
+        try {
+            get = store.get(key, from, length);
+        } catch (RuntimeException e) {
+            get = CompletableFuture.failedFuture(e);
+        }
+        get.whenComplete((fetched, error) -> {
+            try {
+                if (error != null) {
+                    done.completeExceptionally(error);
+                    return;
+                }
+                gets.incrementAndGet();
+                bytesFetched.addAndGet(fetched.remaining());
+                if (fetched.remaining() != length) {
+                    throw new CorruptObjectException("data object '" + key + "' returned " + fetched.remaining()
+                            + " bytes for a range of " + length + " at " + from + " (truncated object?)");
+                }
+                Map<Long, BlockCache.Block> out = new HashMap<>();
+                int base = fetched.position();
+                for (BlockInfo bj : plan.blocks()) {
+                    BlockCache.Block block = new BlockCache.Block(fetched.slice(base + (int) (bj.position() - from),
+                            bj.size()));
+                    out.put(bj.position(), block);
+                    blocks.put(new BlockKey(key, bj.position()), block);
+                }
+                done.complete(out);
+            } catch (Throwable t) {
+                done.completeExceptionally(t);
+            } finally {
+                synchronized (pendingLock) {
+                    List<Pending> ps = pending.get(key);
+                    if (ps != null) {
+                        ps.remove(p);
+                        if (ps.isEmpty()) {
+                            pending.remove(key);
+                        }
+                    }
+                }
+            }
+        });
+        return done;
+    }
+
+    /**
+     * What one GET for {@code count} blocks of {@code r} from block {@code i} brings: those blocks
+     * and, if they end the run inside the window, the runs of this object that other partitions'
+     * readers are positioned in, while the bytes between them (which nobody wants) stay at most a
+     * tenth of the wanted bytes.
+     */
+    private Plan plan(PartitionLog reader, RangeRef r, int i, int count) {
+        List<BlockInfo> want = new ArrayList<>(count);
+        for (int j = 0; j < count; j++) {
+            want.add(block(r, i + j));
+        }
+        long from = want.get(0).position();
+        BlockInfo last = want.get(count - 1);
+        long end = last.position() + last.size();
+        String key = r.object().key();
+        if (i + count < r.blockCount() || end - from >= windowBytes) {
+            noteFetched(key, from, end);
+            return new Plan(from, end, want);
+        }
+        long scan = i == 0 ? fetchedJustBefore(key, from) : 0;
+        if (scan > 0) {
+            // Readers are going through this object partition after partition: read on over the
+            // next partitions' blocks, as many bytes as were fetched right before this run.
+            DataObjectIndex idx = index(r.object());
+            long limit = end + scan; // past this reader's own blocks; the first next block always goes
+            for (int j = r.firstBlock() + r.blockCount(); j < idx.blocks().size(); j++) {
+                BlockInfo bj = idx.block(j);
+                long bjEnd = bj.position() + bj.size();
+                if (bj.position() != end || bjEnd - from > windowBytes || (bjEnd > limit && want.size() > count)
+                        || blocks.contains(new BlockKey(key, bj.position())) || pendingWith(key, bj.position()) != null) {
+                    break;
+                }
+                want.add(bj);
+                end = bj.position() + bj.size();
+            }
+            noteFetched(key, from, end);
+            return new Plan(from, end, want);
+        }
+        noteFetched(key, from, end);
+        if (remoteReaders.get() < 2) {
+            return new Plan(from, end, want);
+        }
+        List<List<BlockInfo>> others = new ArrayList<>();
+        for (PartitionLog q : partitions.get()) {
+            long at = q.remoteNextOffset;
+            if (q == reader || at < 0) {
+                continue;
+            }
+            RangeRef rq = q.meta.findAtOrAfter(at);
+            if (rq == null || !rq.contains(at) || !rq.object().key().equals(key) || rq.position() < end) {
+                continue;
+            }
+            int first;
+            if (rq.blockCount() == 1) {
+                first = 0;
+            } else if (indexes.getIfPresent(key) != null) {
+                first = blockFor(rq, at);
+            } else {
+                continue; // the index would cost a GET of its own: not worth it for a neighbour
+            }
+            BlockInfo fb = block(rq, first);
+            if (blocks.contains(new BlockKey(key, fb.position())) || pendingWith(key, fb.position()) != null) {
+                continue;
+            }
+            List<BlockInfo> run = new ArrayList<>(rq.blockCount() - first);
+            for (int j = first; j < rq.blockCount(); j++) {
+                run.add(j == first ? fb : block(rq, j));
+            }
+            others.add(run);
+        }
+        if (others.isEmpty()) {
+            return new Plan(from, end, want);
+        }
+        others.sort(Comparator.comparingLong(run -> run.get(0).position()));
+        long wanted = end - from;
+        long unwanted = 0;
+        for (List<BlockInfo> run : others) {
+            long gap = run.get(0).position() - end;
+            if (gap < 0) {
+                continue; // overlaps what is already planned (runs of one partition seen twice): skip
+            }
+            long add = 0;
+            int take = 0;
+            for (BlockInfo bj : run) {
+                if (bj.position() + bj.size() - from > windowBytes) {
+                    break;
+                }
+                add += bj.size();
+                take++;
+            }
+            if (take == 0 || (unwanted + gap) * 10 > wanted + add) {
+                break;
+            }
+            want.addAll(run.subList(0, take));
+            BlockInfo lastTaken = run.get(take - 1);
+            end = lastTaken.position() + lastTaken.size();
+            wanted += add;
+            unwanted += gap;
+            if (take < run.size()) {
+                break;
+            }
+        }
+        return new Plan(from, end, want);
+    }
+
+    /**
+     * Bytes of the object fetched lately in the window before {@code from}, if they cover at least
+     * half of the stretch from the first of them to {@code from} (else 0): readers are going through
+     * the object partition after partition (in one thread, or several that need not keep in step),
+     * and a reader missing the start of its run there fetches as many bytes of the next partitions'
+     * blocks with its own (at least one block; the window bounds the GET). The fetches double as
+     * long as the readers keep coming, and what nobody reads is at most what was read before it.
+     * Readers of scattered partitions (a sample) cover little of the stretch and fetch their own.
+     */
+    private long fetchedJustBefore(String key, long from) {
+        synchronized (fetchedSpans) {
+            TreeMap<Long, Long> spans = fetchedSpans.get(key);
+            if (spans == null) {
+                return 0;
+            }
+            long covered = 0;
+            long first = from;
+            for (Map.Entry<Long, Long> e : spans.headMap(from, false).descendingMap().entrySet()) {
+                if (e.getKey() < from - windowBytes) {
+                    break;
+                }
+                covered += Math.min(e.getValue(), from) - e.getKey();
+                first = e.getKey();
+            }
+            return covered > 0 && covered * 2 >= from - first ? covered : 0;
+        }
+    }
+
+    private void noteFetched(String key, long from, long end) {
+        synchronized (fetchedSpans) {
+            TreeMap<Long, Long> spans = fetchedSpans.computeIfAbsent(key, k -> new TreeMap<>());
+            long start = from;
+            long stop = end;
+            Map.Entry<Long, Long> before = spans.floorEntry(start);
+            if (before != null && before.getValue() >= start) {
+                start = before.getKey();
+                stop = Math.max(stop, before.getValue());
+            }
+            for (Map.Entry<Long, Long> after = spans.ceilingEntry(start); after != null && after.getKey() <= stop;
+                    after = spans.ceilingEntry(start)) {
+                stop = Math.max(stop, after.getValue());
+                spans.remove(after.getKey());
+            }
+            spans.put(start, stop);
+            if (spans.size() > 64) {
+                spans.pollFirstEntry();
+            }
+        }
+    }
+
+    private void noteSequential(PartitionLog reader, BlockInfo b) {
+        if (reader.remoteNextOffset < 0) {
+            remoteReaders.incrementAndGet();
+        }
         reader.remoteNextOffset = b.nextOffset();
     }
 
     /**
      * How many blocks to fetch with one GET: one for a random read; for a sequential reader (this
      * block starts where its last one ended, in this object or the previous one) twice as many as
-     * last time, cut at {@code readahead.max.bytes} and at the end of the run. The window keeps
+     * last time, cut at the readahead window and at the end of the run. The window keeps
      * growing across runs, so a reader catching up over many objects soon reads each with one GET.
      */
     private int readaheadCount(PartitionLog reader, RangeRef r, int i) {
         boolean sequential = block(r, i).baseOffset() == reader.remoteNextOffset;
         int want = sequential ? Math.min(reader.readaheadBlocks * 2, 1 << 16) : 1;
+        int k = windowCount(r, i, want);
+        reader.readaheadBlocks = want;
+        if (reader.remoteNextOffset < 0) {
+            remoteReaders.incrementAndGet();
+        }
+        reader.remoteNextOffset = block(r, i + k - 1).nextOffset();
+        reader.remoteWindowStart = block(r, i).baseOffset();
+        reader.remoteFetchedEnd = reader.remoteNextOffset;
+        return k;
+    }
+
+    /** Up to {@code want} blocks of {@code r} from block {@code i}, at least one, within the window and the run. */
+    private int windowCount(RangeRef r, int i, int want) {
         int k = 0;
         long bytes = 0;
         while (k < want && i + k < r.blockCount()) {
             long size = block(r, i + k).size();
-            if (k > 0 && bytes + size > readaheadMaxBytes) {
+            if (k > 0 && bytes + size > windowBytes) {
                 break;
             }
             bytes += size;
             k++;
         }
-        reader.readaheadBlocks = want;
-        reader.remoteNextOffset = block(r, i + k - 1).nextOffset();
         return k;
+    }
+
+    /**
+     * Once a sequential reader is half way through the offsets of its last window, starts the GET
+     * of its next window in the background (as a sequential miss there would: twice the blocks),
+     * unless that window is cached or in flight already, or background fetches hold half of the
+     * block cache's bytes.
+     */
+    private void maybePrefetch(PartitionLog reader, BlockInfo served) {
+        try {
+            prefetch(reader, served);
+        } catch (RuntimeException e) {
+            // Only a hint failed (reading the next run's index, say): the block asked for is served;
+            // a reader that gets there fetches by itself and sees any failure then.
+            log.debug("no background read after block at offset {} of {}", served.baseOffset(), reader.tp, e);
+        }
+    }
+
+    private void prefetch(PartitionLog reader, BlockInfo served) {
+        long end = reader.remoteFetchedEnd;
+        long start = reader.remoteWindowStart;
+        if (end < 0 || served.nextOffset() > end || served.baseOffset() < start + (end - start) / 2) {
+            return;
+        }
+        RangeRef next = reader.meta.findAtOrAfter(end);
+        if (next == null || !next.contains(end)) {
+            return;
+        }
+        int i = blockFor(next, end); // a multi-block run's index: the reader needs it there anyway
+        BlockInfo b = block(next, i);
+        String key = next.object().key();
+        if (b.baseOffset() != end) {
+            return;
+        }
+        indexForPlan(next, i, b);
+        int want = Math.min(reader.readaheadBlocks * 2, 1 << 16);
+        int count = windowCount(next, i, want);
+        Plan plan;
+        Pending mine;
+        long bytes;
+        synchronized (planLock) {
+            if (blocks.contains(new BlockKey(key, b.position())) || pendingWith(key, b.position()) != null) {
+                return;
+            }
+            plan = plan(reader, next, i, count);
+            bytes = plan.end() - plan.from();
+            if (prefetching.addAndGet(bytes) > blocks.maxBytes() / 2) {
+                prefetching.addAndGet(-bytes);
+                return;
+            }
+            mine = register(key, plan);
+        }
+        reader.readaheadBlocks = want;
+        reader.remoteWindowStart = end;
+        reader.remoteFetchedEnd = block(next, i + count - 1).nextOffset();
+        start(key, plan, mine).whenComplete((blocksFetched, error) -> {
+            prefetching.addAndGet(-bytes);
+            if (error != null) {
+                // A reader that needs these blocks fetches them itself and sees the failure then.
+                log.debug("background read of {} bytes at {} of data object {} failed", bytes, plan.from(), key, error);
+            }
+        });
     }
 
     /**
@@ -246,24 +669,24 @@ final class RemoteReader {
     /** Whole verified block views of a range, for timestamp search and compaction. */
     ByteBuffer blockBytesNoReadahead(RangeRef r, int i) {
         BlockInfo b = block(r, i);
-        BlockKey key = new BlockKey(r.object().key(), b.position());
-        ByteBuffer hit = blocks.getIfPresent(key);
+        String key = r.object().key();
+        BlockCache.Block hit = cachedOrPending(key, b);
         if (metricsOn) {
             metrics.blockCacheLookup(hit != null);
         }
         if (hit != null) {
-            return hit.duplicate();
+            return verified(key, b, hit).duplicate();
         }
-        ByteBuffer fetched = await(store.get(r.object().key(), b.position(), b.size()),
-                "reading block at " + b.position() + " of data object " + r.object().key());
+        ByteBuffer fetched = await(store.get(key, b.position(), b.size()),
+                "reading block at " + b.position() + " of data object " + key);
         gets.incrementAndGet();
         bytesFetched.addAndGet(fetched.remaining());
-        DataObjectIndex.verifyBlock(r.object().key(), b, fetched);
+        DataObjectIndex.verifyBlock(key, b, fetched);
         return fetched;
     }
 
     /** Weight of cached blocks, for metrics. */
     long cachedBytes() {
-        return blocks.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
+        return blocks.weight();
     }
 }

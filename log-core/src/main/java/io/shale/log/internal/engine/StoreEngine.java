@@ -184,7 +184,8 @@ public final class StoreEngine implements LogStore {
                 : java.util.Objects.requireNonNull(catalogFactory.open(store, clock, config, wal == null),
                         "the catalog factory returned null");
         this.cache = readOnly ? null : new LogCache(config.logCacheBytes(), this::cacheFull);
-        this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes(), metrics);
+        this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes(), metrics,
+                partitionsById::values);
         this.scheduler = runtime.newTimer("shale-timer");
         this.uploadExecutor = readOnly ? null : runtime.newSerialExecutor("shale-upload");
         this.maintenanceExecutor = runtime.newSerialExecutor("shale-maintenance");
