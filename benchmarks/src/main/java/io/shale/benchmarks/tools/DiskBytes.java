@@ -1,0 +1,214 @@
+package io.shale.benchmarks.tools;
+
+import io.shale.benchmarks.ShaleStores;
+import io.shale.benchmarks.shale.ShaleBatches;
+import io.shale.log.AppendResult;
+import io.shale.log.LogStore;
+import io.shale.log.StoreConfig;
+import io.shale.log.TopicPartition;
+import io.shale.storage.local.objectstore.LocalDirectoryObjectStore;
+import io.shale.storage.local.wal.FileWriteAheadLog;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Bytes written to disk per byte appended in local mode (file WAL + local-directory object store),
+ * and the WAL group size the durable-append workload forms. Target: at most 2.5 bytes written per
+ * byte appended, counting the WAL (frames, segment headers and the zero-fill of preallocated
+ * segments), the local objects and compaction.
+ *
+ * <p>Workload: as {@code ShaleAppendBenchmark.appendBatchPipelined}: {@code --producers} threads,
+ * each on its own partition, {@code appendBatch} of a ready 16 x 1 KiB Kafka v2 batch keeping
+ * {@code --in-flight} appends outstanding, for {@code --seconds}, then {@code close()} (which
+ * uploads what is left). The store has the benchmarks' settings ({@link ShaleStores#STORE_SETTINGS}:
+ * compaction every second, retention 256 MiB per partition); the run is repeated with compaction
+ * off, as the JMH benchmark has it, and with one producer waiting for each append
+ * ({@code appendBatchSingleProducer}'s group size).
+ *
+ * <p>Disk bytes are this process's {@code write_bytes} from {@code /proc/self/io} (bytes it caused
+ * to be sent to the block device, page-cache writeback included), read before opening the store
+ * and after closing it; the WAL's own share comes from its counters ({@code fileBytesWritten}, plus
+ * {@code segmentBytes} per segment file it created); the rest is objects, compaction and metadata.
+ *
+ * <pre>
+ * java -cp 'benchmarks/target/benchmarks.jar:benchmarks/target/measure-lib/*' \
+ *     io.shale.benchmarks.tools.DiskBytes [--seconds 20] [--producers 4] [--in-flight 32]
+ * </pre>
+ */
+public final class DiskBytes extends Tool {
+    private static final int RECORD_BYTES = 1024;
+    private static final int RECORDS_PER_BATCH = 16;
+    private static final long WAL_SEGMENT_BYTES = 64L << 20;   // FileWriteAheadLog's default
+
+    public static void main(String[] args) {
+        new DiskBytes().execute(args);
+    }
+
+    @Override
+    String id() {
+        return "diskbytes";
+    }
+
+    @Override
+    String title() {
+        return "Bytes written to disk per byte appended, local mode (DiskBytes)";
+    }
+
+    @Override
+    Set<String> options() {
+        return Set.of("seconds", "producers", "in-flight");
+    }
+
+    @Override
+    String usage() {
+        return """
+                usage: DiskBytes [--smoke] [--seconds 20] [--producers 4] [--in-flight 32]
+                                 [--out FILE|-] [--command TEXT]
+                  --seconds    how long each workload appends (--smoke: 2)
+                  --producers  producer threads of the pipelined workloads, one partition each
+                  --in-flight  appends each pipelined producer keeps outstanding""";
+    }
+
+    /** What one workload measured. */
+    record Run(String name, double seconds, long appendedBytes, long diskBytes, long walBytes, long walZeroFill,
+            long groups, long dataPut, long manifestPut) {
+        double perAppended() {
+            return diskBytes / (double) appendedBytes;
+        }
+    }
+
+    @Override
+    void run(Args args, boolean smoke, Path dir, Section out) throws Exception {
+        int seconds = args.integer("seconds", smoke ? 2 : 20);
+        int producers = args.integer("producers", 4);
+        int inFlight = args.integer("in-flight", 32);
+        if (seconds < 1 || producers < 1 || inFlight < 1) {
+            throw new IllegalArgumentException("--seconds, --producers and --in-flight must be at least 1");
+        }
+        if (!Files.isReadable(Path.of("/proc/self/io"))) {
+            throw new IllegalStateException("/proc/self/io is not readable: this tool needs Linux's per-process I/O "
+                    + "accounting");
+        }
+        List<Run> runs = new ArrayList<>();
+        runs.add(measure("pipelined, " + producers + " producers x " + inFlight + " in flight, compaction every 1 s",
+                dir.resolve("a"), Map.of(), producers, inFlight, seconds));
+        runs.add(measure("pipelined, " + producers + " producers x " + inFlight + " in flight, compaction off",
+                dir.resolve("b"), Map.of(StoreConfig.COMPACTION_INTERVAL_MS, 3_600_000L), producers, inFlight,
+                seconds));
+        runs.add(measure("1 producer, waiting for each append, compaction every 1 s", dir.resolve("c"), Map.of(), 1,
+                1, seconds));
+        runs.add(measure("1 producer, waiting for each append, compaction off", dir.resolve("d"),
+                Map.of(StoreConfig.COMPACTION_INTERVAL_MS, 3_600_000L), 1, 1, seconds));
+
+        List<String[]> rows = new ArrayList<>();
+        for (Run r : runs) {
+            long other = r.diskBytes - r.walBytes - r.walZeroFill - r.dataPut - r.manifestPut;
+            double a = r.appendedBytes;
+            rows.add(new String[] {r.name, Section.num(a / r.seconds / 1e6),
+                Section.bytes(r.walBytes / (double) Math.max(1, r.groups)),
+                Section.num(r.walBytes / a), Section.num(r.walZeroFill / a), Section.num(r.dataPut / a),
+                Section.num(r.manifestPut / a), Section.num(other / a),
+                Section.num(r.perAppended()),
+                Section.verdict(true, r.perAppended() <= 2.5)});
+        }
+        out.paragraph("Bytes appended = the Kafka v2 batches passed to `appendBatch` (16 x 1 KiB values plus "
+                + "the batch's own 1-2 % of headers). Disk bytes = this process's `write_bytes` "
+                + "(`/proc/self/io`) from before opening the store to after closing it. WAL = frames and "
+                + "segment headers written (`fileBytesWritten`); zero-fill = 64 MiB per WAL segment file "
+                + "preallocated (recycled segments cost none); data and manifest = bytes PUT to the local "
+                + "object store under `data/` (uploads and compaction) and `manifest/`; rest = what the "
+                + "process wrote beyond those (file-system metadata, journal, temp files). Group = average "
+                + "WAL group (bytes of one write + fdatasync). Ratios are ÷ bytes appended.");
+        out.table(new String[] {"workload", "appended MB/s", "WAL group", "WAL", "zero-fill", "data objects",
+            "manifest", "rest", "disk ÷ appended", "≤ 2.5×"}, "lrrrrrrrrl", rows);
+    }
+
+    private Run measure(String name, Path dir, Map<String, ?> settings, int producers, int inFlight, int seconds)
+            throws Exception {
+        Files.createDirectories(dir);
+        Map<String, Object> config = new HashMap<>(ShaleStores.STORE_SETTINGS);
+        config.putAll(settings);
+        long before = writeBytes();
+        FileWriteAheadLog wal = FileWriteAheadLog.builder(dir.resolve("wal")).build();
+        CountingObjectStore objects = new CountingObjectStore(LocalDirectoryObjectStore.open(dir.resolve("objects")));
+        AtomicLong appended = new AtomicLong();
+        long t0;
+        long t1;
+        try (LogStore store = LogStore.builder().objectStore(objects).wal(wal).config(config).open()) {
+            store.createTopic("disk", producers, ShaleStores.TOPIC_SETTINGS);
+            long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+            List<Thread> threads = new ArrayList<>();
+            List<Throwable> errors = new ArrayList<>();
+            t0 = System.nanoTime();
+            for (int p = 0; p < producers; p++) {
+                TopicPartition tp = TopicPartition.of("disk", p);
+                Thread t = new Thread(() -> {
+                    try {
+                        produce(store, tp, inFlight, deadline, appended);
+                    } catch (Throwable e) {
+                        synchronized (errors) {
+                            errors.add(e);
+                        }
+                    }
+                }, "disk-producer-" + p);
+                threads.add(t);
+                t.start();
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            t1 = System.nanoTime();
+            if (!errors.isEmpty()) {
+                throw new IllegalStateException("a producer failed", errors.get(0));
+            }
+        }
+        long disk = writeBytes() - before;
+        long created = wal.segmentsCreated() - wal.unpreallocatedSegments();
+        CountingObjectStore.Counts counts = objects.snapshot();
+        return new Run(name, (t1 - t0) / 1e9, appended.get(), disk, wal.fileBytesWritten(), created * WAL_SEGMENT_BYTES,
+                wal.groupsWritten(), counts.bytesPut(CountingObjectStore.Area.DATA),
+                counts.bytesPut(CountingObjectStore.Area.MANIFEST));
+    }
+
+    private static void produce(LogStore store, TopicPartition tp, int inFlight, long deadline, AtomicLong appended) {
+        ByteBuffer batch = ShaleBatches.batch(RECORDS_PER_BATCH, RECORD_BYTES);
+        int batchBytes = batch.remaining();
+        @SuppressWarnings("unchecked")
+        CompletableFuture<AppendResult>[] window = new CompletableFuture[inFlight];
+        int next = 0;
+        long n = 0;
+        while (System.nanoTime() < deadline) {
+            if (window[next] != null) {
+                window[next].join();
+            }
+            window[next] = store.appendBatch(tp, batch.position(0));
+            next = (next + 1) % inFlight;
+            n++;
+        }
+        for (CompletableFuture<AppendResult> f : window) {
+            if (f != null) {
+                f.join();
+            }
+        }
+        appended.addAndGet(n * batchBytes);
+    }
+
+    /** This process's {@code write_bytes} from {@code /proc/self/io}. */
+    static long writeBytes() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/io"))) {
+            if (line.startsWith("write_bytes:")) {
+                return Long.parseLong(line.substring("write_bytes:".length()).trim());
+            }
+        }
+        throw new IOException("/proc/self/io has no write_bytes line");
+    }
+}
