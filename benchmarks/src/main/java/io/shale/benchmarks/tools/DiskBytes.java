@@ -29,9 +29,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * each on its own partition, {@code appendBatch} of a ready 16 x 1 KiB Kafka v2 batch keeping
  * {@code --in-flight} appends outstanding, for {@code --seconds}, then {@code close()} (which
  * uploads what is left). The store has the benchmarks' settings ({@link ShaleStores#STORE_SETTINGS}:
- * compaction every second, retention 256 MiB per partition); the run is repeated with compaction
- * off, as the JMH benchmark has it, and with one producer waiting for each append
- * ({@code appendBatchSingleProducer}'s group size).
+ * compaction every second, retention 256 MiB per partition) and, in a second run, compaction off
+ * as the JMH benchmark has it. Both are repeated with one producer waiting for each append
+ * ({@code appendBatchSingleProducer}'s workload and group size): four workloads, each on a fresh
+ * store.
  *
  * <p>Bytes written are counted where Shale writes them: the WAL's counters ({@code fileBytesWritten}:
  * frames and segment headers; plus {@code segmentBytes} per segment file it zero-filled), and the
