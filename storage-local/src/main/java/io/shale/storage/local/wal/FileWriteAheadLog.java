@@ -377,7 +377,8 @@ public final class FileWriteAheadLog implements WriteAheadLog {
     /**
      * Frees, in the background, whole segments whose every entry has a lower sequence than
      * {@code sequence}, oldest first: recycled as preallocated spares (up to twice
-     * {@code spareSegments}) or deleted. The newest segment is kept until a newer one is durable,
+     * {@code spareSegments}, or as many as this trim frees plus {@code spareSegments} if that is more,
+     * at most 64) or deleted. The newest segment is kept until a newer one is durable,
      * and nothing is freed before the first {@link #append} (replay may repeat until then), so
      * entries below {@code sequence} may still be replayed later.
      */
@@ -678,8 +679,11 @@ public final class FileWriteAheadLog implements WriteAheadLog {
 
         /**
          * Preallocated spare segments kept ready, 0 to 64; trimmed segments are recycled as spares
-         * up to twice this number and deleted beyond it. 0 disables preallocation and recycling
-         * (every segment is created on the writer thread and deleted after trim). Default 2.
+         * up to twice this number, or up to as many as the latest trim freed plus this number if
+         * that is more (at most 64: under steady load the writer fills about that many before the next trim, and
+         * reusing them saves zero-filling new files), and deleted beyond it. 0 disables
+         * preallocation and recycling (every segment is created on the writer thread and deleted
+         * after trim). Default 2.
          */
         /**
          * What replay does when a segment is damaged before the end its successor declared (bytes
