@@ -132,6 +132,7 @@ public final class FileWriteAheadLog implements WriteAheadLog {
     private final boolean tolerateDamage;
     private final FsyncPolicy fsyncPolicy;
     private final ChannelFactory channels;
+    private final boolean alwaysPipeline;
     private final String description;
 
     private volatile State state = State.NEW;
@@ -161,6 +162,7 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         this.tolerateDamage = b.tolerateDamage;
         this.fsyncPolicy = b.fsyncPolicy;
         this.channels = b.channels;
+        this.alwaysPipeline = b.alwaysPipeline;
         this.description = "file-wal:" + dir;
     }
 
@@ -295,7 +297,8 @@ public final class FileWriteAheadLog implements WriteAheadLog {
                 r.sealed(), r.newestOrdinal(), description);
         long intervalNanos = fsyncPolicy.interval == null ? 0 : fsyncPolicy.interval.toNanos();
         writer = new GroupWriter(dir, segmentBytes, maxGroupBytes, intervalNanos, channels, pool, ring,
-                description, r.nextSequence(), r.nextOrdinal(), r.prevSegmentId(), r.prevEnd(), context);
+                description, r.nextSequence(), r.nextOrdinal(), r.prevSegmentId(), r.prevEnd(), context,
+                alwaysPipeline);
         writerThread = new Thread(writer, "shale-wal-writer-" + dir.getFileName());
         writerThread.setDaemon(true);
         ring.start(r.nextSequence(), writerThread);
@@ -643,6 +646,7 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         private boolean tolerateDamage;
         private FsyncPolicy fsyncPolicy = FsyncPolicy.EVERY_GROUP;
         private ChannelFactory channels = ChannelFactory.DEFAULT;
+        private boolean alwaysPipeline;
 
         private Builder(Path dir) {
             this.dir = Objects.requireNonNull(dir, "directory").toAbsolutePath().normalize();
@@ -713,6 +717,15 @@ public final class FileWriteAheadLog implements WriteAheadLog {
          */
         Builder channelFactory(ChannelFactory factory) {
             this.channels = Objects.requireNonNull(factory, "factory");
+            return this;
+        }
+
+        /**
+         * Test hook: every group goes through the sync thread, also at light load (where the writer
+         * would otherwise write and sync it itself).
+         */
+        Builder alwaysPipeline(boolean always) {
+            this.alwaysPipeline = always;
             return this;
         }
 

@@ -177,6 +177,10 @@ final class GroupWriter implements Runnable {
     private volatile Thread writerThread;
     private Thread syncThread;
     private final BooleanSupplier syncerIdle = () -> job == null;
+    /** Write the next group on the writer thread (light load: no overlap to gain); writer only. */
+    private boolean inline = true;
+    /** Test hook: never write inline, so that every group goes through the sync thread. */
+    private final boolean alwaysPipeline;
 
     private Active active;
     private long prevSegmentId;
@@ -208,7 +212,9 @@ final class GroupWriter implements Runnable {
 
     GroupWriter(Path dir, long segmentBytes, int maxGroupBytes, long intervalNanos, ChannelFactory channels,
             SegmentPool pool, EntryRing ring, String description, long firstSequence, long nextOrdinal,
-            long prevSegmentId, long prevEnd, WalContext syncReports) {
+            long prevSegmentId, long prevEnd, WalContext syncReports, boolean alwaysPipeline) {
+        this.alwaysPipeline = alwaysPipeline;
+        this.inline = !alwaysPipeline;
         this.syncReports = syncReports != null && syncReports.recordsSyncs() ? syncReports : null;
         this.dir = dir;
         this.segmentBytes = segmentBytes;
@@ -248,14 +254,21 @@ final class GroupWriter implements Runnable {
                     break;
                 }
                 if (inFlight != null && job == null) {
+                    // Nothing arrived while that group synced: the next one is written inline.
+                    boolean overlapped = cur.n > 0 || ring.peek(cursor) != null;
                     finishInFlight();
+                    inline = !overlapped && !alwaysPipeline;
                     syncIfDue(System.nanoTime());
                 }
                 int status = collect(end);
                 if (inFlight == null && cur.n > 0) {
-                    // collect took everything ready: hand it over now (the group grows again while
-                    // the sync thread writes this one)
-                    submit();
+                    if (inline) {
+                        writeInline();
+                    } else {
+                        // collect took everything ready: hand it over now (the group grows again
+                        // while the sync thread writes this one)
+                        submit();
+                    }
                 } else if (status == TOOK) {
                     continue;
                 } else if (status == BLOCKED) {
@@ -348,6 +361,30 @@ final class GroupWriter implements Runnable {
                 LockSupport.unpark(writerThread);
             }
         }
+    }
+
+    /**
+     * Light load (nothing arrived during the previous sync): writes and syncs the group on this
+     * thread, saving the hand-over to the sync thread and back (two thread wake-ups on a single
+     * producer's critical path). If entries arrive meanwhile, the next group goes to the sync
+     * thread again. The sync thread is idle.
+     */
+    private void writeInline() {
+        Group g = cur;
+        g.writeView.limit(g.buf.position()).position(0);
+        try {
+            writeFully(g.segment.channel, g.writeView, g.filePos);
+            if (intervalNanos == 0) {
+                sync(g.segment.channel, g.frameBytes);
+            }
+            g.error = null;
+        } catch (Throwable t) {
+            g.error = t;
+        }
+        inFlight = g;
+        cur = g == groupA ? groupB : groupA;
+        finishInFlight();
+        inline = ring.peek(cursor) == null && !ring.claimedButUnpublished(cursor);
     }
 
     /** Hands the group being framed to the sync thread (which must be idle). */

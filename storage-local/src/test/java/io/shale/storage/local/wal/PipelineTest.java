@@ -38,7 +38,7 @@ class PipelineTest {
 
     private FileWriteAheadLog.Builder builder() {
         return FileWriteAheadLog.builder(dir).segmentBytes(256 << 10).maxGroupBytes(64 << 10).spareSegments(1)
-                .channelFactory(gated);
+                .channelFactory(gated).alwaysPipeline(true);
     }
 
     /** Segment channels (opened for read and write, by the writer) whose force can be held and failed. */
