@@ -32,6 +32,9 @@ import org.slf4j.LoggerFactory;
  * (benchmarks/results/flame-durable-append-*.svg) showed the single writer thread spending about
  * 93 % of its time in fdatasync and under 1 % copying and checksumming, so the gain is the write()
  * moved off the critical path and the copy of the next group done before, not after, the sync.
+ * At light load (nothing arrived while the previous group synced) the writer writes and syncs the
+ * next group itself: a lone producer then waits for one thread hand-over, not three, which on a
+ * 2-core machine with busy neighbours measured as a p99 of 3.9 ms against 0.38 ms.
  *
  * Preallocation and recycling: segment files are zero-filled to their full size by a background
  * thread (SegmentPool) before the writer needs them, and trimmed segments are recycled as spares
@@ -78,8 +81,8 @@ import org.slf4j.LoggerFactory;
  * {@linkplain Builder#queueCapacity the queue} is full, and never in a callback). {@link #open},
  * {@link #replay} and {@link #close} follow the {@link WriteAheadLog} lifecycle; {@code replay} may
  * be repeated until the first append. One writer thread frames entries into groups and one sync
- * thread writes and syncs them, one group at a time; {@link WalEntry} callbacks run on the writer
- * thread, in sequence order. One background thread preallocates and recycles segment files. From its {@link WalContext} the WAL uses only {@link WalContext#recordSync} (it reports the
+ * thread writes and syncs them, one group at a time (at light load the writer writes and syncs
+ * them itself); {@link WalEntry} callbacks run on the writer thread, in sequence order. One background thread preallocates and recycles segment files. From its {@link WalContext} the WAL uses only {@link WalContext#recordSync} (it reports the
  * duration of each {@code fdatasync} when the store has metrics), in particular not the writer epoch.
  *
  * <p><b>Durability</b> depends on the {@link FsyncPolicy}:

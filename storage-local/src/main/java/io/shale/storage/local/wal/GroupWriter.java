@@ -26,6 +26,10 @@ import org.slf4j.LoggerFactory;
  * writer completes that group's entries (callbacks run on the writer thread, in sequence order)
  * and hands it the group framed meanwhile. So the copy and CRC of group N+1 overlap the write and
  * fdatasync of group N, and group N+1 grows for as long as group N's sync takes (group commit).
+ * When nothing arrived during a sync (light load), the writer writes and syncs the next group
+ * itself ({@link #writeInline}), as there is nothing to overlap and each hand-over costs a thread
+ * wake-up on the producer's critical path; the first entry that arrives during such a sync turns
+ * the pipeline back on.
  *
  * <p>Order and durability: the sync thread handles one group at a time, in sequence order; a
  * group's bytes are written only after the previous group's fdatasync returned, and its entries
