@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * moved off the critical path and the copy of the next group done before, not after, the sync.
  * At light load (nothing arrived while the previous group synced) the writer writes and syncs the
  * next group itself: a lone producer then waits for one thread hand-over, not three, which on a
- * 2-core machine with busy neighbours measured as a p99 of 3.9 ms against 0.38 ms.
+ * 2-core benchmark machine measured as a single-producer p99 of 3.9 ms against 0.38 ms.
  *
  * Preallocation and recycling: segment files are zero-filled to their full size by a background
  * thread (SegmentPool) before the writer needs them, and trimmed segments are recycled as spares
