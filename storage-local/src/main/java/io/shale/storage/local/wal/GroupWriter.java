@@ -389,6 +389,7 @@ final class GroupWriter implements Runnable {
         cur = g == groupA ? groupB : groupA;
         finishInFlight();
         inline = ring.peek(cursor) == null && !ring.claimedButUnpublished(cursor);
+        syncIfDue(System.nanoTime());
     }
 
     /** Hands the group being framed to the sync thread (which must be idle). */
