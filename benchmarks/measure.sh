@@ -2,13 +2,15 @@
 # Runs Shale's measurement tools (io.shale.benchmarks.tools) and writes their sections of
 # benchmarks/MEASUREMENTS.md; each tool also prints its markdown table.
 #
-#   benchmarks/measure.sh [--smoke] [all|requests|objectwal|coldread|memory]... [-- tool options...]
+#   benchmarks/measure.sh [--smoke] [all|requests|objectwal|coldread|memory|diskbytes]... [-- tool options...]
 #
 #   requests   RequestCounts: object-store requests per GiB written and read cold, 1/100/10,000
 #              partitions, local directory + file WAL and S3Proxy + object WAL; metadata share.
 #   objectwal  ObjectWalLatency: object-WAL append p50/p99/p99.9 and throughput, S3 PUT p99, PUTs per GiB.
 #   coldread   ColdRead: cold catch-up read throughput against raw ranged GETs of the same store.
 #   memory     IdlePartitionMemory: heap per idle partition at 100,000 partitions.
+#   diskbytes  DiskBytes: bytes written to disk per byte appended in local mode (WAL, objects,
+#              compaction) and the WAL group size of durable appends (not part of `all`).
 #   all        all four, in that order (the default).
 #   --smoke    tiny sizes (CI): checks that every tool runs end to end; the figures are not results.
 #   -- ...     options passed to every tool named; name one tool, since their options differ, e.g.
@@ -38,9 +40,9 @@ while (( $# > 0 )); do
   case "$1" in
     --smoke) SMOKE=(--smoke) ;;
     all) TOOLS+=(requests objectwal coldread memory) ;;
-    requests|objectwal|coldread|memory) TOOLS+=("$1") ;;
+    requests|objectwal|coldread|memory|diskbytes) TOOLS+=("$1") ;;
     --) shift; EXTRA=("$@"); break ;;
-    *) echo "usage: $0 [--smoke] [all|requests|objectwal|coldread|memory]... [-- tool options...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--smoke] [all|requests|objectwal|coldread|memory|diskbytes]... [-- tool options...]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -67,6 +69,7 @@ for tool in "${TOOLS[@]}"; do
     objectwal) class=ObjectWalLatency ;;
     coldread) class=ColdRead ;;
     memory) class=IdlePartitionMemory ;;
+    diskbytes) class=DiskBytes ;;
   esac
   CMD=("$JAVA" "-Xms$HEAP" "-Xmx$HEAP" -cp "$JAR:$LIB/*" "io.shale.benchmarks.tools.$class" "${SMOKE[@]}" "${EXTRA[@]}")
   COMMAND="benchmarks/measure.sh $(quote "${SMOKE[@]}" "$tool" ${EXTRA[@]+--} "${EXTRA[@]}")

@@ -12,16 +12,30 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The WAL's single writer thread: takes entries from the {@link EntryRing} in sequence order,
- * frames a group of them into one reused direct buffer, writes it with one positional
- * {@code write} and makes it durable with one {@code fdatasync} ({@code force(false)}), then
- * completes the entries.
+ * The WAL's writer: takes entries from the {@link EntryRing} in sequence order and frames them
+ * (copy and CRC) into one of two reused direct buffers, while a second thread, the <em>sync
+ * thread</em>, writes the other buffer's group with one positional {@code write} and makes it
+ * durable with one {@code fdatasync} ({@code force(false)}). When the sync thread is done, the
+ * writer completes that group's entries (callbacks run on the writer thread, in sequence order)
+ * and hands it the group framed meanwhile. So the copy and CRC of group N+1 overlap the write and
+ * fdatasync of group N, and group N+1 grows for as long as group N's sync takes (group commit).
+ * When nothing arrived during a sync (light load), the writer writes and syncs the next group
+ * itself ({@link #writeInline}), as there is nothing to overlap and each hand-over costs a thread
+ * wake-up on the producer's critical path; the first entry that arrives during such a sync turns
+ * the pipeline back on.
+ *
+ * <p>Order and durability: the sync thread handles one group at a time, in sequence order; a
+ * group's bytes are written only after the previous group's fdatasync returned, and its entries
+ * are acknowledged only after the fdatasync that covers them. Everything that changes which
+ * segment is written (activation, sealing, abandoning, periodic syncs, close) happens on the writer
+ * thread while no group is at the sync thread.
  *
  * <p>Segment life: a segment is <em>activated</em> by writing its header together with its first
  * group (so a header is never durable without the {@code fdatasync} that also covers that group),
@@ -29,25 +43,38 @@ import org.slf4j.LoggerFactory;
  * the {@link SegmentPool}. The next segment's header records where the sealed one's good frames
  * end. After any failed write or sync the writer never writes to that segment again: bytes of the
  * failed group may or may not be on disk, and only a fresh segment guarantees that later frames
- * follow nothing but verified ones.
+ * follow nothing but verified ones. The group framed while the failed one was at the sync thread
+ * was framed for the abandoned segment: it is framed again for the fresh one.
  *
  * <p>Allocation: none per entry on the hot path. The group arrays grow (rarely) to the largest
- * group seen; the staging buffer is allocated once.
+ * group seen; the two buffers are allocated once.
  */
 final class GroupWriter implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupWriter.class);
     private static final long IDLE_PARK_NANOS = 100_000_000L;
     private static final byte[] ZEROS = new byte[WalFormat.FIRST_FRAME_OFFSET];
 
-    /** The segment being written. Only the writer thread touches it. */
+    /** What {@link #collect} did. */
+    private static final int TOOK = 0;
+    private static final int NONE = 1;
+    /** An entry is ready but must wait until the sync thread is idle (group full, roll-over, large). */
+    private static final int BLOCKED = 2;
+
+    /** The segment being written. Only the writer thread touches it (the sync thread only its channel). */
     private static final class Active {
         final Path path;
         final FileChannel channel;
         final long capacity;
         final long segmentId;
         final long ordinal;
+        /** End of the frames written (and, with EVERY_GROUP, synced) successfully. */
         long writePos = WalFormat.FIRST_FRAME_OFFSET;
+        /** End of the frames framed: those written, at the sync thread, and in the group being framed. */
+        long framePos = WalFormat.FIRST_FRAME_OFFSET;
+        /** No group was written successfully yet. */
         boolean headerPending = true;
+        /** A framed group carries the header. */
+        boolean headerFramed;
         boolean headerSynced;
         long lastSequence = -1;
 
@@ -60,6 +87,72 @@ final class GroupWriter implements Runnable {
         }
     }
 
+    /** One group: its entries and the buffer they are framed into. */
+    private static final class Group {
+        final ByteBuffer buf;
+        final ByteBuffer crcView;
+        /** The sync thread's view of {@link #buf}: the framed bytes. */
+        final ByteBuffer writeView;
+        WalEntry[] entries = new WalEntry[256];
+        ByteBuffer[] payloads = new ByteBuffer[256];
+        /** Payload position and length of each entry, read once when the entry is collected. */
+        int[] positions = new int[256];
+        int[] lengths = new int[256];
+        /** Sequence of each entry (contiguous unless an entry was rejected). */
+        long[] sequences = new long[256];
+        int n;
+        /** Frame bytes of the entries (without the segment header). */
+        long frameBytes;
+        /** Frame bytes the segment has room for from the group's first frame on. */
+        long room;
+        Active segment;
+        /** File position of the buffer's first byte (0 when the group carries the header). */
+        long filePos;
+        boolean carriesHeader;
+        /** Set by the sync thread before it hands the group back: null if written (and synced). */
+        Throwable error;
+
+        Group(int capacity) {
+            buf = ByteBuffer.allocateDirect(capacity);
+            crcView = buf.duplicate();
+            writeView = buf.duplicate();
+        }
+
+        void add(WalEntry e, ByteBuffer p, int pos, int len, long seq) {
+            if (n == entries.length) {
+                entries = Arrays.copyOf(entries, n * 2);
+                payloads = Arrays.copyOf(payloads, n * 2);
+                positions = Arrays.copyOf(positions, n * 2);
+                lengths = Arrays.copyOf(lengths, n * 2);
+                sequences = Arrays.copyOf(sequences, n * 2);
+            }
+            entries[n] = e;
+            payloads[n] = p;
+            positions[n] = pos;
+            lengths[n] = len;
+            sequences[n] = seq;
+            n++;
+        }
+
+        long endPos() {
+            return filePos + buf.position();
+        }
+
+        /** Forgets the entries (after they were completed or failed) and the framed bytes. */
+        void reset() {
+            Arrays.fill(entries, 0, n, null);
+            Arrays.fill(payloads, 0, n, null);
+            n = 0;
+            frameBytes = 0;
+            room = 0;
+            segment = null;
+            filePos = 0;
+            carriesHeader = false;
+            error = null;
+            buf.clear();
+        }
+    }
+
     private final long segmentBytes;
     private final int maxGroupBytes;
     private final long intervalNanos;
@@ -68,20 +161,30 @@ final class GroupWriter implements Runnable {
     private final SegmentPool pool;
     private final EntryRing ring;
     private final String description;
+    private final String syncThreadName;
     private final SplittableRandom random = new SplittableRandom(new SecureRandom().nextLong());
 
-    private final ByteBuffer staging;
-    private final ByteBuffer crcView;
     private final CRC32C crc = new CRC32C();
     private final byte[] scratch = new byte[8];
-    private WalEntry[] group = new WalEntry[256];
-    private ByteBuffer[] payloads = new ByteBuffer[256];
-    /** Payload position and length of each group entry, read once when the group is collected. */
-    private int[] positions = new int[256];
-    private int[] lengths = new int[256];
-    /** Sequence of each group entry (contiguous unless an entry was rejected). */
-    private long[] sequences = new long[256];
-    private long groupBytes;
+    private final Group groupA;
+    private final Group groupB;
+    /** The group being framed (writer thread only). */
+    private Group cur;
+    /** The group handed to the sync thread and not yet completed by the writer, or null. */
+    private Group inFlight;
+
+    // Hand-off to the sync thread: the writer sets job, the sync thread clears it when done.
+    private volatile Group job;
+    private volatile boolean syncerParked;
+    private volatile boolean writerWaiting;
+    private volatile boolean syncerStop;
+    private volatile Thread writerThread;
+    private Thread syncThread;
+    private final BooleanSupplier syncerIdle = () -> job == null;
+    /** Write the next group on the writer thread (light load: no overlap to gain); writer only. */
+    private boolean inline = true;
+    /** Test hook: never write inline, so that every group goes through the sync thread. */
+    private final boolean alwaysPipeline;
 
     private Active active;
     private long prevSegmentId;
@@ -95,7 +198,8 @@ final class GroupWriter implements Runnable {
     private volatile long closeEnd = -1;
     private final BooleanSupplier closeRequested = () -> closeEnd >= 0;
 
-    // Metrics: written by the writer thread only, read by anyone.
+    // Metrics: written by the writer thread only (fsyncs also by the sync thread, never at the
+    // same time: the hand-off orders them), read by anyone.
     private volatile long groups;
     private volatile long entries;
     private volatile long payloadBytes;
@@ -112,7 +216,9 @@ final class GroupWriter implements Runnable {
 
     GroupWriter(Path dir, long segmentBytes, int maxGroupBytes, long intervalNanos, ChannelFactory channels,
             SegmentPool pool, EntryRing ring, String description, long firstSequence, long nextOrdinal,
-            long prevSegmentId, long prevEnd, WalContext syncReports) {
+            long prevSegmentId, long prevEnd, WalContext syncReports, boolean alwaysPipeline) {
+        this.alwaysPipeline = alwaysPipeline;
+        this.inline = !alwaysPipeline;
         this.syncReports = syncReports != null && syncReports.recordsSyncs() ? syncReports : null;
         this.dir = dir;
         this.segmentBytes = segmentBytes;
@@ -122,12 +228,14 @@ final class GroupWriter implements Runnable {
         this.pool = pool;
         this.ring = ring;
         this.description = description;
+        this.syncThreadName = "shale-wal-sync-" + dir.getFileName();
         this.cursor = firstSequence;
         this.nextOrdinal = nextOrdinal;
         this.prevSegmentId = prevSegmentId;
         this.prevEnd = prevEnd;
-        this.staging = ByteBuffer.allocateDirect(maxGroupBytes + WalFormat.FIRST_FRAME_OFFSET);
-        this.crcView = staging.duplicate();
+        this.groupA = new Group(maxGroupBytes + WalFormat.FIRST_FRAME_OFFSET);
+        this.groupB = new Group(maxGroupBytes + WalFormat.FIRST_FRAME_OFFSET);
+        this.cur = groupA;
     }
 
     /** Asks the thread to write everything below {@code end} and stop. */
@@ -138,19 +246,41 @@ final class GroupWriter implements Runnable {
 
     @Override
     public void run() {
+        writerThread = Thread.currentThread();
         lastSyncNanos = System.nanoTime();
         try {
+            syncThread = new Thread(this::syncLoop, syncThreadName);
+            syncThread.setDaemon(true);
+            syncThread.start();
             while (true) {
                 long end = closeEnd;
-                if (end >= 0 && cursor >= end) {
+                if (end >= 0 && cursor >= end && cur.n == 0 && inFlight == null) {
                     break;
                 }
-                int n = collect(end);
-                if (n > 0) {
-                    writeGroup(n);
+                if (inFlight != null && job == null) {
+                    // Nothing arrived while that group synced: the next one is written inline.
+                    boolean overlapped = cur.n > 0 || ring.peek(cursor) != null;
+                    finishInFlight();
+                    inline = !overlapped && !alwaysPipeline;
                     syncIfDue(System.nanoTime());
+                }
+                int status = collect(end);
+                if (inFlight == null && cur.n > 0) {
+                    if (inline) {
+                        writeInline();
+                    } else {
+                        // collect took everything ready: hand it over now (the group grows again
+                        // while the sync thread writes this one)
+                        submit();
+                    }
+                } else if (status == TOOK) {
+                    continue;
+                } else if (status == BLOCKED) {
+                    awaitSyncer(false);
                 } else if (ring.claimedButUnpublished(cursor)) {
                     awaitPublication();
+                } else if (inFlight != null) {
+                    awaitSyncer(closeEnd < 0);
                 } else {
                     idle();
                 }
@@ -161,9 +291,14 @@ final class GroupWriter implements Runnable {
             // Fail whatever is held and everything still published, so that no entry waits forever.
             LOG.error("{}: writer thread failed; failing every further entry", description, t);
             ring.consumerDied();
+            stopSyncThread(false);
             ShaleException error = new ShaleException(ErrorKind.UNAVAILABLE, description + ": writer thread failed: "
                     + t, t);
-            fail(group.length, error);
+            if (inFlight != null) {
+                fail(inFlight, error);
+                inFlight = null;
+            }
+            fail(cur, error);
             if (active != null) {
                 closeQuietly(active.channel);
                 active = null;
@@ -179,9 +314,16 @@ final class GroupWriter implements Runnable {
             if (end >= 0 && cursor >= end) {
                 return;
             }
-            int n = collect(end);
-            if (n > 0) {
-                fail(n, error);
+            WalEntry e = ring.peek(cursor);
+            if (e != null) {
+                ring.clear(cursor);
+                cursor++;
+                ring.advance(cursor);
+                try {
+                    e.onFailure(error);
+                } catch (Throwable t) {
+                    LOG.warn("{}: onFailure callback threw", description, t);
+                }
             } else if (ring.claimedButUnpublished(cursor)) {
                 awaitPublication();
             } else {
@@ -190,75 +332,328 @@ final class GroupWriter implements Runnable {
         }
     }
 
-    // ---- collecting ----
+    // ---- the sync thread ----
+
+    private void syncLoop() {
+        while (true) {
+            Group g = job;
+            if (g == null) {
+                if (syncerStop) {
+                    return;
+                }
+                syncerParked = true;
+                try {
+                    if (job == null && !syncerStop) {
+                        LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+                    }
+                } finally {
+                    syncerParked = false;
+                }
+                continue;
+            }
+            try {
+                writeFully(g.segment.channel, g.writeView, g.filePos);
+                if (intervalNanos == 0) {
+                    sync(g.segment.channel, g.frameBytes);
+                }
+                g.error = null;
+            } catch (Throwable t) {
+                g.error = t;
+            }
+            job = null;
+            if (writerWaiting) {
+                LockSupport.unpark(writerThread);
+            }
+        }
+    }
 
     /**
-     * Takes the next group from the ring (rolling over to a new segment first if its first entry
-     * does not fit the active one); returns its entry count, 0 if nothing is ready.
+     * Light load (nothing arrived during the previous sync): writes and syncs the group on this
+     * thread, saving the hand-over to the sync thread and back (two thread wake-ups on a single
+     * producer's critical path). If entries arrive meanwhile, the next group goes to the sync
+     * thread again. The sync thread is idle.
+     */
+    private void writeInline() {
+        Group g = cur;
+        g.writeView.limit(g.buf.position()).position(0);
+        try {
+            writeFully(g.segment.channel, g.writeView, g.filePos);
+            if (intervalNanos == 0) {
+                sync(g.segment.channel, g.frameBytes);
+            }
+            g.error = null;
+        } catch (Throwable t) {
+            g.error = t;
+        }
+        inFlight = g;
+        cur = g == groupA ? groupB : groupA;
+        finishInFlight();
+        inline = ring.peek(cursor) == null && !ring.claimedButUnpublished(cursor);
+        syncIfDue(System.nanoTime());
+    }
+
+    /** Hands the group being framed to the sync thread (which must be idle). */
+    private void submit() {
+        Group g = cur;
+        g.writeView.limit(g.buf.position()).position(0);
+        inFlight = g;
+        cur = g == groupA ? groupB : groupA;
+        job = g;
+        if (syncerParked) {
+            LockSupport.unpark(syncThread);
+        }
+    }
+
+    /**
+     * Waits until the sync thread is done with its group, or (if {@code orEntry}) until an entry
+     * is published; at most {@link #IDLE_PARK_NANOS}.
+     */
+    private void awaitSyncer(boolean orEntry) {
+        writerWaiting = true;
+        try {
+            if (orEntry) {
+                ring.awaitEntry(cursor, IDLE_PARK_NANOS, syncerIdle);
+            } else if (job != null) {
+                LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+            }
+        } finally {
+            writerWaiting = false;
+        }
+    }
+
+    /** Waits for the sync thread's group (if any) and completes it. */
+    private void drainInFlight() {
+        while (inFlight != null) {
+            if (job == null) {
+                finishInFlight();
+            } else {
+                awaitSyncer(false);
+            }
+        }
+    }
+
+    private void stopSyncThread(boolean join) {
+        syncerStop = true;
+        Thread t = syncThread;
+        if (t == null) {
+            return;
+        }
+        LockSupport.unpark(t);
+        if (join) {
+            boolean interrupted = false;
+            while (t.isAlive()) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** The sync thread is done with {@link #inFlight}: completes its entries or fails them. */
+    private void finishInFlight() {
+        Group g = inFlight;
+        inFlight = null;
+        Active a = g.segment;
+        int n = g.n;
+        long firstSeq = g.sequences[0];
+        long lastSeq = g.sequences[n - 1];
+        Throwable ex = g.error;
+        if (ex == null) {
+            long written = g.frameBytes + (g.carriesHeader ? WalFormat.FIRST_FRAME_OFFSET : 0);
+            a.writePos = g.endPos();
+            a.headerPending = false;
+            a.lastSequence = lastSeq;
+            if (intervalNanos == 0) {
+                markSynced(a);
+            } else {
+                dirty = true;
+            }
+            groups++;
+            entries += n;
+            payloadBytes += g.frameBytes - (long) n * WalFormat.FRAME_HEADER_LENGTH;
+            fileBytes += written;
+            lastGroupEntries = n;
+            lastGroupBytes = g.frameBytes;
+            complete(g);
+            g.reset();
+            return;
+        }
+        if (ex instanceof Error err) {
+            inFlight = g;   // failed by run()'s handler
+            throw err;
+        }
+        // Any frame of the failed group may be on disk: count its sequences for trimming.
+        a.lastSequence = Math.max(a.lastSequence, lastSeq);
+        failedGroup(g, new ShaleException(ErrorKind.UNAVAILABLE, description + ": writing " + n
+                + " entries (sequences " + firstSeq + ".." + lastSeq + ") to " + a.path
+                + " at position " + a.writePos + " failed: " + ex, ex));
+        g.reset();
+        if (active == a) {
+            abandon(a);
+        }
+        if (cur.n > 0 && cur.segment == a) {
+            reframe(cur);
+        }
+    }
+
+    // ---- collecting and framing ----
+
+    /**
+     * Takes what is ready from the ring into the group being framed, framing each entry at once.
+     * Starts the group (activating or rolling over the segment first) when it is empty. Large
+     * entries (frames above {@code maxGroupBytes}) are written on this thread, alone.
      */
     private int collect(long end) {
         long stop = end >= 0 ? end : Long.MAX_VALUE;
+        Group g = cur;
+        int status = NONE;
         long s = cursor;
-        int n = 0;
-        long bytes = 0;
-        long room = 0;
-        while (s < stop) {
-            WalEntry e = ring.peek(s);
-            if (e == null) {
-                break;
-            }
-            ByteBuffer p;
-            int pos;
-            int len;
-            try {
-                p = e.payload();
-                pos = p.position();
-                len = p.remaining();
-                if (len > WalFormat.MAX_PAYLOAD_BYTES) {
-                    throw new IllegalStateException("payload grew to " + len + " bytes after append");
+        try {
+            while (s < stop) {
+                WalEntry e = ring.peek(s);
+                if (e == null) {
+                    break;
                 }
-            } catch (RuntimeException ex) {
-                // The entry broke its contract; it fails alone, its sequence stays unused.
-                ring.clear(s);
-                s++;
-                reject(e, ex);
-                continue;
-            }
-            long frame = WalFormat.frameLength(len);
-            if (n == 0) {
-                if (active != null && frame > active.capacity - active.writePos) {
-                    seal(active);
+                ByteBuffer p;
+                int pos;
+                int len;
+                try {
+                    p = e.payload();
+                    pos = p.position();
+                    len = p.remaining();
+                    if (len > WalFormat.MAX_PAYLOAD_BYTES) {
+                        throw new IllegalStateException("payload grew to " + len + " bytes after append");
+                    }
+                } catch (RuntimeException ex) {
+                    // The entry broke its contract; it fails alone, its sequence stays unused.
+                    ring.clear(s);
+                    s++;
+                    reject(e, ex);
+                    status = TOOK;
+                    continue;
                 }
-                room = active != null
-                        ? active.capacity - active.writePos
-                        : Math.max(segmentBytes - WalFormat.FIRST_FRAME_OFFSET, frame);
-            } else if (bytes + frame > maxGroupBytes || bytes + frame > room) {
-                break;
+                long frame = WalFormat.frameLength(len);
+                if (g.n == 0) {
+                    boolean rollOver = active != null && frame > active.capacity - active.framePos;
+                    boolean large = frame > maxGroupBytes;
+                    if (rollOver || large) {
+                        if (inFlight != null) {
+                            return status == TOOK ? TOOK : BLOCKED;
+                        }
+                        if (rollOver) {
+                            seal(active);
+                        }
+                    }
+                    ring.clear(s);
+                    s++;
+                    status = TOOK;
+                    if (large) {
+                        g.add(e, p, pos, len, s - 1);
+                        writeLargeGroup(frame);
+                        return TOOK;
+                    }
+                    if (active == null) {
+                        try {
+                            activate(frame);
+                        } catch (IOException | RuntimeException ex) {
+                            g.add(e, p, pos, len, s - 1);
+                            failedGroup(g, new ShaleException(ErrorKind.UNAVAILABLE, description + ": cannot prepare a "
+                                    + "WAL segment in " + dir + " for the entry with sequence " + (s - 1) + ": " + ex,
+                                    ex));
+                            g.reset();
+                            continue;
+                        }
+                    }
+                    g.add(e, p, pos, len, s - 1);
+                    startGroup(g);
+                    frameEntry(g, g.n - 1);
+                } else {
+                    if (g.frameBytes + frame > maxGroupBytes || g.frameBytes + frame > g.room) {
+                        return status == TOOK ? TOOK : BLOCKED;
+                    }
+                    ring.clear(s);
+                    s++;
+                    status = TOOK;
+                    g.add(e, p, pos, len, s - 1);
+                    frameEntry(g, g.n - 1);
+                }
+                if (g.frameBytes >= maxGroupBytes) {
+                    break;
+                }
             }
-            if (n == group.length) {
-                group = Arrays.copyOf(group, n * 2);
-                payloads = Arrays.copyOf(payloads, n * 2);
-                positions = Arrays.copyOf(positions, n * 2);
-                lengths = Arrays.copyOf(lengths, n * 2);
-                sequences = Arrays.copyOf(sequences, n * 2);
-            }
-            group[n] = e;
-            sequences[n] = s;
-            payloads[n] = p;
-            positions[n] = pos;
-            lengths[n] = len;
-            n++;
-            ring.clear(s);
-            s++;
-            bytes += frame;
-            if (bytes >= maxGroupBytes) {
-                break;
-            }
+            return status;
+        } finally {
+            cursor = s;
+            ring.advance(s);
         }
-        cursor = s;
-        ring.advance(s);
-        groupBytes = bytes;
-        return n;
+    }
+
+    /** Starts framing {@code g} (its first entry added) in the active segment. */
+    private void startGroup(Group g) {
+        Active a = active;
+        ByteBuffer b = g.buf;
+        b.clear();
+        g.segment = a;
+        g.frameBytes = 0;
+        g.room = a.capacity - a.framePos;
+        if (!a.headerFramed) {
+            WalFormat.writeHeader(b, 0, a.segmentId, a.ordinal, g.sequences[0], prevSegmentId, prevEnd, crc);
+            b.put(WalFormat.HEADER_LENGTH, ZEROS, 0, WalFormat.FIRST_FRAME_OFFSET - WalFormat.HEADER_LENGTH);
+            b.position(WalFormat.FIRST_FRAME_OFFSET);
+            g.filePos = 0;
+            g.carriesHeader = true;
+            a.headerFramed = true;
+        } else {
+            g.filePos = a.framePos;
+            g.carriesHeader = false;
+        }
+    }
+
+    /** Copies entry {@code i}'s payload into the group's buffer and writes its frame header and CRC. */
+    private void frameEntry(Group g, int i) {
+        Active a = g.segment;
+        ByteBuffer b = g.buf;
+        WalEntry e = g.entries[i];
+        int len = g.lengths[i];
+        int frame = WalFormat.frameLength(len);
+        int at = b.position();
+        b.put(at + WalFormat.FRAME_HEADER_LENGTH, g.payloads[i], g.positions[i], len);
+        WalFormat.writeFrame(b, g.crcView, at, a.framePos, e.streamId(), a.segmentId, g.sequences[i],
+                e.baseOffset(), len, crc, scratch);
+        b.position(at + frame);
+        a.framePos += frame;
+        g.frameBytes += frame;
+    }
+
+    /**
+     * The group was framed for a segment that has just been abandoned: frames it again for a fresh
+     * one, or fails it if no segment can be prepared.
+     */
+    private void reframe(Group g) {
+        long firstSeq = g.sequences[0];
+        long lastSeq = g.sequences[g.n - 1];
+        long bytes = 0;
+        for (int i = 0; i < g.n; i++) {
+            bytes += WalFormat.frameLength(g.lengths[i]);
+        }
+        try {
+            activate(bytes);
+        } catch (IOException | RuntimeException e) {
+            failedGroup(g, new ShaleException(ErrorKind.UNAVAILABLE, description + ": cannot prepare a WAL "
+                    + "segment in " + dir + " for " + g.n + " entries (sequences " + firstSeq + ".." + lastSeq
+                    + "): " + e, e));
+            g.reset();
+            return;
+        }
+        startGroup(g);
+        for (int i = 0; i < g.n; i++) {
+            frameEntry(g, i);
+        }
     }
 
     private void reject(WalEntry e, RuntimeException cause) {
@@ -298,26 +693,32 @@ final class GroupWriter implements Runnable {
         syncIfDue(System.nanoTime());
     }
 
-    // ---- writing ----
+    // ---- writing on the writer thread (the sync thread is idle) ----
 
-    private void writeGroup(int n) {
-        long firstSeq = sequences[0];
-        long lastSeq = sequences[n - 1];
+    /**
+     * Writes the one entry of {@link #cur}, whose frame is larger than the buffers, streaming it
+     * through the buffer, then syncs and completes it.
+     */
+    private void writeLargeGroup(long frame) {
+        Group g = cur;
+        long seq = g.sequences[0];
         if (active == null) {
             try {
-                activate(groupBytes);
+                activate(frame);
             } catch (IOException | RuntimeException e) {
-                failedGroup(n, new ShaleException(ErrorKind.UNAVAILABLE, description + ": cannot prepare a WAL "
-                        + "segment in " + dir + " for " + n + " entries (sequences " + firstSeq + ".." + lastSeq
-                        + "): " + e, e));
+                failedGroup(g, new ShaleException(ErrorKind.UNAVAILABLE, description + ": cannot prepare a WAL "
+                        + "segment in " + dir + " for 1 entry (sequences " + seq + ".." + seq + "): " + e, e));
+                g.reset();
                 return;
             }
         }
         Active a = active;
+        ByteBuffer staging = g.buf;
         staging.clear();
+        boolean header = !a.headerFramed;
         long filePos;
-        if (a.headerPending) {
-            WalFormat.writeHeader(staging, 0, a.segmentId, a.ordinal, firstSeq, prevSegmentId, prevEnd, crc);
+        if (header) {
+            WalFormat.writeHeader(staging, 0, a.segmentId, a.ordinal, seq, prevSegmentId, prevEnd, crc);
             staging.put(WalFormat.HEADER_LENGTH, ZEROS, 0, WalFormat.FIRST_FRAME_OFFSET - WalFormat.HEADER_LENGTH);
             staging.position(WalFormat.FIRST_FRAME_OFFSET);
             filePos = 0;
@@ -326,59 +727,45 @@ final class GroupWriter implements Runnable {
         }
         long framePos = a.writePos;
         try {
-            for (int i = 0; i < n; i++) {
-                WalEntry e = group[i];
-                ByteBuffer p = payloads[i];
-                long seq = sequences[i];
-                int len = lengths[i];
-                int frame = WalFormat.frameLength(len);
-                if (frame <= staging.remaining()) {
-                    int at = staging.position();
-                    staging.put(at + WalFormat.FRAME_HEADER_LENGTH, p, positions[i], len);
-                    WalFormat.writeFrame(staging, crcView, at, framePos, e.streamId(), a.segmentId, seq,
-                            e.baseOffset(), len, crc, scratch);
-                    staging.position(at + frame);
-                } else {
-                    filePos = flushStaging(a.channel, filePos);
-                    writeLargeFrame(a, framePos, e, p, positions[i], len, seq);
-                    filePos = framePos + frame;
-                }
-                framePos += frame;
-            }
-            flushStaging(a.channel, filePos);
+            flushStaging(staging, a.channel, filePos);
+            writeLargeFrame(g, a, framePos, g.entries[0], g.payloads[0], g.positions[0], g.lengths[0], seq);
             if (intervalNanos == 0) {
-                sync(a.channel, framePos - a.writePos);
+                sync(a.channel, frame);
             }
         } catch (IOException | RuntimeException ex) {
-            // Any frame of the failed group may be on disk: count its sequences for trimming.
-            a.lastSequence = Math.max(a.lastSequence, lastSeq);
-            failedGroup(n, new ShaleException(ErrorKind.UNAVAILABLE, description + ": writing " + n
-                    + " entries (sequences " + firstSeq + ".." + lastSeq + ") to " + a.path
-                    + " at position " + a.writePos + " failed: " + ex, ex));
+            a.lastSequence = Math.max(a.lastSequence, seq);
+            failedGroup(g, new ShaleException(ErrorKind.UNAVAILABLE, description + ": writing 1 entries (sequences "
+                    + seq + ".." + seq + ") to " + a.path + " at position " + a.writePos + " failed: " + ex, ex));
+            g.reset();
             abandon(a);
             return;
         }
-        long written = framePos - a.writePos + (a.headerPending ? WalFormat.FIRST_FRAME_OFFSET : 0);
-        a.writePos = framePos;
+        a.writePos = framePos + frame;
+        a.framePos = a.writePos;
         a.headerPending = false;
-        a.lastSequence = lastSeq;
+        a.headerFramed = true;
+        a.lastSequence = seq;
         if (intervalNanos == 0) {
             markSynced(a);
         } else {
             dirty = true;
         }
         groups++;
-        entries += n;
-        payloadBytes += groupBytes - (long) n * WalFormat.FRAME_HEADER_LENGTH;
-        fileBytes += written;
-        lastGroupEntries = n;
-        lastGroupBytes = groupBytes;
-        complete(n);
+        entries += 1;
+        payloadBytes += frame - WalFormat.FRAME_HEADER_LENGTH;
+        fileBytes += frame + (header ? WalFormat.FIRST_FRAME_OFFSET : 0);
+        lastGroupEntries = 1;
+        lastGroupBytes = frame;
+        complete(g);
+        g.reset();
+        syncIfDue(System.nanoTime());
     }
 
-    /** Streams one frame larger than the staging buffer through it, header last. */
-    private void writeLargeFrame(Active a, long framePos, WalEntry e, ByteBuffer p, int src, int len, long seq)
-            throws IOException {
+    /** Streams one frame larger than the buffer through it, header last. */
+    private void writeLargeFrame(Group g, Active a, long framePos, WalEntry e, ByteBuffer p, int src, int len,
+            long seq) throws IOException {
+        ByteBuffer staging = g.buf;
+        ByteBuffer crcView = g.crcView;
         int h = WalFormat.FRAME_HEADER_LENGTH;
         staging.clear();
         WalFormat.writeFrameHeaderFields(staging, 0, e.streamId(), a.segmentId, seq, e.baseOffset(), len);
@@ -407,7 +794,7 @@ final class GroupWriter implements Runnable {
         staging.clear();
     }
 
-    private long flushStaging(FileChannel ch, long filePos) throws IOException {
+    private static long flushStaging(ByteBuffer staging, FileChannel ch, long filePos) throws IOException {
         staging.flip();
         long end = filePos + staging.remaining();
         writeFully(ch, staging, filePos);
@@ -462,7 +849,7 @@ final class GroupWriter implements Runnable {
         active = new Active(path, ch, capacity, id, nextOrdinal++);
     }
 
-    /** Normal roll-over: the segment is full (for the next entry). */
+    /** Normal roll-over: the segment is full (for the next entry). No group is at the sync thread. */
     private void seal(Active a) {
         if (a.headerPending) {
             // Never written successfully: nothing to keep, nothing to link to.
@@ -510,13 +897,15 @@ final class GroupWriter implements Runnable {
         try {
             activate(0);
             Active a = active;
+            ByteBuffer staging = cur.buf;
             staging.clear();
             WalFormat.writeHeader(staging, 0, a.segmentId, a.ordinal, cursor, prevSegmentId, prevEnd, crc);
             staging.put(WalFormat.HEADER_LENGTH, ZEROS, 0, WalFormat.FIRST_FRAME_OFFSET - WalFormat.HEADER_LENGTH);
             staging.position(WalFormat.FIRST_FRAME_OFFSET);
-            flushStaging(a.channel, 0);
+            flushStaging(staging, a.channel, 0);
             sync(a.channel, 0);
             a.headerPending = false;
+            a.headerFramed = true;
             markSynced(a);
         } catch (IOException | RuntimeException e) {
             LOG.warn("{}: cannot write a segment header after a failed write; the failed entries may be "
@@ -530,6 +919,7 @@ final class GroupWriter implements Runnable {
     /**
      * {@code fdatasync} of the segment, counted, and timed for the store's metrics if it wants
      * them. {@code bytes}: frame bytes this sync makes durable (0 when not tracked: interval syncs).
+     * Called by the sync thread, or by the writer thread while the sync thread is idle.
      */
     private void sync(FileChannel channel, long bytes) throws IOException {
         if (syncReports == null) {
@@ -551,8 +941,9 @@ final class GroupWriter implements Runnable {
         }
     }
 
+    /** Interval policy: syncs the active segment if due. Only while no group is at the sync thread. */
     private void syncIfDue(long now) {
-        if (intervalNanos == 0 || !dirty || now - lastSyncNanos < intervalNanos) {
+        if (intervalNanos == 0 || !dirty || inFlight != null || now - lastSyncNanos < intervalNanos) {
             return;
         }
         lastSyncNanos = now;
@@ -571,10 +962,15 @@ final class GroupWriter implements Runnable {
             LOG.error("{}: periodic sync of {} failed; entries acknowledged since the last sync may be lost if "
                     + "the machine crashes; continuing in a new segment: {}", description, a.path, e.toString());
             seal(a);
+            if (cur.n > 0 && cur.segment == a) {
+                reframe(cur);
+            }
         }
     }
 
     private void finish() {
+        drainInFlight();
+        stopSyncThread(true);
         if (active == null && abandonedWithoutSuccessor) {
             declareEndOfAbandonedSegment();
         }
@@ -597,11 +993,11 @@ final class GroupWriter implements Runnable {
 
     // ---- completing ----
 
-    private void complete(int n) {
-        for (int i = 0; i < n; i++) {
-            WalEntry e = group[i];
-            group[i] = null;
-            payloads[i] = null;
+    private void complete(Group g) {
+        for (int i = 0; i < g.n; i++) {
+            WalEntry e = g.entries[i];
+            g.entries[i] = null;
+            g.payloads[i] = null;
             try {
                 e.onDurable();
             } catch (Throwable t) {
@@ -610,18 +1006,18 @@ final class GroupWriter implements Runnable {
         }
     }
 
-    private void failedGroup(int n, ShaleException error) {
+    private void failedGroup(Group g, ShaleException error) {
         failedGroups++;
-        failedEntries += n;
+        failedEntries += g.n;
         LOG.warn("{}", error.getMessage());
-        fail(n, error);
+        fail(g, error);
     }
 
-    private void fail(int n, ShaleException error) {
-        for (int i = 0; i < n; i++) {
-            WalEntry e = group[i];
-            group[i] = null;
-            payloads[i] = null;
+    private void fail(Group g, ShaleException error) {
+        for (int i = 0; i < g.n; i++) {
+            WalEntry e = g.entries[i];
+            g.entries[i] = null;
+            g.payloads[i] = null;
             if (e == null) {
                 continue;
             }

@@ -22,8 +22,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Recycling a sealed segment zeroes its header sector (so recovery sees a free file; the stale
  * frames behind it carry the old segment id and never verify again) and keeps the file as a spare
- * when it has the standard size and fewer than {@link #maxSpares} spares exist; otherwise the
- * file is deleted. New files are zero-filled only while fewer than {@code targetSpares} spares are
+ * when it has the standard size and fewer spares exist than the larger of {@link #maxSpares} and
+ * the number of segments the latest {@link #trim} made freeable plus {@code targetSpares} (at most
+ * {@link #MAX_KEPT_SPARES});
+ * otherwise the file is deleted. Under steady load a trim frees about as many segments as the writer
+ * fills until the next trim, so keeping that many spares lets the writer reuse files instead of
+ * zero-filling new ones (each costs a segment's worth of disk writes) while the directory stays at
+ * the size it had just before the trim. With {@code targetSpares} 0 nothing is kept. New files are zero-filled only while fewer than {@code targetSpares} spares are
  * ready and recycling found nothing, so in a steady state (the store trims regularly) the WAL
  * reuses the same files instead of creating and deleting them.
  *
@@ -70,6 +75,10 @@ final class SegmentPool {
     private final long segmentBytes;
     private final int targetSpares;
     private final int maxSpares;
+    /** Spares kept from recycling: {@link #maxSpares}, or what the latest trim freed plus the target. */
+    private int keepLimit;
+    /** The most spares recycling keeps however many segments a trim frees. */
+    static final int MAX_KEPT_SPARES = 64;
     private final ChannelFactory channels;
     private final String description;
 
@@ -97,6 +106,7 @@ final class SegmentPool {
         this.segmentBytes = segmentBytes;
         this.targetSpares = targetSpares;
         this.maxSpares = maxSpares(targetSpares);
+        this.keepLimit = maxSpares;
         this.channels = channels;
         this.description = description;
         this.nextFileNumber = new AtomicLong(nextFileNumber);
@@ -205,6 +215,16 @@ final class SegmentPool {
             synchronized (lock) {
                 if (sequence > trimSequence) {
                     trimSequence = sequence;
+                    if (targetSpares > 0) {
+                        int freeable = 0;
+                        for (Sealed s : sealed) {
+                            if (s.lastSequence() >= sequence) {
+                                break;
+                            }
+                            freeable++;
+                        }
+                        keepLimit = Math.max(maxSpares, Math.min(MAX_KEPT_SPARES, freeable + targetSpares));
+                    }
                 }
             }
             wake();
@@ -319,7 +339,7 @@ final class SegmentPool {
                 path = s.path();
                 trimmed = true;
             }
-            keep = spares.size() < maxSpares;
+            keep = spares.size() < keepLimit;
         }
         long size;
         try {

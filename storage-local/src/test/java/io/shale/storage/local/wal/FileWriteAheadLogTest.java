@@ -356,6 +356,37 @@ class FileWriteAheadLogTest {
     }
 
     @Test
+    void aTrimThatFreesManySegmentsShouldKeepThemAllAsSparesInsteadOfDeletingSome() throws Exception {
+        // spareSegments(1) keeps 2 spares at least; a trim that frees more keeps as many as it
+        // freed, so that the writer refills them instead of zero-filling new files.
+        FileWriteAheadLog.Builder b = builder().spareSegments(1);
+        try (FileWriteAheadLog wal = Replayed.open(b).wal()) {
+            List<TestEntry> l = new ArrayList<>();
+            for (int i = 0; i < 120; i++) {
+                l.add(append(wal, 0, i, 4000));
+            }
+            awaitAll(l);
+            long trimPoint = l.get(l.size() - 1).sequence;
+            long freeable = SegmentFiles.live(dir).stream()
+                    .filter(s -> s.frames().get(s.frames().size() - 1).sequence() < trimPoint).count();
+            assertThat(freeable).as("test precondition").isGreaterThanOrEqualTo(5);
+            long deletedBefore = wal.segmentsDeleted();
+            long recycledBefore = wal.segmentsRecycled();
+            wal.trim(trimPoint);
+            await(() -> wal.segmentsRecycled() + wal.segmentsDeleted() - recycledBefore - deletedBefore == freeable);
+            assertThat(wal.segmentsDeleted() - deletedBefore).as("segments deleted by the trim").isZero();
+            assertThat(wal.spareSegmentsReady()).isGreaterThanOrEqualTo((int) freeable);
+            long createdBefore = wal.segmentsCreated();
+            List<TestEntry> more = new ArrayList<>();
+            for (int i = 0; i < 60; i++) {
+                more.add(append(wal, 0, 120 + i, 4000));
+            }
+            awaitAll(more);
+            assertThat(wal.segmentsCreated() - createdBefore).as("segment files created after the trim").isZero();
+        }
+    }
+
+    @Test
     void steadyTrimmingShouldReuseTheSameSegmentFiles() throws Exception {
         FileWriteAheadLog.Builder b = builder().spareSegments(1);
         List<TestEntry> recent = new ArrayList<>();
