@@ -294,8 +294,9 @@ class PrometheusScrapeTest {
             PrometheusText first = new PrometheusText(registry.scrape());
             double misses = first.sum("shale_blockcache_lookups_total", "result", "miss");
             double hits = first.sum("shale_blockcache_lookups_total", "result", "hit");
-            // each miss is one ranged GET of a data object; later reads of the same block hit
-            assertThat(misses).isPositive().isEqualTo((double) counting.dataGets.get());
+            // each miss starts one ranged GET of a data object (a block already being fetched is a
+            // hit); a sequential reader's background read-ahead GETs come on top; later reads hit
+            assertThat(misses).isPositive().isLessThanOrEqualTo((double) counting.dataGets.get());
             assertThat(hits).isPositive();
             assertThat(first.sum("shale_read_records_total", "topic", "events")).isEqualTo(records);
             assertThat(first.sum("shale_logcache_lookups_total", "result", "hit")
