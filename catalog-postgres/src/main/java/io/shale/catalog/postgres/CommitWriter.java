@@ -230,30 +230,7 @@ final class CommitWriter {
                 ranges.add(r);
             }
         }
-        int n = ranges.size();
-        Integer[] pid = new Integer[n];
-        String[] key = new String[n];
-        Long[] base = new Long[n];
-        Long[] next = new Long[n];
-        Long[] ts = new Long[n];
-        Long[] pos = new Long[n];
-        Integer[] len = new Integer[n];
-        Integer[] first = new Integer[n];
-        Integer[] count = new Integer[n];
-        Integer[] crc = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            RangeRef r = ranges.get(i);
-            pid[i] = r.partitionId();
-            key[i] = r.object().key();
-            base[i] = r.baseOffset();
-            next[i] = r.nextOffset();
-            ts[i] = r.maxTimestamp();
-            pos[i] = r.position();
-            len[i] = r.length();
-            first[i] = r.firstBlock();
-            count[i] = r.blockCount();
-            crc[i] = r.singleBlockCrc();
-        }
+        RangeColumns columns = RangeColumns.of(ranges);
         long version;
         Set<String> withRanges = new LinkedHashSet<>();
         try (PreparedStatement ps = c.prepareStatement("WITH s AS ("
@@ -284,16 +261,7 @@ final class CommitWriter {
             ps.setArray(i++, c.createArrayOf("bigint", oindex));
             ps.setArray(i++, c.createArrayOf("smallint", okind));
             ps.setArray(i++, c.createArrayOf("bigint", ocreated));
-            ps.setArray(i++, c.createArrayOf("integer", pid));
-            ps.setArray(i++, c.createArrayOf("text", key));
-            ps.setArray(i++, c.createArrayOf("bigint", base));
-            ps.setArray(i++, c.createArrayOf("bigint", next));
-            ps.setArray(i++, c.createArrayOf("bigint", ts));
-            ps.setArray(i++, c.createArrayOf("bigint", pos));
-            ps.setArray(i++, c.createArrayOf("integer", len));
-            ps.setArray(i++, c.createArrayOf("integer", first));
-            ps.setArray(i++, c.createArrayOf("integer", count));
-            ps.setArray(i, c.createArrayOf("integer", crc));
+            columns.bind(c, ps, i, true);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 version = rs.getLong(1);
@@ -345,31 +313,12 @@ final class CommitWriter {
             ps.setArray(2, c.createArrayOf("bigint", ends.values().toArray(new Long[0])));
             ps.executeUpdate();
         }
-        int n = ranges.size();
-        Integer[] pid = new Integer[n];
-        Long[] base = new Long[n];
-        Long[] next = new Long[n];
-        Long[] ts = new Long[n];
-        Long[] pos = new Long[n];
-        Integer[] len = new Integer[n];
-        Integer[] first = new Integer[n];
-        Integer[] count = new Integer[n];
-        Integer[] crc = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            RangeRef r = ranges.get(i);
+        for (RangeRef r : ranges) {
             if (!r.object().key().equals(o.key())) {
                 throw new IllegalArgumentException("range " + r + " of AddObject " + o.key() + " names another object");
             }
-            pid[i] = r.partitionId();
-            base[i] = r.baseOffset();
-            next[i] = r.nextOffset();
-            ts[i] = r.maxTimestamp();
-            pos[i] = r.position();
-            len[i] = r.length();
-            first[i] = r.firstBlock();
-            count[i] = r.blockCount();
-            crc[i] = r.singleBlockCrc();
         }
+        RangeColumns columns = RangeColumns.of(ranges);
         int inserted;
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO shale_ranges (partition_id, object_key,"
                 + " base_offset, next_offset, max_timestamp, byte_position, byte_length, first_block, block_count,"
@@ -379,19 +328,56 @@ final class CommitWriter {
                 + " ?::integer[], ?::integer[], ?::integer[]) AS u(pid, b, n, ts, pos, len, fb, bc, crc)"
                 + " JOIN shale_partitions p ON p.partition_id = u.pid WHERE u.n > p.log_start_offset")) {
             ps.setString(1, o.key());
-            ps.setArray(2, c.createArrayOf("integer", pid));
-            ps.setArray(3, c.createArrayOf("bigint", base));
-            ps.setArray(4, c.createArrayOf("bigint", next));
-            ps.setArray(5, c.createArrayOf("bigint", ts));
-            ps.setArray(6, c.createArrayOf("bigint", pos));
-            ps.setArray(7, c.createArrayOf("integer", len));
-            ps.setArray(8, c.createArrayOf("integer", first));
-            ps.setArray(9, c.createArrayOf("integer", count));
-            ps.setArray(10, c.createArrayOf("integer", crc));
+            columns.bind(c, ps, 2, false);
             inserted = ps.executeUpdate();
         }
         if (inserted == 0) {
             maybeUnreferenced.add(o.key());
+        }
+    }
+
+    /**
+     * The columns of {@code shale_ranges} for a list of ranges, as arrays for {@code unnest}: bound
+     * in table order (partition id, [object key,] base offset, next offset, max timestamp, byte
+     * position, byte length, first block, block count, single-block CRC).
+     */
+    private record RangeColumns(Integer[] pid, String[] key, Long[] base, Long[] next, Long[] ts, Long[] pos,
+            Integer[] len, Integer[] first, Integer[] count, Integer[] crc) {
+
+        static RangeColumns of(List<RangeRef> ranges) {
+            int n = ranges.size();
+            RangeColumns c = new RangeColumns(new Integer[n], new String[n], new Long[n], new Long[n], new Long[n],
+                    new Long[n], new Integer[n], new Integer[n], new Integer[n], new Integer[n]);
+            for (int i = 0; i < n; i++) {
+                RangeRef r = ranges.get(i);
+                c.pid[i] = r.partitionId();
+                c.key[i] = r.object().key();
+                c.base[i] = r.baseOffset();
+                c.next[i] = r.nextOffset();
+                c.ts[i] = r.maxTimestamp();
+                c.pos[i] = r.position();
+                c.len[i] = r.length();
+                c.first[i] = r.firstBlock();
+                c.count[i] = r.blockCount();
+                c.crc[i] = r.singleBlockCrc();
+            }
+            return c;
+        }
+
+        /** Binds the arrays from parameter {@code i} on; the object keys only if {@code withKeys}. */
+        void bind(Connection c, PreparedStatement ps, int i, boolean withKeys) throws SQLException {
+            ps.setArray(i++, c.createArrayOf("integer", pid));
+            if (withKeys) {
+                ps.setArray(i++, c.createArrayOf("text", key));
+            }
+            ps.setArray(i++, c.createArrayOf("bigint", base));
+            ps.setArray(i++, c.createArrayOf("bigint", next));
+            ps.setArray(i++, c.createArrayOf("bigint", ts));
+            ps.setArray(i++, c.createArrayOf("bigint", pos));
+            ps.setArray(i++, c.createArrayOf("integer", len));
+            ps.setArray(i++, c.createArrayOf("integer", first));
+            ps.setArray(i++, c.createArrayOf("integer", count));
+            ps.setArray(i, c.createArrayOf("integer", crc));
         }
     }
 
