@@ -176,10 +176,8 @@ final class PartitionLog {
                     b.chunk.expose();
                 } else {
                     long base = logEndOffset;
-                    @SuppressWarnings("unchecked")
-                    Map<Long, ProducerEntry>[] updates = new Map[1];
                     try {
-                        ProducerEntry.Batch original = producers.check(tp, b.data, base, appendTime, updates);
+                        ProducerEntry.Batch original = producers.check(tp, b.data, base, appendTime);
                         if (original != null) {
                             duplicate = duplicateOf(original);
                         }
@@ -194,9 +192,7 @@ final class PartitionLog {
                         b.nextOffset = stampOffsets(b.data, base, engine.stampedLeaderEpoch());
                         b.logAppendTime = appendTime;
                         b.future = f;
-                        if (updates[0] != null) {
-                            producers.apply(updates[0], b);
-                        }
+                        producers.applyChecked(b);
                         push(b);
                         logEndOffset = b.nextOffset;
                         markDirty();

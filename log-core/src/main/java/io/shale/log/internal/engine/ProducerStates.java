@@ -32,6 +32,8 @@ import java.util.Map;
  */
 final class ProducerStates {
     private final Map<Long, ProducerEntry> entries = new HashMap<>();
+    /** What the last {@link #check} found the append would change, for {@link #applyChecked}; usually null. */
+    private Map<Long, ProducerEntry> checked;
 
     /** Loads the state committed in the manifest (as of the partition's committed end). */
     void restore(Map<Long, ProducerEntry> committed) {
@@ -81,14 +83,15 @@ final class ProducerStates {
      * Checks the batches of one append that would start at offset {@code base} against the state,
      * in order, as Kafka's {@code UnifiedLog} and {@code ProducerAppendInfo} do. Returns the original
      * batch if the call repeats one of a producer's cached batches (Kafka answers the whole produce
-     * with that batch's offsets and appends nothing); otherwise null, and {@code updates} (allocated
-     * on demand, hence returned through {@code out}) holds the entries the append makes.
+     * with that batch's offsets and appends nothing); otherwise null, and {@link #applyChecked}
+     * makes the entries the append changes the state. Nothing is allocated for batches without a
+     * producer id.
      *
      * @throws ShaleException {@code INVALID_PRODUCER_EPOCH} for an epoch older than the producer's
      *     newest; {@code OUT_OF_ORDER_SEQUENCE} for a sequence that does not follow the producer's last
      */
-    ProducerEntry.Batch check(TopicPartition tp, ByteBuffer data, long base, long appendTime,
-            Map<Long, ProducerEntry>[] out) {
+    ProducerEntry.Batch check(TopicPartition tp, ByteBuffer data, long base, long appendTime) {
+        checked = null;
         Map<Long, ProducerEntry> updates = null;
         long offset = base;
         int limit = data.capacity();
@@ -126,11 +129,23 @@ final class ProducerStates {
             ProducerEntry.Batch b = new ProducerEntry.Batch(firstSeq, lastSeq, first, first + lastDelta, appendTime);
             if (updates == null) {
                 updates = new LinkedHashMap<>();
-                out[0] = updates;
             }
             updates.put(pid, latest == null ? ProducerEntry.first(pid, epoch, b) : latest.with(epoch, b));
         }
+        checked = updates;
         return null;
+    }
+
+    /**
+     * Makes what the last {@link #check} (which returned null) found the state, recording in
+     * {@code b} what it replaced, for rollback. Nothing to do for batches without a producer id.
+     */
+    void applyChecked(CachedBatch b) {
+        Map<Long, ProducerEntry> updates = checked;
+        checked = null;
+        if (updates != null) {
+            apply(updates, b);
+        }
     }
 
     private static void checkEpochAndSequence(TopicPartition tp, long pid, ProducerEntry latest, short epoch,
@@ -157,7 +172,7 @@ final class ProducerStates {
     }
 
     /** Makes {@code updates} the state; records in {@code b} what they replaced, for rollback. */
-    void apply(Map<Long, ProducerEntry> updates, CachedBatch b) {
+    private void apply(Map<Long, ProducerEntry> updates, CachedBatch b) {
         long[] ids = new long[updates.size()];
         ProducerEntry[] before = new ProducerEntry[ids.length];
         int i = 0;

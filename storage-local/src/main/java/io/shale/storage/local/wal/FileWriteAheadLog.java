@@ -445,7 +445,8 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         }
     }
 
-    private static void joinUninterruptibly(Thread t) {
+    /** Waits until {@code t} ends, keeping this thread's interrupt status. */
+    static void joinUninterruptibly(Thread t) {
         boolean interrupted = false;
         while (t.isAlive()) {
             try {

@@ -351,15 +351,7 @@ final class GroupWriter implements Runnable {
                 }
                 continue;
             }
-            try {
-                writeFully(g.segment.channel, g.writeView, g.filePos);
-                if (intervalNanos == 0) {
-                    sync(g.segment.channel, g.frameBytes);
-                }
-                g.error = null;
-            } catch (Throwable t) {
-                g.error = t;
-            }
+            writeAndSync(g);
             job = null;
             if (writerWaiting) {
                 LockSupport.unpark(writerThread);
@@ -376,6 +368,19 @@ final class GroupWriter implements Runnable {
     private void writeInline() {
         Group g = cur;
         g.writeView.limit(g.buf.position()).position(0);
+        writeAndSync(g);
+        inFlight = g;
+        cur = g == groupA ? groupB : groupA;
+        finishInFlight();
+        inline = ring.peek(cursor) == null && !ring.claimedButUnpublished(cursor);
+        syncIfDue(System.nanoTime());
+    }
+
+    /**
+     * Writes {@code g}'s framed bytes and, with EVERY_GROUP, syncs them; the outcome goes to
+     * {@link Group#error} (null: written and synced). On the sync thread, or inline on the writer.
+     */
+    private void writeAndSync(Group g) {
         try {
             writeFully(g.segment.channel, g.writeView, g.filePos);
             if (intervalNanos == 0) {
@@ -385,11 +390,6 @@ final class GroupWriter implements Runnable {
         } catch (Throwable t) {
             g.error = t;
         }
-        inFlight = g;
-        cur = g == groupA ? groupB : groupA;
-        finishInFlight();
-        inline = ring.peek(cursor) == null && !ring.claimedButUnpublished(cursor);
-        syncIfDue(System.nanoTime());
     }
 
     /** Hands the group being framed to the sync thread (which must be idle). */
@@ -440,17 +440,7 @@ final class GroupWriter implements Runnable {
         }
         LockSupport.unpark(t);
         if (join) {
-            boolean interrupted = false;
-            while (t.isAlive()) {
-                try {
-                    t.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            FileWriteAheadLog.joinUninterruptibly(t);
         }
     }
 
