@@ -341,7 +341,7 @@ final class CommitWriter {
      * in table order (partition id, [object key,] base offset, next offset, max timestamp, byte
      * position, byte length, first block, block count, single-block CRC).
      */
-    private record RangeColumns(Integer[] pid, String[] key, Long[] base, Long[] next, Long[] ts, Long[] pos,
+    record RangeColumns(Integer[] pid, String[] key, Long[] base, Long[] next, Long[] ts, Long[] pos,
             Integer[] len, Integer[] first, Integer[] count, Integer[] crc) {
 
         static RangeColumns of(List<RangeRef> ranges) {
@@ -385,7 +385,7 @@ final class CommitWriter {
      * Replaces the rows of the op's producers and deletes the expired ones; nothing for a partition
      * deleted while the data was in flight (as {@code ManifestState} ignores such an op).
      */
-    private static void updateProducers(Connection c, ManifestOp.UpdateProducers up) throws SQLException {
+    static void updateProducers(Connection c, ManifestOp.UpdateProducers up) throws SQLException {
         if (!up.entries().isEmpty()) {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO shale_producers (partition_id, producer_id,"
                     + " epoch, first_seqs, last_seqs, first_offsets, last_offsets, timestamps)"
@@ -433,7 +433,7 @@ final class CommitWriter {
         }
     }
 
-    private static void insertPartitions(Connection c, String topic, int[] ids, long epoch, String node)
+    static void insertPartitions(Connection c, String topic, int[] ids, long epoch, String node)
             throws SQLException {
         int first;
         try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM shale_partitions WHERE topic_name = ?")) {

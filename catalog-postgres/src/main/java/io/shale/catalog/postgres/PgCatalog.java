@@ -123,6 +123,14 @@ final class PgCatalog implements Catalog {
      * store's object store; a writer ties it to this catalog at its claim (see {@link #claimWriter}).
      */
     static PgCatalog open(PostgresCatalogOptions options, ObjectStore bucket, Clock clock, boolean readOnly) {
+        return new PgCatalog(options, openPool(options), bucket, clock, readOnly);
+    }
+
+    /**
+     * Makes the connection pool of {@code options} and brings the schema up to date; closes the
+     * pool again if that fails.
+     */
+    static HikariDataSource openPool(PostgresCatalogOptions options) {
         HikariConfig hc = new HikariConfig();
         hc.setJdbcUrl(options.jdbcUrl());
         if (options.user() != null) {
@@ -165,7 +173,7 @@ final class PgCatalog implements Catalog {
             pool.close();
             throw e;
         }
-        return new PgCatalog(options, pool, bucket, clock, readOnly);
+        return pool;
     }
 
     @Override
@@ -241,7 +249,7 @@ final class PgCatalog implements Catalog {
                     long v;
                     long e;
                     try (PreparedStatement ps = c.prepareStatement(
-                            "SELECT version, writer_epoch FROM shale_store WHERE id = 1 FOR UPDATE");
+                            "SELECT version, writer_epoch, ownership FROM shale_store WHERE id = 1 FOR UPDATE");
                             ResultSet rs = ps.executeQuery()) {
                         if (!rs.next()) {
                             throw new CorruptObjectException("the catalog in " + options.describe()
@@ -249,6 +257,11 @@ final class PgCatalog implements Catalog {
                         }
                         v = rs.getLong(1);
                         e = rs.getLong(2);
+                        if (!"writer".equals(rs.getString(3))) {
+                            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "the store in "
+                                    + options.describe() + " is owned partition by partition by a cluster of"
+                                    + " nodes (ownership '" + rs.getString(3) + "'): a single writer cannot claim it");
+                        }
                     }
                     epoch = e + 1;
                     version = v + 1;

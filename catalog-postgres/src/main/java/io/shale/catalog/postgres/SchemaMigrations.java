@@ -26,7 +26,7 @@ final class SchemaMigrations {
     private static final Logger log = LoggerFactory.getLogger(SchemaMigrations.class);
 
     /** The files, in order; version n is the n-th. */
-    static final List<String> FILES = List.of("V1__catalog.sql");
+    static final List<String> FILES = List.of("V1__catalog.sql", "V2__partition_leases.sql");
 
     private SchemaMigrations() {
     }
@@ -37,6 +37,17 @@ final class SchemaMigrations {
 
     /** Applies what is missing; returns the schema's version. */
     static int migrate(Connection c, String schema) throws SQLException {
+        return migrate(c, schema, latestVersion());
+    }
+
+    /**
+     * Applies what is missing up to version {@code target} (tests make older schemas with it);
+     * returns the schema's version afterwards.
+     */
+    static int migrate(Connection c, String schema, int target) throws SQLException {
+        if (target < 1 || target > latestVersion()) {
+            throw new IllegalArgumentException("no catalog schema version " + target);
+        }
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
@@ -60,7 +71,7 @@ final class SchemaMigrations {
                         + ", newer than this version of Shale knows (" + latestVersion()
                         + "): open it with a newer Shale");
             }
-            for (int v = current + 1; v <= latestVersion(); v++) {
+            for (int v = current + 1; v <= target; v++) {
                 String file = FILES.get(v - 1);
                 st.execute(read(file));
                 try (PreparedStatement ins = c.prepareStatement(
@@ -72,7 +83,7 @@ final class SchemaMigrations {
                 log.info("catalog schema '{}': applied migration {}", schema, file);
             }
             c.commit();
-            return latestVersion();
+            return Math.max(current, target);
         } catch (SQLException | RuntimeException e) {
             try {
                 c.rollback();

@@ -1,0 +1,778 @@
+package io.shale.catalog.postgres;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
+import io.shale.log.internal.format.CorruptObjectException;
+import io.shale.log.internal.manifest.ManifestOp;
+import io.shale.log.internal.manifest.RangeRef;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node of a cluster sharing a store in PostgreSQL: it owns some of the store's partitions,
+ * each under a lease and a partition epoch, and commits uploads to them in parallel with the other
+ * nodes (schema version 2, store {@code ownership = 'leases'}; docs/rfcs/0005, "The cluster").
+ * This is the catalog's side of the cluster; the engine is not wired to it yet.
+ *
+ * <p><b>Leases.</b> A partition row holds its {@code owner_node}, {@code partition_epoch} and
+ * {@code lease_expires_at_ms}, measured by the database's clock ({@code now()}) only, so the
+ * nodes' clocks may disagree. {@link #claim} takes partitions that are unowned or whose lease ran
+ * out, bumping their epoch; a background thread renews every lease the node holds in one
+ * statement every lease/3; a partition whose row was not renewed (another node took it over, or
+ * it was released) is lost and reported at once to the {@link Listener}. {@link #mayAcknowledge}
+ * is the acknowledgement rule: true only while the lease, counted from the start of the last
+ * successful claim or renewal on this node's monotonic clock, minus a tenth for clock-rate drift,
+ * has not run out; that holds with no thread running, so a node frozen or cut off from the
+ * database stops acknowledging in time even before its listener hears of it.
+ *
+ * <p><b>Commits and fencing.</b> {@link #commit} writes an upload (its objects, their ranges, the
+ * partitions' end offsets, idempotent producers' state) in one transaction whose first statement
+ * locks the rows of every partition it touches, in partition order, on the condition that this
+ * node still owns each with the epoch it claimed. If fewer rows match than partitions are touched,
+ * nothing is written, the transaction is rolled back and the commit fails {@code FENCED} naming the
+ * partitions lost. No store-wide row is updated, so nodes (and one node's threads) commit in
+ * parallel, waiting for each other only on partitions they share.
+ *
+ * <p><b>Threading.</b> Thread-safe. Every call blocks the caller for database round trips (each
+ * bounded by the options' query timeout) on a connection of the node's pool
+ * ({@link PostgresCatalogOptions#poolSize()}: size it for the node's concurrent commits plus one
+ * for renewals). The {@link Listener} is called on the renewal thread or on a thread whose commit or
+ * release found partitions lost; it must be quick and must not call back into this node.
+ *
+ * <p><b>Errors</b> ({@link ShaleException}): {@code FENCED} when partitions were lost (named in the
+ * message); {@code UNAVAILABLE} when the database could not be reached in time (retrying may help;
+ * a commit whose COMMIT got no answer may have landed, and retrying it with the same ops is safe:
+ * rows are keyed by object key); {@code STORAGE_ACCESS} for refused credentials or privileges;
+ * {@code CORRUPT_STORAGE} for rows that break the schema; {@code INVALID_ARGUMENT} for bad
+ * arguments or a store a single writer runs; {@code CLOSED} after {@link #close()}.
+ */
+final class ClusterNode implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
+
+    /** The database's clock in milliseconds since the epoch (the start of the transaction). */
+    static final String NOW_MS = "(extract(epoch FROM now()) * 1000)::bigint";
+
+    /** Told of partitions this node lost (see the class comment for the thread). */
+    @FunctionalInterface
+    interface Listener {
+        /**
+         * This node no longer owns {@code partitions} (ids): it must stop acknowledging appends to
+         * them at once and drop what it buffered for them. {@code why} says what happened.
+         */
+        void lost(Set<Integer> partitions, String why);
+    }
+
+    /** A partition's row as the database has it now (see {@link #ownership()}). */
+    record Ownership(int partitionId, String topic, int index, String owner, long epoch, long leaseRemainingMs) {
+        boolean claimable() {
+            return owner == null || leaseRemainingMs < 0;
+        }
+    }
+
+    /** A partition this node holds: its epoch and, on the monotonic clock, the end of its lease. */
+    private record Held(long epoch, long validUntilNanos) {
+    }
+
+    private final PostgresCatalogOptions options;
+    private final HikariDataSource pool;
+    private final long leaseMs;
+    private final Listener listener;
+    private final ConcurrentHashMap<Integer, Held> held = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService renewals;
+    private final Object closeLock = new Object();
+    private volatile boolean closed;
+    private volatile boolean renewalsPaused;
+
+    private ClusterNode(PostgresCatalogOptions options, HikariDataSource pool, Duration lease, Listener listener) {
+        this.options = options;
+        this.pool = pool;
+        this.leaseMs = lease.toMillis();
+        this.listener = listener;
+        this.renewals = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "shale-lease-renewal-" + options.nodeId());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Registers node {@link PostgresCatalogOptions#nodeId()} in the store of {@code options} and
+     * starts renewing its leases every {@code lease}/3. A fresh store (no writer ever claimed it)
+     * becomes a cluster store; one that a single writer claimed is refused
+     * ({@code INVALID_ARGUMENT}; see {@link #convertFromSingleWriter}). Partitions still held under
+     * the same node id (an earlier process of this node) are released, which fences that process
+     * at once: node ids must be unique among live nodes.
+     *
+     * @param lease how long a claim or renewal holds a partition, 300 ms to 10 min
+     */
+    static ClusterNode register(PostgresCatalogOptions options, Duration lease, Listener listener) {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(lease, "lease");
+        Objects.requireNonNull(listener, "listener");
+        if (lease.toMillis() < 300 || lease.toMinutes() > 10) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "a partition lease must be between 300 ms and"
+                    + " 10 minutes, got " + lease);
+        }
+        HikariDataSource pool = PgCatalog.openPool(options);
+        ClusterNode node = new ClusterNode(options, pool, lease, listener);
+        try {
+            node.join();
+        } catch (RuntimeException e) {
+            pool.close();
+            node.renewals.shutdownNow();
+            throw e;
+        }
+        long period = Math.max(1, node.leaseMs / 3);
+        node.renewals.scheduleWithFixedDelay(node::renewQuietly, period, period, TimeUnit.MILLISECONDS);
+        return node;
+    }
+
+    /**
+     * Turns the store of {@code options} from a single-writer store into a cluster store, once: the
+     * writer epoch is bumped (so the single writer's next commit or fencing check fails
+     * {@code FENCED}) and every partition becomes unowned, to be claimed (epoch + 1) by the nodes.
+     * Does nothing to a store that already is a cluster store. There is no way back.
+     */
+    static void convertFromSingleWriter(PostgresCatalogOptions options) {
+        try (HikariDataSource pool = PgCatalog.openPool(options)) {
+            try (Connection c = pool.getConnection()) {
+                try {
+                    convert(c);
+                    c.commit();
+                } catch (SQLException | RuntimeException e) {
+                    rollbackQuietly(c);
+                    throw e;
+                }
+            } catch (SQLException e) {
+                throw PgCatalog.translate(e, "turning the store into a cluster store", options);
+            }
+        }
+    }
+
+    private static void convert(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE shale_store SET ownership = 'leases',"
+                + " writer_epoch = writer_epoch + 1, version = version + 1, writer_node = NULL"
+                + " WHERE id = 1 AND ownership = 'writer'")) {
+            if (ps.executeUpdate() == 0) {
+                return;
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE shale_partitions SET owner_node = NULL, lease_expires_at_ms = NULL")) {
+            ps.executeUpdate();
+        }
+        log.info("the catalog store became a cluster store: partitions are owned under leases from now on");
+    }
+
+    /** The registration transaction (see {@link #register}). */
+    private void join() {
+        try (Connection c = connection("registering the node")) {
+            try {
+                String ownership;
+                long writerEpoch;
+                try (PreparedStatement ps = c.prepareStatement(
+                        "SELECT ownership, writer_epoch FROM shale_store WHERE id = 1 FOR UPDATE");
+                        ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new CorruptObjectException("the catalog in " + options.describe() + " has no store row");
+                    }
+                    ownership = rs.getString(1);
+                    writerEpoch = rs.getLong(2);
+                }
+                if ("writer".equals(ownership)) {
+                    if (writerEpoch > 0) {
+                        throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "the store in " + options.describe()
+                                + " is run by a single writer (writer epoch " + writerEpoch + "): a cluster node"
+                                + " cannot join it until it is converted, which fences that writer");
+                    }
+                    convert(c);
+                }
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO shale_nodes (node_id, writer_epoch,"
+                        + " claimed_at_ms, heartbeat_at_ms, lease_ms) VALUES (?, 0, " + NOW_MS + ", " + NOW_MS + ", ?)"
+                        + " ON CONFLICT (node_id) DO UPDATE SET writer_epoch = 0, claimed_at_ms = EXCLUDED.claimed_at_ms,"
+                        + " heartbeat_at_ms = EXCLUDED.heartbeat_at_ms, lease_ms = EXCLUDED.lease_ms")) {
+                    ps.setString(1, options.nodeId());
+                    ps.setLong(2, leaseMs);
+                    ps.executeUpdate();
+                }
+                int released;
+                try (PreparedStatement ps = c.prepareStatement("UPDATE shale_partitions SET owner_node = NULL,"
+                        + " lease_expires_at_ms = NULL WHERE partition_id IN (SELECT partition_id FROM shale_partitions"
+                        + " WHERE owner_node = ? ORDER BY partition_id FOR UPDATE)")) {
+                    ps.setString(1, options.nodeId());
+                    released = ps.executeUpdate();
+                }
+                c.commit();
+                if (released > 0) {
+                    log.warn("node {} registered again: released the {} partitions an earlier process of it held",
+                            options.nodeId(), released);
+                }
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw translate(e, "registering the node");
+        }
+    }
+
+    String nodeId() {
+        return options.nodeId();
+    }
+
+    Duration lease() {
+        return Duration.ofMillis(leaseMs);
+    }
+
+    // ------------------------------------------------------------------ topics
+
+    /**
+     * Creates a topic of {@code partitions} unowned partitions and returns their ids (index order).
+     * Topic creation is rare and takes the store row's lock (it hands out partition ids).
+     *
+     * @throws ShaleException {@code TOPIC_ALREADY_EXISTS}, or see the class comment
+     */
+    int[] createTopic(String name, int partitions, Map<String, String> configs) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(configs, "configs");
+        if (partitions < 1 || partitions > 100_000) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "a topic needs 1 to 100,000 partitions, got " + partitions);
+        }
+        ensureOpen();
+        try (Connection c = connection("creating topic " + name)) {
+            try {
+                int first;
+                try (PreparedStatement ps = c.prepareStatement("UPDATE shale_store SET version = version + 1,"
+                        + " next_partition_id = next_partition_id + ? WHERE id = 1 AND ownership = 'leases'"
+                        + " RETURNING next_partition_id - ?")) {
+                    ps.setInt(1, partitions);
+                    ps.setInt(2, partitions);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "the store in " + options.describe()
+                                    + " is not a cluster store");
+                        }
+                        first = rs.getInt(1);
+                    }
+                }
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO shale_topics (name, topic_id, config_keys,"
+                        + " config_values) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING")) {
+                    ps.setString(1, name);
+                    ps.setObject(2, UUID.randomUUID());
+                    List<String> keys = new ArrayList<>(configs.keySet());
+                    ps.setArray(3, c.createArrayOf("text", keys.toArray(new String[0])));
+                    ps.setArray(4, c.createArrayOf("text", keys.stream().map(configs::get).toArray(String[]::new)));
+                    if (ps.executeUpdate() == 0) {
+                        throw new ShaleException(ErrorKind.TOPIC_ALREADY_EXISTS, "topic '" + name + "' already exists");
+                    }
+                }
+                int[] ids = new int[partitions];
+                Arrays.setAll(ids, i -> first + i);
+                CommitWriter.insertPartitions(c, name, ids, 0, null);
+                c.commit();
+                return ids;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw translate(e, "creating topic " + name);
+        }
+    }
+
+    // ------------------------------------------------------------------ ownership
+
+    /** Every partition's row as the database has it now, by partition id. */
+    List<Ownership> ownership() {
+        ensureOpen();
+        List<Ownership> out = new ArrayList<>();
+        try (Connection c = connection("reading partition ownership");
+                PreparedStatement ps = c.prepareStatement("SELECT partition_id, topic_name, partition_index,"
+                        + " owner_node, partition_epoch, lease_expires_at_ms - " + NOW_MS
+                        + " FROM shale_partitions ORDER BY partition_id")) {
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long remaining = rs.getLong(6);
+                    if (rs.wasNull()) {
+                        remaining = -1;
+                    }
+                    out.add(new Ownership(rs.getInt(1), rs.getString(2), rs.getInt(3), rs.getString(4),
+                            rs.getLong(5), remaining));
+                }
+            }
+            c.commit();
+            return out;
+        } catch (SQLException e) {
+            throw translate(e, "reading partition ownership");
+        }
+    }
+
+    /**
+     * Claims those of {@code partitionIds} that are unowned or whose lease ran out (by the
+     * database's clock), in one statement: each gets this node as owner, its epoch + 1 and a fresh
+     * lease. Partitions another node holds under a live lease, and ids that do not exist, are left
+     * out. Before serving a partition taken over from a dead node, the caller recovers it (replays
+     * that node's WAL entries for it).
+     *
+     * @return the partitions claimed, with their new epochs
+     */
+    Map<Integer, Long> claim(Collection<Integer> partitionIds) {
+        Integer[] ids = ids(partitionIds);
+        ensureOpen();
+        Map<Integer, Long> claimed = new TreeMap<>();
+        long t0 = System.nanoTime();
+        try (Connection c = connection("claiming partitions")) {
+            try (PreparedStatement ps = c.prepareStatement("WITH l AS (SELECT partition_id FROM shale_partitions"
+                    + " WHERE partition_id = ANY(?) AND (owner_node IS NULL OR lease_expires_at_ms < " + NOW_MS + ")"
+                    + " ORDER BY partition_id FOR UPDATE)"
+                    + " UPDATE shale_partitions p SET owner_node = ?, partition_epoch = p.partition_epoch + 1,"
+                    + " lease_expires_at_ms = " + NOW_MS + " + ? FROM l WHERE p.partition_id = l.partition_id"
+                    + " AND (p.owner_node IS NULL OR p.lease_expires_at_ms < " + NOW_MS + ")"
+                    + " RETURNING p.partition_id, p.partition_epoch")) {
+                ps.setArray(1, c.createArrayOf("integer", ids));
+                ps.setString(2, options.nodeId());
+                ps.setLong(3, leaseMs);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        claimed.put(rs.getInt(1), rs.getLong(2));
+                    }
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw translate(e, "claiming partitions");
+        }
+        long validUntil = validUntil(t0);
+        claimed.forEach((pid, epoch) -> held.put(pid, new Held(epoch, validUntil)));
+        if (!claimed.isEmpty()) {
+            log.info("node {} claimed partitions {}", options.nodeId(), claimed);
+        }
+        return claimed;
+    }
+
+    /** The partitions this node holds (whose loss it has not learnt of), with their epochs. */
+    Map<Integer, Long> owned() {
+        Map<Integer, Long> out = new TreeMap<>();
+        held.forEach((pid, h) -> out.put(pid, h.epoch()));
+        return out;
+    }
+
+    /**
+     * Whether this node may acknowledge an append to partition {@code partitionId} now: it holds
+     * the partition and its lease, counted from the start of the last successful claim or renewal,
+     * has not run out (less a tenth of the lease for clock-rate drift).
+     */
+    boolean mayAcknowledge(int partitionId) {
+        Held h = held.get(partitionId);
+        return h != null && !closed && System.nanoTime() - h.validUntilNanos() < 0;
+    }
+
+    /**
+     * Renews every lease this node holds, in one statement, and reports the partitions whose rows it
+     * no longer owns with the epoch it holds (taken over, or released) to the listener, and drops
+     * them. Runs every lease/3 on the renewal thread; callable directly too.
+     *
+     * @return the partitions found lost
+     */
+    Set<Integer> renew() {
+        ensureOpen();
+        Map<Integer, Held> snapshot = new TreeMap<>(held);
+        long t0 = System.nanoTime();
+        Set<Integer> renewed = new TreeSet<>();
+        try (Connection c = connection("renewing partition leases")) {
+            try (PreparedStatement ps = c.prepareStatement("WITH h AS (SELECT * FROM unnest(?::integer[], ?::bigint[])"
+                    + " AS h(pid, ep)),"
+                    + " l AS (SELECT p.partition_id FROM shale_partitions p JOIN h ON p.partition_id = h.pid"
+                    + " WHERE p.owner_node = ? AND p.partition_epoch = h.ep ORDER BY p.partition_id FOR UPDATE OF p),"
+                    + " r AS (UPDATE shale_partitions p SET lease_expires_at_ms = " + NOW_MS + " + ?"
+                    + " FROM l WHERE p.partition_id = l.partition_id RETURNING p.partition_id),"
+                    + " n AS (UPDATE shale_nodes SET heartbeat_at_ms = " + NOW_MS + " WHERE node_id = ? RETURNING 1)"
+                    + " SELECT ARRAY(SELECT partition_id FROM r), (SELECT count(*) FROM n)")) {
+                bindHeld(c, ps, 1, snapshot);
+                ps.setString(3, options.nodeId());
+                ps.setLong(4, leaseMs);
+                ps.setString(5, options.nodeId());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    renewed.addAll(Arrays.asList((Integer[]) rs.getArray(1).getArray()));
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw translate(e, "renewing partition leases");
+        }
+        long validUntil = validUntil(t0);
+        Set<Integer> lost = new TreeSet<>();
+        snapshot.forEach((pid, h) -> {
+            if (renewed.contains(pid)) {
+                held.computeIfPresent(pid, (k, now) -> now.epoch() == h.epoch()
+                        ? new Held(h.epoch(), Math.max(now.validUntilNanos(), validUntil)) : now);
+            } else if (held.remove(pid, h)) {
+                lost.add(pid);
+            }
+        });
+        report(lost, "another node took them over or they were released (found at lease renewal)");
+        return lost;
+    }
+
+    /** The renewal thread's task: renews, and reports leases that ran out without a renewal. */
+    private void renewQuietly() {
+        if (closed || renewalsPaused) {
+            return;
+        }
+        try {
+            renew();
+        } catch (RuntimeException e) {
+            log.warn("node {}: renewing partition leases failed: {}", options.nodeId(), e.getMessage());
+        }
+        Set<Integer> expired = new TreeSet<>();
+        long now = System.nanoTime();
+        held.forEach((pid, h) -> {
+            if (now - h.validUntilNanos() >= 0 && held.remove(pid, h)) {
+                expired.add(pid);
+            }
+        });
+        report(expired, "their leases ran out without a successful renewal");
+    }
+
+    /** Tests only: stops (or resumes) the renewal thread's work, as if the node were frozen. */
+    void pauseRenewalsForTests(boolean paused) {
+        this.renewalsPaused = paused;
+    }
+
+    /**
+     * Releases {@code partitionIds} (a planned move): this node stops holding them first, then sets
+     * them unowned in the database, keeping their epoch (the next claim bumps it). The caller
+     * uploads and commits what it holds for them before. Partitions it no longer owned are reported
+     * lost.
+     *
+     * @return the partitions released
+     */
+    Set<Integer> release(Collection<Integer> partitionIds) {
+        Integer[] ids = ids(partitionIds);
+        ensureOpen();
+        Set<Integer> notHeld = new TreeSet<>();
+        for (Integer pid : ids) {
+            if (!held.containsKey(pid)) {
+                notHeld.add(pid);
+            }
+        }
+        if (!notHeld.isEmpty()) {
+            throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId() + " does not hold partitions "
+                    + notHeld + " (nothing was released)");
+        }
+        // stop acknowledging first: from here on the partitions are on their way out
+        Map<Integer, Held> mine = new TreeMap<>();
+        for (Integer pid : ids) {
+            Held h = held.remove(pid);
+            if (h != null) {
+                mine.put(pid, h);
+            }
+        }
+        Set<Integer> released = new TreeSet<>();
+        try (Connection c = connection("releasing partitions")) {
+            try (PreparedStatement ps = c.prepareStatement("WITH h AS (SELECT * FROM unnest(?::integer[], ?::bigint[])"
+                    + " AS h(pid, ep)),"
+                    + " l AS (SELECT p.partition_id FROM shale_partitions p JOIN h ON p.partition_id = h.pid"
+                    + " WHERE p.owner_node = ? AND p.partition_epoch = h.ep ORDER BY p.partition_id FOR UPDATE OF p)"
+                    + " UPDATE shale_partitions p SET owner_node = NULL, lease_expires_at_ms = NULL"
+                    + " FROM l WHERE p.partition_id = l.partition_id RETURNING p.partition_id")) {
+                bindHeld(c, ps, 1, mine);
+                ps.setString(3, options.nodeId());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        released.add(rs.getInt(1));
+                    }
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            // not acknowledging them any more is safe; the leases run out if the release did not land
+            throw translate(e, "releasing partitions " + mine.keySet());
+        }
+        Set<Integer> lost = new TreeSet<>(mine.keySet());
+        lost.removeAll(released);
+        report(lost, "another node took them over before they were released");
+        log.info("node {} released partitions {}", options.nodeId(), released);
+        return released;
+    }
+
+    // ------------------------------------------------------------------ committing
+
+    /**
+     * Commits an upload: {@code AddObject}s (one object normally, holding runs of any number of
+     * partitions) and the {@code UpdateProducers} of its partitions, in one transaction conditioned
+     * on this node holding every partition touched with the epoch it claimed. Runs below a
+     * partition's log start are dropped, and an object left without a run is marked unreferenced,
+     * as in the single-writer path.
+     *
+     * @throws ShaleException {@code FENCED} naming the partitions lost (nothing was written; they are
+     *     dropped and reported to the listener), {@code INVALID_ARGUMENT} for other ops; see the class
+     *     comment for the rest
+     */
+    void commit(List<ManifestOp> ops) {
+        Objects.requireNonNull(ops, "ops");
+        ensureOpen();
+        List<RangeRef> ranges = new ArrayList<>();
+        List<ManifestOp.AddObject> objects = new ArrayList<>();
+        List<ManifestOp.UpdateProducers> producers = new ArrayList<>();
+        Set<Integer> touched = new TreeSet<>();
+        for (ManifestOp op : ops) {
+            if (op instanceof ManifestOp.AddObject ao) {
+                objects.add(ao);
+                for (RangeRef r : ao.ranges()) {
+                    if (!r.object().key().equals(ao.object().key())) {
+                        throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "range " + r + " of AddObject "
+                                + ao.object().key() + " names another object");
+                    }
+                    ranges.add(r);
+                    touched.add(r.partitionId());
+                }
+            } else if (op instanceof ManifestOp.UpdateProducers up) {
+                producers.add(up);
+                touched.add(up.partitionId());
+            } else {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "a cluster node commits uploads (AddObject,"
+                        + " UpdateProducers), not " + op.getClass().getSimpleName());
+            }
+        }
+        if (objects.isEmpty()) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "an upload's commit needs at least one AddObject");
+        }
+        Map<Integer, Held> mine = new TreeMap<>();
+        Set<Integer> notHeld = new TreeSet<>();
+        for (int pid : touched) {
+            Held h = held.get(pid);
+            if (h == null) {
+                notHeld.add(pid);
+            } else {
+                mine.put(pid, h);
+            }
+        }
+        if (!notHeld.isEmpty()) {
+            throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId() + " does not hold partitions "
+                    + notHeld + " (nothing was committed)");
+        }
+        int n = objects.size();
+        String[] okey = new String[n];
+        Long[] osize = new Long[n];
+        Long[] oindex = new Long[n];
+        Integer[] okind = new Integer[n];
+        Long[] ocreated = new Long[n];
+        for (int i = 0; i < n; i++) {
+            var o = objects.get(i).object();
+            okey[i] = o.key();
+            osize[i] = o.size();
+            oindex[i] = o.indexPosition();
+            okind[i] = o.kind();
+            ocreated[i] = o.createdAtMs();
+        }
+        CommitWriter.RangeColumns columns = CommitWriter.RangeColumns.of(ranges);
+        Set<Integer> locked = new TreeSet<>();
+        try (Connection c = connection("committing an upload")) {
+            try {
+                String[] unreferenced;
+                try (PreparedStatement ps = c.prepareStatement("WITH h AS (SELECT * FROM unnest(?::integer[],"
+                        + " ?::bigint[]) AS h(pid, ep)),"
+                        // the fencing condition: every partition touched, still this node's at its epoch
+                        + " l AS (SELECT p.partition_id, p.log_start_offset FROM shale_partitions p"
+                        + " JOIN h ON p.partition_id = h.pid WHERE p.owner_node = ? AND p.partition_epoch = h.ep"
+                        + " ORDER BY p.partition_id FOR UPDATE OF p),"
+                        + " ok AS (SELECT count(*) = ? AS ok FROM l),"
+                        + " u AS (SELECT * FROM unnest(?::integer[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[],"
+                        + " ?::bigint[], ?::integer[], ?::integer[], ?::integer[], ?::integer[])"
+                        + " AS u(pid, k, b, n, ts, pos, len, fb, bc, crc)),"
+                        + " e AS (UPDATE shale_partitions p SET end_offset = GREATEST(p.end_offset, m.n)"
+                        + " FROM (SELECT pid, max(n) AS n FROM u GROUP BY pid) m"
+                        + " WHERE p.partition_id = m.pid AND (SELECT ok FROM ok) RETURNING 1),"
+                        + " o AS (INSERT INTO shale_objects (object_key, size_bytes, index_position, kind, created_at_ms)"
+                        + " SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::smallint[], ?::bigint[])"
+                        + " WHERE (SELECT ok FROM ok) ON CONFLICT (object_key) DO NOTHING RETURNING object_key),"
+                        + " r AS (INSERT INTO shale_ranges (partition_id, object_key, base_offset, next_offset,"
+                        + " max_timestamp, byte_position, byte_length, first_block, block_count, single_block_crc)"
+                        + " SELECT u.pid, u.k, u.b, u.n, u.ts, u.pos, u.len, u.fb, u.bc, u.crc"
+                        + " FROM u JOIN l ON l.partition_id = u.pid"
+                        + " WHERE u.n > l.log_start_offset AND (SELECT ok FROM ok)"
+                        + " ON CONFLICT DO NOTHING RETURNING object_key)"
+                        + " SELECT (SELECT ok FROM ok), ARRAY(SELECT partition_id FROM l),"
+                        + " ARRAY(SELECT object_key FROM o EXCEPT SELECT object_key FROM r),"
+                        + " (SELECT count(*) FROM e)")) {
+                    int i = 1;
+                    bindHeld(c, ps, i, mine);
+                    i += 2;
+                    ps.setString(i++, options.nodeId());
+                    ps.setLong(i++, mine.size());
+                    columns.bind(c, ps, i, true);
+                    i += 10;
+                    ps.setArray(i++, c.createArrayOf("text", okey));
+                    ps.setArray(i++, c.createArrayOf("bigint", osize));
+                    ps.setArray(i++, c.createArrayOf("bigint", oindex));
+                    ps.setArray(i++, c.createArrayOf("smallint", okind));
+                    ps.setArray(i, c.createArrayOf("bigint", ocreated));
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        boolean ok = rs.getBoolean(1);
+                        locked.addAll(Arrays.asList((Integer[]) rs.getArray(2).getArray()));
+                        unreferenced = (String[]) rs.getArray(3).getArray();
+                        if (!ok) {
+                            rollbackQuietly(c);
+                            Set<Integer> lost = new TreeSet<>(mine.keySet());
+                            lost.removeAll(locked);
+                            for (int pid : lost) {
+                                held.remove(pid, mine.get(pid));
+                            }
+                            report(lost, "a commit found them owned by another node or at a newer epoch");
+                            throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId()
+                                    + " lost partitions " + lost + " to another node or a newer epoch;"
+                                    + " the commit of " + Arrays.toString(okey) + " was rolled back, nothing changed");
+                        }
+                    }
+                }
+                if (unreferenced.length > 0) {
+                    try (PreparedStatement ps = c.prepareStatement("UPDATE shale_objects SET unreferenced_since_ms = "
+                            + NOW_MS + " WHERE object_key = ANY(?) AND unreferenced_since_ms IS NULL")) {
+                        ps.setArray(1, c.createArrayOf("text", unreferenced));
+                        ps.executeUpdate();
+                    }
+                }
+                for (ManifestOp.UpdateProducers up : producers) {
+                    CommitWriter.updateProducers(c, up);
+                }
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+            try {
+                c.commit();
+            } catch (SQLException e) {
+                throw new ShaleException(ErrorKind.UNAVAILABLE, "committing an upload to the catalog in "
+                        + options.describe() + " failed with an unknown outcome (retrying the same ops is safe): "
+                        + e.getMessage(), e);
+            }
+        } catch (SQLException e) {
+            throw translate(e, "committing an upload");
+        }
+    }
+
+    // ------------------------------------------------------------------ closing
+
+    /**
+     * Stops renewing and closes the pool. Partitions are not released: their leases run out and
+     * other nodes take them over (a planned shutdown uploads, then calls {@link #release} first).
+     * Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (closeLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        renewals.shutdown();
+        try {
+            if (!renewals.awaitTermination(options.queryTimeout().toMillis() + 1_000, TimeUnit.MILLISECONDS)) {
+                renewals.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            renewals.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        held.clear();
+        pool.close();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private long validUntil(long startNanos) {
+        return startNanos + TimeUnit.MILLISECONDS.toNanos(leaseMs - leaseMs / 10);
+    }
+
+    private void report(Set<Integer> lost, String why) {
+        if (lost.isEmpty()) {
+            return;
+        }
+        log.warn("node {} lost partitions {}: {}", options.nodeId(), lost, why);
+        try {
+            listener.lost(Set.copyOf(lost), why);
+        } catch (RuntimeException e) {
+            log.error("the partition-loss listener of node {} failed", options.nodeId(), e);
+        }
+    }
+
+    private static void bindHeld(Connection c, PreparedStatement ps, int i, Map<Integer, Held> partitions)
+            throws SQLException {
+        Integer[] pids = partitions.keySet().toArray(new Integer[0]);
+        Long[] epochs = partitions.values().stream().map(Held::epoch).toArray(Long[]::new);
+        ps.setArray(i, c.createArrayOf("integer", pids));
+        ps.setArray(i + 1, c.createArrayOf("bigint", epochs));
+    }
+
+    private static Integer[] ids(Collection<Integer> partitionIds) {
+        Objects.requireNonNull(partitionIds, "partitionIds");
+        Set<Integer> set = new TreeSet<>();
+        for (Integer id : partitionIds) {
+            if (id == null || id < 0) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "partition ids must be non-negative, got " + id);
+            }
+            set.add(id);
+        }
+        return set.toArray(new Integer[0]);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new ShaleException(ErrorKind.CLOSED, "cluster node " + options.nodeId() + " is closed");
+        }
+    }
+
+    private Connection connection(String what) {
+        ensureOpen();
+        try {
+            return pool.getConnection();
+        } catch (SQLException e) {
+            throw translate(e, what);
+        }
+    }
+
+    private static void rollbackQuietly(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException e) {
+            log.debug("rollback failed", e);
+        }
+    }
+
+    private ShaleException translate(SQLException e, String what) {
+        return PgCatalog.translate(e, what, options);
+    }
+}

@@ -1,0 +1,432 @@
+package io.shale.catalog.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.shale.log.ErrorKind;
+import io.shale.log.ShaleException;
+import io.shale.log.internal.manifest.ManifestOp;
+import io.shale.log.internal.manifest.ObjectMeta;
+import io.shale.log.internal.manifest.ProducerEntry;
+import io.shale.log.internal.manifest.RangeRef;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * Partition ownership with leases (schema version 2) on a real PostgreSQL: takeover after expiry,
+ * fencing on the partition epoch, frozen nodes, concurrent claims, planned moves, and the
+ * migration of a version-1 schema. Waits poll the database with deadlines; no test asserts how
+ * long anything took.
+ */
+@ExtendWith({PostgresServer.Extension.class, ClusterNodeTest.Server.class})
+class ClusterNodeTest {
+    private static final Duration DEADLINE = Duration.ofSeconds(60);
+
+    PostgresServer server;
+    PostgresCatalogOptions.Builder options;
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    static final class Server implements org.junit.jupiter.api.extension.BeforeEachCallback {
+        @Override
+        public void beforeEach(ExtensionContext context) {
+            ((ClusterNodeTest) context.getRequiredTestInstance()).server = PostgresServer.get(context);
+        }
+    }
+
+    @BeforeEach
+    void freshSchema() {
+        options = server.freshOptions();
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            try {
+                toClose.get(i).close();
+            } catch (RuntimeException e) {
+                // fenced or closed on purpose; the test judged it
+            }
+        }
+    }
+
+    /** A node and the losses its listener heard of. */
+    private record Node(ClusterNode node, ConcurrentLinkedQueue<Set<Integer>> lost) {
+        Set<Integer> allLost() {
+            Set<Integer> all = new TreeSet<>();
+            lost.forEach(all::addAll);
+            return all;
+        }
+    }
+
+    private Node node(String id, Duration lease) {
+        ConcurrentLinkedQueue<Set<Integer>> lost = new ConcurrentLinkedQueue<>();
+        ClusterNode n = ClusterNode.register(options.nodeId(id).build(), lease, (partitions, why) -> lost.add(partitions));
+        toClose.add(n);
+        return new Node(n, lost);
+    }
+
+    private Connection sql() throws SQLException {
+        Connection c = DriverManager.getConnection(server.jdbcUrl(), "postgres", "");
+        c.setSchema(options.build().schema());
+        toClose.add(c);
+        return c;
+    }
+
+    private long count(String query) throws SQLException {
+        try (Statement st = sql().createStatement(); ResultSet rs = st.executeQuery(query)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** Every row of the tables a commit writes, as text: equal dumps mean no row changed. */
+    private String dump() throws SQLException {
+        StringBuilder sb = new StringBuilder();
+        for (String q : List.of("SELECT * FROM shale_store", "SELECT * FROM shale_partitions ORDER BY partition_id",
+                "SELECT * FROM shale_objects ORDER BY object_key",
+                "SELECT * FROM shale_ranges ORDER BY partition_id, object_key, base_offset",
+                "SELECT * FROM shale_producers ORDER BY partition_id, producer_id")) {
+            try (Statement st = sql().createStatement(); ResultSet rs = st.executeQuery(q)) {
+                int columns = rs.getMetaData().getColumnCount();
+                while (rs.next()) {
+                    for (int i = 1; i <= columns; i++) {
+                        sb.append(rs.getString(i)).append('|');
+                    }
+                    sb.append('\n');
+                }
+            }
+            sb.append("--\n");
+        }
+        return sb.toString();
+    }
+
+    /** One object with a run of 10 records at {@code base} in each partition. */
+    private static ManifestOp.AddObject object(String key, long base, int... partitionIds) {
+        ObjectMeta o = new ObjectMeta(key, 1_000, 900, ObjectMeta.KIND_MULTI, 1L);
+        List<RangeRef> ranges = new ArrayList<>();
+        for (int i = 0; i < partitionIds.length; i++) {
+            ranges.add(new RangeRef(o, partitionIds[i], base, base + 10, 5L, i * 100L, 100, i, 1, 42));
+        }
+        return new ManifestOp.AddObject(o, ranges);
+    }
+
+    private static void await(String what, BooleanSupplier done) throws InterruptedException {
+        long end = System.nanoTime() + DEADLINE.toNanos();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() - end > 0) {
+                throw new AssertionError("not within " + DEADLINE + ": " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private static void assertFenced(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, String naming) {
+        assertThatThrownBy(call).isInstanceOf(ShaleException.class)
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.FENCED))
+                .hasMessageContaining(naming);
+    }
+
+    private static Set<Integer> ids(int... ids) {
+        return IntStream.of(ids).boxed().collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    @Test
+    void aNodeThatStopsRenewingShouldLoseItsPartitionsToANodeThatTakesThemOverWithANewerEpoch() throws Exception {
+        Node a = node("a", Duration.ofSeconds(5));
+        int[] pids = a.node().createTopic("t", 4, Map.of());
+        Set<Integer> all = ids(pids);
+        assertThat(a.node().claim(all)).isEqualTo(Map.of(0, 1L, 1, 1L, 2, 1L, 3, 1L));
+        a.node().commit(List.of(object("data/a1", 0, 0, 1, 2, 3)));
+        long version = count("SELECT version FROM shale_store");
+
+        Node b = node("b", Duration.ofSeconds(5));
+        assertThat(b.node().claim(all)).as("live leases are not claimable").isEmpty();
+        assertThat(a.node().renew()).isEmpty();
+
+        a.node().close(); // dies: nothing renews its leases any more
+        Map<Integer, Long> taken = new HashMap<>();
+        await("b takes all four partitions over", () -> {
+            taken.putAll(b.node().claim(all));
+            return taken.size() == 4;
+        });
+        assertThat(taken).isEqualTo(Map.of(0, 2L, 1, 2L, 2, 2L, 3, 2L));
+        assertThat(b.node().ownership()).allSatisfy(o -> {
+            assertThat(o.owner()).isEqualTo("b");
+            assertThat(o.epoch()).isEqualTo(2);
+        });
+        b.node().commit(List.of(object("data/b1", 10, 0, 1, 2, 3)));
+        assertThat(count("SELECT sum(end_offset) FROM shale_partitions")).isEqualTo(80);
+        assertThat(count("SELECT count(*) FROM shale_ranges")).isEqualTo(8);
+        assertThat(count("SELECT version FROM shale_store"))
+                .as("commits on the partition path do not touch the store row").isEqualTo(version);
+        assertThat(b.lost()).isEmpty();
+    }
+
+    @Test
+    void aCommitWithAStaleEpochShouldBeRefusedNamingThePartitionAndChangeNoRow() throws Exception {
+        Node a = node("a", Duration.ofSeconds(30));
+        a.node().createTopic("t", 3, Map.of());
+        a.node().claim(ids(0, 1, 2));
+        a.node().commit(List.of(object("data/1", 0, 0, 1, 2)));
+
+        // a second process of node "a" (same id, so the owner matches): its registration releases
+        // what the first held, and its claim bumps partition 2's epoch; only the epoch fences now
+        Node again = node("a", Duration.ofSeconds(30));
+        assertThat(again.node().claim(ids(2))).isEqualTo(Map.of(2, 2L));
+        String before = dump();
+
+        // partition 2's owner is still "a": the epoch alone fences this commit
+        assertFenced(() -> a.node().commit(List.of(object("data/2", 10, 2))), "[2]");
+        assertThat(dump()).as("no row changed").isEqualTo(before);
+        assertThat(a.allLost()).containsExactly(2);
+
+        // one multi-partition object and producer state: all or nothing
+        var producers = new ManifestOp.UpdateProducers(1, List.of(new ProducerEntry(7, (short) 0,
+                List.of(new ProducerEntry.Batch(0, 9, 10, 19, 5)))), List.of());
+        assertFenced(() -> a.node().commit(List.of(object("data/3", 10, 0, 1), producers)), "[0, 1]");
+        assertThat(dump()).as("no row changed").isEqualTo(before);
+        assertThat(a.allLost()).containsExactly(0, 1, 2);
+        assertThat(a.node().owned()).isEmpty();
+
+        Node third = node("c", Duration.ofSeconds(30));
+        assertThat(third.node().claim(ids(0, 1))).isEqualTo(Map.of(0, 2L, 1, 2L));
+        third.node().commit(List.of(object("data/3", 10, 0, 1), producers));
+        again.node().commit(List.of(object("data/4", 10, 2)));
+        assertThat(count("SELECT count(*) FROM shale_producers")).isEqualTo(1);
+        assertThat(count("SELECT sum(end_offset) FROM shale_partitions")).isEqualTo(60);
+    }
+
+    @Test
+    void aFrozenNodeShouldStopAcknowledgingLoseItsPartitionsAndBeFencedWhenItCommits() throws Exception {
+        Node a = node("a", Duration.ofSeconds(1));
+        a.node().createTopic("t", 4, Map.of());
+        a.node().claim(ids(0, 1, 2, 3));
+        a.node().commit(List.of(object("data/a1", 0, 0, 1, 2, 3)));
+        assertThat(a.node().mayAcknowledge(0)).isTrue();
+
+        a.node().pauseRenewalsForTests(true); // frozen: no renewal, no expiry check either
+        await("a's own lease clock runs out", () -> !a.node().mayAcknowledge(0) && !a.node().mayAcknowledge(3));
+        Node b = node("b", Duration.ofSeconds(30));
+        Set<Integer> taken = new TreeSet<>();
+        await("b takes the partitions over", () -> {
+            taken.addAll(b.node().claim(ids(0, 1, 2, 3)).keySet());
+            return taken.size() == 4;
+        });
+        String before = dump();
+
+        // a wakes up and commits what it buffered: fenced, nothing written
+        assertFenced(() -> a.node().commit(List.of(object("data/a2", 10, 0, 1))), "[0, 1]");
+        assertThat(dump()).isEqualTo(before);
+        assertThat(a.allLost()).containsExactly(0, 1);
+        a.node().pauseRenewalsForTests(false);
+        await("a's renewal finds the rest lost", () -> a.allLost().size() == 4);
+        assertThat(a.node().owned()).isEmpty();
+        assertFenced(() -> a.node().commit(List.of(object("data/a3", 10, 2))), "does not hold partitions [2]");
+
+        b.node().commit(List.of(object("data/b1", 10, 0, 1, 2, 3)));
+        assertThat(b.node().ownership()).extracting(ClusterNode.Ownership::epoch).containsOnly(2L);
+    }
+
+    @Test
+    void twoNodesClaimingConcurrentlyShouldNeverBothGetAPartition() throws Exception {
+        Node a = node("a", Duration.ofMinutes(5));
+        Node b = node("b", Duration.ofMinutes(5));
+        int partitions = 8;
+        Set<Integer> all = ids(a.node().createTopic("t", partitions, Map.of()));
+        long[] epochs = new long[partitions];
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            for (int round = 0; round < 150; round++) {
+                CyclicBarrier start = new CyclicBarrier(2);
+                Future<Map<Integer, Long>> fa = pool.submit(() -> {
+                    start.await(30, TimeUnit.SECONDS);
+                    return a.node().claim(all);
+                });
+                Future<Map<Integer, Long>> fb = pool.submit(() -> {
+                    start.await(30, TimeUnit.SECONDS);
+                    return b.node().claim(all);
+                });
+                Map<Integer, Long> ga = fa.get(60, TimeUnit.SECONDS);
+                Map<Integer, Long> gb = fb.get(60, TimeUnit.SECONDS);
+                Set<Integer> both = new HashSet<>(ga.keySet());
+                both.retainAll(gb.keySet());
+                assertThat(both).as("round %d: claimed by both", round).isEmpty();
+                Set<Integer> either = new TreeSet<>(ga.keySet());
+                either.addAll(gb.keySet());
+                assertThat(either).as("round %d: every claimable partition claimed once", round).isEqualTo(all);
+                for (ClusterNode.Ownership o : a.node().ownership()) {
+                    Map<Integer, Long> winner = ga.containsKey(o.partitionId()) ? ga : gb;
+                    assertThat(o.owner()).isEqualTo(winner == ga ? "a" : "b");
+                    assertThat(o.epoch()).as("round %d partition %d", round, o.partitionId())
+                            .isEqualTo(winner.get(o.partitionId())).isEqualTo(++epochs[o.partitionId()]);
+                }
+                if (round % 2 == 0) {
+                    // planned: each releases what it claimed
+                    assertThat(a.node().release(ga.keySet())).isEqualTo(ga.keySet());
+                    assertThat(b.node().release(gb.keySet())).isEqualTo(gb.keySet());
+                } else {
+                    // every lease runs out at once (the database's clock is the only one that counts)
+                    try (Statement st = sql().createStatement()) {
+                        st.executeUpdate("UPDATE shale_partitions SET lease_expires_at_ms = 0");
+                    }
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        a.node().renew();
+        b.node().renew();
+        Set<Integer> heldByBoth = new HashSet<>(a.node().owned().keySet());
+        heldByBoth.retainAll(b.node().owned().keySet());
+        assertThat(heldByBoth).isEmpty();
+    }
+
+    @Test
+    void aReleasedPartitionShouldMoveToTheNodeThatClaimsItWithTheNextEpoch() throws Exception {
+        Node a = node("a", Duration.ofMinutes(5));
+        Node b = node("b", Duration.ofMinutes(5));
+        a.node().createTopic("t", 2, Map.of());
+        assertThat(a.node().claim(ids(0, 1))).isEqualTo(Map.of(0, 1L, 1, 1L));
+        a.node().commit(List.of(object("data/a1", 0, 0, 1)));
+
+        assertThat(a.node().release(ids(0))).containsExactly(0);
+        assertThat(a.node().mayAcknowledge(0)).isFalse();
+        assertThat(a.node().mayAcknowledge(1)).isTrue();
+        assertFenced(() -> a.node().commit(List.of(object("data/a2", 10, 0, 1))), "does not hold partitions [0]");
+        assertThat(b.node().claim(ids(0, 1))).as("at once, without waiting for a lease").isEqualTo(Map.of(0, 2L));
+        b.node().commit(List.of(object("data/b1", 10, 0)));
+        a.node().commit(List.of(object("data/a3", 10, 1)));
+        assertThat(count("SELECT end_offset FROM shale_partitions WHERE partition_id = 0")).isEqualTo(20);
+        assertThat(count("SELECT end_offset FROM shale_partitions WHERE partition_id = 1")).isEqualTo(20);
+        assertThat(a.node().renew()).isEmpty();
+        assertThat(a.lost()).as("a release is not a loss").isEmpty();
+        assertThatThrownBy(() -> a.node().release(ids(0))).isInstanceOf(ShaleException.class)
+                .hasMessageContaining("does not hold partitions [0]");
+    }
+
+    @Test
+    void aRetriedCommitShouldLandOnceAndRunsBelowTheLogStartShouldNotBeKept() throws Exception {
+        Node a = node("a", Duration.ofMinutes(5));
+        a.node().createTopic("t", 2, Map.of());
+        a.node().claim(ids(0, 1));
+        ManifestOp.AddObject o = object("data/1", 0, 0, 1);
+        a.node().commit(List.of(o));
+        a.node().commit(List.of(o)); // as after a COMMIT without an answer
+        assertThat(count("SELECT count(*) FROM shale_ranges")).isEqualTo(2);
+        assertThat(count("SELECT count(*) FROM shale_objects WHERE unreferenced_since_ms IS NOT NULL")).isZero();
+
+        try (Statement st = sql().createStatement()) {
+            st.executeUpdate("UPDATE shale_partitions SET log_start_offset = 20, end_offset = 20");
+        }
+        a.node().commit(List.of(object("data/2", 10, 0, 1)));
+        assertThat(count("SELECT count(*) FROM shale_ranges WHERE object_key = 'data/2'")).isZero();
+        assertThat(count("SELECT count(*) FROM shale_objects WHERE object_key = 'data/2'"
+                + " AND unreferenced_since_ms IS NOT NULL")).isEqualTo(1);
+        assertThat(count("SELECT min(end_offset) FROM shale_partitions")).isEqualTo(20);
+    }
+
+    @Test
+    void aSingleWriterStoreShouldBeConvertedOnlyOnPurposeWhichFencesItsWriter() throws Exception {
+        PostgresCatalogOptions o = options.nodeId("writer").build();
+        PgCatalog writer = PgCatalog.open(o, Clock.systemUTC(), false);
+        toClose.add(writer);
+        writer.load(null);
+        long epoch = writer.claimWriter();
+        writer.commit(List.of(new ManifestOp.CreateTopic("t", UUID.randomUUID(), Map.of(), new int[] {0, 1})), "1");
+        writer.commit(List.of(object("data/w", 0, 0, 1)), "2");
+
+        assertThatThrownBy(() -> node("a", Duration.ofMinutes(1))).isInstanceOf(ShaleException.class)
+                .hasMessageContaining("single writer")
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
+        writer.commit(List.of(object("data/w2", 10, 0)), "3"); // refused registration changed nothing
+
+        ClusterNode.convertFromSingleWriter(options.build());
+        assertThatThrownBy(() -> writer.commit(List.of(object("data/w3", 20, 0)), "4"))
+                .isInstanceOf(ShaleException.class)
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.FENCED));
+        assertThat(writer.checkNotFenced()).failsWithin(Duration.ofSeconds(30));
+
+        Node a = node("a", Duration.ofMinutes(1));
+        assertThat(a.node().claim(ids(0, 1))).as("epochs continue above the writer's")
+                .isEqualTo(Map.of(0, epoch + 1, 1, epoch + 1));
+        a.node().commit(List.of(object("data/a", 20, 0, 1)));
+
+        PgCatalog late = PgCatalog.open(options.nodeId("late").build(), Clock.systemUTC(), false);
+        toClose.add(late);
+        late.load(null);
+        assertThatThrownBy(late::claimWriter).isInstanceOf(ShaleException.class)
+                .hasMessageContaining("cluster")
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
+        PgCatalog reader = PgCatalog.open(options.build(), Clock.systemUTC(), true);
+        toClose.add(reader);
+        reader.load(null);
+        assertThat(reader.state().partition(0).endOffset()).isEqualTo(30);
+        assertThat(reader.state().partition(1).endOffset()).isEqualTo(30);
+    }
+
+    @Test
+    void aVersionOneSchemaShouldMigrateInPlaceAndKeepWorkingAsASingleWriterStore() throws Exception {
+        PostgresCatalogOptions o = options.nodeId("old").build();
+        // a schema as version 1 of Shale left it, written by version 1's commit path
+        Connection c = sql();
+        assertThat(SchemaMigrations.migrate(c, o.schema(), 1)).isEqualTo(1);
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            st.executeUpdate("UPDATE shale_store SET writer_epoch = 3, writer_node = 'old'");
+        }
+        assertThat(CommitWriter.write(c, List.of(new ManifestOp.CreateTopic("t", UUID.randomUUID(),
+                Map.of("retention.ms", "1000"), new int[] {0, 1})), "1", 1L, 3, "old")).isEqualTo(1);
+        assertThat(CommitWriter.write(c, List.of(object("data/v1", 0, 0, 1)), "2", 2L, 3, "old")).isEqualTo(2);
+        c.commit();
+        c.setAutoCommit(true);
+        assertThat(count("SELECT max(version) FROM schema_version")).isEqualTo(1);
+
+        PgCatalog w = PgCatalog.open(o, Clock.systemUTC(), false);
+        toClose.add(w);
+        assertThat(count("SELECT max(version) FROM schema_version")).isEqualTo(2);
+        assertThat(count("SELECT count(*) FROM shale_store WHERE ownership = 'writer'")).isEqualTo(1);
+        w.load(null);
+        assertThat(w.state().version()).isEqualTo(2);
+        assertThat(w.state().topic("t").configs()).isEqualTo(Map.of("retention.ms", "1000"));
+        assertThat(w.state().partition(1).endOffset()).isEqualTo(10);
+        assertThat(w.claimWriter()).isEqualTo(4);
+        w.commit(List.of(object("data/v2", 10, 0, 1)), "3");
+        w.commit(List.of(new ManifestOp.AddPartitions("t", new int[] {2})), "4");
+        assertThat(count("SELECT count(*) FROM shale_partitions WHERE owner_node = 'old' AND partition_epoch = 4"))
+                .isEqualTo(3);
+
+        PgCatalog reader = PgCatalog.open(o, Clock.systemUTC(), true);
+        toClose.add(reader);
+        reader.load(null);
+        assertThat(reader.state().version()).isEqualTo(w.state().version());
+        assertThat(reader.state().partition(0).ranges()).hasSize(2);
+        assertThat(count("SELECT max(version) FROM schema_version")).as("migrated once").isEqualTo(2);
+    }
+}
