@@ -540,7 +540,20 @@ final class ClusterNode implements AutoCloseable {
      *     comment for the rest
      */
     void commit(List<ManifestOp> ops) {
+        commit(ops, Set.of());
+    }
+
+    /**
+     * {@link #commit(List)}, releasing {@code release} in the same transaction (a planned move: the
+     * caller stopped accepting appends to them and this is their last upload; they need not be
+     * among the partitions the upload touches, but this node must hold them). The next claim of a
+     * released partition bumps its epoch and can serve at once: nothing is left to replay. After a
+     * commit of unknown outcome ({@code UNAVAILABLE}) the partitions are no longer held either: if
+     * the release did not land, their leases run out.
+     */
+    void commit(List<ManifestOp> ops, Collection<Integer> release) {
         Objects.requireNonNull(ops, "ops");
+        Integer[] releasing = ids(release);
         ensureOpen();
         List<RangeRef> ranges = new ArrayList<>();
         List<ManifestOp.AddObject> objects = new ArrayList<>();
@@ -568,6 +581,7 @@ final class ClusterNode implements AutoCloseable {
         if (objects.isEmpty()) {
             throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "an upload's commit needs at least one AddObject");
         }
+        touched.addAll(Arrays.asList(releasing));
         Map<Integer, Held> mine = new TreeMap<>();
         Set<Integer> notHeld = new TreeSet<>();
         for (int pid : touched) {
@@ -611,9 +625,11 @@ final class ClusterNode implements AutoCloseable {
                         + " u AS (SELECT * FROM unnest(?::integer[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[],"
                         + " ?::bigint[], ?::integer[], ?::integer[], ?::integer[], ?::integer[])"
                         + " AS u(pid, k, b, n, ts, pos, len, fb, bc, crc)),"
-                        + " e AS (UPDATE shale_partitions p SET end_offset = GREATEST(p.end_offset, m.n)"
-                        + " FROM (SELECT pid, max(n) AS n FROM u GROUP BY pid) m"
-                        + " WHERE p.partition_id = m.pid AND (SELECT ok FROM ok) RETURNING 1),"
+                        // every partition touched: its end offset, and the count readers poll
+                        + " e AS (UPDATE shale_partitions p SET end_offset = GREATEST(p.end_offset, coalesce(m.n, 0)),"
+                        + " commits = p.commits + 1"
+                        + " FROM l LEFT JOIN (SELECT pid, max(n) AS n FROM u GROUP BY pid) m ON m.pid = l.partition_id"
+                        + " WHERE p.partition_id = l.partition_id AND (SELECT ok FROM ok) RETURNING 1),"
                         + " o AS (INSERT INTO shale_objects (object_key, size_bytes, index_position, kind, created_at_ms)"
                         + " SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::smallint[], ?::bigint[])"
                         + " WHERE (SELECT ok FROM ok) ON CONFLICT (object_key) DO NOTHING RETURNING object_key),"
@@ -667,19 +683,39 @@ final class ClusterNode implements AutoCloseable {
                 for (ManifestOp.UpdateProducers up : producers) {
                     CommitWriter.updateProducers(c, up);
                 }
+                if (releasing.length > 0) {
+                    // rows the first statement locked and found this node's at the epochs it holds
+                    try (PreparedStatement ps = c.prepareStatement("UPDATE shale_partitions SET owner_node = NULL,"
+                            + " lease_expires_at_ms = NULL WHERE partition_id = ANY(?) AND owner_node = ?")) {
+                        ps.setArray(1, c.createArrayOf("integer", releasing));
+                        ps.setString(2, options.nodeId());
+                        ps.executeUpdate();
+                    }
+                }
             } catch (SQLException | RuntimeException e) {
                 rollbackQuietly(c);
                 throw e;
             }
             try {
                 c.commit();
+                dropReleased(releasing, mine);
             } catch (SQLException e) {
+                dropReleased(releasing, mine);
                 throw new ShaleException(ErrorKind.UNAVAILABLE, "committing an upload to the catalog in "
                         + options.describe() + " failed with an unknown outcome (retrying the same ops is safe): "
                         + e.getMessage(), e);
             }
         } catch (SQLException e) {
             throw translate(e, "committing an upload");
+        }
+    }
+
+    private void dropReleased(Integer[] releasing, Map<Integer, Held> mine) {
+        for (Integer pid : releasing) {
+            held.remove(pid, mine.get(pid));
+        }
+        if (releasing.length > 0) {
+            log.info("node {} committed and released partitions {}", options.nodeId(), Arrays.toString(releasing));
         }
     }
 

@@ -74,7 +74,17 @@ final class PgCatalog implements Catalog {
     /** A check queued but not started: callers arriving now may share it. Guarded by checkLock. */
     private CompletableFuture<Void> queuedCheck;
 
+    /**
+     * Commits of a cluster store's nodes, which do not move the store row's version: the sum of
+     * {@code shale_partitions.commits}. Readers reload when it or the version moved.
+     */
+    private static final String PARTITION_COMMITS = "SELECT coalesce(sum(commits), 0) FROM shale_partitions";
+
     private ManifestState state = new ManifestState();
+    /** The sum of {@code shale_partitions.commits} as of {@link #state} (guarded by lock). */
+    private long partitionCommits;
+    /** The same, as of the last {@link #readState()} (guarded by lock). */
+    private long readPartitionCommits;
     private ManifestState.Listener listener;
     private volatile long myEpoch;
     private volatile boolean fenced;
@@ -203,17 +213,27 @@ final class PgCatalog implements Catalog {
         synchronized (lock) {
             this.listener = listener;
             state = readState();
+            partitionCommits = readPartitionCommits;
         }
     }
 
-    /** Reads the whole metadata in one repeatable-read transaction. */
+    /**
+     * Reads the whole metadata in one repeatable-read transaction, and with it the sum of
+     * {@code shale_partitions.commits} (see {@link #refresh()}).
+     */
     private ManifestState readState() {
         try (Connection c = connection("reading the catalog")) {
             try {
                 c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
                 c.setReadOnly(true);
                 ManifestState s = StateReader.read(c);
+                long commits;
+                try (PreparedStatement ps = c.prepareStatement(PARTITION_COMMITS); ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    commits = rs.getLong(1);
+                }
                 c.commit();
+                readPartitionCommits = commits;
                 return s;
             } catch (SQLException e) {
                 rollbackQuietly(c);
@@ -306,6 +326,7 @@ final class PgCatalog implements Catalog {
             } else {
                 // someone committed between load and claim (the previous writer's last commits)
                 state = readState();
+                partitionCommits = readPartitionCommits;
             }
             if (state.writerEpoch() != epoch) {
                 throw fence("writer epoch " + epoch + " was claimed and at once superseded by epoch "
@@ -426,6 +447,7 @@ final class PgCatalog implements Catalog {
         log.warn("catalog version {} does not follow the version {} this writer knew; reloading the catalog",
                 version, state.version());
         state = readState();
+        partitionCommits = readPartitionCommits;
         if (listener != null) {
             listener.reset();
         }
@@ -588,25 +610,30 @@ final class PgCatalog implements Catalog {
         synchronized (lock) {
             ensureOpen();
             long version;
+            long commits;
             try (Connection c = connection("reading the catalog version");
-                    PreparedStatement ps = c.prepareStatement("SELECT version FROM shale_store WHERE id = 1");
+                    PreparedStatement ps = c.prepareStatement("SELECT version, (" + PARTITION_COMMITS
+                            + ") FROM shale_store WHERE id = 1");
                     ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     throw new CorruptObjectException("the catalog in " + options.describe() + " has no store row");
                 }
                 version = rs.getLong(1);
+                commits = rs.getLong(2);
                 c.commit();
             } catch (SQLException e) {
                 throw translate(e, "reading the catalog version");
             }
-            if (version == state.version()) {
+            if (version == state.version() && commits == partitionCommits) {
                 return false;
             }
             ManifestState fresh = readState();
-            if (fresh.version() <= state.version()) {
+            if (fresh.version() < state.version()
+                    || (fresh.version() == state.version() && readPartitionCommits == partitionCommits)) {
                 return false;
             }
             state = fresh;
+            partitionCommits = readPartitionCommits;
             if (listener != null) {
                 listener.reset();
             }

@@ -329,6 +329,48 @@ class ClusterNodeTest {
         assertThat(a.lost()).as("a release is not a loss").isEmpty();
         assertThatThrownBy(() -> a.node().release(ids(0))).isInstanceOf(ShaleException.class)
                 .hasMessageContaining("does not hold partitions [0]");
+
+        // the last upload and the release in one transaction
+        a.node().commit(List.of(object("data/a4", 20, 1)), ids(1));
+        assertThat(a.node().owned()).isEmpty();
+        assertThat(b.node().claim(ids(1))).isEqualTo(Map.of(1, 2L));
+        b.node().commit(List.of(object("data/b2", 30, 1)));
+        assertThat(count("SELECT end_offset FROM shale_partitions WHERE partition_id = 1")).isEqualTo(40);
+
+        // a release in a commit that is fenced does not happen
+        Node c = node("c", Duration.ofMinutes(5));
+        try (Statement st = sql().createStatement()) {
+            st.executeUpdate("UPDATE shale_partitions SET lease_expires_at_ms = 0 WHERE partition_id = 0");
+        }
+        assertThat(c.node().claim(ids(0))).isEqualTo(Map.of(0, 3L));
+        assertFenced(() -> b.node().commit(List.of(object("data/b3", 40, 0)), ids(1)), "[0]");
+        assertThat(b.node().owned()).containsOnlyKeys(1);
+        assertThat(b.node().ownership().get(1).owner()).isEqualTo("b");
+        assertThat(a.lost()).as("a release is not a loss").isEmpty();
+    }
+
+    @Test
+    void aReaderOfAClusterStoreShouldFollowTheNodesCommits() throws Exception {
+        Node a = node("a", Duration.ofMinutes(5));
+        Node b = node("b", Duration.ofMinutes(5));
+        a.node().createTopic("t", 2, Map.of());
+        a.node().claim(ids(0));
+        b.node().claim(ids(1));
+        PgCatalog reader = PgCatalog.open(options.build(), Clock.systemUTC(), true);
+        toClose.add(reader);
+        reader.load(null);
+        assertThat(reader.refresh()).isFalse();
+
+        a.node().commit(List.of(object("data/a", 0, 0)));
+        assertThat(reader.refresh()).as("a node's commit does not move the store row's version").isTrue();
+        b.node().commit(List.of(object("data/b", 0, 1)));
+        b.node().commit(List.of(object("data/b2", 10, 1)));
+        assertThat(reader.refresh()).isTrue();
+        assertThat(reader.refresh()).isFalse();
+        synchronized (reader.lock()) {
+            assertThat(reader.state().partition(0).endOffset()).isEqualTo(10);
+            assertThat(reader.state().partition(1).ranges()).hasSize(2);
+        }
     }
 
     @Test

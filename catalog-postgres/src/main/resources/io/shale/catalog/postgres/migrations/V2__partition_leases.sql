@@ -22,5 +22,8 @@ ALTER TABLE shale_nodes ADD COLUMN lease_ms bigint CHECK (lease_ms > 0);
 ALTER TABLE shale_partitions ADD CONSTRAINT shale_partitions_epoch_check CHECK (partition_epoch >= 0);
 ALTER TABLE shale_partitions ADD CONSTRAINT shale_partitions_lease_needs_owner
     CHECK (owner_node IS NOT NULL OR lease_expires_at_ms IS NULL);
+-- Commits of the cluster path that touched the partition. They leave shale_store.version alone
+-- (no store-wide row on that path), so readers reload when this column's sum moves.
+ALTER TABLE shale_partitions ADD COLUMN commits bigint NOT NULL DEFAULT 0 CHECK (commits >= 0);
 -- renewals and releases select a node's partitions
 CREATE INDEX shale_partitions_by_owner ON shale_partitions (owner_node) WHERE owner_node IS NOT NULL;
