@@ -38,6 +38,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Partition ownership with leases (schema version 2) on a real PostgreSQL: takeover after expiry,
@@ -48,6 +49,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 @ExtendWith({PostgresServer.Extension.class, ClusterNodeTest.Server.class})
 class ClusterNodeTest {
     private static final Duration DEADLINE = Duration.ofSeconds(60);
+
+    @TempDir
+    java.nio.file.Path dir;
 
     PostgresServer server;
     PostgresCatalogOptions.Builder options;
@@ -431,6 +435,37 @@ class ClusterNodeTest {
         reader.load(null);
         assertThat(reader.state().partition(0).endOffset()).isEqualTo(30);
         assertThat(reader.state().partition(1).endOffset()).isEqualTo(30);
+    }
+
+    @Test
+    void theEngineShouldBeFencedByTheConversionAndOpenTheClusterStoreOnlyToRead() throws Exception {
+        Map<String, Object> cfg = Map.of(io.shale.log.StoreConfig.UPLOAD_INTERVAL_MS, 3_600_000);
+        var factory = PostgresCatalog.factory(options.nodeId("writer").build());
+        io.shale.log.LogStore writer = io.shale.storage.local.LocalStorage.builder(dir).catalog(factory).config(cfg).open();
+        toClose.add(writer);
+        writer.createTopic("t", 2);
+        var tp = io.shale.log.TopicPartition.of("t", 1);
+        writer.append(tp, List.of(io.shale.log.record.SimpleRecord.of(null, "before"))).join();
+        writer.flush();
+
+        ClusterNode.convertFromSingleWriter(options.build());
+        writer.append(tp, List.of(io.shale.log.record.SimpleRecord.of(null, "after")));
+        assertThatThrownBy(writer::flush).isInstanceOf(ShaleException.class)
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.FENCED));
+
+        // the engine's writer (and with it its orphan cleanup) never runs on a cluster store
+        assertThatThrownBy(() -> io.shale.storage.local.LocalStorage.builder(dir.resolve("other"))
+                .catalog(PostgresCatalog.factory(options.nodeId("second").build())).open())
+                .isInstanceOf(ShaleException.class).hasMessageContaining("cluster")
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
+        io.shale.log.LogStore reader = io.shale.storage.local.LocalStorage.readOnly(dir)
+                .catalog(PostgresCatalog.factory(options.nodeId("reader").build())).open();
+        toClose.add(reader);
+        List<String> values = new ArrayList<>();
+        for (io.shale.log.record.Record rec : reader.read(tp, 0, 1 << 20).records()) {
+            values.add(java.nio.charset.StandardCharsets.UTF_8.decode(rec.value()).toString());
+        }
+        assertThat(values).containsExactly("before");
     }
 
     @Test
