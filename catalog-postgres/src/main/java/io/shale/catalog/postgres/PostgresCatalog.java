@@ -27,8 +27,10 @@ import java.util.Objects;
  * {@code FENCED} and changes nothing. Read-only stores reload the metadata when the store row
  * shows a newer version.
  *
- * <p><b>What it does not do yet.</b> One writer per store, as with the default catalog: the
- * per-partition owner and epoch columns exist but partitions do not move between nodes. See
+ * <p><b>What it does not do yet.</b> One writer per store, as with the default catalog. Schema
+ * version 2 holds per-partition owners, epochs and leases for a cluster of nodes, and the catalog
+ * side of that cluster exists, but a store cannot be opened as a cluster node yet; a writer refuses
+ * a store that a cluster owns ({@code INVALID_ARGUMENT}), read-only stores read it. See
  * docs/rfcs/0005-postgres-catalog-and-cluster.md.
  *
  * <p><b>Errors.</b> A database that cannot be reached within the connect timeout fails the open
