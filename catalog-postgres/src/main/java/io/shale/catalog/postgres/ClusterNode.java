@@ -55,8 +55,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Threading.</b> Thread-safe. Every call blocks the caller for database round trips (each
  * bounded by the options' query timeout) on a connection of the node's pool
- * ({@link PostgresCatalogOptions#poolSize()}: size it for the node's concurrent commits plus one
- * for renewals). The {@link Listener} is called on the renewal thread or on a thread whose commit or
+ * ({@link PostgresCatalogOptions#poolSize()}: size it for the node's concurrent commits); renewals
+ * have a connection of their own, so that commits never hold them up. The {@link Listener} is called on the renewal thread or on a thread whose commit or
  * release found partitions lost; it must be quick and must not call back into this node.
  *
  * <p><b>Errors</b> ({@link ShaleException}): {@code FENCED} when partitions were lost (named in the
@@ -95,6 +95,8 @@ final class ClusterNode implements AutoCloseable {
 
     private final PostgresCatalogOptions options;
     private final HikariDataSource pool;
+    /** One connection of its own for renewals, so that busy commits never delay them. */
+    private final HikariDataSource renewalPool;
     private final long leaseMs;
     private final Listener listener;
     private final ConcurrentHashMap<Integer, Held> held = new ConcurrentHashMap<>();
@@ -103,9 +105,11 @@ final class ClusterNode implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean renewalsPaused;
 
-    private ClusterNode(PostgresCatalogOptions options, HikariDataSource pool, Duration lease, Listener listener) {
+    private ClusterNode(PostgresCatalogOptions options, HikariDataSource pool, HikariDataSource renewalPool,
+            Duration lease, Listener listener) {
         this.options = options;
         this.pool = pool;
+        this.renewalPool = renewalPool;
         this.leaseMs = lease.toMillis();
         this.listener = listener;
         this.renewals = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -134,11 +138,19 @@ final class ClusterNode implements AutoCloseable {
                     + " 10 minutes, got " + lease);
         }
         HikariDataSource pool = PgCatalog.openPool(options);
-        ClusterNode node = new ClusterNode(options, pool, lease, listener);
+        HikariDataSource renewalPool;
+        try {
+            renewalPool = PgCatalog.openPool(options, 1, "shale-leases-" + options.schema());
+        } catch (RuntimeException e) {
+            pool.close();
+            throw e;
+        }
+        ClusterNode node = new ClusterNode(options, pool, renewalPool, lease, listener);
         try {
             node.join();
         } catch (RuntimeException e) {
             pool.close();
+            renewalPool.close();
             node.renewals.shutdownNow();
             throw e;
         }
@@ -402,7 +414,13 @@ final class ClusterNode implements AutoCloseable {
         Map<Integer, Held> snapshot = new TreeMap<>(held);
         long t0 = System.nanoTime();
         Set<Integer> renewed = new TreeSet<>();
-        try (Connection c = connection("renewing partition leases")) {
+        Connection renewalConnection;
+        try {
+            renewalConnection = renewalPool.getConnection();
+        } catch (SQLException e) {
+            throw translate(e, "renewing partition leases");
+        }
+        try (Connection c = renewalConnection) {
             try (PreparedStatement ps = c.prepareStatement("WITH h AS (SELECT * FROM unnest(?::integer[], ?::bigint[])"
                     + " AS h(pid, ep)),"
                     + " l AS (SELECT p.partition_id FROM shale_partitions p JOIN h ON p.partition_id = h.pid"
@@ -745,6 +763,7 @@ final class ClusterNode implements AutoCloseable {
         }
         held.clear();
         pool.close();
+        renewalPool.close();
     }
 
     // ------------------------------------------------------------------ helpers

@@ -141,6 +141,11 @@ final class PgCatalog implements Catalog {
      * pool again if that fails.
      */
     static HikariDataSource openPool(PostgresCatalogOptions options) {
+        return openPool(options, options.poolSize(), "shale-catalog-" + options.schema());
+    }
+
+    /** {@link #openPool(PostgresCatalogOptions)} with another size and name. */
+    static HikariDataSource openPool(PostgresCatalogOptions options, int size, String name) {
         HikariConfig hc = new HikariConfig();
         hc.setJdbcUrl(options.jdbcUrl());
         if (options.user() != null) {
@@ -151,9 +156,9 @@ final class PgCatalog implements Catalog {
         }
         hc.setSchema(options.schema());
         hc.setAutoCommit(false);
-        hc.setMaximumPoolSize(options.poolSize());
+        hc.setMaximumPoolSize(size);
         hc.setMinimumIdle(1);
-        hc.setPoolName("shale-catalog-" + options.schema());
+        hc.setPoolName(name);
         long connectMs = options.connectTimeout().toMillis();
         hc.setConnectionTimeout(Math.max(250, connectMs));
         hc.setInitializationFailTimeout(Math.max(1, connectMs));

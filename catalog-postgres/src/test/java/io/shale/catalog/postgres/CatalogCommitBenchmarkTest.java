@@ -26,7 +26,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *   <li>{@code single-writer}: each committer a separate store (its own schema, catalog and pool),
  *       fenced and serialized on its store row;
  *   <li>{@code partition-epoch}: the committers are nodes of ONE cluster store ({@link ClusterNode},
- *       a pool of 2 each: commits and lease renewals), each owning 16 partitions under leases and
+ *       a pool of 2 each plus a connection for lease renewals), each owning 16 partitions under leases and
  *       committing fenced on their epochs, with no store-wide row.
  * </ul>
  * Prints one table; asserts only that every commit landed.

@@ -469,6 +469,30 @@ class ClusterNodeTest {
     }
 
     @Test
+    void badArgumentsAndAClosedNodeShouldFailClearly() throws Exception {
+        assertThatThrownBy(() -> node("a", Duration.ofMillis(100))).isInstanceOf(ShaleException.class)
+                .hasMessageContaining("lease must be between 300 ms and 10 minutes, got PT0.1S")
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
+        Node a = node("a", Duration.ofMinutes(1));
+        a.node().createTopic("t", 1, Map.of());
+        assertThatThrownBy(() -> a.node().createTopic("t", 1, Map.of())).isInstanceOf(ShaleException.class)
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.TOPIC_ALREADY_EXISTS));
+        assertThatThrownBy(() -> a.node().claim(List.of(0, -1))).isInstanceOf(ShaleException.class)
+                .hasMessageContaining("non-negative, got -1");
+        a.node().claim(ids(0));
+        assertThatThrownBy(() -> a.node().commit(List.of(new ManifestOp.SetLogStart(0, 5))))
+                .isInstanceOf(ShaleException.class).hasMessageContaining("not SetLogStart")
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
+        assertThat(a.node().claim(ids(0, 7))).as("ids that do not exist are left out").isEmpty();
+        a.node().close();
+        assertThat(a.node().mayAcknowledge(0)).isFalse();
+        assertThatThrownBy(() -> a.node().commit(List.of(object("data/x", 0, 0)))).isInstanceOf(ShaleException.class)
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.CLOSED));
+        assertThatThrownBy(() -> a.node().renew()).isInstanceOf(ShaleException.class)
+                .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.CLOSED));
+    }
+
+    @Test
     void aVersionOneSchemaShouldMigrateInPlaceAndKeepWorkingAsASingleWriterStore() throws Exception {
         PostgresCatalogOptions o = options.nodeId("old").build();
         // a schema as version 1 of Shale left it, written by version 1's commit path
