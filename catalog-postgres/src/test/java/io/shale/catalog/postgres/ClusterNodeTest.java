@@ -313,6 +313,61 @@ class ClusterNodeTest {
     }
 
     @Test
+    void commitsRacingTakeoversShouldNeverLandForAnOwnerThatLostThePartition() throws Exception {
+        Node[] nodes = {node("a", Duration.ofMinutes(5)), node("b", Duration.ofMinutes(5))};
+        nodes[0].node().createTopic("t", 1, Map.of());
+        assertThat(nodes[0].node().claim(ids(0))).hasSize(1);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        int fencedCommits = 0;
+        try {
+            for (int round = 0; round < 30; round++) {
+                ClusterNode old = nodes[round % 2].node();
+                ClusterNode next = nodes[(round + 1) % 2].node();
+                long start = count("SELECT end_offset FROM shale_partitions");
+                java.util.concurrent.atomic.AtomicInteger landed = new java.util.concurrent.atomic.AtomicInteger();
+                int r = round;
+                // the old owner commits back to back, each run following its own last one
+                Future<Boolean> committing = pool.submit(() -> {
+                    long base = start;
+                    for (int i = 0; ; i++) {
+                        try {
+                            old.commit(List.of(object("data/" + r + "-" + i, base, 0)));
+                        } catch (ShaleException e) {
+                            return e.kind() == ErrorKind.FENCED;
+                        }
+                        base += 10;
+                        landed.incrementAndGet();
+                    }
+                });
+                await("round " + round + ": the owner commits", () -> landed.get() >= 2);
+                // its lease runs out (database clock) and the next node takes over mid-stream
+                try (Statement st = sql().createStatement()) {
+                    st.executeUpdate("UPDATE shale_partitions SET lease_expires_at_ms = 0");
+                }
+                assertThat(next.claim(ids(0))).as("round %d", round).hasSize(1);
+                long end = count("SELECT end_offset FROM shale_partitions");
+                next.commit(List.of(object("data/" + round + "-next", end, 0)));
+                assertThat(committing.get(60, TimeUnit.SECONDS)).as("round %d: the old owner was fenced", round)
+                        .isTrue();
+                fencedCommits++;
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(fencedCommits).isEqualTo(30);
+        // every run follows the one before it: no commit of a fenced owner landed after a takeover
+        long expected = 0;
+        try (Statement st = sql().createStatement();
+                ResultSet rs = st.executeQuery("SELECT base_offset, next_offset FROM shale_ranges ORDER BY base_offset")) {
+            while (rs.next()) {
+                assertThat(rs.getLong(1)).as("run at %d", rs.getLong(1)).isEqualTo(expected);
+                expected = rs.getLong(2);
+            }
+        }
+        assertThat(count("SELECT end_offset FROM shale_partitions")).isEqualTo(expected);
+    }
+
+    @Test
     void aReleasedPartitionShouldMoveToTheNodeThatClaimsItWithTheNextEpoch() throws Exception {
         Node a = node("a", Duration.ofMinutes(5));
         Node b = node("b", Duration.ofMinutes(5));
