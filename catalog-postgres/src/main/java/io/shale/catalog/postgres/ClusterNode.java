@@ -82,11 +82,12 @@ final class ClusterNode implements AutoCloseable {
         void lost(Set<Integer> partitions, String why);
     }
 
-    /** A partition's row as the database has it now (see {@link #ownership()}). */
+    /**
+     * A partition's row as the database has it now (see {@link #ownership()}): {@code owner} null
+     * when unowned; {@code leaseRemainingMs} by the database's clock, negative when the lease ran out
+     * or there is none.
+     */
     record Ownership(int partitionId, String topic, int index, String owner, long epoch, long leaseRemainingMs) {
-        boolean claimable() {
-            return owner == null || leaseRemainingMs < 0;
-        }
     }
 
     /** A partition this node holds: its epoch and, on the monotonic clock, the end of its lease. */

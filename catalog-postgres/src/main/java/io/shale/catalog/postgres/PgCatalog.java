@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The {@link Catalog} of one store instance, in PostgreSQL (see {@link PostgresCatalog} and the
- * schema in {@code migrations/V1__catalog.sql}).
+ * schema in {@code migrations/V1__catalog.sql} and {@code V2__partition_leases.sql}): the single
+ * writer's catalog, and the readers' of single-writer and cluster stores alike (the cluster's nodes
+ * use {@link ClusterNode}).
  *
  * <p><b>Commit.</b> One transaction: first {@code UPDATE shale_store SET version = version + 1
  * ... WHERE writer_epoch = mine RETURNING version} (no row: a newer writer claimed the store, the
