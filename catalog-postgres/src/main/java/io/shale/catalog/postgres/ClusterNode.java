@@ -134,7 +134,7 @@ final class ClusterNode implements AutoCloseable {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(lease, "lease");
         Objects.requireNonNull(listener, "listener");
-        if (lease.toMillis() < 300 || lease.toMinutes() > 10) {
+        if (lease.toMillis() < 300 || lease.toMillis() > 600_000) {
             throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "a partition lease must be between 300 ms and"
                     + " 10 minutes, got " + lease);
         }

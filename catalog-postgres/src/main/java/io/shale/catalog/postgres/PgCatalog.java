@@ -78,9 +78,11 @@ final class PgCatalog implements Catalog {
 
     /**
      * Commits of a cluster store's nodes, which do not move the store row's version: the sum of
-     * {@code shale_partitions.commits}. Readers reload when it or the version moved.
+     * {@code shale_partitions.commits} (0 without a scan for a single-writer store). Readers reload
+     * when it or the version moved.
      */
-    private static final String PARTITION_COMMITS = "SELECT coalesce(sum(commits), 0) FROM shale_partitions";
+    private static final String PARTITION_COMMITS = "SELECT CASE WHEN ownership = 'leases'"
+            + " THEN (SELECT coalesce(sum(commits), 0) FROM shale_partitions) ELSE 0 END FROM shale_store WHERE id = 1";
 
     private ManifestState state = new ManifestState();
     /** The sum of {@code shale_partitions.commits} as of {@link #state} (guarded by lock). */
@@ -619,8 +621,8 @@ final class PgCatalog implements Catalog {
             long version;
             long commits;
             try (Connection c = connection("reading the catalog version");
-                    PreparedStatement ps = c.prepareStatement("SELECT version, (" + PARTITION_COMMITS
-                            + ") FROM shale_store WHERE id = 1");
+                    PreparedStatement ps = c.prepareStatement("SELECT version, (" + PARTITION_COMMITS + ")"
+                            + " FROM shale_store WHERE id = 1");
                     ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     throw new CorruptObjectException("the catalog in " + options.describe() + " has no store row");
