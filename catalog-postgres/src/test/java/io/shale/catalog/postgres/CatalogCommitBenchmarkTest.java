@@ -64,6 +64,55 @@ class CatalogCommitBenchmarkTest {
         System.out.println(table);
     }
 
+    /**
+     * The catalog's share of a planned move, 100 times: the old owner commits its last upload of the
+     * partition together with the release (one transaction), then the new owner claims it (epoch + 1).
+     * The engine's share (the upload PUT, stopping and starting appends) and the clients' metadata
+     * refresh come on top.
+     */
+    @Test
+    void catalogShareOfPlannedPartitionMoves() throws Exception {
+        PostgresCatalogOptions.Builder store = server.freshOptions().poolSize(2);
+        java.util.Queue<String> losses = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        try (ClusterNode a = ClusterNode.register(store.nodeId("a").build(), java.time.Duration.ofSeconds(10),
+                        (lost, why) -> losses.add(lost + ": " + why));
+                ClusterNode b = ClusterNode.register(store.nodeId("b").build(), java.time.Duration.ofSeconds(10),
+                        (lost, why) -> losses.add(lost + ": " + why))) {
+            a.createTopic("t", 16, Map.of());
+            List<Integer> all = new ArrayList<>();
+            for (int p = 0; p < 16; p++) {
+                all.add(p);
+            }
+            assertThat(a.claim(all)).hasSize(16);
+            ClusterNode[] nodes = {a, b};
+            long[] next = new long[16];
+            int moves = 100;
+            long[] nanos = new long[moves];
+            for (int i = 0; i < moves + 10; i++) {
+                int partition = i % 16;
+                ClusterNode from = nodes[(i / 16) % 2];
+                ClusterNode to = nodes[(i / 16 + 1) % 2];
+                ObjectMeta o = new ObjectMeta("data/move-" + i, 4_096, 4_000, ObjectMeta.KIND_MULTI, i);
+                var last = new ManifestOp.AddObject(o, List.of(new RangeRef(o, partition, next[partition],
+                        next[partition] + 10, i, 0, 1_000, 0, 1, 0)));
+                next[partition] += 10;
+                long t0 = System.nanoTime();
+                from.commit(List.of(last), List.of(partition));
+                assertThat(to.claim(List.of(partition))).hasSize(1);
+                long t1 = System.nanoTime();
+                if (i >= 10) { // the first ten warm up
+                    nanos[i - 10] = t1 - t0;
+                }
+            }
+            assertThat(losses).isEmpty();
+            Arrays.sort(nanos);
+            Result r = new Result(moves, nanos);
+            System.out.printf("%nplanned moves (commit of the last upload with the release, then the claim): %d,"
+                    + " p50 %.2f ms, p99 %.2f ms, max %.2f ms%n", moves, r.percentile(0.5), r.percentile(0.99),
+                    r.percentile(1.0));
+        }
+    }
+
     /** What one committer does per commit: commit an object of committer n, sequence seq. */
     @FunctionalInterface
     private interface Committer {
