@@ -63,6 +63,14 @@ import org.slf4j.LoggerFactory;
 final class PgCatalog implements Catalog {
     private static final Logger log = LoggerFactory.getLogger(PgCatalog.class);
 
+    /**
+     * Commits of a cluster store's nodes, which do not move the store row's version: the sum of
+     * {@code shale_partitions.commits} (0 without a scan for a single-writer store). Readers reload
+     * when it or the version moved.
+     */
+    private static final String PARTITION_COMMITS = "SELECT CASE WHEN ownership = 'leases'"
+            + " THEN (SELECT coalesce(sum(commits), 0) FROM shale_partitions) ELSE 0 END FROM shale_store WHERE id = 1";
+
     private final PostgresCatalogOptions options;
     private final HikariDataSource pool;
     /** The store's bucket (null in tests of the catalog alone): holds the marker tying it to this catalog. */
@@ -75,14 +83,6 @@ final class PgCatalog implements Catalog {
     private final Object checkLock = new Object();
     /** A check queued but not started: callers arriving now may share it. Guarded by checkLock. */
     private CompletableFuture<Void> queuedCheck;
-
-    /**
-     * Commits of a cluster store's nodes, which do not move the store row's version: the sum of
-     * {@code shale_partitions.commits} (0 without a scan for a single-writer store). Readers reload
-     * when it or the version moved.
-     */
-    private static final String PARTITION_COMMITS = "SELECT CASE WHEN ownership = 'leases'"
-            + " THEN (SELECT coalesce(sum(commits), 0) FROM shale_partitions) ELSE 0 END FROM shale_store WHERE id = 1";
 
     private ManifestState state = new ManifestState();
     /** The sum of {@code shale_partitions.commits} as of {@link #state} (guarded by lock). */
