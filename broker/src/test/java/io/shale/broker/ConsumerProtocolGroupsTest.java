@@ -1,0 +1,281 @@
+package io.shale.broker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.SubscriptionPattern;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.GroupState;
+import org.apache.kafka.common.GroupType;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InconsistentGroupProtocolException;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Consumer groups of the KIP-848 {@code consumer} protocol with kafka-clients 4.x consumers
+ * ({@code group.protocol=consumer}): the broker assigns, members reconcile through heartbeats,
+ * leave, time out, subscribe by regex; classic members are refused from such a group.
+ */
+class ConsumerProtocolGroupsTest {
+    private static final Duration DEADLINE = Duration.ofSeconds(40);
+
+    @TempDir
+    Path dir;
+    BrokerFixture fx;
+    final List<AutoCloseable> toClose = new ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        fx = new BrokerFixture(dir);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (AutoCloseable c : toClose) {
+            try {
+                c.close();
+            } catch (RuntimeException e) {
+                // already closed by the test
+            }
+        }
+        if (fx != null) {
+            fx.close();
+        }
+    }
+
+    private void createTopic(String name, int partitions) throws Exception {
+        try (Admin admin = fx.admin()) {
+            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
+        }
+    }
+
+    private void produce(String topic, int partitions, String prefix, int count) throws Exception {
+        try (KafkaProducer<String, String> p = fx.producer("all", new Properties())) {
+            for (int i = 0; i < count; i++) {
+                p.send(new ProducerRecord<>(topic, i % partitions, "k" + i, prefix + i));
+            }
+            p.flush();
+        }
+    }
+
+    private KafkaConsumer<String, String> member(String group, String protocol) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+        p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 20_000);
+        p.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 500);
+        if (protocol.equals("classic")) {
+            p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 3_000);
+            p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 200);
+        }
+        KafkaConsumer<String, String> c = fx.consumer(p);
+        toClose.add(c);
+        return c;
+    }
+
+    private KafkaConsumer<String, String> member(String group) {
+        return member(group, "consumer");
+    }
+
+    /** Polls each consumer in turn (committing what it returned) until {@code done} holds. */
+    private static void pollUntil(BooleanSupplier done, Map<KafkaConsumer<String, String>, List<ConsumerRecord<String, String>>> sinks,
+            List<KafkaConsumer<String, String>> consumers) {
+        long deadline = System.nanoTime() + DEADLINE.toNanos();
+        while (!done.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("deadline passed").isLessThan(deadline);
+            for (KafkaConsumer<String, String> c : consumers) {
+                var records = c.poll(Duration.ofMillis(50));
+                if (!records.isEmpty()) {
+                    if (sinks != null) {
+                        records.forEach(sinks.computeIfAbsent(c, x -> new ArrayList<>())::add);
+                    }
+                    c.commitSync();
+                }
+            }
+        }
+    }
+
+    private static Set<Integer> partitions(Collection<TopicPartition> tps) {
+        Set<Integer> out = new HashSet<>();
+        tps.forEach(tp -> out.add(tp.partition()));
+        return out;
+    }
+
+    private static int total(Map<?, List<ConsumerRecord<String, String>>> sinks) {
+        return sinks.values().stream().mapToInt(List::size).sum();
+    }
+
+    @Test
+    void threeMembersShareATopicAndALeavingMembersPartitionsMoveWithNoRecordLostOrReadTwice() throws Exception {
+        createTopic("kip848", 6);
+        KafkaConsumer<String, String> a = member("g848");
+        KafkaConsumer<String, String> b = member("g848");
+        KafkaConsumer<String, String> c = member("g848");
+        List<KafkaConsumer<String, String>> all = List.of(a, b, c);
+        all.forEach(x -> x.subscribe(List.of("kip848")));
+        pollUntil(() -> all.stream().allMatch(x -> x.assignment().size() == 2), null, all);
+        Set<Integer> union = new HashSet<>();
+        all.forEach(x -> union.addAll(partitions(x.assignment())));
+        assertThat(union).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5);
+
+        try (Admin admin = fx.admin()) {
+            ConsumerGroupDescription d = admin.describeConsumerGroups(List.of("g848")).all().get().get("g848");
+            assertThat(d.type()).isEqualTo(GroupType.CONSUMER);
+            assertThat(d.groupState()).isEqualTo(GroupState.STABLE);
+            assertThat(d.members()).hasSize(3);
+            Set<TopicPartition> described = new HashSet<>();
+            for (MemberDescription m : d.members()) {
+                described.addAll(m.assignment().topicPartitions());
+            }
+            assertThat(described).hasSize(6);
+            Collection<GroupListing> listed = admin.listGroups().all().get();
+            assertThat(listed).anySatisfy(g -> {
+                assertThat(g.groupId()).isEqualTo("g848");
+                assertThat(g.type()).contains(GroupType.CONSUMER);
+            });
+        }
+
+        produce("kip848", 6, "first-", 600);
+        Map<KafkaConsumer<String, String>, List<ConsumerRecord<String, String>>> got = new HashMap<>();
+        pollUntil(() -> total(got) >= 600, got, all);
+        for (KafkaConsumer<String, String> x : all) {
+            Set<Integer> mine = partitions(x.assignment());
+            assertThat(got.get(x)).isNotEmpty().allMatch(r -> mine.contains(r.partition()));
+        }
+
+        Set<Integer> leaving = partitions(c.assignment());
+        c.close(); // committed all it read; leaves with epoch -1
+        pollUntil(() -> a.assignment().size() + b.assignment().size() == 6, null, List.of(a, b));
+        Set<Integer> moved = new HashSet<>(partitions(a.assignment()));
+        moved.addAll(partitions(b.assignment()));
+        assertThat(moved).containsAll(leaving);
+
+        produce("kip848", 6, "second-", 600);
+        pollUntil(() -> total(got) >= 1200, got, List.of(a, b));
+        // a moment more: anything read twice would show up now
+        pollUntil(() -> true, got, List.of(a, b));
+        for (int i = 0; i < 5; i++) {
+            a.poll(Duration.ofMillis(100)).forEach(got.get(a)::add);
+            b.poll(Duration.ofMillis(100)).forEach(got.get(b)::add);
+        }
+        List<String> values = new ArrayList<>();
+        got.values().forEach(l -> l.forEach(r -> values.add(r.value())));
+        assertThat(values).hasSize(1200).doesNotHaveDuplicates();
+
+        try (Admin admin = fx.admin()) {
+            Map<TopicPartition, OffsetAndMetadata> committed =
+                    admin.listConsumerGroupOffsets("g848").partitionsToOffsetAndMetadata().get();
+            assertThat(committed).hasSize(6).allSatisfy((tp, o) -> assertThat(o.offset()).isEqualTo(200));
+        }
+    }
+
+    @Test
+    void aKilledMemberIsRemovedAfterTheSessionTimeoutAndItsPartitionsMove() throws Exception {
+        createTopic("killed", 4);
+        // the member to kill runs in a child JVM: SIGKILL stops it with no leave and no more heartbeats
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                GroupMemberMain.class.getName(), fx.broker.bootstrapServers(), "gk", "killed");
+        Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        toClose.add(child::destroyForcibly);
+        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        do {
+            line = out.readLine();
+            assertThat(line).as("child's output").isNotNull();
+        } while (!line.equals("assigned 4"));
+
+        KafkaConsumer<String, String> a = member("gk");
+        a.subscribe(List.of("killed"));
+        pollUntil(() -> a.assignment().size() == 2, null, List.of(a));
+        do {
+            line = out.readLine();
+            assertThat(line).as("child's output").isNotNull();
+        } while (!line.equals("assigned 2"));
+
+        child.destroyForcibly().waitFor();
+        long killedAt = System.nanoTime();
+        try (Admin admin = fx.admin()) {
+            assertThat(admin.describeConsumerGroups(List.of("gk")).all().get().get("gk").members()).hasSize(2);
+        }
+        pollUntil(() -> a.assignment().size() == 4, null, List.of(a));
+        // not before the session timeout (3 s in BrokerFixture) has passed since the last heartbeat
+        assertThat(System.nanoTime() - killedAt).isGreaterThan(Duration.ofMillis(2_500).toNanos());
+        try (Admin admin = fx.admin()) {
+            assertThat(admin.describeConsumerGroups(List.of("gk")).all().get().get("gk").members()).hasSize(1);
+        }
+    }
+
+    @Test
+    void aRegexSubscriptionPicksUpANewTopic() throws Exception {
+        createTopic("rx-a", 2);
+        KafkaConsumer<String, String> byClient = member("g-rx-client");
+        byClient.subscribe(Pattern.compile("rx-.*"));
+        KafkaConsumer<String, String> byBroker = member("g-rx-broker");
+        byBroker.subscribe(new SubscriptionPattern("rx-.*"));
+        pollUntil(() -> byClient.assignment().size() == 2 && byBroker.assignment().size() == 2, null,
+                List.of(byClient, byBroker));
+
+        createTopic("rx-b", 3);
+        createTopic("other", 1);
+        pollUntil(() -> byClient.assignment().size() == 5 && byBroker.assignment().size() == 5, null,
+                List.of(byClient, byBroker));
+        assertThat(byBroker.assignment()).extracting(TopicPartition::topic).containsOnly("rx-a", "rx-b");
+        assertThat(byClient.assignment()).extracting(TopicPartition::topic).containsOnly("rx-a", "rx-b");
+
+        produce("rx-b", 3, "new-", 30);
+        Map<KafkaConsumer<String, String>, List<ConsumerRecord<String, String>>> got = new HashMap<>();
+        pollUntil(() -> got.getOrDefault(byBroker, List.of()).size() == 30, got, List.of(byBroker));
+    }
+
+    @Test
+    void aClassicMemberIsRefusedFromAConsumerGroupAndTheOtherWayRound() throws Exception {
+        createTopic("mixed", 2);
+        KafkaConsumer<String, String> modern = member("g-modern");
+        modern.subscribe(List.of("mixed"));
+        pollUntil(() -> modern.assignment().size() == 2, null, List.of(modern));
+
+        KafkaConsumer<String, String> classic = member("g-modern", "classic");
+        classic.subscribe(List.of("mixed"));
+        assertThatThrownBy(() -> pollUntil(() -> false, null, List.of(classic)))
+                .isInstanceOf(InconsistentGroupProtocolException.class);
+
+        KafkaConsumer<String, String> classicOwner = member("g-classic", "classic");
+        classicOwner.subscribe(List.of("mixed"));
+        pollUntil(() -> classicOwner.assignment().size() == 2, null, List.of(classicOwner));
+        KafkaConsumer<String, String> intruder = member("g-classic");
+        intruder.subscribe(List.of("mixed"));
+        assertThatThrownBy(() -> pollUntil(() -> false, null, List.of(intruder, classicOwner)))
+                .isInstanceOf(GroupIdNotFoundException.class);
+        assertThat(modern.assignment()).hasSize(2);
+    }
+}
