@@ -168,6 +168,7 @@ final class ConsumerGroup {
         Member m;
         Map<String, Set<Integer>> before;
         boolean full = false;
+        boolean changed = false;
         if (epoch == 0) {
             Errors invalid = validateJoin(hb);
             if (invalid != null) {
@@ -196,7 +197,7 @@ final class ConsumerGroup {
             } else if (m == null) {
                 m = new Member(memberId);
                 members.put(memberId, m);
-                groupEpoch++;
+                changed = true;
             } else {
                 // a known member rejoining (e.g. after being fenced): it starts again from nothing
                 m.assigned = new TreeMap<>();
@@ -242,7 +243,6 @@ final class ConsumerGroup {
         if (hb.rebalanceTimeoutMs() > 0) {
             m.rebalanceTimeoutMs = hb.rebalanceTimeoutMs();
         }
-        boolean changed = false;
         if (hb.subscribedTopicNames() != null && !new TreeSet<>(hb.subscribedTopicNames()).equals(new TreeSet<>(m.subscribedNames))) {
             m.subscribedNames = List.copyOf(new TreeSet<>(hb.subscribedTopicNames()));
             changed = true;
@@ -270,10 +270,7 @@ final class ConsumerGroup {
             m.serverAssignor = hb.serverAssignor();
             changed = true;
         }
-        if (changed) {
-            groupEpoch++;
-        }
-        refreshTarget(topics);
+        refreshTarget(topics, changed);
         reconcile(m, hb.ownedPartitions(), now);
         boolean send = full || !m.assigned.equals(before)
                 || (hb.ownedPartitions() != null && !normalize(hb.ownedPartitions()).equals(m.assigned));
@@ -332,7 +329,7 @@ final class ConsumerGroup {
             return new Result(Errors.NONE, null, m.id, STATIC_LEAVE_EPOCH, null);
         }
         remove(m);
-        refreshTarget(topics);
+        refreshTarget(topics, true);
         return new Result(Errors.NONE, null, m.id, LEAVE_EPOCH, null);
     }
 
@@ -348,7 +345,6 @@ final class ConsumerGroup {
     private void remove(Member m) {
         members.remove(m.id);
         target.remove(m.id);
-        groupEpoch++;
     }
 
     /**
@@ -365,7 +361,7 @@ final class ConsumerGroup {
             }
         }
         if (!gone.isEmpty()) {
-            refreshTarget(topics);
+            refreshTarget(topics, true);
         }
         return gone;
     }
@@ -381,8 +377,11 @@ final class ConsumerGroup {
 
     // ---------------------------------------------------------------- target assignment
 
-    /** Recomputes the target if the group epoch moved or a subscribed topic changed. */
-    void refreshTarget(Topics topics) {
+    /**
+     * Bumps the group epoch (once) if {@code bump} or a subscribed topic changed, and then
+     * recomputes the target assignment.
+     */
+    void refreshTarget(Topics topics, boolean bump) {
         Map<String, Integer> now = new TreeMap<>();
         Collection<String> all = null;
         for (Member m : members.values()) {
@@ -408,6 +407,9 @@ final class ConsumerGroup {
         }
         if (!now.equals(subscribedTopics)) {
             subscribedTopics = now;
+            bump = true;
+        }
+        if (bump) {
             groupEpoch++;
         }
         if (groupEpoch > assignmentEpoch) {

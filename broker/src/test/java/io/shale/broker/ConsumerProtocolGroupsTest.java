@@ -258,6 +258,35 @@ class ConsumerProtocolGroupsTest {
     }
 
     @Test
+    void theRangeAssignorCanBeChosenByTheMembers() throws Exception {
+        createTopic("ra", 4);
+        createTopic("rb", 4);
+        List<KafkaConsumer<String, String>> all = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Properties p = new Properties();
+            p.put(ConsumerConfig.GROUP_ID_CONFIG, "g-range");
+            p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+            p.put(ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG, "range");
+            KafkaConsumer<String, String> c = fx.consumer(p);
+            toClose.add(c);
+            c.subscribe(List.of("ra", "rb"));
+            all.add(c);
+        }
+        pollUntil(() -> all.stream().allMatch(c -> c.assignment().size() == 4), null, all);
+        for (KafkaConsumer<String, String> c : all) {
+            Set<Integer> ra = new HashSet<>();
+            Set<Integer> rb = new HashSet<>();
+            c.assignment().forEach(tp -> (tp.topic().equals("ra") ? ra : rb).add(tp.partition()));
+            assertThat(ra).as("co-partitioned").isEqualTo(rb).hasSize(2);
+            assertThat(ra).isIn(Set.of(0, 1), Set.of(2, 3));
+        }
+        try (Admin admin = fx.admin()) {
+            assertThat(admin.describeConsumerGroups(List.of("g-range")).all().get().get("g-range").partitionAssignor())
+                    .isEqualTo("range");
+        }
+    }
+
+    @Test
     void aClassicMemberIsRefusedFromAConsumerGroupAndTheOtherWayRound() throws Exception {
         createTopic("mixed", 2);
         KafkaConsumer<String, String> modern = member("g-modern");
