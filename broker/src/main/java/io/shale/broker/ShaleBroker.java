@@ -38,8 +38,10 @@ import org.slf4j.LoggerFactory;
  * {@code INVALID_PRODUCER_EPOCH}), and consumer groups with the classic protocol (FindCoordinator,
  * JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, OffsetDelete, ListGroups,
  * DescribeGroups, DeleteGroups; committed offsets in the store, see {@link #consumerOffsets()};
- * group membership in memory, so consumers rejoin after a restart). Not yet: the KIP-848 consumer
- * group protocol, transactional producers (InitProducerId with a transactional id is answered
+ * group membership in memory, so consumers rejoin after a restart) and with the KIP-848 consumer
+ * protocol (ConsumerGroupHeartbeat, ConsumerGroupDescribe: the broker assigns with the
+ * {@code uniform} or {@code range} assignor, members reconcile incrementally; see
+ * {@link Builder#consumerGroupTimeouts}). Not yet: transactional producers (InitProducerId with a transactional id is answered
  * {@code COORDINATOR_NOT_AVAILABLE}), configs, ACLs, TLS and SASL.
  *
  * <p><b>Lifecycle.</b> {@link Builder#start()} binds the listener and returns a running broker;
