@@ -3,6 +3,8 @@ package io.shale.broker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.shale.log.LogStore;
+import io.shale.storage.local.LocalStorage;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +25,7 @@ import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.GroupListing;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -33,6 +36,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.GroupType;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.errors.InconsistentGroupProtocolException;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.junit.jupiter.api.AfterEach;
@@ -284,6 +288,72 @@ class ConsumerProtocolGroupsTest {
             assertThat(admin.describeConsumerGroups(List.of("g-range")).all().get().get("g-range").partitionAssignor())
                     .isEqualTo("range");
         }
+    }
+
+    @Test
+    void aStaticMemberThatLeftForAWhileGetsItsPartitionsBack(@TempDir Path other) throws Exception {
+        // a broker of its own with a long session timeout: the static member's absence must not run into it
+        try (LogStore store = LocalStorage.open(other);
+                ShaleBroker broker = ShaleBroker.builder(store).listen("127.0.0.1", 0)
+                        .consumerGroupTimeouts(Duration.ofSeconds(60), Duration.ofMillis(200)).start()) {
+            store.createTopic("static", 2);
+            List<KafkaConsumer<String, String>> opened = new ArrayList<>();
+            try {
+                runStaticMembers(broker, opened);
+            } finally {
+                for (KafkaConsumer<String, String> c : opened) {
+                    c.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+                }
+            }
+        }
+    }
+
+    private void runStaticMembers(ShaleBroker broker, List<KafkaConsumer<String, String>> opened) throws Exception {
+        {
+            KafkaConsumer<String, String> dynamic = staticMember(broker, null, opened);
+            KafkaConsumer<String, String> first = staticMember(broker, "instance-1", opened);
+            dynamic.subscribe(List.of("static"));
+            first.subscribe(List.of("static"));
+            pollUntil(() -> dynamic.assignment().size() == 1 && first.assignment().size() == 1, null,
+                    List.of(dynamic, first));
+            Set<TopicPartition> itsPartition = first.assignment();
+
+            opened.remove(first);
+            first.close(); // a static member leaves with epoch -2: its partition waits for it
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+                ConsumerGroupDescription d = admin.describeConsumerGroups(List.of("g-static")).all().get().get("g-static");
+                assertThat(d.members()).hasSize(2).anySatisfy(m -> {
+                    assertThat(m.groupInstanceId()).contains("instance-1");
+                    assertThat(m.memberEpoch()).contains(-2);
+                });
+            }
+            for (int i = 0; i < 10; i++) {
+                dynamic.poll(Duration.ofMillis(50));
+            }
+            assertThat(dynamic.assignment()).hasSize(1);
+
+            KafkaConsumer<String, String> second = staticMember(broker, "instance-1", opened);
+            second.subscribe(List.of("static"));
+            pollUntil(() -> second.assignment().size() == 1, null, List.of(dynamic, second));
+            assertThat(second.assignment()).isEqualTo(itsPartition);
+            assertThat(dynamic.assignment()).hasSize(1);
+        }
+    }
+
+    private static KafkaConsumer<String, String> staticMember(ShaleBroker broker, String instanceId,
+            List<KafkaConsumer<String, String>> opened) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "g-static");
+        p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        if (instanceId != null) {
+            p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instanceId);
+        }
+        KafkaConsumer<String, String> c = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
+        opened.add(c);
+        return c;
     }
 
     @Test
