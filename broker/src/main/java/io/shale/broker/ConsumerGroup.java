@@ -165,6 +165,20 @@ final class ConsumerGroup {
         if (epoch == LEAVE_EPOCH || epoch == STATIC_LEAVE_EPOCH) {
             return leave(hb, topics);
         }
+        // checked before anything changes
+        Pattern compiled = null;
+        if (hb.subscribedTopicRegex() != null && !hb.subscribedTopicRegex().isEmpty()) {
+            try {
+                compiled = Pattern.compile(hb.subscribedTopicRegex());
+            } catch (PatternSyntaxException e) {
+                return Result.error(Errors.INVALID_REGULAR_EXPRESSION, "subscribed topic regex "
+                        + hb.subscribedTopicRegex() + " is not valid: " + e.getDescription());
+            }
+        }
+        if (hb.serverAssignor() != null && !ASSIGNORS.contains(hb.serverAssignor())) {
+            return Result.error(Errors.UNSUPPORTED_ASSIGNOR, "server assignor " + hb.serverAssignor()
+                    + " is not supported; this broker has " + ASSIGNORS);
+        }
         Member m;
         Map<String, Set<Integer>> before;
         boolean full = false;
@@ -248,25 +262,11 @@ final class ConsumerGroup {
             changed = true;
         }
         if (hb.subscribedTopicRegex() != null && !hb.subscribedTopicRegex().equals(m.regex == null ? "" : m.regex)) {
-            if (hb.subscribedTopicRegex().isEmpty()) {
-                m.regex = null;
-                m.compiled = null;
-            } else {
-                try {
-                    m.compiled = Pattern.compile(hb.subscribedTopicRegex());
-                } catch (PatternSyntaxException e) {
-                    return Result.error(Errors.INVALID_REGULAR_EXPRESSION, "subscribed topic regex "
-                            + hb.subscribedTopicRegex() + " is not valid: " + e.getDescription());
-                }
-                m.regex = hb.subscribedTopicRegex();
-            }
+            m.regex = hb.subscribedTopicRegex().isEmpty() ? null : hb.subscribedTopicRegex();
+            m.compiled = compiled;
             changed = true;
         }
         if (hb.serverAssignor() != null && !hb.serverAssignor().equals(m.serverAssignor)) {
-            if (!ASSIGNORS.contains(hb.serverAssignor())) {
-                return Result.error(Errors.UNSUPPORTED_ASSIGNOR, "server assignor " + hb.serverAssignor()
-                        + " is not supported; this broker has " + ASSIGNORS);
-            }
             m.serverAssignor = hb.serverAssignor();
             changed = true;
         }
@@ -278,7 +278,7 @@ final class ConsumerGroup {
     }
 
     private static Errors validateJoin(Heartbeat hb) {
-        if (hb.rebalanceTimeoutMs() <= 0 && hb.rebalanceTimeoutMs() != -1) {
+        if (hb.rebalanceTimeoutMs() < 0) {
             return Errors.INVALID_REQUEST;
         }
         if (hb.subscribedTopicNames() == null && hb.subscribedTopicRegex() == null) {
@@ -303,7 +303,7 @@ final class ConsumerGroup {
         if (hb.instanceId() != null && hb.instanceId().isEmpty()) {
             return "InstanceId must be null or not empty";
         }
-        return "RebalanceTimeoutMs must be positive: " + hb.rebalanceTimeoutMs();
+        return "a joining member must send RebalanceTimeoutMs (at least 0): " + hb.rebalanceTimeoutMs();
     }
 
     private Result leave(Heartbeat hb, Topics topics) {

@@ -489,12 +489,12 @@ final class GroupApis {
                 req.memberEpoch(), req.instanceId(), req.rackId(), req.rebalanceTimeoutMs(), req.subscribedTopicNames(),
                 req.subscribedTopicRegex(), req.serverAssignor(), owned, clientId, clientHost));
         ConsumerGroupHeartbeatResponseData resp = new ConsumerGroupHeartbeatResponseData()
-                .setErrorCode(r.error().code()).setErrorMessage(r.message())
-                .setHeartbeatIntervalMs(groups.consumerHeartbeatIntervalMs());
+                .setErrorCode(r.error().code()).setErrorMessage(r.message());
         if (r.error() != Errors.NONE) {
-            return resp.setMemberEpoch(-1).setMemberId(req.memberId()).setHeartbeatIntervalMs(0);
+            return resp; // as Kafka: no member id, epoch 0
         }
-        resp.setMemberId(r.memberId()).setMemberEpoch(r.memberEpoch());
+        resp.setMemberId(r.memberId()).setMemberEpoch(r.memberEpoch())
+                .setHeartbeatIntervalMs(groups.consumerHeartbeatIntervalMs());
         if (r.assignment() != null) {
             ConsumerGroupHeartbeatResponseData.Assignment a = new ConsumerGroupHeartbeatResponseData.Assignment();
             r.assignment().forEach((topic, ps) -> store.describeTopic(topic).ifPresent(d -> a.topicPartitions().add(

@@ -229,6 +229,8 @@ class ConsumerGroupTest {
                 topics, now).error()).isEqualTo(Errors.INVALID_REQUEST);
         assertThat(group.heartbeat(new Heartbeat("b", 0, null, null, 10_000, List.of("t"), null, "sticky", Map.of(),
                 "c", "h"), topics, now).error()).isEqualTo(Errors.UNSUPPORTED_ASSIGNOR);
+        assertThat(group.member("b")).as("a refused join leaves nothing behind").isNull();
+        assertThat(group.members()).hasSize(1);
     }
 
     @Test
