@@ -26,6 +26,7 @@ import org.apache.kafka.clients.admin.GroupListing;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -37,6 +38,7 @@ import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.GroupType;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.errors.InconsistentGroupProtocolException;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.junit.jupiter.api.AfterEach;
@@ -88,6 +90,15 @@ class ConsumerProtocolGroupsTest {
                 p.send(new ProducerRecord<>(topic, i % partitions, "k" + i, prefix + i));
             }
             p.flush();
+        }
+    }
+
+    private static void produceTo(String bootstrap, String prefix) {
+        try (KafkaProducer<String, String> p = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap, "acks", "all"),
+                new StringSerializer(), new StringSerializer())) {
+            for (int i = 0; i < 50; i++) {
+                p.send(new ProducerRecord<>("restart", i % 2, "k", prefix + i));
+            }
         }
     }
 
@@ -354,6 +365,67 @@ class ConsumerProtocolGroupsTest {
         KafkaConsumer<String, String> c = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
         opened.add(c);
         return c;
+    }
+
+    @Test
+    void afterABrokerRestartMembersRejoinAndGoOnFromTheCommittedOffsets(@TempDir Path other) throws Exception {
+        LogStore store = LocalStorage.open(other);
+        ShaleBroker broker = ShaleBroker.builder(store).listen("127.0.0.1", 0)
+                .consumerGroupTimeouts(Duration.ofSeconds(3), Duration.ofMillis(200)).start();
+        String bootstrap = broker.bootstrapServers();
+        int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
+        List<KafkaConsumer<String, String>> opened = new ArrayList<>();
+        try {
+            store.createTopic("restart", 2);
+            produceTo(bootstrap, "first-");
+            Properties props = new Properties();
+            props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            props.put(ConsumerConfig.GROUP_ID_CONFIG, "g-restart");
+            props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+            props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+            props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            props.put(ConsumerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 200);
+            KafkaConsumer<String, String> c = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
+            opened.add(c);
+            c.subscribe(List.of("restart"));
+            Map<KafkaConsumer<String, String>, List<ConsumerRecord<String, String>>> got = new HashMap<>();
+            pollUntil(() -> total(got) >= 50, got, List.of(c));
+
+            // the broker goes away and comes back on the same port: the group's membership is gone, its offsets are not
+            broker.close();
+            store.close();
+            store = LocalStorage.open(other);
+            broker = ShaleBroker.builder(store).listen("127.0.0.1", port)
+                    .consumerGroupTimeouts(Duration.ofSeconds(3), Duration.ofMillis(200)).start();
+            produceTo(bootstrap, "second-");
+            // records whose commit failed (the restarted broker no longer knows the member: UNKNOWN_MEMBER_ID,
+            // CommitFailedException) come again once the member has rejoined; only committed ones count
+            List<String> committed = new ArrayList<>();
+            got.get(c).forEach(r -> committed.add(r.value()));
+            long deadline = System.nanoTime() + DEADLINE.toNanos();
+            int quietPolls = 0;
+            while (committed.size() < 100 || quietPolls < 5) {
+                assertThat(System.nanoTime()).as("deadline passed").isLessThan(deadline);
+                var records = c.poll(Duration.ofMillis(100));
+                if (records.isEmpty()) {
+                    quietPolls++;
+                    continue;
+                }
+                try {
+                    c.commitSync();
+                    records.forEach(r -> committed.add(r.value()));
+                } catch (CommitFailedException e) {
+                    // not committed: redelivered
+                }
+            }
+            assertThat(committed).hasSize(100).doesNotHaveDuplicates();
+        } finally {
+            for (KafkaConsumer<String, String> c : opened) {
+                c.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+            }
+            broker.close();
+            store.close();
+        }
     }
 
     @Test
