@@ -448,5 +448,17 @@ class ConsumerProtocolGroupsTest {
         assertThatThrownBy(() -> pollUntil(() -> false, null, List.of(intruder, classicOwner)))
                 .isInstanceOf(GroupIdNotFoundException.class);
         assertThat(modern.assignment()).hasSize(2);
+
+        try (Admin admin = fx.admin()) {
+            Map<String, ConsumerGroupDescription> d =
+                    admin.describeConsumerGroups(List.of("g-modern", "g-classic")).all().get();
+            assertThat(d.get("g-modern").type()).isEqualTo(GroupType.CONSUMER);
+            assertThat(d.get("g-modern").members()).hasSize(1);
+            assertThat(d.get("g-classic").type()).isEqualTo(GroupType.CLASSIC);
+            assertThat(d.get("g-classic").members()).hasSize(1);
+            Map<String, GroupType> types = new HashMap<>();
+            admin.listGroups().all().get().forEach(g -> types.put(g.groupId(), g.type().orElseThrow()));
+            assertThat(types).containsEntry("g-modern", GroupType.CONSUMER).containsEntry("g-classic", GroupType.CLASSIC);
+        }
     }
 }
