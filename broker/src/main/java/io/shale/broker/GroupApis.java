@@ -15,7 +15,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.internals.Topic;
+import org.apache.kafka.common.message.ConsumerGroupDescribeRequestData;
+import org.apache.kafka.common.message.ConsumerGroupDescribeResponseData;
+import org.apache.kafka.common.message.ConsumerGroupHeartbeatRequestData;
+import org.apache.kafka.common.message.ConsumerGroupHeartbeatResponseData;
 import org.apache.kafka.common.message.DeleteGroupsRequestData;
 import org.apache.kafka.common.message.DeleteGroupsResponseData;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
@@ -41,6 +46,8 @@ import org.apache.kafka.common.message.SyncGroupResponseData;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.requests.AbstractRequest;
+import org.apache.kafka.common.requests.ConsumerGroupDescribeRequest;
+import org.apache.kafka.common.requests.ConsumerGroupHeartbeatRequest;
 import org.apache.kafka.common.requests.DeleteGroupsRequest;
 import org.apache.kafka.common.requests.DescribeGroupsRequest;
 import org.apache.kafka.common.requests.FindCoordinatorRequest;
@@ -54,7 +61,11 @@ import org.apache.kafka.common.requests.OffsetFetchRequest;
 import org.apache.kafka.common.requests.RequestHeader;
 import org.apache.kafka.common.requests.SyncGroupRequest;
 
-/** The consumer group APIs (classic protocol) as Kafka messages, on a {@link GroupCoordinator}. */
+/**
+ * The consumer group APIs as Kafka messages, on a {@link GroupCoordinator}: the classic protocol and
+ * the KIP-848 consumer protocol (ConsumerGroupHeartbeat, ConsumerGroupDescribe; topics by id on the
+ * wire, by name in the coordinator).
+ */
 final class GroupApis {
     private final LogStore store;
     private final GroupCoordinator groups;
@@ -99,6 +110,11 @@ final class GroupApis {
                 return deleteGroups(((DeleteGroupsRequest) request).data());
             case OFFSET_DELETE:
                 return offsetDelete(((OffsetDeleteRequest) request).data());
+            case CONSUMER_GROUP_HEARTBEAT:
+                return done(consumerGroupHeartbeat(((ConsumerGroupHeartbeatRequest) request).data(), header.clientId(),
+                        clientHost));
+            case CONSUMER_GROUP_DESCRIBE:
+                return done(consumerGroupDescribe(((ConsumerGroupDescribeRequest) request).data()));
             default:
                 return null;
         }
@@ -288,6 +304,13 @@ final class GroupApis {
                 gr.setErrorCode(Errors.INVALID_GROUP_ID.code());
                 continue;
             }
+            if (v >= 9) {
+                Errors e = groups.checkFetch(g.groupId(), g.memberId(), g.memberEpoch());
+                if (e != Errors.NONE) {
+                    gr.setErrorCode(e.code());
+                    continue;
+                }
+            }
             Map<String, List<Integer>> wanted = null;
             if (g.topics() != null) {
                 wanted = new LinkedHashMap<>();
@@ -377,22 +400,22 @@ final class GroupApis {
 
     private ListGroupsResponseData listGroups(ListGroupsRequestData req, short v) {
         ListGroupsResponseData resp = new ListGroupsResponseData();
-        if (v >= 5 && !req.typesFilter().isEmpty()
-                && req.typesFilter().stream().noneMatch(t -> t.equalsIgnoreCase("classic"))) {
-            return resp;
-        }
         for (GroupView g : groups.list()) {
+            if (v >= 5 && !req.typesFilter().isEmpty()
+                    && req.typesFilter().stream().noneMatch(t -> t.equalsIgnoreCase(g.type()))) {
+                continue;
+            }
             if (v >= 4 && !req.statesFilter().isEmpty()
-                    && req.statesFilter().stream().noneMatch(s -> s.equalsIgnoreCase(g.state().kafkaName))) {
+                    && req.statesFilter().stream().noneMatch(s -> s.equalsIgnoreCase(g.stateName()))) {
                 continue;
             }
             ListGroupsResponseData.ListedGroup lg = new ListGroupsResponseData.ListedGroup().setGroupId(g.groupId())
                     .setProtocolType(g.protocolType());
             if (v >= 4) {
-                lg.setGroupState(g.state().kafkaName);
+                lg.setGroupState(g.stateName());
             }
             if (v >= 5) {
-                lg.setGroupType("classic");
+                lg.setGroupType(g.type());
             }
             resp.groups().add(lg);
         }
@@ -446,5 +469,91 @@ final class GroupApis {
             all.add(f.thenAccept(e -> r.setErrorCode(e.code())));
         }
         return CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0])).thenApply(x -> resp);
+    }
+
+    // ---------------------------------------------------------------- ConsumerGroupHeartbeat, ConsumerGroupDescribe
+
+    private ConsumerGroupHeartbeatResponseData consumerGroupHeartbeat(ConsumerGroupHeartbeatRequestData req,
+            String clientId, String clientHost) {
+        Map<String, Set<Integer>> owned = null;
+        if (req.topicPartitions() != null) {
+            owned = new java.util.TreeMap<>();
+            for (ConsumerGroupHeartbeatRequestData.TopicPartitions tp : req.topicPartitions()) {
+                Optional<TopicDescription> d = topicById(tp.topicId());
+                if (d.isPresent()) { // partitions of a deleted topic are held by nobody
+                    owned.computeIfAbsent(d.get().name(), x -> new java.util.TreeSet<>()).addAll(tp.partitions());
+                }
+            }
+        }
+        ConsumerGroup.Result r = groups.consumerHeartbeat(req.groupId(), new ConsumerGroup.Heartbeat(req.memberId(),
+                req.memberEpoch(), req.instanceId(), req.rackId(), req.rebalanceTimeoutMs(), req.subscribedTopicNames(),
+                req.subscribedTopicRegex(), req.serverAssignor(), owned, clientId, clientHost));
+        ConsumerGroupHeartbeatResponseData resp = new ConsumerGroupHeartbeatResponseData()
+                .setErrorCode(r.error().code()).setErrorMessage(r.message());
+        if (r.error() != Errors.NONE) {
+            return resp; // as Kafka: no member id, epoch 0
+        }
+        resp.setMemberId(r.memberId()).setMemberEpoch(r.memberEpoch())
+                .setHeartbeatIntervalMs(groups.consumerHeartbeatIntervalMs());
+        if (r.assignment() != null) {
+            ConsumerGroupHeartbeatResponseData.Assignment a = new ConsumerGroupHeartbeatResponseData.Assignment();
+            r.assignment().forEach((topic, ps) -> store.describeTopic(topic).ifPresent(d -> a.topicPartitions().add(
+                    new ConsumerGroupHeartbeatResponseData.TopicPartitions().setTopicId(KafkaApis.kafkaId(d.topicId()))
+                            .setPartitions(new ArrayList<>(ps)))));
+            resp.setAssignment(a);
+        }
+        return resp;
+    }
+
+    /** The topic with this Kafka id, or empty (a scan of the store's topics: heartbeats name few topics). */
+    private Optional<TopicDescription> topicById(Uuid id) {
+        if (id == null || Uuid.ZERO_UUID.equals(id)) {
+            return Optional.empty();
+        }
+        for (String name : store.listTopics()) {
+            Optional<TopicDescription> d = store.describeTopic(name);
+            if (d.isPresent() && KafkaApis.kafkaId(d.get().topicId()).equals(id)) {
+                return d;
+            }
+        }
+        return Optional.empty();
+    }
+
+    private ConsumerGroupDescribeResponseData consumerGroupDescribe(ConsumerGroupDescribeRequestData req) {
+        ConsumerGroupDescribeResponseData resp = new ConsumerGroupDescribeResponseData();
+        for (String id : req.groupIds()) {
+            ConsumerGroupDescribeResponseData.DescribedGroup dg = id == null || id.isEmpty() ? null
+                    : groups.withConsumerGroup(id, this::describe);
+            if (dg == null) {
+                dg = new ConsumerGroupDescribeResponseData.DescribedGroup().setGroupId(id)
+                        .setErrorCode((id == null || id.isEmpty() ? Errors.INVALID_GROUP_ID : Errors.GROUP_ID_NOT_FOUND).code())
+                        .setErrorMessage("Group " + id + " is not a consumer group.")
+                        .setGroupState("Dead");
+            }
+            resp.groups().add(dg);
+        }
+        return resp;
+    }
+
+    private ConsumerGroupDescribeResponseData.DescribedGroup describe(ConsumerGroup g) {
+        ConsumerGroupDescribeResponseData.DescribedGroup dg = new ConsumerGroupDescribeResponseData.DescribedGroup()
+                .setGroupId(g.id).setGroupState(g.stateName()).setGroupEpoch(g.groupEpoch())
+                .setAssignmentEpoch(g.assignmentEpoch()).setAssignorName(g.assignorName());
+        for (ConsumerGroup.Member m : g.members()) {
+            dg.members().add(new ConsumerGroupDescribeResponseData.Member().setMemberId(m.id).setInstanceId(m.instanceId)
+                    .setRackId(m.rackId).setMemberEpoch(m.epoch).setClientId(m.clientId).setClientHost(m.clientHost)
+                    .setSubscribedTopicNames(new ArrayList<>(m.subscribedNames)).setSubscribedTopicRegex(m.regex)
+                    .setAssignment(describeAssignment(m.assigned)).setTargetAssignment(describeAssignment(g.targetOf(m.id)))
+                    .setMemberType((byte) 1));
+        }
+        return dg;
+    }
+
+    private ConsumerGroupDescribeResponseData.Assignment describeAssignment(Map<String, Set<Integer>> a) {
+        ConsumerGroupDescribeResponseData.Assignment out = new ConsumerGroupDescribeResponseData.Assignment();
+        a.forEach((topic, ps) -> store.describeTopic(topic).ifPresent(d -> out.topicPartitions().add(
+                new ConsumerGroupDescribeResponseData.TopicPartitions().setTopicId(KafkaApis.kafkaId(d.topicId()))
+                        .setTopicName(topic).setPartitions(new ArrayList<>(ps)))));
+        return out;
     }
 }

@@ -72,7 +72,16 @@ final class GroupCoordinator implements AutoCloseable {
     record MemberView(String memberId, String groupInstanceId, String clientId, String clientHost, byte[] metadata,
             byte[] assignment) {}
 
-    record GroupView(String groupId, State state, String protocolType, String protocolName, List<MemberView> members) {}
+    /**
+     * A group as ListGroups and DescribeGroups show it; {@code type} is "classic" or "consumer",
+     * {@code stateName} Kafka's name of its state (for a consumer group {@code state} is only EMPTY or STABLE).
+     */
+    record GroupView(String groupId, State state, String protocolType, String protocolName, List<MemberView> members,
+            String type, String stateName) {
+        GroupView(String groupId, State state, String protocolType, String protocolName, List<MemberView> members) {
+            this(groupId, state, protocolType, protocolName, members, "classic", state.kafkaName);
+        }
+    }
 
     record Protocol(String name, byte[] metadata) {}
 
@@ -133,12 +142,43 @@ final class GroupCoordinator implements AutoCloseable {
     private final int minSessionTimeoutMs;
     private final int maxSessionTimeoutMs;
     private final Map<String, Group> groups = new HashMap<>(); // guarded by this
+    /** Groups of the KIP-848 consumer protocol; a group id is in at most one of the two maps. */
+    private final Map<String, ConsumerGroup> consumerGroups = new HashMap<>(); // guarded by this
+    private final ConsumerGroup.Topics topics;
+    private final int consumerSessionTimeoutMs;
+    private final int consumerHeartbeatIntervalMs;
     private final ScheduledExecutorService timer;
     private boolean closed; // guarded by this
 
     GroupCoordinator(ConsumerOffsets offsets, long initialRebalanceDelayMs, int minSessionTimeoutMs,
             int maxSessionTimeoutMs, long tickMs) {
+        this(offsets, initialRebalanceDelayMs, minSessionTimeoutMs, maxSessionTimeoutMs, tickMs, NO_TOPICS, 45_000, 5_000);
+    }
+
+    private static final ConsumerGroup.Topics NO_TOPICS = new ConsumerGroup.Topics() {
+        @Override
+        public Collection<String> names() {
+            return List.of();
+        }
+
+        @Override
+        public int partitionCount(String topic) {
+            return -1;
+        }
+    };
+
+    /**
+     * @param topics the store's topics, for the target assignments of consumer-protocol groups
+     * @param consumerSessionTimeoutMs Kafka's {@code group.consumer.session.timeout.ms}
+     * @param consumerHeartbeatIntervalMs Kafka's {@code group.consumer.heartbeat.interval.ms}
+     */
+    GroupCoordinator(ConsumerOffsets offsets, long initialRebalanceDelayMs, int minSessionTimeoutMs,
+            int maxSessionTimeoutMs, long tickMs, ConsumerGroup.Topics topics, int consumerSessionTimeoutMs,
+            int consumerHeartbeatIntervalMs) {
         this.offsets = offsets;
+        this.topics = topics;
+        this.consumerSessionTimeoutMs = consumerSessionTimeoutMs;
+        this.consumerHeartbeatIntervalMs = consumerHeartbeatIntervalMs;
         this.initialRebalanceDelayMs = initialRebalanceDelayMs;
         this.minSessionTimeoutMs = minSessionTimeoutMs;
         this.maxSessionTimeoutMs = maxSessionTimeoutMs;
@@ -174,6 +214,14 @@ final class GroupCoordinator implements AutoCloseable {
         }
         if (protocolType == null || protocolType.isEmpty() || protocols.isEmpty()) {
             return done(JoinResult.error(Errors.INCONSISTENT_GROUP_PROTOCOL, memberId));
+        }
+        ConsumerGroup cg = consumerGroups.get(groupId);
+        if (cg != null) {
+            if (!cg.isEmpty()) {
+                // a consumer-protocol group refuses classic members (Kafka with group.consumer.migration.policy=disabled)
+                return done(JoinResult.error(Errors.INCONSISTENT_GROUP_PROTOCOL, memberId));
+            }
+            consumerGroups.remove(groupId); // an empty consumer group becomes a classic one
         }
         Group g = groups.computeIfAbsent(groupId, Group::new);
         if (!g.members.isEmpty() && (!protocolType.equals(g.protocolTypeOfMembers())
@@ -467,10 +515,70 @@ final class GroupCoordinator implements AutoCloseable {
                         groups.remove(g.id); // its offsets (if any) still list it as Empty
                     }
                 }
+                for (ConsumerGroup cg : new ArrayList<>(consumerGroups.values())) {
+                    for (String gone : cg.expire(now, topics)) {
+                        log.info("group {}: member {} fenced (session or rebalance timeout passed)", cg.id, gone);
+                    }
+                    if (cg.isEmpty() && offsets.fetch(cg.id).isEmpty()) {
+                        consumerGroups.remove(cg.id);
+                    }
+                }
             }
         } catch (RuntimeException e) {
             log.warn("group timer failed", e);
         }
+    }
+
+    // ---------------------------------------------------------------- consumer protocol (KIP-848)
+
+    int consumerHeartbeatIntervalMs() {
+        return consumerHeartbeatIntervalMs;
+    }
+
+    /** A ConsumerGroupHeartbeat: joins, heartbeats or leaves a consumer-protocol group. */
+    synchronized ConsumerGroup.Result consumerHeartbeat(String groupId, ConsumerGroup.Heartbeat hb) {
+        if (closed) {
+            return ConsumerGroup.Result.error(Errors.COORDINATOR_NOT_AVAILABLE, null);
+        }
+        if (groupId == null || groupId.isEmpty()) {
+            return ConsumerGroup.Result.error(Errors.INVALID_REQUEST, "GroupId can't be empty.");
+        }
+        Group classic = groups.get(groupId);
+        if (classic != null && !classic.members.isEmpty()) {
+            // a classic group refuses consumer-protocol members (Kafka with group.consumer.migration.policy=disabled)
+            return ConsumerGroup.Result.error(Errors.GROUP_ID_NOT_FOUND, "Group " + groupId + " is not a consumer group.");
+        }
+        ConsumerGroup cg = consumerGroups.get(groupId);
+        if (cg == null) {
+            if (hb.memberEpoch() != 0) {
+                return ConsumerGroup.Result.error(Errors.UNKNOWN_MEMBER_ID,
+                        "member " + hb.memberId() + " is not in group " + groupId);
+            }
+            groups.remove(groupId); // an empty classic group becomes a consumer group
+            cg = new ConsumerGroup(groupId, consumerSessionTimeoutMs);
+            consumerGroups.put(groupId, cg);
+        }
+        ConsumerGroup.Result r = cg.heartbeat(hb, topics, now());
+        if (hb.memberEpoch() < 0 || r.error() != Errors.NONE) {
+            log.debug("group {}: heartbeat of member {} at epoch {}: {} {}", groupId, hb.memberId(), hb.memberEpoch(),
+                    r.error(), r.message() == null ? "" : r.message());
+        }
+        return r;
+    }
+
+    /** Runs {@code f} on the consumer-protocol group under the coordinator's lock; null if there is none. */
+    synchronized <T> T withConsumerGroup(String groupId, java.util.function.Function<ConsumerGroup, T> f) {
+        ConsumerGroup cg = consumerGroups.get(groupId);
+        return cg == null ? null : f.apply(cg);
+    }
+
+    /** OffsetFetch v9+: the member id and epoch, when given, must be those of a consumer group member. */
+    synchronized Errors checkFetch(String groupId, String memberId, int memberEpoch) {
+        ConsumerGroup cg = consumerGroups.get(groupId);
+        if (cg == null || (memberId == null && memberEpoch < 0)) {
+            return Errors.NONE;
+        }
+        return cg.validateMemberEpoch(memberId, memberEpoch);
     }
 
     // ---------------------------------------------------------------- offsets
@@ -482,6 +590,14 @@ final class GroupCoordinator implements AutoCloseable {
     synchronized Errors checkCommit(String groupId, String memberId, int generation, String instanceId) {
         if (groupId == null || groupId.isEmpty()) {
             return Errors.INVALID_GROUP_ID;
+        }
+        ConsumerGroup cg = consumerGroups.get(groupId);
+        if (cg != null) {
+            // Kafka's check for consumer groups: a commit without member (admin, manual assignment) or at the member's epoch
+            if (generation < 0 && (memberId == null || memberId.isEmpty())) {
+                return Errors.NONE;
+            }
+            return cg.validateMemberEpoch(memberId, generation);
         }
         Group g = groups.get(groupId);
         if (generation < 0 && (memberId == null || memberId.isEmpty())) {
@@ -527,11 +643,20 @@ final class GroupCoordinator implements AutoCloseable {
                 out.put(g.id, new GroupView(g.id, State.EMPTY, g.protocolTypeSeen, null, List.of()));
             }
         }
+        for (ConsumerGroup cg : consumerGroups.values()) {
+            if (!cg.isEmpty() || out.containsKey(cg.id)) {
+                out.put(cg.id, new GroupView(cg.id, cg.isEmpty() ? State.EMPTY : State.STABLE, CONSUMER_PROTOCOL_TYPE,
+                        null, List.of(), "consumer", cg.stateName()));
+            }
+        }
         return new ArrayList<>(out.values());
     }
 
     /** The group, or null if it has neither members nor offsets. */
     synchronized GroupView describe(String groupId) {
+        if (consumerGroups.containsKey(groupId)) {
+            return null; // Kafka: not a classic group
+        }
         Group g = groups.get(groupId);
         if (g != null && !g.members.isEmpty()) {
             return view(g);
@@ -559,19 +684,25 @@ final class GroupCoordinator implements AutoCloseable {
     CompletableFuture<Errors> deleteGroup(String groupId) {
         synchronized (this) {
             Group g = groups.get(groupId);
-            if (g != null && !g.members.isEmpty()) {
+            ConsumerGroup cg = consumerGroups.get(groupId);
+            if ((g != null && !g.members.isEmpty()) || (cg != null && !cg.isEmpty())) {
                 return done(Errors.NON_EMPTY_GROUP);
             }
-            if (g == null && offsets.fetch(groupId).isEmpty()) {
+            if (g == null && cg == null && offsets.fetch(groupId).isEmpty()) {
                 return done(Errors.GROUP_ID_NOT_FOUND);
             }
             groups.remove(groupId);
+            consumerGroups.remove(groupId);
         }
         return offsets.deleteGroup(groupId).handle((v, e) -> e == null ? Errors.NONE : KafkaErrors.of(e));
     }
 
     /** The topics the members of a consumer group subscribe to (empty if it has none or is not a consumer group). */
     synchronized Set<String> subscribedTopics(String groupId) {
+        ConsumerGroup cg = consumerGroups.get(groupId);
+        if (cg != null) {
+            return cg.subscribedTopicNames();
+        }
         Set<String> topics = new HashSet<>();
         Group g = groups.get(groupId);
         if (g == null || !CONSUMER_PROTOCOL_TYPE.equals(g.protocolTypeOfMembers())) {
@@ -592,7 +723,8 @@ final class GroupCoordinator implements AutoCloseable {
     /** Whether the group is known (members or offsets). */
     synchronized boolean exists(String groupId) {
         Group g = groups.get(groupId);
-        return (g != null && !g.members.isEmpty()) || !offsets.fetch(groupId).isEmpty();
+        ConsumerGroup cg = consumerGroups.get(groupId);
+        return (g != null && !g.members.isEmpty()) || (cg != null && !cg.isEmpty()) || !offsets.fetch(groupId).isEmpty();
     }
 
     CompletableFuture<Void> deleteOffsets(String groupId, Collection<TopicPartition> partitions) {
@@ -620,6 +752,7 @@ final class GroupCoordinator implements AutoCloseable {
                 }
             }
             groups.clear();
+            consumerGroups.clear();
         }
     }
 }

@@ -91,6 +91,10 @@ final class KafkaApis {
                 ApiKeys.OFFSET_DELETE)) {
             m.put(k, new short[] {k.oldestVersion(), k.latestVersion()});
         }
+        // consumer groups, the KIP-848 consumer protocol
+        for (ApiKeys k : List.of(ApiKeys.CONSUMER_GROUP_HEARTBEAT, ApiKeys.CONSUMER_GROUP_DESCRIBE)) {
+            m.put(k, new short[] {k.oldestVersion(), k.latestVersion()});
+        }
         // version 10 of both names topics by id only; 9 is the last by name
         m.put(ApiKeys.OFFSET_COMMIT, new short[] {ApiKeys.OFFSET_COMMIT.oldestVersion(), (short) 9});
         m.put(ApiKeys.OFFSET_FETCH, new short[] {ApiKeys.OFFSET_FETCH.oldestVersion(), (short) 9});

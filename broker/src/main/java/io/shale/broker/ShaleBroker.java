@@ -38,8 +38,10 @@ import org.slf4j.LoggerFactory;
  * {@code INVALID_PRODUCER_EPOCH}), and consumer groups with the classic protocol (FindCoordinator,
  * JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, OffsetDelete, ListGroups,
  * DescribeGroups, DeleteGroups; committed offsets in the store, see {@link #consumerOffsets()};
- * group membership in memory, so consumers rejoin after a restart). Not yet: the KIP-848 consumer
- * group protocol, transactional producers (InitProducerId with a transactional id is answered
+ * group membership in memory, so consumers rejoin after a restart) and with the KIP-848 consumer
+ * protocol (ConsumerGroupHeartbeat, ConsumerGroupDescribe: the broker assigns with the
+ * {@code uniform} or {@code range} assignor, members reconcile incrementally; see
+ * {@link Builder#consumerGroupTimeouts}). Not yet: transactional producers (InitProducerId with a transactional id is answered
  * {@code COORDINATOR_NOT_AVAILABLE}), configs, ACLs, TLS and SASL.
  *
  * <p><b>Lifecycle.</b> {@link Builder#start()} binds the listener and returns a running broker;
@@ -68,10 +70,25 @@ public final class ShaleBroker implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final GroupCoordinator groups;
 
+    private static ConsumerGroup.Topics storeTopics(LogStore store) {
+        return new ConsumerGroup.Topics() {
+            @Override
+            public java.util.Collection<String> names() {
+                return store.listTopics();
+            }
+
+            @Override
+            public int partitionCount(String topic) {
+                return store.describeTopic(topic).map(d -> d.partitionCount()).orElse(-1);
+            }
+        };
+    }
+
     private ShaleBroker(Builder b) {
         // reads the committed offsets (the internal topic) before anything listens
         groups = new GroupCoordinator(ConsumerOffsets.open(b.store), b.groupInitialRebalanceDelayMs,
-                b.groupMinSessionTimeoutMs, b.groupMaxSessionTimeoutMs, 100);
+                b.groupMinSessionTimeoutMs, b.groupMaxSessionTimeoutMs, 100, storeTopics(b.store),
+                b.consumerSessionTimeoutMs, b.consumerHeartbeatIntervalMs);
         bossGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("shale-broker-accept", true));
         workerGroup = new NioEventLoopGroup(b.networkThreads, new DefaultThreadFactory("shale-broker-network", true));
         AtomicInteger n = new AtomicInteger();
@@ -221,6 +238,8 @@ public final class ShaleBroker implements AutoCloseable {
         private long groupInitialRebalanceDelayMs = 3_000;
         private int groupMinSessionTimeoutMs = 6_000;
         private int groupMaxSessionTimeoutMs = 1_800_000;
+        private int consumerSessionTimeoutMs = 45_000;
+        private int consumerHeartbeatIntervalMs = 5_000;
 
         private Builder(LogStore store) {
             this.store = Objects.requireNonNull(store, "store");
@@ -302,7 +321,26 @@ public final class ShaleBroker implements AutoCloseable {
         }
 
         /**
-         * The session timeouts a group member may ask for (Kafka's {@code group.min.session.timeout.ms}
+         * The session timeout and heartbeat interval of members of {@code consumer}-protocol groups
+         * (KIP-848; Kafka's {@code group.consumer.session.timeout.ms} and
+         * {@code group.consumer.heartbeat.interval.ms}, default 45 s and 5 s). A member that sends no
+         * heartbeat within the session timeout is removed and its partitions go to the others.
+         *
+         * @throws IllegalArgumentException unless 1 ms &lt;= heartbeat interval &lt; session timeout
+         */
+        public Builder consumerGroupTimeouts(java.time.Duration sessionTimeout, java.time.Duration heartbeatInterval) {
+            if (sessionTimeout == null || heartbeatInterval == null || heartbeatInterval.toMillis() < 1
+                    || sessionTimeout.compareTo(heartbeatInterval) <= 0 || sessionTimeout.toMillis() > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("consumer group timeouts must satisfy 1 ms <= heartbeat interval"
+                        + " < session timeout <= " + Integer.MAX_VALUE + " ms: " + sessionTimeout + ", " + heartbeatInterval);
+            }
+            this.consumerSessionTimeoutMs = (int) sessionTimeout.toMillis();
+            this.consumerHeartbeatIntervalMs = (int) heartbeatInterval.toMillis();
+            return this;
+        }
+
+        /**
+         * The session timeouts a classic-protocol group member may ask for (Kafka's {@code group.min.session.timeout.ms}
          * and {@code group.max.session.timeout.ms}, default 6 s to 30 min); a JoinGroup outside gets
          * INVALID_SESSION_TIMEOUT.
          */

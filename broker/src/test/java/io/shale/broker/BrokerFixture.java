@@ -32,7 +32,8 @@ final class BrokerFixture implements AutoCloseable {
             b = ShaleBroker.builder(store).listen("127.0.0.1", 0).maxRequestBytes(1 << 20)
                     // short group timings keep the group tests short
                     .groupInitialRebalanceDelay(Duration.ZERO)
-                    .groupSessionTimeouts(Duration.ofMillis(500), Duration.ofMinutes(5)).start();
+                    .groupSessionTimeouts(Duration.ofMillis(500), Duration.ofMinutes(5))
+                    .consumerGroupTimeouts(Duration.ofSeconds(3), Duration.ofMillis(200)).start();
         } catch (RuntimeException e) {
             store.close();
             throw e;

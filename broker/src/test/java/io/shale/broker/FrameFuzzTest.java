@@ -56,11 +56,12 @@ class FrameFuzzTest {
     /** Served APIs whose requests are quick and harmless whatever their field values (no long polls, no topic creation). */
     private static final List<ApiKeys> SAFE = List.of(ApiKeys.API_VERSIONS, ApiKeys.METADATA, ApiKeys.LIST_OFFSETS,
             ApiKeys.PRODUCE, ApiKeys.DESCRIBE_CLUSTER, ApiKeys.DESCRIBE_CONFIGS, ApiKeys.FIND_COORDINATOR,
-            ApiKeys.OFFSET_FETCH, ApiKeys.LIST_GROUPS, ApiKeys.DESCRIBE_GROUPS, ApiKeys.OFFSET_FOR_LEADER_EPOCH);
+            ApiKeys.OFFSET_FETCH, ApiKeys.LIST_GROUPS, ApiKeys.DESCRIBE_GROUPS, ApiKeys.OFFSET_FOR_LEADER_EPOCH,
+            ApiKeys.CONSUMER_GROUP_HEARTBEAT, ApiKeys.CONSUMER_GROUP_DESCRIBE);
     /** APIs kafka-clients knows that this broker does not serve: answered without being run. */
     private static final List<ApiKeys> UNSERVED = List.of(ApiKeys.SASL_HANDSHAKE, ApiKeys.ELECT_LEADERS,
             ApiKeys.ALTER_CONFIGS, ApiKeys.DESCRIBE_ACLS, ApiKeys.ADD_PARTITIONS_TO_TXN, ApiKeys.INIT_PRODUCER_ID,
-            ApiKeys.CONSUMER_GROUP_HEARTBEAT, ApiKeys.DESCRIBE_LOG_DIRS);
+            ApiKeys.DESCRIBE_USER_SCRAM_CREDENTIALS, ApiKeys.DESCRIBE_LOG_DIRS);
 
     @TempDir
     Path dir;

@@ -120,8 +120,10 @@ class RawProtocolTest {
                 assertThat(d.apiKeys().find(ApiKeys.JOIN_GROUP.id).maxVersion()).isEqualTo(ApiKeys.JOIN_GROUP.latestVersion());
                 assertThat(d.apiKeys().find(ApiKeys.OFFSET_COMMIT.id).maxVersion()).as("v10 names topics by id only")
                         .isEqualTo((short) 9);
-                assertThat(d.apiKeys().find(ApiKeys.CONSUMER_GROUP_HEARTBEAT.id)).as("KIP-848 groups are not served")
-                        .isNull();
+                assertThat(d.apiKeys().find(ApiKeys.CONSUMER_GROUP_HEARTBEAT.id).maxVersion()).as("KIP-848 groups")
+                        .isEqualTo(ApiKeys.CONSUMER_GROUP_HEARTBEAT.latestVersion());
+                assertThat(d.apiKeys().find(ApiKeys.CONSUMER_GROUP_DESCRIBE.id).maxVersion())
+                        .isEqualTo(ApiKeys.CONSUMER_GROUP_DESCRIBE.latestVersion());
             }
         }
     }
