@@ -128,9 +128,9 @@ final class GroupApis {
     }
 
     private static Errors coordinatorError(byte keyType, String key) {
-        if (keyType != 0) {
-            // transaction and share coordinators: not served by this broker
-            return keyType == 1 ? Errors.COORDINATOR_NOT_AVAILABLE : Errors.INVALID_REQUEST;
+        if (keyType != 0 && keyType != 1) {
+            // 0: group, 1: transaction (both coordinated by this node); share coordinators are not served
+            return Errors.INVALID_REQUEST;
         }
         return key == null || key.isEmpty() ? Errors.INVALID_REQUEST : Errors.NONE;
     }
