@@ -328,14 +328,6 @@ final class KafkaApis {
                     why = refuseBatches((MemoryRecords) pd.records());
                     if (why != null) {
                         refused = why.startsWith("corrupt") ? Errors.CORRUPT_MESSAGE : Errors.INVALID_RECORD;
-                    } else {
-                        Errors txnError = verifyTransactional((MemoryRecords) pd.records(), req.transactionalId(),
-                                TopicPartition.of(desc.get().name(), pd.index()));
-                        if (txnError != Errors.NONE) {
-                            refused = txnError;
-                            why = "transactional batch for a partition not in the producer's open transaction, or"
-                                    + " from an older producer epoch: " + txnError.message();
-                        }
                     }
                 }
                 if (refused != null) {
@@ -347,7 +339,20 @@ final class KafkaApis {
                 ByteBuffer bytes = ((MemoryRecords) pd.records()).buffer().duplicate();
                 CompletableFuture<AppendResult> append;
                 try {
-                    append = store.appendBatch(tp, bytes);
+                    if (hasTransactional((MemoryRecords) pd.records())) {
+                        // verified and appended under the coordinator's lock: no marker can come between
+                        TransactionCoordinator.Verified v = txns.appendVerified(req.transactionalId(),
+                                (MemoryRecords) pd.records(), tp, () -> store.appendBatch(tp, bytes));
+                        if (v.error() != Errors.NONE) {
+                            setError(pr, v.error(), "transactional batch for a partition not in the producer's open"
+                                    + " transaction, or from another producer id or epoch: " + v.error().message(), version);
+                            failed.add(pr);
+                            continue;
+                        }
+                        append = v.append();
+                    } else {
+                        append = store.appendBatch(tp, bytes);
+                    }
                 } catch (RuntimeException e) {
                     append = CompletableFuture.failedFuture(e);
                 }
@@ -406,21 +411,14 @@ final class KafkaApis {
         return null;
     }
 
-    /**
-     * Transactional batches (not control batches: the store refuses those) are accepted only from
-     * the producer id and epoch of the transactional id's open transaction, for a partition it
-     * added (Kafka's produce-side verification).
-     */
-    private Errors verifyTransactional(MemoryRecords records, String transactionalId, TopicPartition tp) {
+    /** Whether any batch is transactional data (control batches are the store's to refuse). */
+    private static boolean hasTransactional(MemoryRecords records) {
         for (MutableRecordBatch b : records.batches()) {
             if (b.isTransactional() && !b.isControlBatch()) {
-                Errors e = txns.verify(transactionalId, b.producerId(), b.producerEpoch(), tp);
-                if (e != Errors.NONE) {
-                    return e;
-                }
+                return true;
             }
         }
-        return Errors.NONE;
+        return false;
     }
 
     /** The broker's internal topics: committed offsets and transactions. */

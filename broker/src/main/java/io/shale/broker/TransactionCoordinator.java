@@ -260,20 +260,37 @@ final class TransactionCoordinator implements AutoCloseable {
         return Errors.NONE;
     }
 
+    /** The outcome of {@link #appendVerified}: an error, or the append's future. */
+    record Verified(Errors error, CompletableFuture<io.shale.log.AppendResult> append) {
+    }
+
     /**
-     * Produce of a transactional batch: NONE if the producer's open transaction holds
-     * {@code tp}; otherwise what Kafka answers (an older epoch: {@code INVALID_PRODUCER_EPOCH}; a
-     * partition not added: {@code INVALID_TXN_STATE}).
+     * Produce of transactional batches: appended (the store call, which assigns offsets before it
+     * returns) only if every transactional batch comes from the producer id and epoch of
+     * {@code txnId}'s open transaction and that transaction added {@code tp}; all under this
+     * monitor, so no marker of the transaction can be written between the check and the append
+     * (which would leave the batch in a transaction nobody ends). Otherwise what Kafka answers: an
+     * unknown producer id {@code INVALID_PRODUCER_ID_MAPPING}, another epoch
+     * {@code INVALID_PRODUCER_EPOCH}, a partition not added {@code INVALID_TXN_STATE}.
      */
-    synchronized Errors verify(String txnId, long producerId, short epoch, TopicPartition tp) {
+    synchronized Verified appendVerified(String txnId, org.apache.kafka.common.record.internal.MemoryRecords records,
+            TopicPartition tp, java.util.function.Supplier<CompletableFuture<io.shale.log.AppendResult>> append) {
         Txn t = txnId == null ? null : txns.get(txnId);
-        if (t == null || t.producerId != producerId) {
-            return Errors.INVALID_PRODUCER_ID_MAPPING;
+        for (org.apache.kafka.common.record.internal.MutableRecordBatch b : records.batches()) {
+            if (!b.isTransactional() || b.isControlBatch()) {
+                continue;
+            }
+            if (t == null || t.producerId != b.producerId()) {
+                return new Verified(Errors.INVALID_PRODUCER_ID_MAPPING, null);
+            }
+            if (b.producerEpoch() != t.epoch) {
+                return new Verified(Errors.INVALID_PRODUCER_EPOCH, null);
+            }
+            if (t.state != State.ONGOING || !t.partitions.contains(tp)) {
+                return new Verified(Errors.INVALID_TXN_STATE, null);
+            }
         }
-        if (epoch != t.epoch) {
-            return Errors.INVALID_PRODUCER_EPOCH;
-        }
-        return t.state == State.ONGOING && t.partitions.contains(tp) ? Errors.NONE : Errors.INVALID_TXN_STATE;
+        return new Verified(Errors.NONE, append.get());
     }
 
     /** The state of a transactional id (tests, diagnostics), or null. */
