@@ -162,7 +162,7 @@ public interface LogStore extends AutoCloseable {
      * closes are skipped, never reused.
      *
      * <p><b>Idempotent appends.</b> {@link #appendBatch} checks batches that carry a producer id
-     * (and are not transactional) as a Kafka broker does: per partition and producer id the store
+     * (transactional ones included; not control batches) as a Kafka broker does: per partition and producer id the store
      * keeps the producer epoch and its last five batches, persisted with the data. A batch that
      * repeats one of them (same epoch, first and last sequence) is not appended again: its future
      * completes with the original batch's offsets (once those are durable). A batch with an epoch
