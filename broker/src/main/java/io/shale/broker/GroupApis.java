@@ -62,7 +62,12 @@ final class GroupApis {
     private final String host;
     private final int port;
 
-    GroupApis(LogStore store, GroupCoordinator groups, int nodeId, String host, int port) {
+    /** Whether an open transaction holds an offset of the group for the partition (KIP-447's requireStable). */
+    private final java.util.function.BiPredicate<String, TopicPartition> pendingTxnOffset;
+
+    GroupApis(LogStore store, GroupCoordinator groups, int nodeId, String host, int port,
+            java.util.function.BiPredicate<String, TopicPartition> pendingTxnOffset) {
+        this.pendingTxnOffset = pendingTxnOffset;
         this.store = store;
         this.groups = groups;
         this.nodeId = nodeId;
@@ -263,6 +268,7 @@ final class GroupApis {
                 return resp.setErrorCode(Errors.INVALID_GROUP_ID.code());
             }
             Map<TopicPartition, CommittedOffset> found = groups.fetch(req.groupId());
+            boolean stable = v >= 7 && req.requireStable();
             for (Map.Entry<String, Map<Integer, CommittedOffset>> t : select(found, wanted).entrySet()) {
                 OffsetFetchResponseData.OffsetFetchResponseTopic tr =
                         new OffsetFetchResponseData.OffsetFetchResponseTopic().setName(t.getKey());
@@ -272,6 +278,9 @@ final class GroupApis {
                             new OffsetFetchResponseData.OffsetFetchResponsePartition().setPartitionIndex(p)
                                     .setCommittedOffset(co == null ? -1 : co.offset())
                                     .setMetadata(co == null ? "" : co.metadata());
+                    if (stable && unstable(req.groupId(), t.getKey(), p)) {
+                        pr.setErrorCode(Errors.UNSTABLE_OFFSET_COMMIT.code()).setCommittedOffset(-1);
+                    }
                     if (v >= 5) {
                         pr.setCommittedLeaderEpoch(co == null ? -1 : co.leaderEpoch().orElse(-1));
                     }
@@ -300,14 +309,25 @@ final class GroupApis {
                 OffsetFetchResponseData.OffsetFetchResponseTopics tr =
                         new OffsetFetchResponseData.OffsetFetchResponseTopics().setName(t.getKey());
                 gr.topics().add(tr);
-                t.getValue().forEach((p, co) -> tr.partitions().add(
-                        new OffsetFetchResponseData.OffsetFetchResponsePartitions().setPartitionIndex(p)
-                                .setCommittedOffset(co == null ? -1 : co.offset())
-                                .setCommittedLeaderEpoch(co == null ? -1 : co.leaderEpoch().orElse(-1))
-                                .setMetadata(co == null ? "" : co.metadata())));
+                t.getValue().forEach((p, co) -> {
+                    OffsetFetchResponseData.OffsetFetchResponsePartitions pr =
+                            new OffsetFetchResponseData.OffsetFetchResponsePartitions().setPartitionIndex(p)
+                                    .setCommittedOffset(co == null ? -1 : co.offset())
+                                    .setCommittedLeaderEpoch(co == null ? -1 : co.leaderEpoch().orElse(-1))
+                                    .setMetadata(co == null ? "" : co.metadata());
+                    if (req.requireStable() && unstable(g.groupId(), t.getKey(), p)) {
+                        // an open transaction will change it: the consumer asks again (Kafka's KIP-447)
+                        pr.setErrorCode(Errors.UNSTABLE_OFFSET_COMMIT.code()).setCommittedOffset(-1);
+                    }
+                    tr.partitions().add(pr);
+                });
             }
         }
         return resp;
+    }
+
+    private boolean unstable(String group, String topic, int partition) {
+        return partition >= 0 && Topic.isValid(topic) && pendingTxnOffset.test(group, TopicPartition.of(topic, partition));
     }
 
     /** topic -> partition -> offset (null where none is committed): the wanted ones, or all found. */

@@ -123,7 +123,7 @@ final class KafkaApis {
         this.store = store;
         this.txns = txns;
         this.txnApis = new TxnApis(store, txns, groups);
-        this.groupApis = new GroupApis(store, groups, nodeId, host, port);
+        this.groupApis = new GroupApis(store, groups, nodeId, host, port, txns::holdsOffset);
         this.adminApis = new AdminApis(store, nodeId);
         this.executor = executor;
         this.nodeId = nodeId;

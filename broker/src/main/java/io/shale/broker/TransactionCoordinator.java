@@ -293,6 +293,22 @@ final class TransactionCoordinator implements AutoCloseable {
         return new Verified(Errors.NONE, append.get());
     }
 
+    /**
+     * Whether an open transaction holds an offset of {@code group} for {@code tp}: what OffsetFetch
+     * with {@code requireStable} answers {@code UNSTABLE_OFFSET_COMMIT} for (KIP-447).
+     */
+    synchronized boolean holdsOffset(String group, TopicPartition tp) {
+        for (Txn t : txns.values()) {
+            if (t.state != State.COMPLETE_COMMIT && t.state != State.COMPLETE_ABORT && t.state != State.EMPTY) {
+                Map<TopicPartition, CommittedOffset> held = t.offsets.get(group);
+                if (held != null && held.containsKey(tp)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** The state of a transactional id (tests, diagnostics), or null. */
     synchronized State state(String txnId) {
         Txn t = txns.get(txnId);

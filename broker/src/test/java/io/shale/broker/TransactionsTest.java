@@ -68,10 +68,14 @@ class TransactionsTest {
         stop();
     }
 
-    private void createTopic(String name, int partitions) throws Exception {
+    private Admin admin() {
         Properties p = new Properties();
         p.put("bootstrap.servers", broker.bootstrapServers());
-        try (Admin admin = Admin.create(p)) {
+        return Admin.create(p);
+    }
+
+    private void createTopic(String name, int partitions) throws Exception {
+        try (Admin admin = admin()) {
             admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
         }
     }
@@ -217,7 +221,13 @@ class TransactionsTest {
         }
         p.sendOffsetsToTransaction(Map.of(in, new OffsetAndMetadata(6)), group);
         p.flush();
-        assertThat(source.committed(java.util.Set.of(in)).get(in).offset()).as("not before the commit").isEqualTo(3);
+        try (Admin admin = admin()) {
+            assertThat(admin.listConsumerGroupOffsets("ctp").partitionsToOffsetAndMetadata().get().get(in).offset())
+                    .as("not before the commit").isEqualTo(3);
+        }
+        // a read_committed consumer asks for stable offsets (KIP-447): none while a transaction holds one
+        assertThatThrownBy(() -> source.committed(java.util.Set.of(in), Duration.ofSeconds(1)))
+                .isInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
         p.abortTransaction();
         assertThat(source.committed(java.util.Set.of(in)).get(in).offset()).as("dropped by the abort").isEqualTo(3);
         assertThat(readToEnd(consumer("read_committed", null), List.of(new TopicPartition("out", 0))))
