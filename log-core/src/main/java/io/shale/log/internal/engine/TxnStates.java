@@ -151,11 +151,14 @@ final class TxnStates {
     }
 
     /**
-     * Applies the transactional batches of {@code data} (offsets stamped) at high watermark
-     * {@code highWatermark}; records in {@code b} what changed, for rollback. Used by appends
-     * (after their checks) and by recovery.
+     * Applies the transactional batches of {@code b} (offsets stamped), the partition being at high
+     * watermark {@code highWatermark}; records in {@code b} what changed, for rollback. Used by
+     * appends (after their checks) and by recovery.
      */
     void apply(CachedBatch b, long highWatermark) {
+        if (!ending.isEmpty()) {
+            lastStableOffset(highWatermark); // forgets the completions now acknowledged: the list stays short
+        }
         ByteBuffer data = b.data;
         List<Change> changes = null;
         int limit = data.capacity();
