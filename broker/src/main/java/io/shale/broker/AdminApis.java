@@ -1,6 +1,5 @@
 package io.shale.broker;
 
-import io.shale.log.ConsumerOffsets;
 import io.shale.log.LogStore;
 import io.shale.log.ShaleException;
 import io.shale.log.TopicConfig;
@@ -125,9 +124,9 @@ final class AdminApis {
             } else if (d.isEmpty()) {
                 err = Errors.UNKNOWN_TOPIC_OR_PARTITION;
                 why = "no topic " + t.name();
-            } else if (ConsumerOffsets.TOPIC.equals(t.name())) {
+            } else if (KafkaApis.isInternal(t.name())) {
                 err = Errors.INVALID_TOPIC_EXCEPTION;
-                why = "the partitions of the internal topic " + ConsumerOffsets.TOPIC + " place the groups: not changed";
+                why = "the partitions of the internal topic " + t.name() + " are the broker's: not changed";
             } else if (t.count() == d.get().partitionCount()) {
                 err = Errors.INVALID_PARTITIONS;
                 why = "topic " + t.name() + " already has " + t.count() + " partitions";
@@ -181,7 +180,7 @@ final class AdminApis {
                 tr.partitions().add(pr);
                 if (d.isEmpty() || p.partitionIndex() < 0 || p.partitionIndex() >= d.get().partitionCount()) {
                     pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
-                } else if (ConsumerOffsets.TOPIC.equals(t.name())) {
+                } else if (KafkaApis.isInternal(t.name())) {
                     pr.setErrorCode(Errors.INVALID_TOPIC_EXCEPTION.code()); // Kafka's rule for internal topics
                 } else if (p.offset() < -1) {
                     pr.setErrorCode(Errors.OFFSET_OUT_OF_RANGE.code());

@@ -73,7 +73,12 @@ final class GroupApis {
     private final String host;
     private final int port;
 
-    GroupApis(LogStore store, GroupCoordinator groups, int nodeId, String host, int port) {
+    /** Whether an open transaction holds an offset of the group for the partition (KIP-447's requireStable). */
+    private final java.util.function.BiPredicate<String, TopicPartition> pendingTxnOffset;
+
+    GroupApis(LogStore store, GroupCoordinator groups, int nodeId, String host, int port,
+            java.util.function.BiPredicate<String, TopicPartition> pendingTxnOffset) {
+        this.pendingTxnOffset = pendingTxnOffset;
         this.store = store;
         this.groups = groups;
         this.nodeId = nodeId;
@@ -144,9 +149,9 @@ final class GroupApis {
     }
 
     private static Errors coordinatorError(byte keyType, String key) {
-        if (keyType != 0) {
-            // transaction and share coordinators: not served by this broker
-            return keyType == 1 ? Errors.COORDINATOR_NOT_AVAILABLE : Errors.INVALID_REQUEST;
+        if (keyType != 0 && keyType != 1) {
+            // 0: group, 1: transaction (both coordinated by this node); share coordinators are not served
+            return Errors.INVALID_REQUEST;
         }
         return key == null || key.isEmpty() ? Errors.INVALID_REQUEST : Errors.NONE;
     }
@@ -279,6 +284,7 @@ final class GroupApis {
                 return resp.setErrorCode(Errors.INVALID_GROUP_ID.code());
             }
             Map<TopicPartition, CommittedOffset> found = groups.fetch(req.groupId());
+            boolean stable = v >= 7 && req.requireStable();
             for (Map.Entry<String, Map<Integer, CommittedOffset>> t : select(found, wanted).entrySet()) {
                 OffsetFetchResponseData.OffsetFetchResponseTopic tr =
                         new OffsetFetchResponseData.OffsetFetchResponseTopic().setName(t.getKey());
@@ -288,6 +294,9 @@ final class GroupApis {
                             new OffsetFetchResponseData.OffsetFetchResponsePartition().setPartitionIndex(p)
                                     .setCommittedOffset(co == null ? -1 : co.offset())
                                     .setMetadata(co == null ? "" : co.metadata());
+                    if (stable && unstable(req.groupId(), t.getKey(), p)) {
+                        pr.setErrorCode(Errors.UNSTABLE_OFFSET_COMMIT.code()).setCommittedOffset(-1);
+                    }
                     if (v >= 5) {
                         pr.setCommittedLeaderEpoch(co == null ? -1 : co.leaderEpoch().orElse(-1));
                     }
@@ -323,14 +332,25 @@ final class GroupApis {
                 OffsetFetchResponseData.OffsetFetchResponseTopics tr =
                         new OffsetFetchResponseData.OffsetFetchResponseTopics().setName(t.getKey());
                 gr.topics().add(tr);
-                t.getValue().forEach((p, co) -> tr.partitions().add(
-                        new OffsetFetchResponseData.OffsetFetchResponsePartitions().setPartitionIndex(p)
-                                .setCommittedOffset(co == null ? -1 : co.offset())
-                                .setCommittedLeaderEpoch(co == null ? -1 : co.leaderEpoch().orElse(-1))
-                                .setMetadata(co == null ? "" : co.metadata())));
+                t.getValue().forEach((p, co) -> {
+                    OffsetFetchResponseData.OffsetFetchResponsePartitions pr =
+                            new OffsetFetchResponseData.OffsetFetchResponsePartitions().setPartitionIndex(p)
+                                    .setCommittedOffset(co == null ? -1 : co.offset())
+                                    .setCommittedLeaderEpoch(co == null ? -1 : co.leaderEpoch().orElse(-1))
+                                    .setMetadata(co == null ? "" : co.metadata());
+                    if (req.requireStable() && unstable(g.groupId(), t.getKey(), p)) {
+                        // an open transaction will change it: the consumer asks again (Kafka's KIP-447)
+                        pr.setErrorCode(Errors.UNSTABLE_OFFSET_COMMIT.code()).setCommittedOffset(-1);
+                    }
+                    tr.partitions().add(pr);
+                });
             }
         }
         return resp;
+    }
+
+    private boolean unstable(String group, String topic, int partition) {
+        return partition >= 0 && Topic.isValid(topic) && pendingTxnOffset.test(group, TopicPartition.of(topic, partition));
     }
 
     /** topic -> partition -> offset (null where none is committed): the wanted ones, or all found. */

@@ -1,6 +1,8 @@
 package io.shale.broker;
 
+import io.shale.log.AbortedTransaction;
 import io.shale.log.AppendResult;
+import io.shale.log.IsolationLevel;
 import io.shale.log.ConsumerOffsets;
 import io.shale.log.FetchResult;
 import io.shale.log.LogStore;
@@ -98,10 +100,18 @@ final class KafkaApis {
         // version 10 of both names topics by id only; 9 is the last by name
         m.put(ApiKeys.OFFSET_COMMIT, new short[] {ApiKeys.OFFSET_COMMIT.oldestVersion(), (short) 9});
         m.put(ApiKeys.OFFSET_FETCH, new short[] {ApiKeys.OFFSET_FETCH.oldestVersion(), (short) 9});
+        // transactions (transaction version 1: the client adds partitions itself). AddPartitionsToTxn
+        // 4 and up are the brokers' batched form; TxnOffsetCommit 6 names topics by id only
+        m.put(ApiKeys.ADD_PARTITIONS_TO_TXN, new short[] {ApiKeys.ADD_PARTITIONS_TO_TXN.oldestVersion(), (short) 3});
+        m.put(ApiKeys.ADD_OFFSETS_TO_TXN, new short[] {ApiKeys.ADD_OFFSETS_TO_TXN.oldestVersion(),
+                ApiKeys.ADD_OFFSETS_TO_TXN.latestVersion()});
+        m.put(ApiKeys.END_TXN, new short[] {ApiKeys.END_TXN.oldestVersion(), ApiKeys.END_TXN.latestVersion()});
+        m.put(ApiKeys.TXN_OFFSET_COMMIT, new short[] {ApiKeys.TXN_OFFSET_COMMIT.oldestVersion(), (short) 5});
         SUPPORTED = m;
     }
 
     private final LogStore store;
+    private final TransactionCoordinator txns;
     private final Executor executor;
     private final int nodeId;
     private final String host;
@@ -110,11 +120,14 @@ final class KafkaApis {
     private final Map<Uuid, String> topicNames = new ConcurrentHashMap<>();
     private final GroupApis groupApis;
     private final AdminApis adminApis;
+    private final TxnApis txnApis;
 
     KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId,
-            GroupCoordinator groups) {
+            GroupCoordinator groups, TransactionCoordinator txns) {
         this.store = store;
-        this.groupApis = new GroupApis(store, groups, nodeId, host, port);
+        this.txns = txns;
+        this.txnApis = new TxnApis(store, txns, groups);
+        this.groupApis = new GroupApis(store, groups, nodeId, host, port, txns::holdsOffset);
         this.adminApis = new AdminApis(store, nodeId);
         this.executor = executor;
         this.nodeId = nodeId;
@@ -151,6 +164,10 @@ final class KafkaApis {
         ApiMessage admin = adminApis.handle(header.apiKey(), version, request);
         if (admin != null) {
             return CompletableFuture.completedFuture(admin);
+        }
+        ApiMessage txn = txnApis.handle(header.apiKey(), version, request);
+        if (txn != null) {
+            return CompletableFuture.completedFuture(txn);
         }
         switch (header.apiKey()) {
             case API_VERSIONS:
@@ -262,7 +279,7 @@ final class KafkaApis {
         int epoch = store.leaderEpoch();
         for (TopicDescription d : topics) {
             MetadataResponseData.MetadataResponseTopic t = new MetadataResponseData.MetadataResponseTopic()
-                    .setName(d.name()).setIsInternal(ConsumerOffsets.TOPIC.equals(d.name()));
+                    .setName(d.name()).setIsInternal(isInternal(d.name()));
             if (version >= 10) {
                 t.setTopicId(kafkaId(d.topicId()));
             }
@@ -305,14 +322,14 @@ final class KafkaApis {
                     refused = byId(topic.name()) ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION;
                 } else if (pd.index() < 0 || pd.index() >= desc.get().partitionCount()) {
                     refused = Errors.UNKNOWN_TOPIC_OR_PARTITION;
-                } else if (ConsumerOffsets.TOPIC.equals(desc.get().name())) {
+                } else if (isInternal(desc.get().name())) {
                     refused = Errors.INVALID_TOPIC_EXCEPTION;
-                    why = "the internal topic " + ConsumerOffsets.TOPIC + " is written by the group coordinator only";
+                    why = "the internal topic " + desc.get().name() + " is written by the broker's coordinators only";
                 } else if (!(pd.records() instanceof MemoryRecords)) {
                     refused = Errors.CORRUPT_MESSAGE;
                     why = "no record batches";
                 } else {
-                    why = refuseBatches((MemoryRecords) pd.records(), req.transactionalId());
+                    why = refuseBatches((MemoryRecords) pd.records());
                     if (why != null) {
                         refused = why.startsWith("corrupt") ? Errors.CORRUPT_MESSAGE : Errors.INVALID_RECORD;
                     }
@@ -326,7 +343,20 @@ final class KafkaApis {
                 ByteBuffer bytes = ((MemoryRecords) pd.records()).buffer().duplicate();
                 CompletableFuture<AppendResult> append;
                 try {
-                    append = store.appendBatch(tp, bytes);
+                    if (hasTransactional((MemoryRecords) pd.records())) {
+                        // verified and appended under the coordinator's lock: no marker can come between
+                        TransactionCoordinator.Verified v = txns.appendVerified(req.transactionalId(),
+                                (MemoryRecords) pd.records(), tp, () -> store.appendBatch(tp, bytes));
+                        if (v.error() != Errors.NONE) {
+                            setError(pr, v.error(), "transactional batch for a partition not in the producer's open"
+                                    + " transaction, or from another producer id or epoch: " + v.error().message(), version);
+                            failed.add(pr);
+                            continue;
+                        }
+                        append = v.append();
+                    } else {
+                        append = store.appendBatch(tp, bytes);
+                    }
                 } catch (RuntimeException e) {
                     append = CompletableFuture.failedFuture(e);
                 }
@@ -371,20 +401,13 @@ final class KafkaApis {
     }
 
     /**
-     * Why these batches are refused before they reach the store, or null. Transactional producers
-     * need a transaction coordinator this broker does not have; idempotent batches (a producer id,
-     * not transactional) go to the store, which checks their sequences.
+     * Why these batches are refused before they reach the store, or null: batches that do not
+     * even split. The store checks the rest (sequences, control batches, every record).
      */
-    private static String refuseBatches(MemoryRecords records, String transactionalId) {
-        if (transactionalId != null) {
-            return "transactional producers are not supported by this broker yet";
-        }
+    private static String refuseBatches(MemoryRecords records) {
         try {
             for (MutableRecordBatch b : records.batches()) {
-                if (b.isTransactional()) {
-                    return "transactional batches are not supported by this broker yet (producer id "
-                            + b.producerId() + ")";
-                }
+                b.sizeInBytes();
             }
         } catch (RuntimeException e) {
             return "corrupt record batch: " + e.getMessage();
@@ -392,19 +415,41 @@ final class KafkaApis {
         return null;
     }
 
+    /** Whether any batch is transactional data (control batches are the store's to refuse). */
+    private static boolean hasTransactional(MemoryRecords records) {
+        for (MutableRecordBatch b : records.batches()) {
+            if (b.isTransactional() && !b.isControlBatch()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The broker's internal topics: committed offsets and transactions. */
+    static boolean isInternal(String topic) {
+        return ConsumerOffsets.TOPIC.equals(topic) || TransactionCoordinator.TOPIC.equals(topic);
+    }
+
     // ---------------------------------------------------------------- InitProducerId
 
     /**
      * InitProducerId for idempotent producers (no transactional id): a new producer id from the
      * store's durable counter, epoch 0, whatever id and epoch the request names, as Kafka's broker
-     * does for non-transactional producers. A transactional id is answered
-     * {@code COORDINATOR_NOT_AVAILABLE}, as FindCoordinator answers transaction coordinator lookups:
-     * this broker has no transaction coordinator.
+     * does for non-transactional producers. A transactional id goes to the transaction
+     * coordinator ({@link TransactionCoordinator#initProducerId}).
      */
     private InitProducerIdResponseData initProducerId(InitProducerIdRequestData req) {
         InitProducerIdResponseData resp = new InitProducerIdResponseData().setProducerId(-1).setProducerEpoch((short) -1);
         if (req.transactionalId() != null) {
-            return resp.setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code());
+            try {
+                TransactionCoordinator.Init init = txns.initProducerId(req.transactionalId(), req.transactionTimeoutMs(),
+                        req.producerId(), req.producerEpoch());
+                return resp.setErrorCode(init.error().code()).setProducerId(init.producerId())
+                        .setProducerEpoch(init.epoch());
+            } catch (RuntimeException e) {
+                log.debug("InitProducerId of transactional id '{}' failed", req.transactionalId(), e);
+                return resp.setErrorCode(TxnApis.coordinatorError(e).code());
+            }
         }
         try {
             return resp.setErrorCode(Errors.NONE.code()).setProducerId(store.allocateProducerId()).setProducerEpoch((short) 0);
@@ -422,9 +467,12 @@ final class KafkaApis {
         final TopicPartition tp; // null if refused
         final long fetchOffset;
         final int maxBytes;
+        final IsolationLevel isolation;
         FetchResult result;
 
-        FetchPart(FetchResponseData.PartitionData data, TopicPartition tp, long fetchOffset, int maxBytes) {
+        FetchPart(FetchResponseData.PartitionData data, TopicPartition tp, long fetchOffset, int maxBytes,
+                IsolationLevel isolation) {
+            this.isolation = isolation;
             this.data = data;
             this.tp = tp;
             this.fetchOffset = fetchOffset;
@@ -441,6 +489,8 @@ final class KafkaApis {
         }
         List<FetchPart> parts = new ArrayList<>();
         int leaderEpoch = store.leaderEpoch();
+        // read_committed (1): only up to the last stable offset, with the aborted transactions
+        IsolationLevel isolation = req.isolationLevel() == 1 ? IsolationLevel.READ_COMMITTED : IsolationLevel.READ_UNCOMMITTED;
         for (FetchRequestData.FetchTopic topic : req.topics()) {
             FetchResponseData.FetchableTopicResponse tr = new FetchResponseData.FetchableTopicResponse();
             if (version >= 13) {
@@ -465,7 +515,7 @@ final class KafkaApis {
                 } else {
                     tp = TopicPartition.of(desc.get().name(), fp.partition());
                 }
-                parts.add(new FetchPart(pd, tp, fp.fetchOffset(), Math.max(0, fp.partitionMaxBytes())));
+                parts.add(new FetchPart(pd, tp, fp.fetchOffset(), Math.max(0, fp.partitionMaxBytes()), isolation));
             }
         }
         long deadline = System.nanoTime() + Math.max(0, req.maxWaitMs()) * 1_000_000L;
@@ -493,7 +543,7 @@ final class KafkaApis {
         List<CompletableFuture<FetchResult>> polls = new ArrayList<>();
         for (FetchPart p : parts) {
             if (p.tp != null) {
-                polls.add(store.poll(p.tp, nextOffset(p), Math.max(1, p.maxBytes), wait));
+                polls.add(store.poll(p.tp, nextOffset(p), Math.max(1, p.maxBytes), wait, p.isolation));
             }
         }
         if (polls.isEmpty()) {
@@ -522,7 +572,7 @@ final class KafkaApis {
                 continue; // the response is full: report offsets only (see fill)
             }
             try {
-                p.result = store.read(p.tp, p.fetchOffset, (int) Math.max(1, budget));
+                p.result = store.read(p.tp, p.fetchOffset, (int) Math.max(1, budget), p.isolation);
                 p.data.setErrorCode(Errors.NONE.code());
                 total += p.result.sizeInBytes();
             } catch (RuntimeException e) {
@@ -539,18 +589,31 @@ final class KafkaApis {
         if (p.tp == null) {
             return;
         }
+        boolean committed = p.isolation == IsolationLevel.READ_COMMITTED;
         if (p.result != null) {
-            pd.setHighWatermark(p.result.highWatermark()).setLastStableOffset(p.result.highWatermark())
+            long lso = committed ? p.result.lastStableOffset()
+                    : Math.min(p.result.highWatermark(), store.lastStableOffset(p.tp));
+            pd.setHighWatermark(p.result.highWatermark()).setLastStableOffset(lso)
                     .setLogStartOffset(p.result.logStartOffset());
             if (!p.result.isEmpty()) {
                 // the stored batches themselves, sent without a copy (see BatchViews)
                 pd.setRecords(new BatchViews.Records(p.result));
             }
-            pd.setAbortedTransactions(null);
+            if (committed) {
+                List<FetchResponseData.AbortedTransaction> aborted = new ArrayList<>();
+                for (AbortedTransaction t : p.result.abortedTransactions()) {
+                    aborted.add(new FetchResponseData.AbortedTransaction().setProducerId(t.producerId())
+                            .setFirstOffset(t.firstOffset()));
+                }
+                pd.setAbortedTransactions(aborted);
+            } else {
+                pd.setAbortedTransactions(null);
+            }
         } else {
             try {
                 long hw = store.highWatermark(p.tp);
-                pd.setHighWatermark(hw).setLastStableOffset(hw).setLogStartOffset(store.logStartOffset(p.tp));
+                pd.setHighWatermark(hw).setLastStableOffset(Math.min(hw, store.lastStableOffset(p.tp)))
+                        .setLogStartOffset(store.logStartOffset(p.tp));
             } catch (RuntimeException e) {
                 if (pd.errorCode() == Errors.NONE.code()) {
                     pd.setErrorCode(KafkaErrors.of(e).code());
@@ -590,7 +653,9 @@ final class KafkaApis {
                 }
                 TopicPartition tp = TopicPartition.of(desc.get().name(), p.partitionIndex());
                 try {
-                    Optional<OffsetAndTimestamp> found = store.offsetForTimestamp(tp, ts);
+                    Optional<OffsetAndTimestamp> found = ts == LogStore.LATEST_TIMESTAMP && req.isolationLevel() == 1
+                            ? Optional.of(new OffsetAndTimestamp(store.lastStableOffset(tp), -1)) // read_committed
+                            : store.offsetForTimestamp(tp, ts);
                     if (found.isPresent()) {
                         pr.setOffset(found.get().offset()).setTimestamp(found.get().timestamp());
                         if (version >= 4) { // the field exists from version 4 on
@@ -713,10 +778,11 @@ final class KafkaApis {
             try {
                 if (d.isEmpty()) {
                     r.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
-                } else if (ConsumerOffsets.TOPIC.equals(w.getKey())) {
+                } else if (isInternal(w.getKey())) {
                     r.setErrorCode(Errors.INVALID_TOPIC_EXCEPTION.code());
                     if (version >= 5) {
-                        r.setErrorMessage("the internal topic " + ConsumerOffsets.TOPIC + " holds the committed offsets");
+                        r.setErrorMessage("the internal topic " + w.getKey() + " holds the broker's committed offsets"
+                                + " or transactions");
                     }
                 } else {
                     store.deleteTopic(w.getKey());

@@ -289,6 +289,9 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
                     "this broker does not serve " + key + " version " + version)));
             return;
         }
+        if (log.isTraceEnabled()) {
+            log.trace("{} v{} from {} (correlation id {})", key, version, header.clientId(), correlationId);
+        }
         AbstractRequest request;
         try {
             request = AbstractRequest.parseRequest(key, version, new ByteBufferAccessor(body.duplicate())).request;

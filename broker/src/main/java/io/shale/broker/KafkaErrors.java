@@ -55,6 +55,8 @@ final class KafkaErrors {
                 return Errors.OUT_OF_ORDER_SEQUENCE_NUMBER;
             case INVALID_PRODUCER_EPOCH:
                 return Errors.INVALID_PRODUCER_EPOCH;
+            case INVALID_RECORD:
+                return Errors.INVALID_RECORD;
             case CORRUPT_STORAGE:
             case IN_USE:
             default:

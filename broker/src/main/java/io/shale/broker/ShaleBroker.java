@@ -69,6 +69,7 @@ public final class ShaleBroker implements AutoCloseable {
     private final int nodeId;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final GroupCoordinator groups;
+    private final TransactionCoordinator txns;
 
     private static ConsumerGroup.Topics storeTopics(LogStore store) {
         return new ConsumerGroup.Topics() {
@@ -89,6 +90,13 @@ public final class ShaleBroker implements AutoCloseable {
         groups = new GroupCoordinator(ConsumerOffsets.open(b.store), b.groupInitialRebalanceDelayMs,
                 b.groupMinSessionTimeoutMs, b.groupMaxSessionTimeoutMs, 100, storeTopics(b.store),
                 b.consumerSessionTimeoutMs, b.consumerHeartbeatIntervalMs);
+        // and the transactions' state (completing any a previous broker left half done)
+        try {
+            txns = new TransactionCoordinator(b.store, groups, java.time.Clock.systemUTC(), b.transactionTimeoutCheckMs);
+        } catch (RuntimeException | Error e) {
+            groups.close();
+            throw e;
+        }
         bossGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("shale-broker-accept", true));
         workerGroup = new NioEventLoopGroup(b.networkThreads, new DefaultThreadFactory("shale-broker-network", true));
         AtomicInteger n = new AtomicInteger();
@@ -126,12 +134,14 @@ public final class ShaleBroker implements AutoCloseable {
             address = (InetSocketAddress) serverChannel.localAddress();
             String advertisedHost = b.advertisedHost != null ? b.advertisedHost : advertisedHostFor(address);
             int advertisedPort = b.advertisedPort > 0 ? b.advertisedPort : address.getPort();
-            bound.apis = new KafkaApis(b.store, requestThreads, nodeId, advertisedHost, advertisedPort, clusterId, groups);
+            bound.apis = new KafkaApis(b.store, requestThreads, nodeId, advertisedHost, advertisedPort, clusterId, groups,
+                    txns);
             serverChannel.config().setAutoRead(true);
             log.info("Shale broker {} listening on {} (advertised as {}:{}), cluster id {}", nodeId, address,
                     advertisedHost, advertisedPort, clusterId);
         } catch (RuntimeException | Error e) {
             shutdownThreads();
+            txns.close();
             groups.close();
             throw e;
         }
@@ -202,6 +212,7 @@ public final class ShaleBroker implements AutoCloseable {
             return;
         }
         serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        txns.close();
         groups.close();
         shutdownThreads();
         log.info("Shale broker {} on {} stopped", nodeId, address);
@@ -236,6 +247,7 @@ public final class ShaleBroker implements AutoCloseable {
         private int networkThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
         private int requestThreads = 8;
         private long groupInitialRebalanceDelayMs = 3_000;
+        private long transactionTimeoutCheckMs = 10_000;
         private int groupMinSessionTimeoutMs = 6_000;
         private int groupMaxSessionTimeoutMs = 1_800_000;
         private int consumerSessionTimeoutMs = 45_000;
@@ -352,6 +364,19 @@ public final class ShaleBroker implements AutoCloseable {
             }
             this.groupMinSessionTimeoutMs = (int) min.toMillis();
             this.groupMaxSessionTimeoutMs = (int) max.toMillis();
+            return this;
+        }
+
+        /**
+         * How often transactions open longer than their timeout ({@code transaction.timeout.ms} of
+         * the producer) are looked for and aborted (Kafka's
+         * {@code transaction.abort.timed.out.transaction.cleanup.interval.ms}, default 10 s).
+         */
+        public Builder transactionTimeoutCheckInterval(java.time.Duration interval) {
+            if (interval == null || interval.toMillis() < 1) {
+                throw new IllegalArgumentException("transaction timeout check interval must be at least 1 ms: " + interval);
+            }
+            this.transactionTimeoutCheckMs = interval.toMillis();
             return this;
         }
 

@@ -21,9 +21,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -179,6 +182,64 @@ class BrokerMainTest {
             assertThat(committed.get(io.shale.log.TopicPartition.of("events", 0)).offset()).isEqualTo(100);
             assertThat(committed.get(io.shale.log.TopicPartition.of("events", 1)).offset()).isEqualTo(50);
             assertThat(committed.get(io.shale.log.TopicPartition.of("events", 1)).metadata()).isEqualTo("m");
+        }
+    }
+
+    /**
+     * A transaction open when the broker is SIGKILLed: the restarted broker (a new process on the
+     * same data: WAL replay, the transaction state from its internal topic) still holds it open,
+     * and a new producer with the same transactional id aborts it.
+     */
+    @Test
+    void anOpenTransactionSurvivesSigkillAndIsAbortedWhenItsProducerReinitialises() throws Exception {
+        Path data = dir.resolve("txn");
+        Child child = start(data, "txn-1", "--topic", "tx:1");
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, child.bootstrap);
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "killed-txn");
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
+        KafkaProducer<String, String> first = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
+        try {
+            first.initTransactions();
+            first.beginTransaction();
+            first.send(new ProducerRecord<>("tx", 0, "k", "committed-0"));
+            first.commitTransaction();
+            first.beginTransaction();
+            first.send(new ProducerRecord<>("tx", 0, "k", "open-1"));
+            first.send(new ProducerRecord<>("tx", 0, "k", "open-2"));
+            first.flush(); // acknowledged, in an open transaction
+        } finally {
+            child.process.destroyForcibly(); // SIGKILL with the transaction open
+            assertThat(child.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            first.close(java.time.Duration.ZERO);
+        }
+        Child second = start(data, "txn-2");
+        try {
+            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, second.bootstrap);
+            try (KafkaProducer<String, String> again = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
+                again.initTransactions(); // aborts the transaction the killed broker held open
+                again.beginTransaction();
+                again.send(new ProducerRecord<>("tx", 0, "k", "after"));
+                again.commitTransaction();
+            }
+            Properties c = new Properties();
+            c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, second.bootstrap);
+            c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
+                    new StringDeserializer())) {
+                org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition("tx", 0);
+                consumer.assign(List.of(tp));
+                consumer.seekToBeginning(List.of(tp));
+                long end = consumer.endOffsets(List.of(tp)).get(tp);
+                List<String> values = new ArrayList<>();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (consumer.position(tp) < end && System.nanoTime() < deadline) {
+                    consumer.poll(java.time.Duration.ofMillis(200)).forEach(r -> values.add(r.value()));
+                }
+                assertThat(values).containsExactly("committed-0", "after");
+            }
+        } finally {
+            stop(second);
         }
     }
 

@@ -149,8 +149,8 @@ class FetchZeroCopyTest {
             }
             long size = store.read(tp, 0, 64 << 20).sizeInBytes();
             GroupCoordinator groups = new GroupCoordinator(ConsumerOffsets.open(store), 0, 100, 60_000, 20);
-            try {
-                KafkaApis apis = new KafkaApis(store, Runnable::run, 0, "127.0.0.1", 9092, "cluster", groups);
+            try (TransactionCoordinator txns = new TransactionCoordinator(store, groups, java.time.Clock.systemUTC(), 60_000)) {
+                KafkaApis apis = new KafkaApis(store, Runnable::run, 0, "127.0.0.1", 9092, "cluster", groups, txns);
                 FetchRequestData req = new FetchRequestData().setReplicaId(-1).setMaxWaitMs(0).setMinBytes(0)
                         .setMaxBytes(64 << 20);
                 FetchRequestData.FetchTopic ft = new FetchRequestData.FetchTopic().setTopic("t");

@@ -255,6 +255,8 @@ class GroupProtocolTest {
 
         FindCoordinatorResponseData txn = call(ApiKeys.FIND_COORDINATOR, (short) 4, new FindCoordinatorRequestData()
                 .setKeyType((byte) 1).setCoordinatorKeys(List.of("tx")));
-        assertThat(Errors.forCode(txn.coordinators().get(0).errorCode())).isEqualTo(Errors.COORDINATOR_NOT_AVAILABLE);
+        assertThat(Errors.forCode(txn.coordinators().get(0).errorCode())).as("this node coordinates transactions")
+                .isEqualTo(Errors.NONE);
+        assertThat(txn.coordinators().get(0).nodeId()).isEqualTo(fx.broker.nodeId());
     }
 }

@@ -27,6 +27,8 @@ class KafkaErrorsTest {
         // idempotent producers: Kafka's own codes, which the producer handles (bumps its epoch, or fails the batch)
         assertThat(KafkaErrors.of(ErrorKind.OUT_OF_ORDER_SEQUENCE)).isEqualTo(Errors.OUT_OF_ORDER_SEQUENCE_NUMBER);
         assertThat(KafkaErrors.of(ErrorKind.INVALID_PRODUCER_EPOCH)).isEqualTo(Errors.INVALID_PRODUCER_EPOCH);
+        // a control batch from a producer: Kafka's answer to it
+        assertThat(KafkaErrors.of(ErrorKind.INVALID_RECORD)).isEqualTo(Errors.INVALID_RECORD);
     }
 
     @Test

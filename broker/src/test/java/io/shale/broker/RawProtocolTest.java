@@ -274,11 +274,18 @@ class RawProtocolTest {
         assertThat(Errors.forCode(ok.errorCode())).isEqualTo(Errors.NONE);
         assertThat(ok.baseOffset()).isZero();
 
-        // a transactional producer's batch: no transaction coordinator, refused saying so
+        // a transactional batch of a producer id no transactional id holds: refused saying so
         ProduceResponseData.PartitionProduceResponse txn = produce("p", (short) -1,
                 MemoryRecords.withTransactionalRecords(Compression.NONE, 7L, (short) 0, 0, rec).buffer());
-        assertThat(Errors.forCode(txn.errorCode())).isEqualTo(Errors.INVALID_RECORD);
-        assertThat(txn.errorMessage()).contains("transactional");
+        assertThat(Errors.forCode(txn.errorCode())).isEqualTo(Errors.INVALID_PRODUCER_ID_MAPPING);
+        assertThat(txn.errorMessage()).contains("transaction");
+
+        // a control batch (a transaction marker) from a producer: Kafka's INVALID_RECORD
+        ProduceResponseData.PartitionProduceResponse marker = produce("p", (short) -1,
+                MemoryRecords.withEndTransactionMarker(1000L, 7L, (short) 0,
+                        new org.apache.kafka.common.record.internal.EndTransactionMarker(
+                                org.apache.kafka.common.record.internal.ControlRecordType.COMMIT, 0)).buffer());
+        assertThat(Errors.forCode(marker.errorCode())).isEqualTo(Errors.INVALID_RECORD);
 
         // a batch whose CRC does not match
         ByteBuffer corrupt = MemoryRecords.withRecords(Compression.NONE, rec).buffer();
@@ -332,7 +339,7 @@ class RawProtocolTest {
     }
 
     @Test
-    void initProducerIdHandsOutNewIdsAtEveryVersionAndRefusesTransactionalIds() throws Exception {
+    void initProducerIdHandsOutNewIdsAtEveryVersionAndBumpsTheEpochOfATransactionalId() throws Exception {
         short[] range = KafkaApis.SUPPORTED.get(ApiKeys.INIT_PRODUCER_ID);
         assertThat(range).as("served").isNotNull();
         assertThat(range[1]).isEqualTo(ApiKeys.INIT_PRODUCER_ID.latestVersion());
@@ -345,8 +352,11 @@ class RawProtocolTest {
             assertThat(ids.add(r.producerId())).as("a new id each time").isTrue();
         }
         InitProducerIdResponseData tx = initProducerId(range[1], "my-transaction");
-        assertThat(Errors.forCode(tx.errorCode())).isEqualTo(Errors.COORDINATOR_NOT_AVAILABLE);
-        assertThat(tx.producerId()).isEqualTo(-1);
+        assertThat(Errors.forCode(tx.errorCode())).isEqualTo(Errors.NONE);
+        assertThat(tx.producerEpoch()).isZero();
+        InitProducerIdResponseData again = initProducerId(range[1], "my-transaction");
+        assertThat(again.producerId()).as("the same id").isEqualTo(tx.producerId());
+        assertThat(again.producerEpoch()).as("a new epoch").isEqualTo((short) 1);
     }
 
     @Test

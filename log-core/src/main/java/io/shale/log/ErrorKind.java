@@ -65,7 +65,14 @@ public enum ErrorKind {
      * has seen for its producer id (another producer with the same id and a newer epoch took
      * over). Nothing of the call is appended. Kafka's {@code INVALID_PRODUCER_EPOCH}.
      */
-    INVALID_PRODUCER_EPOCH(false);
+    INVALID_PRODUCER_EPOCH(false),
+    /**
+     * A batch is well formed but not allowed: a control batch (transaction marker) given to
+     * {@code appendBatch}, which only {@link LogStore#writeTxnMarker} may write, as Kafka's broker
+     * refuses control records from producers. Nothing of the call is appended. Kafka's
+     * {@code INVALID_RECORD}.
+     */
+    INVALID_RECORD(false);
 
     private final boolean retriable;
 

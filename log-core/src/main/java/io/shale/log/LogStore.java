@@ -127,10 +127,13 @@ public interface LogStore extends AutoCloseable {
      * {@code CORRUPT_RECORD} for a batch that fails validation, naming the batch (its index in the
      * call) and record at fault and what was wrong; nothing of the call is appended.
      *
-     * <p>Batches of idempotent producers (a producer id, not transactional) are deduplicated and
+     * <p>Batches of idempotent and transactional producers (a producer id) are deduplicated and
      * checked as a Kafka broker does (see {@link #allocateProducerId()}): a retried batch completes
      * with its original offsets and is not appended again; {@code OUT_OF_ORDER_SEQUENCE} and
-     * {@code INVALID_PRODUCER_EPOCH} refuse the whole call.
+     * {@code INVALID_PRODUCER_EPOCH} refuse the whole call. A transactional batch (attributes bit 4)
+     * opens its producer's transaction in this partition if none is open (see
+     * {@link #writeTxnMarker}). A control batch is refused with {@code INVALID_RECORD}: only
+     * {@link #writeTxnMarker} writes transaction markers.
      */
     CompletableFuture<AppendResult> appendBatch(TopicPartition tp, ByteBuffer batches);
 
@@ -159,7 +162,7 @@ public interface LogStore extends AutoCloseable {
      * closes are skipped, never reused.
      *
      * <p><b>Idempotent appends.</b> {@link #appendBatch} checks batches that carry a producer id
-     * (and are not transactional) as a Kafka broker does: per partition and producer id the store
+     * (transactional ones included; not control batches) as a Kafka broker does: per partition and producer id the store
      * keeps the producer epoch and its last five batches, persisted with the data. A batch that
      * repeats one of them (same epoch, first and last sequence) is not appended again: its future
      * completes with the original batch's offsets (once those are durable). A batch with an epoch
@@ -173,6 +176,32 @@ public interface LogStore extends AutoCloseable {
      *     {@code READ_ONLY}, {@code CLOSED}
      */
     long allocateProducerId();
+
+    /**
+     * Writes a transaction marker, as a Kafka broker does when a transaction coordinator ends a
+     * transaction (WriteTxnMarkers): one control batch with Kafka's {@code EndTransactionMarker}
+     * record (key: version 0 and type COMMIT = 1 or ABORT = 0; value: version 0 and
+     * {@code coordinatorEpoch}), carrying {@code producerId} and {@code producerEpoch}. It closes the
+     * producer's open transaction in this partition; after an ABORT marker the transaction's range
+     * (its first offset to the marker) is listed in the {@link FetchResult#abortedTransactions()} of
+     * {@link IsolationLevel#READ_COMMITTED} reads that overlap it. A marker for a producer with no
+     * open transaction here is written too, and ends nothing.
+     *
+     * <p>Fenced by producer epoch as in Kafka: an epoch older than the newest this partition holds
+     * for the producer fails with {@code INVALID_PRODUCER_EPOCH}; a newer one is accepted (a
+     * coordinator aborting the transaction of a producer it bumped). The coordinator epoch is
+     * stored in the marker; it is not checked.
+     *
+     * <p>Completes as {@link #appendBatch} does, once the marker is durable in the WAL; the
+     * {@link #lastStableOffset last stable offset} moves past the transaction only then. The open
+     * transactions and aborted ranges are durable with the data (committed in the manifest with
+     * each upload, rebuilt from the WAL after a crash); aborted ranges wholly below the log start
+     * offset are forgotten when retention or {@link #deleteRecordsBefore} move it.
+     *
+     * @param commit true for COMMIT, false for ABORT
+     */
+    CompletableFuture<AppendResult> writeTxnMarker(TopicPartition tp, long producerId, short producerEpoch,
+            int coordinatorEpoch, boolean commit);
 
     // ---------------------------------------------------------------- reads
 
@@ -189,10 +218,28 @@ public interface LogStore extends AutoCloseable {
     FetchResult read(TopicPartition tp, long offset, int maxBytes);
 
     /**
+     * {@link #read(TopicPartition, long, int)} at an isolation level: with
+     * {@link IsolationLevel#READ_COMMITTED} only batches below the {@link #lastStableOffset last
+     * stable offset} are returned (none if {@code offset} is at or above it, which is not an error
+     * up to the high watermark), with the aborted transactions overlapping them in
+     * {@link FetchResult#abortedTransactions()}, as a Kafka fetch with {@code read_committed}
+     * answers; {@link FetchResult#records()} then skips the aborted records.
+     */
+    FetchResult read(TopicPartition tp, long offset, int maxBytes, IsolationLevel isolation);
+
+    /**
      * Long poll: completes as soon as at least one batch at or after {@code offset} is readable,
      * or with an empty result when {@code maxWait} passes first. Errors as for {@link #read}.
      */
     CompletableFuture<FetchResult> poll(TopicPartition tp, long offset, int maxBytes, Duration maxWait);
+
+    /**
+     * {@link #poll(TopicPartition, long, int, Duration)} at an isolation level: with
+     * {@link IsolationLevel#READ_COMMITTED} it waits until data below the last stable offset is
+     * readable (a transaction's records wait for its marker).
+     */
+    CompletableFuture<FetchResult> poll(TopicPartition tp, long offset, int maxBytes, Duration maxWait,
+            IsolationLevel isolation);
 
     // ---------------------------------------------------------------- offsets
 
@@ -203,9 +250,18 @@ public interface LogStore extends AutoCloseable {
     long highWatermark(TopicPartition tp);
 
     /**
+     * Kafka's last stable offset: the first offset of the earliest transaction still open in this
+     * partition (one whose COMMIT or ABORT marker is not yet durable counts as open), or the high
+     * watermark if none is. What a {@code read_committed} consumer may read up to, and what Kafka's
+     * ListOffsets answers for "latest" at that isolation level. At most the high watermark.
+     */
+    long lastStableOffset(TopicPartition tp);
+
+    /**
      * Kafka ListOffsets: for {@link #EARLIEST_TIMESTAMP} the log start offset, for
      * {@link #LATEST_TIMESTAMP} the high watermark, otherwise the first offset whose record
-     * timestamp is at least {@code timestamp} (empty if there is none).
+     * timestamp is at least {@code timestamp} (empty if there is none). Control batches
+     * (transaction markers) never match a timestamp, as in Kafka.
      */
     Optional<OffsetAndTimestamp> offsetForTimestamp(TopicPartition tp, long timestamp);
 

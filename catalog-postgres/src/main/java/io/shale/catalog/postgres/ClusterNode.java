@@ -549,7 +549,8 @@ final class ClusterNode implements AutoCloseable {
 
     /**
      * Commits an upload: {@code AddObject}s (one object normally, holding runs of any number of
-     * partitions) and the {@code UpdateProducers} of its partitions, in one transaction conditioned
+     * partitions) and the {@code UpdateProducers} and {@code UpdateTransactions} of its partitions, in one
+     * transaction conditioned
      * on this node holding every partition touched with the epoch it claimed. Runs below a
      * partition's log start are dropped, and an object left without a run is marked unreferenced,
      * as in the single-writer path.
@@ -577,6 +578,7 @@ final class ClusterNode implements AutoCloseable {
         List<RangeRef> ranges = new ArrayList<>();
         List<ManifestOp.AddObject> objects = new ArrayList<>();
         List<ManifestOp.UpdateProducers> producers = new ArrayList<>();
+        List<ManifestOp.UpdateTransactions> transactions = new ArrayList<>();
         Set<Integer> touched = new TreeSet<>();
         for (ManifestOp op : ops) {
             if (op instanceof ManifestOp.AddObject ao) {
@@ -592,9 +594,12 @@ final class ClusterNode implements AutoCloseable {
             } else if (op instanceof ManifestOp.UpdateProducers up) {
                 producers.add(up);
                 touched.add(up.partitionId());
+            } else if (op instanceof ManifestOp.UpdateTransactions ut) {
+                transactions.add(ut);
+                touched.add(ut.partitionId());
             } else {
                 throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "a cluster node commits uploads (AddObject,"
-                        + " UpdateProducers), not " + op.getClass().getSimpleName());
+                        + " UpdateProducers, UpdateTransactions), not " + op.getClass().getSimpleName());
             }
         }
         if (objects.isEmpty()) {
@@ -701,6 +706,9 @@ final class ClusterNode implements AutoCloseable {
                 }
                 for (ManifestOp.UpdateProducers up : producers) {
                     CommitWriter.updateProducers(c, up);
+                }
+                for (ManifestOp.UpdateTransactions ut : transactions) {
+                    CommitWriter.updateTransactions(c, ut);
                 }
                 if (releasing.length > 0) {
                     // rows the first statement locked and found this node's at the epochs it holds

@@ -35,14 +35,17 @@ final class CommitWriter {
     static long write(Connection c, List<ManifestOp> ops, String token, long now, long epoch, String node)
             throws SQLException {
         if (!ops.isEmpty() && ops.get(0) instanceof ManifestOp.AddObject
-                && ops.stream().allMatch(op -> op instanceof ManifestOp.AddObject || op instanceof ManifestOp.UpdateProducers)) {
-            // an upload: its objects, and the producer state of idempotent producers as of its end
+                && ops.stream().allMatch(op -> op instanceof ManifestOp.AddObject || op instanceof ManifestOp.UpdateProducers
+                        || op instanceof ManifestOp.UpdateTransactions)) {
+            // an upload: its objects, and the producer and transaction state as of its end
             List<ManifestOp> objects = ops.stream().filter(op -> op instanceof ManifestOp.AddObject).toList();
             long version = writeUploads(c, objects, token, now, epoch);
             if (version >= 0) {
                 for (ManifestOp op : ops) {
                     if (op instanceof ManifestOp.UpdateProducers up) {
                         updateProducers(c, up);
+                    } else if (op instanceof ManifestOp.UpdateTransactions ut) {
+                        updateTransactions(c, ut);
                     }
                 }
             }
@@ -146,6 +149,13 @@ final class CommitWriter {
                         ps.setLong(2, sl.offset());
                         collect(ps, maybeUnreferenced);
                     }
+                    // aborted transactions wholly below the log start, as ManifestState drops them
+                    try (PreparedStatement ps = c.prepareStatement("DELETE FROM shale_txn_aborted WHERE partition_id = ?"
+                            + " AND last_offset < ?")) {
+                        ps.setInt(1, sl.partitionId());
+                        ps.setLong(2, sl.offset());
+                        ps.executeUpdate();
+                    }
                 }
             } else if (op instanceof ManifestOp.SetCleanedOffset sc) {
                 try (PreparedStatement ps = c.prepareStatement("UPDATE shale_partitions SET cleaned_offset = ?"
@@ -164,6 +174,8 @@ final class CommitWriter {
                 od.keys().forEach(maybeUnreferenced::remove);
             } else if (op instanceof ManifestOp.UpdateProducers up) {
                 updateProducers(c, up);
+            } else if (op instanceof ManifestOp.UpdateTransactions ut) {
+                updateTransactions(c, ut);
             } else if (op instanceof ManifestOp.AllocateProducerIds ap) {
                 long before;
                 try (PreparedStatement ps = c.prepareStatement("SELECT next_producer_id FROM shale_store WHERE id = 1")) {
@@ -428,6 +440,57 @@ final class CommitWriter {
                     "DELETE FROM shale_producers WHERE partition_id = ? AND producer_id = ANY(?)")) {
                 ps.setInt(1, up.partitionId());
                 ps.setArray(2, c.createArrayOf("bigint", up.expired().toArray(new Long[0])));
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    /**
+     * Replaces the partition's open transactions and adds its newly aborted ones (those already
+     * below the log start are not kept, as {@code ManifestState} drops them); nothing for a
+     * partition deleted while the data was in flight.
+     */
+    static void updateTransactions(Connection c, ManifestOp.UpdateTransactions ut) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM shale_txn_ongoing WHERE partition_id = ?")) {
+            ps.setInt(1, ut.partitionId());
+            ps.executeUpdate();
+        }
+        if (!ut.ongoing().isEmpty()) {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO shale_txn_ongoing (partition_id, producer_id,"
+                    + " first_offset) SELECT ?, u.p, u.f FROM unnest(?::bigint[], ?::bigint[]) AS u(p, f)"
+                    + " WHERE EXISTS (SELECT 1 FROM shale_partitions WHERE partition_id = ?)")) {
+                Long[] ids = ut.ongoing().keySet().toArray(new Long[0]);
+                Long[] firsts = new Long[ids.length];
+                for (int i = 0; i < ids.length; i++) {
+                    firsts[i] = ut.ongoing().get(ids[i]);
+                }
+                ps.setInt(1, ut.partitionId());
+                ps.setArray(2, c.createArrayOf("bigint", ids));
+                ps.setArray(3, c.createArrayOf("bigint", firsts));
+                ps.setInt(4, ut.partitionId());
+                ps.executeUpdate();
+            }
+        }
+        if (!ut.aborted().isEmpty()) {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO shale_txn_aborted (partition_id, producer_id,"
+                    + " first_offset, last_offset) SELECT ?, u.p, u.f, u.l FROM unnest(?::bigint[], ?::bigint[],"
+                    + " ?::bigint[]) AS u(p, f, l) WHERE EXISTS (SELECT 1 FROM shale_partitions WHERE partition_id = ?"
+                    + " AND log_start_offset <= u.l)")) {
+                int n = ut.aborted().size();
+                Long[] ids = new Long[n];
+                Long[] firsts = new Long[n];
+                Long[] lasts = new Long[n];
+                for (int i = 0; i < n; i++) {
+                    io.shale.log.AbortedTransaction t = ut.aborted().get(i);
+                    ids[i] = t.producerId();
+                    firsts[i] = t.firstOffset();
+                    lasts[i] = t.lastOffset();
+                }
+                ps.setInt(1, ut.partitionId());
+                ps.setArray(2, c.createArrayOf("bigint", ids));
+                ps.setArray(3, c.createArrayOf("bigint", firsts));
+                ps.setArray(4, c.createArrayOf("bigint", lasts));
+                ps.setInt(5, ut.partitionId());
                 ps.executeUpdate();
             }
         }

@@ -860,6 +860,7 @@ final class PgCatalog implements Catalog {
                 throw corrupt("ranges point at partition ids " + ranges.keySet() + ", which do not exist");
             }
             restoreProducers(c, s);
+            restoreTransactions(c, s);
             s.restoreNextProducerId(nextProducerId);
             unreferenced.forEach(s::restorePendingDelete);
             s.verifyRestored();
@@ -904,6 +905,32 @@ final class PgCatalog implements Catalog {
             }
             for (Map.Entry<Integer, Map<Long, ProducerEntry>> e : byPartition.entrySet()) {
                 s.restoreProducers(e.getKey(), e.getValue());
+            }
+        }
+
+        /** Transactions' state per partition: open transactions and aborted ranges (in marker order). */
+        private static void restoreTransactions(Connection c, ManifestState s) throws SQLException {
+            Map<Integer, Map<Long, Long>> ongoing = new TreeMap<>();
+            Map<Integer, List<io.shale.log.AbortedTransaction>> aborted = new TreeMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT partition_id, producer_id, first_offset"
+                    + " FROM shale_txn_ongoing ORDER BY partition_id, producer_id");
+                    ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ongoing.computeIfAbsent(rs.getInt(1), k -> new HashMap<>()).put(rs.getLong(2), rs.getLong(3));
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT partition_id, producer_id, first_offset, last_offset"
+                    + " FROM shale_txn_aborted ORDER BY partition_id, last_offset");
+                    ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    aborted.computeIfAbsent(rs.getInt(1), k -> new ArrayList<>())
+                            .add(new io.shale.log.AbortedTransaction(rs.getLong(2), rs.getLong(3), rs.getLong(4)));
+                }
+            }
+            java.util.Set<Integer> ids = new java.util.TreeSet<>(ongoing.keySet());
+            ids.addAll(aborted.keySet());
+            for (int id : ids) {
+                s.restoreTransactions(id, ongoing.getOrDefault(id, Map.of()), aborted.getOrDefault(id, List.of()));
             }
         }
 

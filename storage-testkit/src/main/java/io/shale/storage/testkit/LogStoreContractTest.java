@@ -225,6 +225,62 @@ public abstract class LogStoreContractTest {
         }
     }
 
+    /** A transactional batch of producer {@code pid} (epoch 0) with one record per value. */
+    private ByteBuffer txnBatch(long pid, int baseSeq, String... values) {
+        long ts = clock.millis();
+        MemoryRecordsBuilder b = MemoryRecords.builder(ByteBuffer.allocate(1024), (byte) 2, Compression.NONE,
+                org.apache.kafka.common.record.TimestampType.CREATE_TIME, 0L, ts, pid, (short) 0, baseSeq, true, -1);
+        for (String v : values) {
+            b.append(ts, null, v.getBytes(StandardCharsets.UTF_8));
+        }
+        return b.build().buffer();
+    }
+
+    private static List<String> committedValues(LogStore s, TopicPartition tp) {
+        List<String> out = new ArrayList<>();
+        for (Record r : s.read(tp, s.logStartOffset(tp), MIB, io.shale.log.IsolationLevel.READ_COMMITTED).records()) {
+            out.add(StandardCharsets.UTF_8.decode(r.value()).toString());
+        }
+        return out;
+    }
+
+    /**
+     * Transactions: open and aborted transactions are kept with the data through an upload, a
+     * restart and a read-only reader of the catalog, and the last stable offset follows them.
+     */
+    @Test
+    void transactionStateShouldBeDurableWithTheDataAndSeenByReaders() {
+        LogStore s = openWriter(Map.of());
+        s.createTopic("txn", 1);
+        TopicPartition tp = TopicPartition.of("txn", 0);
+        join(s.appendBatch(tp, txnBatch(11, 0, "aborted-0", "aborted-1")));            // 0, 1
+        join(s.appendBatch(tp, txnBatch(12, 0, "committed-2")));                       // 2
+        join(s.writeTxnMarker(tp, 11, (short) 0, 0, false));                           // 3
+        join(s.appendBatch(tp, txnBatch(13, 0, "open-4")));                            // 4
+        join(s.writeTxnMarker(tp, 12, (short) 0, 0, true));                            // 5
+        assertThat(s.lastStableOffset(tp)).isEqualTo(4);
+        s.flush();
+        s.close();
+
+        LogStore reader = openReadOnly(Map.of());
+        assertThat(reader.lastStableOffset(tp)).isEqualTo(4);
+        assertThat(reader.read(tp, 0, MIB, io.shale.log.IsolationLevel.READ_COMMITTED).abortedTransactions())
+                .containsExactly(new io.shale.log.AbortedTransaction(11, 0, 3));
+        assertThat(committedValues(reader, tp)).containsExactly("committed-2");
+
+        LogStore again = openWriter(Map.of());
+        assertThat(again.lastStableOffset(tp)).isEqualTo(4);
+        join(again.writeTxnMarker(tp, 13, (short) 0, 0, true));                        // 6
+        assertThat(again.lastStableOffset(tp)).isEqualTo(7);
+        assertThat(committedValues(again, tp)).containsExactly("committed-2", "open-4");
+        assertThat(again.deleteRecordsBefore(tp, 4)).isEqualTo(4);
+        again.flush();
+        again.close();
+        LogStore third = openWriter(Map.of());
+        assertThat(third.read(tp, 4, MIB, io.shale.log.IsolationLevel.READ_COMMITTED).abortedTransactions()).isEmpty();
+        assertThat(committedValues(third, tp)).containsExactly("open-4");
+    }
+
     /** Opens a writer on {@link #NODE_1} with the suite's settings plus {@code settings}. */
     protected final LogStore openWriter(Map<String, ?> settings) {
         return openWriter(NODE_1, settings);

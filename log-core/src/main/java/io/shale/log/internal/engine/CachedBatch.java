@@ -34,6 +34,8 @@ final class CachedBatch implements WalEntry {
      */
     long[] producerIds;
     io.shale.log.internal.manifest.ProducerEntry[] producersBefore;
+    /** Transactions (under the partition lock): what this append changed in {@link TxnStates}, to roll it back; null if nothing. */
+    Object txnUndo;
 
     // state, under the partition lock
     boolean durable;

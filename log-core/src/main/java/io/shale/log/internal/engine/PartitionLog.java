@@ -68,6 +68,7 @@ final class PartitionLog {
     private boolean deleted;
     private List<Waiter> waiters;
     private final ProducerStates producers = new ProducerStates();
+    private final TxnStates txns = new TxnStates();
 
     private volatile long highWatermark;
     /** Serialises appends of this partition (offset order = WAL order); see {@link #append}. */
@@ -96,6 +97,7 @@ final class PartitionLog {
         this.collectedEnd = end;
         this.highWatermark = end;
         this.producers.restore(meta.producers());
+        this.txns.restore(meta.ongoingTransactions(), meta.abortedTransactions());
     }
 
     long highWatermark() {
@@ -177,6 +179,7 @@ final class PartitionLog {
                 } else {
                     long base = logEndOffset;
                     try {
+                        checkMarkers(b.data);
                         ProducerEntry.Batch original = producers.check(tp, b.data, base, appendTime);
                         if (original != null) {
                             duplicate = duplicateOf(original);
@@ -193,6 +196,7 @@ final class PartitionLog {
                         b.logAppendTime = appendTime;
                         b.future = f;
                         producers.applyChecked(b);
+                        txns.apply(b, highWatermark);
                         push(b);
                         logEndOffset = b.nextOffset;
                         markDirty();
@@ -219,6 +223,7 @@ final class PartitionLog {
                     if (removed) {
                         ring[--tail] = null;
                         producers.undo(b);
+                        txns.undo(b);
                         b.dead = true;
                         b.chunk.expose();
                         logEndOffset = b.baseOffset;
@@ -260,6 +265,55 @@ final class PartitionLog {
         return producers.get(producerId);
     }
 
+    /**
+     * Transaction markers (control batches with a producer id) in {@code data}: fenced by producer
+     * epoch as Kafka fences them (caller holds the monitor).
+     */
+    private void checkMarkers(ByteBuffer data) {
+        int limit = data.capacity();
+        for (int pos = 0; pos < limit; pos += data.getInt(pos + RecordBatchLayout.LENGTH_OFFSET) + RecordBatchLayout.LOG_OVERHEAD) {
+            long pid = data.getLong(pos + RecordBatchLayout.PRODUCER_ID_OFFSET);
+            if (pid >= 0 && (data.getShort(pos + RecordBatchLayout.ATTRIBUTES_OFFSET) & RecordBatchLayout.CONTROL_FLAG_MASK) != 0) {
+                TxnStates.checkMarker(tp, pid, data.getShort(pos + RecordBatchLayout.PRODUCER_EPOCH_OFFSET), producers.get(pid));
+            }
+        }
+    }
+
+    /**
+     * Kafka's last stable offset: the first offset of the earliest open transaction (one whose
+     * marker is not acknowledged counts as open), or the high watermark. A read-only store answers
+     * from what the manifest committed.
+     */
+    synchronized long lastStableOffset() {
+        if (engine.readOnly) {
+            long lso = highWatermark;
+            for (long first : meta.ongoingTransactions().values()) {
+                lso = Math.min(lso, first);
+            }
+            return lso;
+        }
+        return txns.lastStableOffset(highWatermark);
+    }
+
+    /** The aborted transactions overlapping {@code [from, to)}, oldest marker first. */
+    synchronized List<io.shale.log.AbortedTransaction> abortedTransactions(long from, long to) {
+        if (engine.readOnly) {
+            List<io.shale.log.AbortedTransaction> out = new ArrayList<>();
+            for (io.shale.log.AbortedTransaction t : meta.abortedTransactions()) {
+                if (t.lastOffset() >= from && t.firstOffset() < to) {
+                    out.add(t);
+                }
+            }
+            return out;
+        }
+        return txns.abortedBetween(from, to, meta.logStartOffset());
+    }
+
+    /** The first offset of {@code producerId}'s open transaction in this partition, or -1 (tests, diagnostics). */
+    synchronized long ongoingTransaction(long producerId) {
+        return txns.ongoingFirstOffset(producerId);
+    }
+
     /** Forgets producers idle longer than {@code producer.id.expiration.ms} whose batches are all acknowledged. */
     synchronized int expireProducers(long nowMs, long expirationMs) {
         return producers.expire(nowMs, expirationMs, highWatermark);
@@ -290,6 +344,7 @@ final class PartitionLog {
             b.logAppendTime = engine.clock.millis(); // when it was recovered: its append time is not stored
         }
         producers.replay(b);
+        txns.apply(b, highWatermark);
         push(b);
         logEndOffset = b.nextOffset;
         highWatermark = b.nextOffset;
@@ -304,6 +359,7 @@ final class PartitionLog {
                 CachedBatch b = ring[--tail];
                 ring[tail] = null;
                 producers.undo(b);
+                txns.undo(b);
                 b.dead = true;
                 dropped.add(b);
             }
@@ -410,6 +466,7 @@ final class PartitionLog {
             tail = i;
             logEndOffset = b.baseOffset;
             for (int k = failed.size() - 1; k >= 0; k--) {
+                txns.undo(failed.get(k));
                 producers.undo(failed.get(k)); // newest first: back to the state before b
             }
         }
@@ -448,6 +505,7 @@ final class PartitionLog {
                 ring[--tail] = null;
             }
             for (int k = failed.size() - 1; k >= 0; k--) {
+                txns.undo(failed.get(k));
                 producers.undo(failed.get(k)); // newest first: back to the state before the first failed
             }
             logEndOffset = tail > head ? ring[tail - 1].nextOffset : Math.max(uploadedEnd, hw);
@@ -749,7 +807,7 @@ final class PartitionLog {
 
     /** Registers a waiter unless data at its offset is already readable. Returns false if it is. */
     synchronized boolean addWaiter(Waiter w) {
-        if (deleted || w.offset < highWatermark) {
+        if (deleted || w.offset < (w.committed ? lastStableOffset() : highWatermark)) {
             return false;
         }
         if (waiters == null) {
@@ -773,9 +831,13 @@ final class PartitionLog {
             return null;
         }
         List<Waiter> ready = null;
+        long lso = -1;
         for (int j = waiters.size() - 1; j >= 0; j--) {
             Waiter w = waiters.get(j);
-            if (w.offset < hw) {
+            if (w.committed && lso < 0) {
+                lso = lastStableOffset();
+            }
+            if (w.offset < (w.committed ? lso : hw)) {
                 if (ready == null) {
                     ready = new ArrayList<>(waiters.size());
                 }

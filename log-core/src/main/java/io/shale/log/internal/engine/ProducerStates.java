@@ -19,8 +19,8 @@ import java.util.Map;
  * updated under the partition's monitor while an append is placed (before offsets are assigned), so
  * that a retried batch is answered with its original offsets instead of being appended again.
  *
- * <p>Only batches with a producer id that are neither transactional nor control batches take part:
- * this store does not implement transactions, and stores such batches as it always did, unchecked.
+ * <p>Only data batches with a producer id take part, transactional ones included (as in Kafka);
+ * control batches (transaction markers, see {@link TxnStates}) do not.
  *
  * <p><b>Rollback.</b> Every append that changed an entry keeps the entries it replaced
  * ({@link CachedBatch#producersBefore}); the engine rolls back a suffix of appends (a WAL failure,
@@ -55,7 +55,7 @@ final class ProducerStates {
             return false;
         }
         int attributes = data.getShort(pos + RecordBatchLayout.ATTRIBUTES_OFFSET);
-        return (attributes & (RecordBatchLayout.TRANSACTIONAL_FLAG_MASK | RecordBatchLayout.CONTROL_FLAG_MASK)) == 0;
+        return (attributes & RecordBatchLayout.CONTROL_FLAG_MASK) == 0;
     }
 
     /** Whether any batch of {@code data} is tracked. */

@@ -13,6 +13,7 @@ import io.shale.log.record.RecordBatch;
 import io.shale.log.record.RecordBatches;
 import java.nio.ByteBuffer;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -36,7 +37,16 @@ final class ReadPath {
     }
 
     static FetchResult read(StoreEngine engine, PartitionLog p, long offset, int maxBytes) {
+        return read(engine, p, offset, maxBytes, false);
+    }
+
+    /**
+     * A read; with {@code committed} (Kafka's read_committed) only batches below the last stable
+     * offset, with the aborted transactions they overlap.
+     */
+    static FetchResult read(StoreEngine engine, PartitionLog p, long offset, int maxBytes, boolean committed) {
         for (int attempt = 0; ; attempt++) {
+            long lso = committed ? p.lastStableOffset() : -1;
             long hw = p.highWatermark();
             long start = p.logStartOffset();
             if (offset < start || offset > hw) {
@@ -45,8 +55,14 @@ final class ReadPath {
             }
             ReadCursor c = new ReadCursor(offset, maxBytes);
             try {
-                fill(engine, p, hw, c);
-                return new FetchResult(offset, c.out, c.next, hw, start);
+                if (!committed) {
+                    fill(engine, p, hw, c);
+                    return new FetchResult(offset, c.out, c.next, hw, start);
+                }
+                lso = Math.min(lso, hw);
+                fill(engine, p, lso, c);
+                return new FetchResult(offset, c.out, c.next, hw, start, lso,
+                        c.out.isEmpty() ? List.of() : p.abortedTransactions(offset, c.next));
             } catch (ShaleException e) {
                 // An object may have been compacted away or expired between looking it up and
                 // reading it; the manifest then already says where the data is now.

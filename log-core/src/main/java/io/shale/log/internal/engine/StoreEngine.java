@@ -578,6 +578,7 @@ public final class StoreEngine implements LogStore {
             cb.appendStartNanos = startNanos;
             cb.data.put(0, batches, batches.position(), size);
             cb.maxTimestamp = validateBatches(tp, tc, cb.internalView(), now, config.strictAppendValidation());
+            refuseControlBatches(tp, cb.internalView());
             CompletableFuture<AppendResult> f = p.append(cb, now);
             cb = null; // published: the partition owns it now
             uploader.maybeTrigger();
@@ -588,6 +589,75 @@ public final class StoreEngine implements LogStore {
             }
             return CompletableFuture.failedFuture(appendFailure(tp, e));
         }
+    }
+
+    /**
+     * Kafka's {@code LogValidator}: "clients are not allowed to write control records"; markers
+     * come from {@link #writeTxnMarker} only.
+     */
+    private static void refuseControlBatches(TopicPartition tp, ByteBuffer data) {
+        int index = 0;
+        for (int pos = 0; pos < data.capacity(); index++) {
+            if ((data.getShort(pos + RecordBatchLayout.ATTRIBUTES_OFFSET) & RecordBatchLayout.CONTROL_FLAG_MASK) != 0) {
+                throw new ShaleException(ErrorKind.INVALID_RECORD, "batch " + index + " appended to " + tp
+                        + " is a control batch; producers may not write control records (transaction markers"
+                        + " are written with writeTxnMarker)");
+            }
+            pos += data.getInt(pos + RecordBatchLayout.LENGTH_OFFSET) + RecordBatchLayout.LOG_OVERHEAD;
+        }
+    }
+
+    @Override
+    public CompletableFuture<AppendResult> writeTxnMarker(TopicPartition tp, long producerId, short producerEpoch,
+            int coordinatorEpoch, boolean commit) {
+        Objects.requireNonNull(tp, "tp");
+        long startNanos = metricsOn ? System.nanoTime() : 0L;
+        CachedBatch cb = null;
+        try {
+            if (producerId < 0 || producerEpoch < 0) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "transaction marker for " + tp
+                        + " needs a producer id and epoch >= 0, got " + producerId + " and " + producerEpoch);
+            }
+            ensureWritable();
+            PartitionLog p = partition(tp);
+            long now = clock.millis();
+            ByteBuffer key = ByteBuffer.allocate(4).putShort(0, (short) 0)
+                    .putShort(2, commit ? TxnStates.COMMIT : TxnStates.ABORT);
+            ByteBuffer value = ByteBuffer.allocate(6).putShort(0, (short) 0).putInt(2, coordinatorEpoch);
+            RecordBatchBuilder builder = new RecordBatchBuilder()
+                    .producer(producerId, producerEpoch, RecordBatchLayout.NO_SEQUENCE)
+                    .transactional(true)
+                    .control(true);
+            if (p.topic.config.messageTimestampType() == TimestampType.LOG_APPEND_TIME) {
+                builder.logAppendTime(now);
+            }
+            ByteBuffer marker = builder.append(now, key, value, List.of()).build();
+            int size = marker.remaining();
+            cb = cache.allocate(size, config.appendMaxBlockMs(), p);
+            cb.appendStartNanos = startNanos;
+            cb.data.put(0, marker, marker.position(), size);
+            cb.maxTimestamp = now;
+            CompletableFuture<AppendResult> f = p.append(cb, now);
+            cb = null;
+            uploader.maybeTrigger();
+            return f;
+        } catch (RuntimeException | LinkageError e) {
+            if (cb != null) {
+                cache.release(cb);
+            }
+            return CompletableFuture.failedFuture(appendFailure(tp, e));
+        }
+    }
+
+    @Override
+    public long lastStableOffset(TopicPartition tp) {
+        ensureOpen();
+        return partition(tp).lastStableOffset();
+    }
+
+    /** The first offset of {@code producerId}'s open transaction in {@code tp}, or -1 (tests, diagnostics). */
+    long ongoingTransaction(TopicPartition tp, long producerId) {
+        return partition(tp).ongoingTransaction(producerId);
     }
 
     @Override
@@ -696,11 +766,18 @@ public final class StoreEngine implements LogStore {
 
     @Override
     public FetchResult read(TopicPartition tp, long offset, int maxBytes) {
+        return read(tp, offset, maxBytes, io.shale.log.IsolationLevel.READ_UNCOMMITTED);
+    }
+
+    @Override
+    public FetchResult read(TopicPartition tp, long offset, int maxBytes, io.shale.log.IsolationLevel isolation) {
         ensureOpen();
+        Objects.requireNonNull(isolation, "isolation");
         if (maxBytes < 0) {
             throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "maxBytes must not be negative: " + maxBytes);
         }
-        return counted(ReadPath.read(this, partition(tp), offset, maxBytes), tp);
+        return counted(ReadPath.read(this, partition(tp), offset, maxBytes,
+                isolation == io.shale.log.IsolationLevel.READ_COMMITTED), tp);
     }
 
     /** Reports a read's records and bytes to the metrics (if any); returns it. */
@@ -719,14 +796,22 @@ public final class StoreEngine implements LogStore {
 
     @Override
     public CompletableFuture<FetchResult> poll(TopicPartition tp, long offset, int maxBytes, Duration maxWait) {
+        return poll(tp, offset, maxBytes, maxWait, io.shale.log.IsolationLevel.READ_UNCOMMITTED);
+    }
+
+    @Override
+    public CompletableFuture<FetchResult> poll(TopicPartition tp, long offset, int maxBytes, Duration maxWait,
+            io.shale.log.IsolationLevel isolation) {
         Objects.requireNonNull(maxWait, "maxWait");
+        Objects.requireNonNull(isolation, "isolation");
+        boolean committed = isolation == io.shale.log.IsolationLevel.READ_COMMITTED;
         try {
-            FetchResult now = read(tp, offset, maxBytes);
+            FetchResult now = read(tp, offset, maxBytes, isolation);
             if (!now.isEmpty() || maxWait.isZero() || maxWait.isNegative()) {
                 return CompletableFuture.completedFuture(now);
             }
             PartitionLog p = partition(tp);
-            Waiter w = new Waiter(p, offset, maxBytes);
+            Waiter w = new Waiter(p, offset, maxBytes, committed);
             if (!p.addWaiter(w)) {
                 complete(w);
                 return w.future;
@@ -778,7 +863,7 @@ public final class StoreEngine implements LogStore {
             return;
         }
         try {
-            w.future.complete(counted(ReadPath.read(this, w.log, w.offset, w.maxBytes), w.log.tp));
+            w.future.complete(counted(ReadPath.read(this, w.log, w.offset, w.maxBytes, w.committed), w.log.tp));
         } catch (RuntimeException e) {
             w.future.completeExceptionally(e);
         }

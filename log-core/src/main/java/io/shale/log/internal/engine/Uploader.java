@@ -478,6 +478,7 @@ final class Uploader {
             ops.add(new ManifestOp.AddObject(u.object(), u.ranges()));
         }
         producerStateOps(batch, ops);
+        transactionOps(batch, ops);
         long startedAt = engine.clock.millis();
         try {
             engine.catalog.commit(ops, batch.token());
@@ -546,6 +547,46 @@ final class Uploader {
             }
             if (!entries.isEmpty() || !expired.isEmpty()) {
                 ops.add(new ManifestOp.UpdateProducers(e.getKey().id, entries, expired));
+            }
+        }
+    }
+
+    /**
+     * Transactions: the open transactions of every partition in {@code batch} as of its new
+     * committed end and the aborted transactions its batches complete, committed with the data
+     * (see {@link ManifestOp.UpdateTransactions}). Built, like the producer state, from the
+     * committed state plus exactly the batches committed now.
+     */
+    private void transactionOps(CommitBatch batch, List<ManifestOp> ops) {
+        Map<PartitionLog, Map<Long, Long>> ongoing = null;
+        Map<PartitionLog, List<io.shale.log.AbortedTransaction>> aborted = null;
+        Set<PartitionLog> changed = null;
+        for (Upload u : batch.uploads()) {
+            for (Collected c : u.parts()) {
+                PartitionLog p = c.log();
+                for (CachedBatch b : c.batches()) {
+                    if (!TxnStates.hasTransactional(b.data)) {
+                        continue;
+                    }
+                    if (ongoing == null) {
+                        ongoing = new LinkedHashMap<>();
+                        aborted = new HashMap<>();
+                        changed = new HashSet<>();
+                    }
+                    Map<Long, Long> state = ongoing.computeIfAbsent(p, q -> new HashMap<>(q.meta.ongoingTransactions()));
+                    List<io.shale.log.AbortedTransaction> out = aborted.computeIfAbsent(p, q -> new ArrayList<>());
+                    if (TxnStates.advance(state, out, b.data)) {
+                        changed.add(p);
+                    }
+                }
+            }
+        }
+        if (ongoing == null) {
+            return;
+        }
+        for (Map.Entry<PartitionLog, Map<Long, Long>> e : ongoing.entrySet()) {
+            if (changed.contains(e.getKey())) {
+                ops.add(new ManifestOp.UpdateTransactions(e.getKey().id, e.getValue(), aborted.get(e.getKey())));
             }
         }
     }

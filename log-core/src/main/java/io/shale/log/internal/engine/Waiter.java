@@ -9,10 +9,13 @@ final class Waiter {
     final PartitionLog log;
     final long offset;
     final int maxBytes;
+    /** A read_committed poll: waits for data below the last stable offset. */
+    final boolean committed;
     final CompletableFuture<FetchResult> future = new CompletableFuture<>();
     volatile ScheduledFuture<?> timeout;
 
-    Waiter(PartitionLog log, long offset, int maxBytes) {
+    Waiter(PartitionLog log, long offset, int maxBytes, boolean committed) {
+        this.committed = committed;
         this.log = log;
         this.offset = offset;
         this.maxBytes = maxBytes;

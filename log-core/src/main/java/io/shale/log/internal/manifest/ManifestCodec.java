@@ -49,6 +49,13 @@ import java.util.zip.CRC32C;
  * idempotent producer keeps writing versions 1 and 2). All three versions are decoded; a file
  * holding an op its version does not know is corrupt.
  *
+ * <p>Version 4 adds transactions: the op {@link ManifestOp.UpdateTransactions} (partition id uvar,
+ * ongoingCount uvar, per open transaction producerId uvar and firstOffset uvar; abortedCount uvar,
+ * per aborted transaction producerId uvar, firstOffset uvar, lastOffset - firstOffset uvar) and,
+ * in snapshots after the producer section, txnPartitionCount uvar then per partition (id uvar, the
+ * same two lists). Written only by a store that has seen a transactional batch; versions 1 to 3
+ * are still decoded.
+ *
  * Decoding checks the magic, version, length and CRC before parsing, and every count against
  * the bytes that remain, so a damaged file fails with {@link CorruptObjectException}.
  */
@@ -60,8 +67,10 @@ public final class ManifestCodec {
     public static final int FORMAT_VERSION_2 = 2;
     /** Version 2 plus idempotent producers' state and the producer id counter. */
     public static final int FORMAT_VERSION_3 = 3;
+    /** Version 3 plus transactions' state (open and aborted transactions per partition). */
+    public static final int FORMAT_VERSION_4 = 4;
     /** The newest version this code reads and writes. */
-    public static final int FORMAT_VERSION = FORMAT_VERSION_3;
+    public static final int FORMAT_VERSION = FORMAT_VERSION_4;
     public static final int KIND_DELTA = 1;
     public static final int KIND_SNAPSHOT = 2;
     public static final int HEADER_SIZE = 36;
@@ -78,6 +87,7 @@ public final class ManifestCodec {
     private static final int OP_SET_CLEANED_OFFSET = 10;
     private static final int OP_UPDATE_PRODUCERS = 11;
     private static final int OP_ALLOCATE_PRODUCER_IDS = 12;
+    private static final int OP_UPDATE_TRANSACTIONS = 13;
 
     private ManifestCodec() {
     }
@@ -91,8 +101,10 @@ public final class ManifestCodec {
     public static byte[] encodeDelta(long number, long writerEpoch, long timestampMs, List<ManifestOp> ops) {
         int version = FORMAT_VERSION_1;
         for (ManifestOp op : ops) {
-            if (op instanceof ManifestOp.UpdateProducers || op instanceof ManifestOp.AllocateProducerIds) {
-                version = FORMAT_VERSION_3;
+            if (op instanceof ManifestOp.UpdateTransactions) {
+                version = FORMAT_VERSION_4;
+            } else if (op instanceof ManifestOp.UpdateProducers || op instanceof ManifestOp.AllocateProducerIds) {
+                version = Math.max(version, FORMAT_VERSION_3);
             } else if (op instanceof ManifestOp.SetCleanedOffset) {
                 version = Math.max(version, FORMAT_VERSION_2);
             }
@@ -164,6 +176,9 @@ public final class ManifestCodec {
             }
         } else if (op instanceof ManifestOp.AllocateProducerIds a) {
             w.u8(OP_ALLOCATE_PRODUCER_IDS).uvarlong(a.next());
+        } else if (op instanceof ManifestOp.UpdateTransactions u) {
+            w.u8(OP_UPDATE_TRANSACTIONS).uvarlong(u.partitionId());
+            writeTransactions(w, u.ongoing(), u.aborted());
         } else if (op instanceof ManifestOp.ObjectsDeleted d) {
             w.u8(OP_OBJECTS_DELETED).uvarlong(d.keys().size());
             d.keys().forEach(w::string);
@@ -244,6 +259,16 @@ public final class ManifestCodec {
                     throw r.corrupt("op type " + type + " in a version " + version + " file");
                 }
                 return new ManifestOp.AllocateProducerIds(nonNegative(r, r.uvarlong(), "next producer id"));
+            case OP_UPDATE_TRANSACTIONS: {
+                if (version < FORMAT_VERSION_4) {
+                    throw r.corrupt("op type " + type + " in a version " + version + " file");
+                }
+                int pid = readPartitionId(r);
+                Map<Long, Long> ongoing = new HashMap<>();
+                List<io.shale.log.AbortedTransaction> aborted = new ArrayList<>();
+                readTransactions(r, ongoing, aborted);
+                return new ManifestOp.UpdateTransactions(pid, ongoing, aborted);
+            }
             default:
                 throw r.corrupt("unknown op type " + type);
         }
@@ -256,7 +281,11 @@ public final class ManifestCodec {
         parts.sort((a, b) -> Integer.compare(a.id(), b.id()));
         List<PartitionMeta> cleaned = new ArrayList<>();
         List<PartitionMeta> withProducers = new ArrayList<>();
+        List<PartitionMeta> withTxns = new ArrayList<>();
         for (PartitionMeta p : parts) {
+            if (!p.ongoingTransactions().isEmpty() || !p.abortedTransactions().isEmpty()) {
+                withTxns.add(p);
+            }
             if (p.cleanedOffset() > 0) {
                 cleaned.add(p);
             }
@@ -264,7 +293,8 @@ public final class ManifestCodec {
                 withProducers.add(p);
             }
         }
-        int version = !withProducers.isEmpty() || s.nextProducerId() > 0 ? FORMAT_VERSION_3
+        int version = !withTxns.isEmpty() ? FORMAT_VERSION_4
+                : !withProducers.isEmpty() || s.nextProducerId() > 0 ? FORMAT_VERSION_3
                 : cleaned.isEmpty() ? FORMAT_VERSION_1 : FORMAT_VERSION_2;
         ByteWriter w = header(KIND_SNAPSHOT, version, s.version(), writerEpoch, timestampMs);
         int bodyStart = w.position();
@@ -310,6 +340,13 @@ public final class ManifestCodec {
                 for (ProducerEntry e : entries) {
                     writeProducer(w, e);
                 }
+            }
+        }
+        if (version >= FORMAT_VERSION_4) {
+            w.uvarlong(withTxns.size());
+            for (PartitionMeta p : withTxns) {
+                w.uvarlong(p.id());
+                writeTransactions(w, p.ongoingTransactions(), p.abortedTransactions());
             }
         }
         return finish(w, bodyStart);
@@ -410,11 +447,60 @@ public final class ManifestCodec {
                 s.restoreProducers(pid, producers);
             }
         }
+        if (formatVersion >= FORMAT_VERSION_4) {
+            int n = r.count(2);
+            int lastId = -1;
+            for (int i = 0; i < n; i++) {
+                int pid = readPartitionId(r);
+                if (pid <= lastId) {
+                    throw r.corrupt("transaction state of partition id " + pid + " is out of order");
+                }
+                lastId = pid;
+                Map<Long, Long> ongoing = new HashMap<>();
+                List<io.shale.log.AbortedTransaction> aborted = new ArrayList<>();
+                readTransactions(r, ongoing, aborted);
+                s.restoreTransactions(pid, ongoing, aborted);
+            }
+        }
         if (r.remaining() != 4) {
             throw r.corrupt(r.remaining() - 4 + " unexpected bytes after the snapshot body");
         }
         s.verifyRestored();
         return s;
+    }
+
+    private static void writeTransactions(ByteWriter w, Map<Long, Long> ongoing,
+            List<io.shale.log.AbortedTransaction> aborted) {
+        w.uvarlong(ongoing.size());
+        for (Map.Entry<Long, Long> e : new TreeMap<>(ongoing).entrySet()) {
+            w.uvarlong(e.getKey()).uvarlong(e.getValue());
+        }
+        w.uvarlong(aborted.size());
+        for (io.shale.log.AbortedTransaction t : aborted) {
+            w.uvarlong(t.producerId()).uvarlong(t.firstOffset()).uvarlong(t.lastOffset() - t.firstOffset());
+        }
+    }
+
+    private static void readTransactions(ByteReader r, Map<Long, Long> ongoing,
+            List<io.shale.log.AbortedTransaction> aborted) {
+        int n = r.count(2);
+        for (int i = 0; i < n; i++) {
+            long producerId = nonNegative(r, r.uvarlong(), "producer id");
+            long first = nonNegative(r, r.uvarlong(), "transaction first offset");
+            if (ongoing.put(producerId, first) != null) {
+                throw r.corrupt("open transaction of producer id " + producerId + " appears twice");
+            }
+        }
+        int m = r.count(3);
+        for (int i = 0; i < m; i++) {
+            long producerId = nonNegative(r, r.uvarlong(), "producer id");
+            long first = nonNegative(r, r.uvarlong(), "transaction first offset");
+            long span = nonNegative(r, r.uvarlong(), "transaction length");
+            if (first + span < first) {
+                throw r.corrupt("aborted transaction of producer id " + producerId + " overflows");
+            }
+            aborted.add(new io.shale.log.AbortedTransaction(producerId, first, first + span));
+        }
     }
 
     /** Reads the header fields (number, writer epoch, timestamp) without decoding the body. */
@@ -451,7 +537,7 @@ public final class ManifestCodec {
             throw new CorruptObjectException(what + ": bad magic");
         }
         int version = Short.toUnsignedInt(b.getShort(start + 4));
-        if (version != FORMAT_VERSION_1 && version != FORMAT_VERSION_2 && version != FORMAT_VERSION_3) {
+        if (version < FORMAT_VERSION_1 || version > FORMAT_VERSION_4) {
             throw new CorruptObjectException(what + ": unsupported format version " + version);
         }
         int kind = b.get(start + 6);

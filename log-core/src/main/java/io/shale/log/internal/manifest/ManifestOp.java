@@ -63,6 +63,22 @@ public sealed interface ManifestOp {
     }
 
     /**
+     * Transactions: the partition's transaction state as of its committed end, committed in the
+     * same delta as the data it describes. {@code ongoing} replaces the set of open transactions
+     * (producer id to the offset of the transaction's first batch); {@code aborted} are added to
+     * the aborted transactions (those whose ABORT marker is in the committed data). Aborted
+     * transactions wholly below the log start are dropped when it moves ({@link SetLogStart}).
+     * Format version 4.
+     */
+    record UpdateTransactions(int partitionId, Map<Long, Long> ongoing, List<io.shale.log.AbortedTransaction> aborted)
+            implements ManifestOp {
+        public UpdateTransactions {
+            ongoing = Map.copyOf(ongoing);
+            aborted = List.copyOf(aborted);
+        }
+    }
+
+    /**
      * Producer ids below {@code next} are handed out (or reserved by a writer that may hand them
      * out): no writer ever allocates them again. Only moves up. Format version 3.
      */

@@ -230,6 +230,14 @@ public final class ManifestState {
                 next.remove(id);
             }
             p.setProducers(next);
+        } else if (op instanceof ManifestOp.UpdateTransactions u) {
+            PartitionMeta p = partitions.get(u.partitionId());
+            if (p == null) {
+                return; // deleted while its data was in flight
+            }
+            List<io.shale.log.AbortedTransaction> aborted = new ArrayList<>(p.abortedTransactions());
+            aborted.addAll(u.aborted());
+            p.setTransactions(u.ongoing(), aborted);
         } else if (op instanceof ManifestOp.AllocateProducerIds a) {
             if (a.next() < nextProducerId) {
                 throw bad(number, "moves the next producer id back from " + nextProducerId + " to " + a.next());
@@ -336,6 +344,15 @@ public final class ManifestState {
                     + ", which belongs to no topic");
         }
         p.setProducers(producers);
+    }
+
+    public void restoreTransactions(int id, Map<Long, Long> ongoing, List<io.shale.log.AbortedTransaction> aborted) {
+        PartitionMeta p = partitions.get(id);
+        if (p == null) {
+            throw new CorruptObjectException("manifest snapshot: transaction state of partition id " + id
+                    + ", which belongs to no topic");
+        }
+        p.setTransactions(ongoing, aborted);
     }
 
     public void restoreObject(ObjectMeta o) {

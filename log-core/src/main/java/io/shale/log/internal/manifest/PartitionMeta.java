@@ -1,6 +1,9 @@
 package io.shale.log.internal.manifest;
 
+import io.shale.log.AbortedTransaction;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,6 +26,8 @@ public final class PartitionMeta {
     private volatile long cleanedOffset;
     private volatile RangeRef[] ranges = NO_RANGES;
     private volatile Map<Long, ProducerEntry> producers = Map.of();
+    private volatile Map<Long, Long> ongoingTxns = Map.of();
+    private volatile List<AbortedTransaction> abortedTxns = List.of();
 
     public PartitionMeta(int id, String topic, int index) {
         this.id = id;
@@ -66,6 +71,22 @@ public final class PartitionMeta {
      */
     public Map<Long, ProducerEntry> producers() {
         return producers;
+    }
+
+    /**
+     * Transactions: the open transactions as of {@link #endOffset()}, producer id to the offset of
+     * the transaction's first batch. An unmodifiable snapshot map.
+     */
+    public Map<Long, Long> ongoingTransactions() {
+        return ongoingTxns;
+    }
+
+    /**
+     * Transactions: the aborted transactions whose ABORT marker is committed and not wholly below
+     * the log start offset, in marker order. An unmodifiable snapshot list.
+     */
+    public List<AbortedTransaction> abortedTransactions() {
+        return abortedTxns;
     }
 
     /** The runs in offset order (a snapshot array; do not modify). */
@@ -150,6 +171,27 @@ public final class PartitionMeta {
 
     void setLogStartOffset(long offset) {
         this.logStartOffset = offset;
+        List<AbortedTransaction> aborted = abortedTxns;
+        if (!aborted.isEmpty() && aborted.get(0).lastOffset() < offset) {
+            List<AbortedTransaction> keep = new ArrayList<>(aborted.size());
+            for (AbortedTransaction t : aborted) {
+                if (t.lastOffset() >= offset) {
+                    keep.add(t);
+                }
+            }
+            this.abortedTxns = List.copyOf(keep);
+        }
+    }
+
+    void setTransactions(Map<Long, Long> ongoing, List<AbortedTransaction> aborted) {
+        this.ongoingTxns = Map.copyOf(ongoing);
+        List<AbortedTransaction> keep = new ArrayList<>(aborted.size());
+        for (AbortedTransaction t : aborted) {
+            if (t.lastOffset() >= logStartOffset) {
+                keep.add(t);
+            }
+        }
+        this.abortedTxns = List.copyOf(keep);
     }
 
     void setEndOffset(long offset) {

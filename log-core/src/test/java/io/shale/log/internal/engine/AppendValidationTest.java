@@ -134,11 +134,12 @@ class AppendValidationTest extends EngineFixture {
     }
 
     @Test
-    void controlBatchesFromKafkaShouldBeAccepted() {
+    void controlBatchesFromProducersShouldBeRefusedAsKafkaRefusesThem() {
         StoreEngine s = store();
         s.appendBatch(tp, kafkaBatch(Compression.NONE, 9L, (short) 1, 0, true, clock.millis())).join();
-        s.appendBatch(tp, MemoryRecords.withEndTransactionMarker(clock.millis(), 9L, (short) 1,
-                new EndTransactionMarker(ControlRecordType.COMMIT, 0)).buffer()).join();
+        assertKind(() -> s.appendBatch(tp, MemoryRecords.withEndTransactionMarker(clock.millis(), 9L, (short) 1,
+                new EndTransactionMarker(ControlRecordType.COMMIT, 0)).buffer()).join(), ErrorKind.INVALID_RECORD);
+        s.writeTxnMarker(tp, 9L, (short) 1, 0, true).join();
         assertThat(s.highWatermark(tp)).isEqualTo(2);
     }
 

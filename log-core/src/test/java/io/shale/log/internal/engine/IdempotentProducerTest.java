@@ -298,7 +298,7 @@ class IdempotentProducerTest extends EngineFixture {
     }
 
     @Test
-    void transactionalAndPlainBatchesShouldNotBeCheckedOrTracked() {
+    void plainBatchesShouldNotBeTrackedButTransactionalOnesShouldBeDeduplicatedAsInKafka() {
         StoreEngine s = store();
         append(s, tp, "a");
         append(s, tp, "a"); // plain appends are never duplicates
@@ -306,9 +306,9 @@ class IdempotentProducerTest extends EngineFixture {
                 TimestampType.CREATE_TIME, 0L, clock.millis(), 5L, (short) 0, 0, true, -1);
         b.append(clock.millis(), null, "tx".getBytes(StandardCharsets.UTF_8));
         ByteBuffer tx = b.build().buffer();
-        put(s, tp, tx);
-        put(s, tp, tx);
-        assertThat(s.highWatermark(tp)).isEqualTo(4);
+        assertThat(put(s, tp, tx).baseOffset()).isEqualTo(2);
+        assertThat(put(s, tp, tx).baseOffset()).as("a retried transactional batch").isEqualTo(2);
+        assertThat(s.highWatermark(tp)).isEqualTo(3);
     }
 
     private static ByteBuffer concat(ByteBuffer a, ByteBuffer b) {

@@ -37,8 +37,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.header.internals.RecordHeader;
-import org.apache.kafka.common.record.internal.ControlRecordType;
-import org.apache.kafka.common.record.internal.EndTransactionMarker;
 import org.apache.kafka.common.record.internal.MemoryRecords;
 import org.apache.kafka.common.record.internal.MemoryRecordsBuilder;
 import org.apache.kafka.common.record.internal.MutableRecordBatch;
@@ -625,8 +623,7 @@ class LogCompactionTest extends EngineFixture {
                 true, 0);
         txn.append(1_700_000_000_000L, bytes("x"), bytes("txn"));
         s.appendBatch(tp, txn.build().buffer()).join(); // 1
-        s.appendBatch(tp, MemoryRecords.withEndTransactionMarker(1_700_000_000_001L, 9L, (short) 1,
-                new EndTransactionMarker(ControlRecordType.COMMIT, 0)).buffer()).join(); // 2
+        s.writeTxnMarker(tp, 9L, (short) 1, 0, true).join(); // 2
         put(s, tp, "y", "plain-3"); // 3
         put(s, tp, "x", "plain-4"); // 4
         s.flush();

@@ -211,7 +211,7 @@ class ManifestCodecTest {
         crc.update(bytes, 0, bytes.length - 4);
         b.putInt(bytes.length - 4, (int) crc.getValue());
         assertCorrupt(bytes, true);
-        b.putShort(4, (short) 4); // no such version
+        b.putShort(4, (short) (ManifestCodec.FORMAT_VERSION + 1)); // no such version
         crc.reset();
         crc.update(bytes, 0, bytes.length - 4);
         b.putInt(bytes.length - 4, (int) crc.getValue());
@@ -313,6 +313,51 @@ class ManifestCodecTest {
         }
     }
 
+    /** {@link #historyWithProducers()} plus transaction state of two partitions and a log start passing an aborted range. */
+    static List<List<ManifestOp>> historyWithTransactions() {
+        List<List<ManifestOp>> h = new java.util.ArrayList<>(historyWithProducers());
+        h.add(List.of(new ManifestOp.UpdateTransactions(0, Map.of(9L, 300L, 1L << 40, 310L),
+                List.of(new io.shale.log.AbortedTransaction(7, 200, 250), new io.shale.log.AbortedTransaction(8, 260, 400))),
+                new ManifestOp.UpdateTransactions(2, Map.of(), List.of(new io.shale.log.AbortedTransaction(8, 50, 51)))));
+        h.add(List.of(new ManifestOp.UpdateTransactions(0, Map.of(1L << 40, 310L),
+                List.of(new io.shale.log.AbortedTransaction(9, 300, 500)))));
+        return h;
+    }
+
+    @Test
+    void transactionStateShouldBeVersion4RoundTripBePrunedByTheLogStartAndSurviveASnapshot() {
+        List<List<ManifestOp>> h = historyWithTransactions();
+        int first = historyWithProducers().size();
+        for (int i = first; i < h.size(); i++) {
+            byte[] bytes = ManifestCodec.encodeDelta(i + 1, 1, 10_000 + i, h.get(i));
+            assertThat(Short.toUnsignedInt(ByteBuffer.wrap(bytes).getShort(4))).isEqualTo(ManifestCodec.FORMAT_VERSION_4);
+            assertThat(ManifestCodec.decodeDelta("d", ByteBuffer.wrap(bytes)).ops()).isEqualTo(h.get(i));
+        }
+        ManifestState s = apply(h);
+        assertThat(s.partition(0).ongoingTransactions()).containsExactly(Map.entry(1L << 40, 310L));
+        assertThat(s.partition(0).abortedTransactions()).containsExactly(new io.shale.log.AbortedTransaction(7, 200, 250),
+                new io.shale.log.AbortedTransaction(8, 260, 400), new io.shale.log.AbortedTransaction(9, 300, 500));
+        s.applyDelta(h.size() + 1, 1, List.of(new ManifestOp.SetLogStart(0, 300)), null);
+        assertThat(s.partition(0).abortedTransactions()).as("the range below the log start is dropped")
+                .containsExactly(new io.shale.log.AbortedTransaction(8, 260, 400), new io.shale.log.AbortedTransaction(9, 300, 500));
+        byte[] snap = ManifestCodec.encodeSnapshot(s, 1, 99);
+        assertThat(Short.toUnsignedInt(ByteBuffer.wrap(snap).getShort(4))).isEqualTo(ManifestCodec.FORMAT_VERSION_4);
+        ManifestState back = ManifestCodec.decodeSnapshot("s", ByteBuffer.wrap(snap));
+        assertThat(back.partition(0).ongoingTransactions()).isEqualTo(s.partition(0).ongoingTransactions());
+        assertThat(back.partition(0).abortedTransactions()).isEqualTo(s.partition(0).abortedTransactions());
+        assertThat(back.partition(2).abortedTransactions()).containsExactly(new io.shale.log.AbortedTransaction(8, 50, 51));
+        assertThat(back.partition(0).producers()).isEqualTo(s.partition(0).producers());
+        assertThat(ManifestCodec.encodeSnapshot(back, 1, 99)).isEqualTo(snap);
+        // a store without transactions keeps writing version 3
+        assertThat(Short.toUnsignedInt(ByteBuffer.wrap(ManifestCodec.encodeSnapshot(apply(historyWithProducers()), 1, 1))
+                .getShort(4))).isEqualTo(ManifestCodec.FORMAT_VERSION_3);
+        // a version 3 file holding the op is corrupt
+        byte[] bytes = ManifestCodec.encodeDelta(1, 1, 1, h.get(h.size() - 1));
+        ByteBuffer.wrap(bytes).putShort(4, (short) ManifestCodec.FORMAT_VERSION_3);
+        fixCrc(bytes);
+        assertCorrupt(bytes, true);
+    }
+
     private static void fixCrc(byte[] bytes) {
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         crc.update(bytes, 0, bytes.length - 4);
@@ -325,8 +370,16 @@ class ManifestCodecTest {
      */
     @Test
     void mutatedVersion3FilesWithAValidCrcShouldDecodeOrFailAsCorrupt() {
-        List<List<ManifestOp>> h = historyWithProducers();
-        byte[] delta = ManifestCodec.encodeDelta(12, 1, 1, h.get(11));
+        mutatedFilesShouldDecodeOrFailAsCorrupt(historyWithProducers());
+    }
+
+    @Test
+    void mutatedVersion4FilesWithAValidCrcShouldDecodeOrFailAsCorrupt() {
+        mutatedFilesShouldDecodeOrFailAsCorrupt(historyWithTransactions());
+    }
+
+    private static void mutatedFilesShouldDecodeOrFailAsCorrupt(List<List<ManifestOp>> h) {
+        byte[] delta = ManifestCodec.encodeDelta(h.size(), 1, 1, h.get(h.size() - 1));
         byte[] snap = ManifestCodec.encodeSnapshot(apply(h), 1, 1);
         Random r = new Random(11);
         int corrupt = 0;
