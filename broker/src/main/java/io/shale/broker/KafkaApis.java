@@ -94,6 +94,11 @@ final class KafkaApis {
         // version 10 of both names topics by id only; 9 is the last by name
         m.put(ApiKeys.OFFSET_COMMIT, new short[] {ApiKeys.OFFSET_COMMIT.oldestVersion(), (short) 9});
         m.put(ApiKeys.OFFSET_FETCH, new short[] {ApiKeys.OFFSET_FETCH.oldestVersion(), (short) 9});
+        // SASL (KafkaConnection authenticates; after that, or on a listener without SASL, ILLEGAL_SASL_STATE).
+        // SaslHandshake v0 (raw tokens outside Kafka frames) is not served.
+        m.put(ApiKeys.SASL_HANDSHAKE, new short[] {1, ApiKeys.SASL_HANDSHAKE.latestVersion()});
+        m.put(ApiKeys.SASL_AUTHENTICATE, new short[] {ApiKeys.SASL_AUTHENTICATE.oldestVersion(),
+                ApiKeys.SASL_AUTHENTICATE.latestVersion()});
         SUPPORTED = m;
     }
 
@@ -169,6 +174,12 @@ final class KafkaApis {
                 return CompletableFuture.completedFuture(describeCluster(((DescribeClusterRequest) request).data()));
             case INIT_PRODUCER_ID:
                 return CompletableFuture.completedFuture(initProducerId(((InitProducerIdRequest) request).data()));
+            case SASL_HANDSHAKE:
+            case SASL_AUTHENTICATE:
+                // as Kafka's KafkaApis: the connection is authenticated already, or its listener has no SASL
+                return CompletableFuture.completedFuture(request.getErrorResponse(
+                        new org.apache.kafka.common.errors.IllegalSaslStateException(header.apiKey()
+                                + " request received on a connection that is authenticated or has no SASL")).data());
             default:
                 // not reachable: the connection answers unsupported APIs before calling here
                 throw new IllegalStateException("no handler for " + header.apiKey());

@@ -13,6 +13,8 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.shale.log.LogStore;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -40,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * DescribeGroups, DeleteGroups; committed offsets in the store, see {@link #consumerOffsets()};
  * group membership in memory, so consumers rejoin after a restart). Not yet: the KIP-848 consumer
  * group protocol, transactional producers (InitProducerId with a transactional id is answered
- * {@code COORDINATOR_NOT_AVAILABLE}), configs, ACLs, TLS and SASL.
+ * {@code COORDINATOR_NOT_AVAILABLE}), ACLs. The listener speaks PLAINTEXT, SSL, SASL_PLAINTEXT or
+ * SASL_SSL (SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512), see {@link Builder#security}.
  *
  * <p><b>Lifecycle.</b> {@link Builder#start()} binds the listener and returns a running broker;
  * {@link #close()} stops accepting connections, closes the open ones and waits (a few seconds at
@@ -67,8 +70,12 @@ public final class ShaleBroker implements AutoCloseable {
     private final int nodeId;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final GroupCoordinator groups;
+    private final ListenerSecurity security;
 
     private ShaleBroker(Builder b) {
+        // TLS stores and SASL users are read (and a wrong setting named) before anything starts
+        ListenerSecurity security = ListenerSecurity.from(b.security, b.saslUsers);
+        this.security = security;
         // reads the committed offsets (the internal topic) before anything listens
         groups = new GroupCoordinator(ConsumerOffsets.open(b.store), b.groupInitialRebalanceDelayMs,
                 b.groupMinSessionTimeoutMs, b.groupMaxSessionTimeoutMs, 100);
@@ -96,8 +103,12 @@ public final class ShaleBroker implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            if (security.protocol.tls) {
+                                ch.pipeline().addLast("tls", security.sslHandler());
+                            }
                             ch.pipeline().addLast("frames", new KafkaFrameDecoder(b.maxRequestBytes));
-                            ch.pipeline().addLast("requests", new KafkaConnection(bound.apis, requestThreads, b.maxRequestBytes));
+                            ch.pipeline().addLast("requests", new KafkaConnection(bound.apis, requestThreads,
+                                    b.maxRequestBytes, security));
                         }
                     });
             io.netty.channel.ChannelFuture bind = sb.bind(b.host, b.port).awaitUninterruptibly();
@@ -111,8 +122,8 @@ public final class ShaleBroker implements AutoCloseable {
             int advertisedPort = b.advertisedPort > 0 ? b.advertisedPort : address.getPort();
             bound.apis = new KafkaApis(b.store, requestThreads, nodeId, advertisedHost, advertisedPort, clusterId, groups);
             serverChannel.config().setAutoRead(true);
-            log.info("Shale broker {} listening on {} (advertised as {}:{}), cluster id {}", nodeId, address,
-                    advertisedHost, advertisedPort, clusterId);
+            log.info("Shale broker {} listening on {} (advertised as {}:{}, {}), cluster id {}", nodeId, address,
+                    advertisedHost, advertisedPort, security.describe(), clusterId);
         } catch (RuntimeException | Error e) {
             shutdownThreads();
             groups.close();
@@ -221,6 +232,8 @@ public final class ShaleBroker implements AutoCloseable {
         private long groupInitialRebalanceDelayMs = 3_000;
         private int groupMinSessionTimeoutMs = 6_000;
         private int groupMaxSessionTimeoutMs = 1_800_000;
+        private Map<String, String> security = Map.of();
+        private final Map<String, String> saslUsers = new LinkedHashMap<>();
 
         private Builder(LogStore store) {
             this.store = Objects.requireNonNull(store, "store");
@@ -314,6 +327,48 @@ public final class ShaleBroker implements AutoCloseable {
             }
             this.groupMinSessionTimeoutMs = (int) min.toMillis();
             this.groupMaxSessionTimeoutMs = (int) max.toMillis();
+            return this;
+        }
+
+        /**
+         * The listener's security, in Kafka's setting names (default: PLAINTEXT, no TLS, no SASL):
+         * <ul>
+         * <li>{@code security.protocol}: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL;
+         * <li>TLS (SSL and SASL_SSL): {@code ssl.keystore.location}, {@code ssl.keystore.password},
+         *     {@code ssl.keystore.type} (default: the JVM's, PKCS12), {@code ssl.key.password} (default:
+         *     the key store's password), {@code ssl.truststore.location}, {@code ssl.truststore.password},
+         *     {@code ssl.truststore.type}, {@code ssl.client.auth} (none, requested or required; default
+         *     none), {@code ssl.enabled.protocols} (default TLSv1.3,TLSv1.2), {@code ssl.cipher.suites}
+         *     (default: the JVM's);
+         * <li>SASL (SASL_PLAINTEXT and SASL_SSL): {@code sasl.enabled.mechanisms} (any of PLAIN,
+         *     SCRAM-SHA-256, SCRAM-SHA-512; default all three: PLAIN sends the password itself, so use
+         *     it with SASL_SSL), {@code sasl.users.file} (a properties file of {@code NAME=PASSWORD} lines;
+         *     SCRAM credentials are derived from them at start with a random salt), and/or
+         *     {@link #saslUser}.
+         * </ul>
+         * The stores and users are read by {@link #start()}, which throws {@link IllegalArgumentException}
+         * naming a missing or wrong setting. Passwords are never logged nor put in a message.
+         */
+        public Builder security(Map<String, String> settings) {
+            Map<String, String> copy = new LinkedHashMap<>();
+            for (Map.Entry<String, String> e : Objects.requireNonNull(settings, "settings").entrySet()) {
+                String k = Objects.requireNonNull(e.getKey(), "setting name");
+                if (!ListenerSecurity.KEYS.contains(k)) {
+                    throw new IllegalArgumentException("unknown listener security setting '" + k + "' (known: "
+                            + new java.util.TreeSet<>(ListenerSecurity.KEYS) + ")");
+                }
+                copy.put(k, Objects.requireNonNull(e.getValue(), () -> "value of " + k));
+            }
+            this.security = Map.copyOf(copy);
+            return this;
+        }
+
+        /** A SASL user (with those of {@code sasl.users.file}); for a SASL listener only. */
+        public Builder saslUser(String name, String password) {
+            if (name == null || name.isBlank() || password == null || password.isEmpty()) {
+                throw new IllegalArgumentException("a SASL user needs a name and a non-empty password");
+            }
+            saslUsers.put(name, password);
             return this;
         }
 
