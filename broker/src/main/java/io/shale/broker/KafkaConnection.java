@@ -52,6 +52,12 @@ import org.slf4j.LoggerFactory;
  * or with a negative size, closes the connection; and, as in Kafka, a failed produce with acks=0
  * (the client expects no answer).
  *
+ * <p>On a SASL listener ({@link ListenerSecurity}) a connection authenticates first, as with Kafka's
+ * {@code SaslServerAuthenticator}: only ApiVersions, SaslHandshake and SaslAuthenticate are served
+ * until authentication succeeds; any other request closes the connection (unanswered before the
+ * handshake, with ILLEGAL_SASL_STATE after it), as do an unreadable or oversized frame and a frame
+ * over 512 KiB (Kafka's {@code sasl.server.max.receive.size}).
+ *
  * <p>Responses are serialized as Kafka's broker serializes them (kafka-clients' {@code SendBuilder}):
  * fetched records are not copied into the response but written from the store's own buffers (see
  * {@link BatchViews}).
@@ -96,6 +102,12 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        if (!authenticated) {
+            KafkaFrameDecoder frames = ctx.pipeline().get(KafkaFrameDecoder.class);
+            if (frames != null) {
+                frames.requireAuthentication();
+            }
+        }
     }
 
     @Override
@@ -402,6 +414,10 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
                     dispose(server);
                     saslServer = null;
                     authenticated = true;
+                    KafkaFrameDecoder frames = ctx.pipeline().get(KafkaFrameDecoder.class);
+                    if (frames != null) {
+                        frames.authenticated();
+                    }
                 }
                 return respond(correlationId, key, version, resp.setErrorCode(Errors.NONE.code()));
             } catch (org.apache.kafka.common.errors.SaslAuthenticationException e) {

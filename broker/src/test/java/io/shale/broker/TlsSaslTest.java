@@ -385,6 +385,11 @@ class TlsSaslTest {
             send(s, frame(ApiKeys.METADATA, (short) 12, 2, new MetadataRequestData().setTopics(null)));
             assertThat(readFrame(s)).as("Metadata before authentication: closed, unanswered").isNull();
         }
+        // a frame over 512 KiB (Kafka's sasl.server.max.receive.size) before authentication: closed unread
+        try (Socket s = connect()) {
+            send(s, ByteBuffer.allocate(8).putInt(600_000).putShort(ApiKeys.METADATA.id).putShort((short) 12).array());
+            assertThat(readFrame(s)).isNull();
+        }
         // after the handshake, a request other than SaslAuthenticate gets ILLEGAL_SASL_STATE and the connection closes
         try (Socket s = connect()) {
             send(s, frame(ApiKeys.SASL_HANDSHAKE, (short) 1, 3, new SaslHandshakeRequestData().setMechanism("PLAIN")));
@@ -433,6 +438,15 @@ class TlsSaslTest {
             assertThat(r).isNotNull();
             assertThat(ResponseHeader.parse(r, ApiKeys.METADATA.responseHeaderVersion((short) 12)).correlationId())
                     .isEqualTo(6);
+            // once authenticated, frames over 512 KiB are read (up to the maximum request size): answered
+            byte[] metadata = frame(ApiKeys.METADATA, (short) 12, 7, new MetadataRequestData().setTopics(null));
+            ByteBuffer big = ByteBuffer.allocate(metadata.length + 600_000);
+            big.put(metadata).putInt(0, metadata.length - 4 + 600_000);
+            send(s, big.array());
+            r = readFrame(s);
+            assertThat(r).as("a large request after authentication is answered").isNotNull();
+            assertThat(ResponseHeader.parse(r, ApiKeys.METADATA.responseHeaderVersion((short) 12)).correlationId())
+                    .isEqualTo(7);
         }
     }
 
