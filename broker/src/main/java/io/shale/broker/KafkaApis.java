@@ -95,8 +95,9 @@ final class KafkaApis {
         m.put(ApiKeys.OFFSET_COMMIT, new short[] {ApiKeys.OFFSET_COMMIT.oldestVersion(), (short) 9});
         m.put(ApiKeys.OFFSET_FETCH, new short[] {ApiKeys.OFFSET_FETCH.oldestVersion(), (short) 9});
         // SASL (KafkaConnection authenticates; after that, or on a listener without SASL, ILLEGAL_SASL_STATE).
-        // SaslHandshake v0 (raw tokens outside Kafka frames) is not served.
-        m.put(ApiKeys.SASL_HANDSHAKE, new short[] {1, ApiKeys.SASL_HANDSHAKE.latestVersion()});
+        // SaslHandshake v0: bare tokens follow (librdkafka requires v0 to be listed to use SASL at all)
+        m.put(ApiKeys.SASL_HANDSHAKE, new short[] {ApiKeys.SASL_HANDSHAKE.oldestVersion(),
+                ApiKeys.SASL_HANDSHAKE.latestVersion()});
         m.put(ApiKeys.SASL_AUTHENTICATE, new short[] {ApiKeys.SASL_AUTHENTICATE.oldestVersion(),
                 ApiKeys.SASL_AUTHENTICATE.latestVersion()});
         SUPPORTED = m;

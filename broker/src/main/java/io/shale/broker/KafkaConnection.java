@@ -87,6 +87,8 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     private volatile boolean authenticated;
     /** The mechanism's server between SaslHandshake and the end of authentication. */
     private volatile SaslServer saslServer;
+    /** After a SaslHandshake v0: the next frames are bare SASL tokens (no request header), until authenticated. */
+    private volatile boolean rawSaslTokens;
     private final ArrayDeque<CompletableFuture<Outcome>> inFlight = new ArrayDeque<>(); // network thread only
     private ChannelHandlerContext ctx;
     private boolean closing;
@@ -130,6 +132,14 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
             buf.release();
         }
         if (closing) {
+            return;
+        }
+        if (rawSaslTokens) {
+            if (oversizedBytes >= 0) {
+                close("oversized SASL token");
+            } else {
+                rawToken(frame);
+            }
             return;
         }
         if (frame.remaining() < KafkaFrameDecoder.MIN_FRAME_BYTES) {
@@ -399,6 +409,14 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
             } catch (SaslException e) {
                 return new Outcome(null, "cannot start SASL " + mechanism + ": " + e.getMessage());
             }
+            if (version == 0) {
+                // version 0: the tokens follow as bare size-prefixed frames, not as SaslAuthenticate requests
+                KafkaFrameDecoder frames = ctx.pipeline().get(KafkaFrameDecoder.class);
+                if (frames != null) {
+                    frames.acceptShortFrames();
+                }
+                rawSaslTokens = true;
+            }
             return respond(correlationId, key, version, resp.setErrorCode(Errors.NONE.code()));
         }
         if (server != null && key == ApiKeys.SASL_AUTHENTICATE) {
@@ -425,6 +443,7 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
             } catch (SaslException | RuntimeException e) {
                 failure = "Authentication failed during authentication due to invalid credentials with SASL mechanism "
                         + server.getMechanismName();
+                log.debug("SASL {} from {} failed", server.getMechanismName(), clientHost(), e);
             }
             dispose(server);
             saslServer = null;
@@ -443,6 +462,51 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
             // no error response for this request: close without one
         }
         return new Outcome(error, why);
+    }
+
+    /**
+     * A bare SASL token after a SaslHandshake v0 (Kafka's first SASL framing): evaluated on the request
+     * executor; the challenge goes back as a bare size-prefixed frame; a failure closes the connection
+     * without an answer, as Kafka does for this framing.
+     */
+    private void rawToken(ByteBuffer frame) {
+        CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+        inFlight.add(outcome);
+        try {
+            executor.execute(() -> {
+                SaslServer server = saslServer;
+                byte[] token = new byte[frame.remaining()];
+                frame.get(token);
+                try {
+                    byte[] challenge = server.evaluateResponse(token);
+                    if (server.isComplete()) {
+                        dispose(server);
+                        saslServer = null;
+                        rawSaslTokens = false;
+                        authenticated = true;
+                        KafkaFrameDecoder frames = ctx.pipeline().get(KafkaFrameDecoder.class);
+                        if (frames != null) {
+                            frames.authenticated();
+                        }
+                    }
+                    ByteBuf out = null;
+                    if (challenge != null) {
+                        out = ctx.alloc().buffer(4 + challenge.length);
+                        out.writeInt(challenge.length).writeBytes(challenge);
+                    }
+                    outcome.complete(new Outcome(out, null));
+                } catch (SaslException | RuntimeException e) {
+                    dispose(server);
+                    saslServer = null;
+                    log.info("failed authentication from {} with {}: {}", clientHost(), server.getMechanismName(),
+                            e.getMessage());
+                    outcome.complete(new Outcome(null, "SASL authentication failed"));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            outcome.complete(new Outcome(null, "broker is shutting down"));
+        }
+        outcome.whenComplete((o, e) -> ctx.executor().execute(this::drain));
     }
 
     private static void dispose(SaslServer server) {

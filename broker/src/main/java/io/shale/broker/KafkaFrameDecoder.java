@@ -45,6 +45,8 @@ final class KafkaFrameDecoder extends ByteToMessageDecoder {
     private final int maxRequestBytes;
     /** Frames above this size close the connection (before SASL authentication), see {@link #authenticated()}. */
     private volatile int closeAboveBytes = Integer.MAX_VALUE;
+    /** Smallest frame read: {@link #MIN_FRAME_BYTES}, or 0 while bare SASL tokens are read (SaslHandshake v0). */
+    private volatile int minFrameBytes = MIN_FRAME_BYTES;
     private boolean closed;
     private long discardRemaining;
     private Oversized pending; // an oversized frame being skipped: passed on once all of it arrived
@@ -65,6 +67,12 @@ final class KafkaFrameDecoder extends ByteToMessageDecoder {
     /** The connection is authenticated: frames up to the maximum request size are read again. Any thread. */
     void authenticated() {
         closeAboveBytes = Integer.MAX_VALUE;
+        minFrameBytes = MIN_FRAME_BYTES;
+    }
+
+    /** Bare SASL tokens follow (SaslHandshake v0): frames of any size from 0 are read until {@link #authenticated()}. */
+    void acceptShortFrames() {
+        minFrameBytes = 0;
     }
 
     /** Bytes held for frames not complete yet (an oversized frame is never held whole: tests check it). */
@@ -103,7 +111,7 @@ final class KafkaFrameDecoder extends ByteToMessageDecoder {
                 return;
             }
             int size = in.getInt(in.readerIndex());
-            if (size < MIN_FRAME_BYTES) {
+            if (size < minFrameBytes) {
                 closed = true;
                 log.warn("closing connection from {}: request frame of {} bytes {}", ctx.channel().remoteAddress(), size,
                         size < 0 ? "is invalid" : "cannot hold a request header (api key, version, correlation id)");
