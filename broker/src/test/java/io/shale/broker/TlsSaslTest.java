@@ -522,8 +522,11 @@ class TlsSaslTest {
                 "ssl.keystore.location=" + brokerKeystore,
                 "ssl.keystore.password=" + BROKER_PASS,
                 "ssl.keystore.type=PKCS12",
-                "sasl.enabled.mechanisms=SCRAM-SHA-256",
+                "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
                 "sasl.users.file=" + users, ""));
+        Path pem = keys.resolve("broker-ca-main.pem");
+        keytool("-exportcert", "-rfc", "-alias", "broker", "-keystore", brokerKeystore.toString(), "-storepass",
+                BROKER_PASS, "-file", pem.toString());
         BrokerMain.Launched l = BrokerMain.launch(new String[] {"--config", config.toString(), "--listen", "127.0.0.1:0"});
         try {
             broker = null;
@@ -531,7 +534,13 @@ class TlsSaslTest {
             p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:" + l.broker.port());
             p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 20_000);
             p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
-            p.putAll(clientSasl("SASL_SSL", "SCRAM-SHA-256", "alice", "alice-secret"));
+            // the README's client.properties: SCRAM-SHA-512, the broker's certificate as a PEM trust store
+            p.put("security.protocol", "SASL_SSL");
+            p.put("sasl.mechanism", "SCRAM-SHA-512");
+            p.put("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required"
+                    + " username=\"alice\" password=\"alice-secret\";");
+            p.put("ssl.truststore.location", pem.toString());
+            p.put("ssl.truststore.type", "PEM");
             try (Admin a = Admin.create(p)) {
                 assertThat(a.describeCluster().clusterId().get(20, TimeUnit.SECONDS)).isEqualTo(l.broker.clusterId());
             }
