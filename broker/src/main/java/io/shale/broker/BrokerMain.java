@@ -130,8 +130,8 @@ public final class BrokerMain {
         Path config = null;
         String listen = "127.0.0.1:9092";
         String advertise = null;
-        int nodeId = 0;
-        int maxRequestBytes = ShaleBroker.DEFAULT_MAX_REQUEST_BYTES;
+        Integer nodeId = null; // null: the builder's default (DescribeConfigs reports the source)
+        Integer maxRequestBytes = null;
         String[] listenAt;
         int listenPort;
         String[] advertiseAt = null;
@@ -215,7 +215,13 @@ public final class BrokerMain {
         }
         try {
             ShaleBroker.Builder b = ShaleBroker.builder(store).listen(listenAt[0], listenPort)
-                    .nodeId(nodeId).clusterId(clusterId).maxRequestBytes(maxRequestBytes).security(where.security);
+                    .clusterId(clusterId).security(where.security);
+            if (nodeId != null) {
+                b.nodeId(nodeId);
+            }
+            if (maxRequestBytes != null) {
+                b.maxRequestBytes(maxRequestBytes);
+            }
             if (advertiseAt != null) {
                 b.advertise(advertiseAt[0], advertisePort);
             }

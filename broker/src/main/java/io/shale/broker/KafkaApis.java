@@ -115,9 +115,14 @@ final class KafkaApis {
 
     KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId,
             GroupCoordinator groups) {
+        this(store, executor, nodeId, host, port, clusterId, groups, new BrokerConfigs(nodeId, List.of()));
+    }
+
+    KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId,
+            GroupCoordinator groups, BrokerConfigs brokerConfigs) {
         this.store = store;
         this.groupApis = new GroupApis(store, groups, nodeId, host, port);
-        this.adminApis = new AdminApis(store, nodeId);
+        this.adminApis = new AdminApis(store, nodeId, brokerConfigs);
         this.executor = executor;
         this.nodeId = nodeId;
         this.host = host;

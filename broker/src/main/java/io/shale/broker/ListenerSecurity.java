@@ -71,6 +71,11 @@ final class ListenerSecurity {
             KEY_PASSWORD, TRUSTSTORE_LOCATION, TRUSTSTORE_PASSWORD, TRUSTSTORE_TYPE, CLIENT_AUTH, ENABLED_PROTOCOLS,
             CIPHER_SUITES, SASL_MECHANISMS, SASL_USERS_FILE);
 
+    /** The defaults of the settings that have one (for DescribeConfigs). */
+    static final Map<String, String> DEFAULTS = Map.of(SECURITY_PROTOCOL, "PLAINTEXT", KEYSTORE_TYPE,
+            KeyStore.getDefaultType(), TRUSTSTORE_TYPE, KeyStore.getDefaultType(), CLIENT_AUTH, "none",
+            ENABLED_PROTOCOLS, "TLSv1.3,TLSv1.2", SASL_MECHANISMS, "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512");
+
     /** Settings whose values are secrets: never shown. */
     static final Set<String> SENSITIVE = Set.of(KEYSTORE_PASSWORD, KEY_PASSWORD, TRUSTSTORE_PASSWORD);
 

@@ -13,7 +13,9 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.shale.log.LogStore;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
@@ -23,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.requests.DescribeConfigsResponse.ConfigType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -120,7 +123,8 @@ public final class ShaleBroker implements AutoCloseable {
             address = (InetSocketAddress) serverChannel.localAddress();
             String advertisedHost = b.advertisedHost != null ? b.advertisedHost : advertisedHostFor(address);
             int advertisedPort = b.advertisedPort > 0 ? b.advertisedPort : address.getPort();
-            bound.apis = new KafkaApis(b.store, requestThreads, nodeId, advertisedHost, advertisedPort, clusterId, groups);
+            bound.apis = new KafkaApis(b.store, requestThreads, nodeId, advertisedHost, advertisedPort, clusterId, groups,
+                    brokerConfigs(b, address, advertisedHost, advertisedPort));
             serverChannel.config().setAutoRead(true);
             log.info("Shale broker {} listening on {} (advertised as {}:{}, {}), cluster id {}", nodeId, address,
                     advertisedHost, advertisedPort, security.describe(), clusterId);
@@ -129,6 +133,43 @@ public final class ShaleBroker implements AutoCloseable {
             groups.close();
             throw e;
         }
+    }
+
+    /** The effective settings under Kafka's broker config names, for DescribeConfigs (passwords: sensitive). */
+    private BrokerConfigs brokerConfigs(Builder b, InetSocketAddress bound, String advertisedHost, int advertisedPort) {
+        List<BrokerConfigs.Entry> e = new ArrayList<>();
+        String protocol = security.protocol.name();
+        e.add(entry(b, "node.id", String.valueOf(nodeId), "0", ConfigType.INT));
+        e.add(entry(b, "broker.id", String.valueOf(nodeId), "0", ConfigType.INT));
+        e.add(entry(b, "listeners", protocol + "://" + b.host + ":" + bound.getPort(), "PLAINTEXT://127.0.0.1:9092",
+                ConfigType.LIST));
+        e.add(entry(b, "advertised.listeners", protocol + "://" + advertisedHost + ":" + advertisedPort, null,
+                ConfigType.LIST));
+        e.add(entry(b, "socket.request.max.bytes", String.valueOf(b.maxRequestBytes),
+                String.valueOf(DEFAULT_MAX_REQUEST_BYTES), ConfigType.INT));
+        e.add(entry(b, "num.network.threads", String.valueOf(b.networkThreads), null, ConfigType.INT));
+        e.add(entry(b, "num.io.threads", String.valueOf(b.requestThreads), "8", ConfigType.INT));
+        e.add(entry(b, "group.initial.rebalance.delay.ms", String.valueOf(b.groupInitialRebalanceDelayMs), "3000",
+                ConfigType.INT));
+        e.add(entry(b, "group.min.session.timeout.ms", String.valueOf(b.groupMinSessionTimeoutMs), "6000", ConfigType.INT));
+        e.add(entry(b, "group.max.session.timeout.ms", String.valueOf(b.groupMaxSessionTimeoutMs), "1800000",
+                ConfigType.INT));
+        for (String k : new java.util.TreeSet<>(ListenerSecurity.KEYS)) {
+            boolean password = ListenerSecurity.SENSITIVE.contains(k);
+            ConfigType type = password ? ConfigType.PASSWORD
+                    : k.equals(ListenerSecurity.ENABLED_PROTOCOLS) || k.equals(ListenerSecurity.CIPHER_SUITES)
+                            || k.equals(ListenerSecurity.SASL_MECHANISMS) ? ConfigType.LIST : ConfigType.STRING;
+            e.add(new BrokerConfigs.Entry(k, b.security.get(k), ListenerSecurity.DEFAULTS.get(k), b.security.containsKey(k),
+                    type, password));
+        }
+        return new BrokerConfigs(nodeId, e);
+    }
+
+    /** A setting from the builder: set if its setter was called (the name is in {@code b.set}). */
+    private static BrokerConfigs.Entry entry(Builder b, String name, String value, String defaultValue, ConfigType type) {
+        boolean set = b.set.contains(name);
+        return new BrokerConfigs.Entry(name, value, defaultValue != null ? defaultValue : set ? null : value, set, type,
+                false);
     }
 
     /** Holds the APIs, created once the listener's port is known (before any connection is accepted). */
@@ -233,6 +274,8 @@ public final class ShaleBroker implements AutoCloseable {
         private int groupMinSessionTimeoutMs = 6_000;
         private int groupMaxSessionTimeoutMs = 1_800_000;
         private Map<String, String> security = Map.of();
+        /** Kafka's names of the settings given (for DescribeConfigs sources). */
+        private final java.util.Set<String> set = new java.util.HashSet<>();
         private final Map<String, String> saslUsers = new LinkedHashMap<>();
 
         private Builder(LogStore store) {
@@ -243,6 +286,7 @@ public final class ShaleBroker implements AutoCloseable {
         public Builder listen(String host, int port) {
             this.host = Objects.requireNonNull(host, "host");
             this.port = checkPort(port, "listen port");
+            set.add("listeners");
             return this;
         }
 
@@ -250,6 +294,7 @@ public final class ShaleBroker implements AutoCloseable {
         public Builder advertise(String host, int port) {
             this.advertisedHost = Objects.requireNonNull(host, "host");
             this.advertisedPort = checkPort(port, "advertised port");
+            set.add("advertised.listeners");
             return this;
         }
 
@@ -259,6 +304,8 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("node id must not be negative: " + nodeId);
             }
             this.nodeId = nodeId;
+            set.add("node.id");
+            set.add("broker.id");
             return this;
         }
 
@@ -281,6 +328,7 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("max request bytes must be at least 64: " + maxRequestBytes);
             }
             this.maxRequestBytes = maxRequestBytes;
+            set.add("socket.request.max.bytes");
             return this;
         }
 
@@ -290,6 +338,7 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("request threads must be at least 1: " + requestThreads);
             }
             this.requestThreads = requestThreads;
+            set.add("num.io.threads");
             return this;
         }
 
@@ -299,6 +348,7 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("network threads must be at least 1: " + networkThreads);
             }
             this.networkThreads = networkThreads;
+            set.add("num.network.threads");
             return this;
         }
 
@@ -311,6 +361,7 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("group initial rebalance delay must be zero or positive: " + delay);
             }
             this.groupInitialRebalanceDelayMs = delay.toMillis();
+            set.add("group.initial.rebalance.delay.ms");
             return this;
         }
 
@@ -327,6 +378,8 @@ public final class ShaleBroker implements AutoCloseable {
             }
             this.groupMinSessionTimeoutMs = (int) min.toMillis();
             this.groupMaxSessionTimeoutMs = (int) max.toMillis();
+            set.add("group.min.session.timeout.ms");
+            set.add("group.max.session.timeout.ms");
             return this;
         }
 

@@ -305,6 +305,47 @@ class TlsSaslTest {
         }
     }
 
+    /** DescribeConfigs of the BROKER resource: the effective settings with their sources, passwords hidden. */
+    @Test
+    void describeConfigsOfTheBrokerShowsItsSettingsWithPasswordsHidden() throws Exception {
+        store = LocalStorage.open(dir);
+        broker = ShaleBroker.builder(store).listen("127.0.0.1", 0).nodeId(3).maxRequestBytes(1 << 20)
+                .security(tls(null)).start();
+        Admin a = admin(clientTls("SSL", false));
+        org.apache.kafka.common.config.ConfigResource r = new org.apache.kafka.common.config.ConfigResource(
+                org.apache.kafka.common.config.ConfigResource.Type.BROKER, "3");
+        org.apache.kafka.clients.admin.Config c = a.describeConfigs(List.of(r),
+                new org.apache.kafka.clients.admin.DescribeConfigsOptions().includeSynonyms(true)).all()
+                .get(20, TimeUnit.SECONDS).get(r);
+        org.apache.kafka.clients.admin.ConfigEntry.ConfigSource stat =
+                org.apache.kafka.clients.admin.ConfigEntry.ConfigSource.STATIC_BROKER_CONFIG;
+        org.apache.kafka.clients.admin.ConfigEntry.ConfigSource dflt =
+                org.apache.kafka.clients.admin.ConfigEntry.ConfigSource.DEFAULT_CONFIG;
+        assertThat(c.get("node.id").value()).isEqualTo("3");
+        assertThat(c.get("node.id").source()).isEqualTo(stat);
+        assertThat(c.get("socket.request.max.bytes").value()).isEqualTo(String.valueOf(1 << 20));
+        assertThat(c.get("socket.request.max.bytes").source()).isEqualTo(stat);
+        assertThat(c.get("socket.request.max.bytes").synonyms()).extracting(s -> s.source()).containsExactly(stat, dflt);
+        assertThat(c.get("num.io.threads").value()).isEqualTo("8");
+        assertThat(c.get("num.io.threads").source()).isEqualTo(dflt);
+        assertThat(c.get("listeners").value()).isEqualTo("SSL://127.0.0.1:" + broker.port());
+        assertThat(c.get("security.protocol").value()).isEqualTo("SSL");
+        assertThat(c.get("ssl.keystore.location").value()).isEqualTo(brokerKeystore.toString());
+        assertThat(c.get("ssl.enabled.protocols").value()).isEqualTo("TLSv1.3,TLSv1.2");
+        assertThat(c.get("ssl.enabled.protocols").source()).isEqualTo(dflt);
+        assertThat(c.get("ssl.keystore.password").isSensitive()).isTrue();
+        assertThat(c.get("ssl.keystore.password").value()).isNull();
+        assertThat(c.get("ssl.keystore.password").source()).isEqualTo(stat);
+        assertThat(c.get("ssl.keystore.password").synonyms()).allSatisfy(s -> assertThat(s.value()).isNull());
+        assertThat(c.get("ssl.key.password").isSensitive()).isTrue();
+        assertThat(c.entries()).allSatisfy(e -> assertThat(e.isReadOnly()).isTrue());
+        assertThat(c.entries().toString()).doesNotContain(BROKER_PASS);
+        // the cluster-wide default resource (kafka-configs --entity-type brokers --entity-default): no dynamic defaults
+        org.apache.kafka.common.config.ConfigResource all = new org.apache.kafka.common.config.ConfigResource(
+                org.apache.kafka.common.config.ConfigResource.Type.BROKER, "");
+        assertThat(a.describeConfigs(List.of(all)).all().get(20, TimeUnit.SECONDS).get(all).entries()).isEmpty();
+    }
+
     // ---------------------------------------------------------------- SASL
 
     private static Map<String, String> sasl(String protocol, String mechanisms) {
