@@ -143,6 +143,11 @@ final class BrokerStore {
         for (Map.Entry<String, String> e : props.entrySet()) {
             String k = e.getKey();
             String lower = k.toLowerCase(Locale.ROOT);
+            if (lower.startsWith("ssl.") || lower.startsWith("sasl.") || lower.startsWith("security.")) {
+                // a misspelt listener setting (the known ones were taken out above)
+                throw new IllegalArgumentException(source + ": unknown listener security setting '" + k + "' (known: "
+                        + new TreeSet<>(ListenerSecurity.KEYS) + ")");
+            }
             if (lower.contains("secret") || lower.contains("access-key") || lower.contains("accesskey")
                     || lower.contains("access.key") || lower.contains("password") || lower.contains("session-token")
                     || lower.contains("sessiontoken") || lower.contains("credential")) {

@@ -551,6 +551,17 @@ class TlsSaslTest {
         }
     }
 
+    @Test
+    void brokerPropertiesTakesTheListenerSettingsAndNamesAMisspeltOne() {
+        BrokerStore ok = BrokerStore.fromProperties(Map.of("data.dir", "d", "security.protocol", "SSL",
+                "ssl.keystore.password", "p", "ssl.keystore.location", "k"), null, "broker.properties");
+        assertThat(ok.security).containsOnlyKeys("security.protocol", "ssl.keystore.password", "ssl.keystore.location");
+        assertThatThrownBy(() -> BrokerStore.fromProperties(Map.of("data.dir", "d", "ssl.keystore.pasword", "p"), null,
+                "broker.properties")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("unknown listener security setting 'ssl.keystore.pasword'")
+                .message().doesNotContain("AWS");
+    }
+
     /** The command line: a broker.properties with a local store, SASL_SSL and a users file. */
     @Test
     void brokerMainReadsTheListenerSecurityFromItsConfigFile() throws Exception {
