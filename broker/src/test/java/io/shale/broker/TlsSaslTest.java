@@ -517,6 +517,79 @@ class TlsSaslTest {
         }
     }
 
+    /**
+     * Seeded random sequences of SASL steps (handshakes of any version and mechanism, tokens of random
+     * bytes or wrong passwords, ApiVersions, other APIs, garbage frames) never get a request served
+     * without the password: a Metadata request sent after them is never answered with the cluster.
+     */
+    @Test
+    void noSequenceOfSaslStepsWithoutThePasswordGetsARequestServed() throws Exception {
+        start(sasl("SASL_PLAINTEXT", "PLAIN,SCRAM-SHA-256"), Map.of("alice", "alice-secret"));
+        java.util.Random random = new java.util.Random(42);
+        String[] mechanisms = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", ""};
+        for (int round = 0; round < 200; round++) {
+            try (Socket s = connect()) {
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                if (random.nextBoolean()) {
+                    // most sequences start as a client would: a handshake for an enabled mechanism
+                    out.write(frame(ApiKeys.SASL_HANDSHAKE, (short) 1, 100,
+                            new SaslHandshakeRequestData().setMechanism(mechanisms[random.nextInt(2)])));
+                }
+                int steps = 1 + random.nextInt(4);
+                for (int i = 0; i < steps; i++) {
+                    switch (random.nextInt(7)) {
+                        case 0:
+                            out.write(frame(ApiKeys.SASL_HANDSHAKE, (short) random.nextInt(2), i,
+                                    new SaslHandshakeRequestData().setMechanism(mechanisms[random.nextInt(mechanisms.length)])));
+                            break;
+                        case 1:
+                            byte[] junk = new byte[random.nextInt(64)];
+                            random.nextBytes(junk);
+                            out.write(frame(ApiKeys.SASL_AUTHENTICATE, (short) random.nextInt(3), i,
+                                    new SaslAuthenticateRequestData().setAuthBytes(junk)));
+                            break;
+                        case 2:
+                        case 6:
+                            out.write(frame(ApiKeys.SASL_AUTHENTICATE, (short) random.nextInt(3), i,
+                                    new SaslAuthenticateRequestData().setAuthBytes(random.nextBoolean()
+                                            ? "\0alice\0alice-secreT".getBytes(StandardCharsets.UTF_8)
+                                            : "n,,n=alice,r=fuzznonce".getBytes(StandardCharsets.UTF_8))));
+                            break;
+                        case 3:
+                            out.write(frame(ApiKeys.API_VERSIONS, (short) 3, i, new ApiVersionsRequestData()
+                                    .setClientSoftwareName("fuzz").setClientSoftwareVersion("1")));
+                            break;
+                        case 4:
+                            byte[] bare = new byte[random.nextInt(40)];
+                            random.nextBytes(bare);
+                            out.write(ByteBuffer.allocate(4 + bare.length).putInt(bare.length).put(bare).array());
+                            break;
+                        default:
+                            out.write(frame(ApiKeys.METADATA, (short) 12, i, new MetadataRequestData().setTopics(null)));
+                            break;
+                    }
+                }
+                out.write(frame(ApiKeys.METADATA, (short) 12, 999, new MetadataRequestData().setTopics(null)));
+                s.getOutputStream().write(out.toByteArray());
+                s.getOutputStream().flush();
+                ByteBuffer r;
+                try {
+                    while ((r = readFrame(s)) != null) {
+                        if (r.remaining() >= 4 && r.getInt(0) == 999) {
+                            ResponseHeader.parse(r, ApiKeys.METADATA.responseHeaderVersion((short) 12));
+                            assertThat(new org.apache.kafka.common.message.MetadataResponseData(new ByteBufferAccessor(r),
+                                    (short) 12).brokers()).as("round %d: Metadata served without authentication", round)
+                                    .isEmpty();
+                        }
+                    }
+                } catch (IOException e) {
+                    // reset by the broker closing with unread bytes: closed, which is the point
+                }
+            }
+        }
+        produceAndConsume(clientSasl("SASL_PLAINTEXT", "SCRAM-SHA-256", "alice", "alice-secret"));
+    }
+
     @Test
     void aPlaintextListenerAnswersSaslRequestsWithIllegalSaslState() throws Exception {
         start(Map.of(), Map.of());
