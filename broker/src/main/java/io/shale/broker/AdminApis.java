@@ -72,10 +72,16 @@ final class AdminApis {
 
     private final LogStore store;
     private final int nodeId;
+    private final BrokerConfigs brokerConfigs;
 
     AdminApis(LogStore store, int nodeId) {
+        this(store, nodeId, new BrokerConfigs(nodeId, List.of()));
+    }
+
+    AdminApis(LogStore store, int nodeId, BrokerConfigs brokerConfigs) {
         this.store = store;
         this.nodeId = nodeId;
+        this.brokerConfigs = brokerConfigs;
     }
 
     /** The response, or null if the request is not one of {@link #APIS}. */
@@ -206,9 +212,13 @@ final class AdminApis {
             DescribeConfigsResponseData.DescribeConfigsResult r = new DescribeConfigsResponseData.DescribeConfigsResult()
                     .setResourceType(res.resourceType()).setResourceName(res.resourceName());
             resp.results().add(r);
+            if (res.resourceType() == ConfigResource.Type.BROKER.id()) {
+                brokerConfigs.describe(res, req.includeSynonyms(), r);
+                continue;
+            }
             if (res.resourceType() != ConfigResource.Type.TOPIC.id()) {
                 r.setErrorCode(Errors.INVALID_REQUEST.code()).setErrorMessage(
-                        "this broker describes topic configs only, not " + ConfigResource.Type.forId(res.resourceType()));
+                        "this broker describes topic and broker configs only, not " + ConfigResource.Type.forId(res.resourceType()));
                 continue;
             }
             Optional<TopicDescription> d = topic(res.resourceName());

@@ -28,7 +28,8 @@ public final class BrokerMain {
             "  --data DIR                 the store's directory (created if needed): file WAL and objects",
             "  --config FILE              the store from a properties file: store=s3, s3.bucket, s3.prefix, s3.endpoint,",
             "                             s3.region, s3.path-style, wal=object|file, wal.dir, config.<setting>;",
-            "                             S3 credentials come from the AWS default chain only (see the README)",
+            "                             S3 credentials come from the AWS default chain only (see the README);",
+            "                             the listener's security.protocol, ssl.* and sasl.* (Kafka's names)",
             "  --listen HOST:PORT         where to listen (default 127.0.0.1:9092; port 0 picks a free one)",
             "  --advertise HOST:PORT      the address clients are told to use (default: the listen address)",
             "  --node-id N                this broker's node id (default 0)",
@@ -129,8 +130,8 @@ public final class BrokerMain {
         Path config = null;
         String listen = "127.0.0.1:9092";
         String advertise = null;
-        int nodeId = 0;
-        int maxRequestBytes = ShaleBroker.DEFAULT_MAX_REQUEST_BYTES;
+        Integer nodeId = null; // null: the builder's default (DescribeConfigs reports the source)
+        Integer maxRequestBytes = null;
         String[] listenAt;
         int listenPort;
         String[] advertiseAt = null;
@@ -214,7 +215,13 @@ public final class BrokerMain {
         }
         try {
             ShaleBroker.Builder b = ShaleBroker.builder(store).listen(listenAt[0], listenPort)
-                    .nodeId(nodeId).clusterId(clusterId).maxRequestBytes(maxRequestBytes);
+                    .clusterId(clusterId).security(where.security);
+            if (nodeId != null) {
+                b.nodeId(nodeId);
+            }
+            if (maxRequestBytes != null) {
+                b.maxRequestBytes(maxRequestBytes);
+            }
             if (advertiseAt != null) {
                 b.advertise(advertiseAt[0], advertisePort);
             }

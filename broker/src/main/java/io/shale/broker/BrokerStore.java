@@ -42,9 +42,11 @@ import org.apache.kafka.common.Uuid;
  * wal.dir=/var/lib/shale/wal
  * data.dir=./shale-data         # store=local: the store's directory (or --data)
  * config.upload.interval.ms=250 # any store setting, by its name after "config."
+ * security.protocol=SASL_SSL    # the listener: PLAINTEXT (default), SSL, SASL_PLAINTEXT, SASL_SSL
+ * ssl.keystore.location=...     # and the other ssl.* and sasl.* settings of ShaleBroker.Builder#security
  * </pre>
  *
- * Credentials are never read from this file (nor from the command line): an S3 store takes them
+ * S3 credentials are never read from this file (nor from the command line): an S3 store takes them
  * from the AWS default credential chain (environment, system properties, profile files, container
  * or instance roles), and a file naming a key that looks like one is refused. Nothing here logs
  * them. The cluster id of a local store is kept in {@code DIR/cluster.id}; that of an S3 store is
@@ -79,6 +81,8 @@ final class BrokerStore {
     final Wal wal;
     final Path walDir;
     final Map<String, String> settings;
+    /** The listener's security settings (Kafka's names: security.protocol, ssl.*, sasl.*), see ShaleBroker.Builder#security. */
+    Map<String, String> security = Map.of();
 
     private BrokerStore(boolean s3, Path dataDir, String bucket, String prefix, URI endpoint, String region,
             boolean pathStyle, boolean allowHttp, Wal wal, Path walDir, Map<String, String> settings) {
@@ -121,10 +125,29 @@ final class BrokerStore {
     }
 
     static BrokerStore fromProperties(Map<String, String> props, Path dataOverride, String source) {
+        BrokerStore s = storeFromProperties(props, dataOverride, source);
+        Map<String, String> security = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : props.entrySet()) {
+            if (ListenerSecurity.KEYS.contains(e.getKey())) {
+                security.put(e.getKey(), e.getValue());
+            }
+        }
+        s.security = Map.copyOf(security);
+        return s;
+    }
+
+    private static BrokerStore storeFromProperties(Map<String, String> allProps, Path dataOverride, String source) {
         Map<String, String> settings = new LinkedHashMap<>();
+        Map<String, String> props = new LinkedHashMap<>(allProps);
+        props.keySet().removeAll(ListenerSecurity.KEYS); // the listener's, not the store's (Kafka's names)
         for (Map.Entry<String, String> e : props.entrySet()) {
             String k = e.getKey();
             String lower = k.toLowerCase(Locale.ROOT);
+            if (lower.startsWith("ssl.") || lower.startsWith("sasl.") || lower.startsWith("security.")) {
+                // a misspelt listener setting (the known ones were taken out above)
+                throw new IllegalArgumentException(source + ": unknown listener security setting '" + k + "' (known: "
+                        + new TreeSet<>(ListenerSecurity.KEYS) + ")");
+            }
             if (lower.contains("secret") || lower.contains("access-key") || lower.contains("accesskey")
                     || lower.contains("access.key") || lower.contains("password") || lower.contains("session-token")
                     || lower.contains("sessiontoken") || lower.contains("credential")) {
@@ -136,7 +159,7 @@ final class BrokerStore {
                 settings.put(k.substring(CONFIG_PREFIX.length()), e.getValue());
             } else if (!KEYS.contains(k)) {
                 throw new IllegalArgumentException(source + ": unknown key '" + k + "' (known: " + new TreeSet<>(KEYS)
-                        + ", and store settings as config.<name>)");
+                        + ", the listener's " + new TreeSet<>(ListenerSecurity.KEYS) + ", and store settings as config.<name>)");
             }
         }
         try {

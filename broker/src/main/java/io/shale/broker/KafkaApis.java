@@ -107,6 +107,12 @@ final class KafkaApis {
                 ApiKeys.ADD_OFFSETS_TO_TXN.latestVersion()});
         m.put(ApiKeys.END_TXN, new short[] {ApiKeys.END_TXN.oldestVersion(), ApiKeys.END_TXN.latestVersion()});
         m.put(ApiKeys.TXN_OFFSET_COMMIT, new short[] {ApiKeys.TXN_OFFSET_COMMIT.oldestVersion(), (short) 5});
+        // SASL (KafkaConnection authenticates; after that, or on a listener without SASL, ILLEGAL_SASL_STATE).
+        // SaslHandshake v0: bare tokens follow (librdkafka requires v0 to be listed to use SASL at all)
+        m.put(ApiKeys.SASL_HANDSHAKE, new short[] {ApiKeys.SASL_HANDSHAKE.oldestVersion(),
+                ApiKeys.SASL_HANDSHAKE.latestVersion()});
+        m.put(ApiKeys.SASL_AUTHENTICATE, new short[] {ApiKeys.SASL_AUTHENTICATE.oldestVersion(),
+                ApiKeys.SASL_AUTHENTICATE.latestVersion()});
         SUPPORTED = m;
     }
 
@@ -124,11 +130,16 @@ final class KafkaApis {
 
     KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId,
             GroupCoordinator groups, TransactionCoordinator txns) {
+        this(store, executor, nodeId, host, port, clusterId, groups, txns, new BrokerConfigs(nodeId, List.of()));
+    }
+
+    KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId,
+            GroupCoordinator groups, TransactionCoordinator txns, BrokerConfigs brokerConfigs) {
         this.store = store;
         this.txns = txns;
         this.txnApis = new TxnApis(store, txns, groups);
         this.groupApis = new GroupApis(store, groups, nodeId, host, port, txns::holdsOffset);
-        this.adminApis = new AdminApis(store, nodeId);
+        this.adminApis = new AdminApis(store, nodeId, brokerConfigs);
         this.executor = executor;
         this.nodeId = nodeId;
         this.host = host;
@@ -190,6 +201,12 @@ final class KafkaApis {
                 return CompletableFuture.completedFuture(describeCluster(((DescribeClusterRequest) request).data()));
             case INIT_PRODUCER_ID:
                 return CompletableFuture.completedFuture(initProducerId(((InitProducerIdRequest) request).data()));
+            case SASL_HANDSHAKE:
+            case SASL_AUTHENTICATE:
+                // as Kafka's KafkaApis: the connection is authenticated already, or its listener has no SASL
+                return CompletableFuture.completedFuture(request.getErrorResponse(
+                        new org.apache.kafka.common.errors.IllegalSaslStateException(header.apiKey()
+                                + " request received on a connection that is authenticated or has no SASL")).data());
             default:
                 // not reachable: the connection answers unsupported APIs before calling here
                 throw new IllegalStateException("no handler for " + header.apiKey());

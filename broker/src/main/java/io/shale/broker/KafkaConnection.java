@@ -2,16 +2,22 @@ package io.shale.broker;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import javax.security.sasl.SaslException;
+import javax.security.sasl.SaslServer;
+import org.apache.kafka.common.errors.IllegalSaslStateException;
 import org.apache.kafka.common.errors.InvalidRequestException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.message.SaslAuthenticateResponseData;
+import org.apache.kafka.common.message.SaslHandshakeResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
@@ -19,7 +25,10 @@ import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.protocol.MessageUtil;
 import org.apache.kafka.common.protocol.SendBuilder;
 import org.apache.kafka.common.requests.AbstractRequest;
+import org.apache.kafka.common.requests.ApiVersionsRequest;
 import org.apache.kafka.common.requests.RequestHeader;
+import org.apache.kafka.common.requests.SaslAuthenticateRequest;
+import org.apache.kafka.common.requests.SaslHandshakeRequest;
 import org.apache.kafka.common.requests.ResponseHeader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +51,12 @@ import org.slf4j.LoggerFactory;
  * with UNSUPPORTED_VERSION and the versions served. Only a frame too short for that header start,
  * or with a negative size, closes the connection; and, as in Kafka, a failed produce with acks=0
  * (the client expects no answer).
+ *
+ * <p>On a SASL listener ({@link ListenerSecurity}) a connection authenticates first, as with Kafka's
+ * {@code SaslServerAuthenticator}: only ApiVersions, SaslHandshake and SaslAuthenticate are served
+ * until authentication succeeds; any other request closes the connection (unanswered before the
+ * handshake, with ILLEGAL_SASL_STATE after it), as do an unreadable or oversized frame and a frame
+ * over 512 KiB (Kafka's {@code sasl.server.max.receive.size}).
  *
  * <p>Responses are serialized as Kafka's broker serializes them (kafka-clients' {@code SendBuilder}):
  * fetched records are not copied into the response but written from the store's own buffers (see
@@ -67,19 +82,34 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     private final KafkaApis apis;
     private final Executor executor;
     private final int maxRequestBytes;
+    private final ListenerSecurity security;
+    /** False on a SASL listener until SaslAuthenticate succeeded (written on request threads, in request order). */
+    private volatile boolean authenticated;
+    /** The mechanism's server between SaslHandshake and the end of authentication. */
+    private volatile SaslServer saslServer;
+    /** After a SaslHandshake v0: the next frames are bare SASL tokens (no request header), until authenticated. */
+    private volatile boolean rawSaslTokens;
     private final ArrayDeque<CompletableFuture<Outcome>> inFlight = new ArrayDeque<>(); // network thread only
     private ChannelHandlerContext ctx;
     private boolean closing;
 
-    KafkaConnection(KafkaApis apis, Executor requestThreads, int maxRequestBytes) {
+    KafkaConnection(KafkaApis apis, Executor requestThreads, int maxRequestBytes, ListenerSecurity security) {
         this.apis = apis;
         this.maxRequestBytes = maxRequestBytes;
+        this.security = security;
+        this.authenticated = !security.protocol.sasl;
         this.executor = new SerialExecutor(requestThreads);
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        if (!authenticated) {
+            KafkaFrameDecoder frames = ctx.pipeline().get(KafkaFrameDecoder.class);
+            if (frames != null) {
+                frames.requireAuthentication();
+            }
+        }
     }
 
     @Override
@@ -104,6 +134,14 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
         if (closing) {
             return;
         }
+        if (rawSaslTokens) {
+            if (oversizedBytes >= 0) {
+                close("oversized SASL token");
+            } else {
+                rawToken(frame);
+            }
+            return;
+        }
         if (frame.remaining() < KafkaFrameDecoder.MIN_FRAME_BYTES) {
             close("request frame of " + frame.remaining() + " bytes cannot hold a request header");
             return;
@@ -119,6 +157,11 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
         } catch (RuntimeException e) {
             parsed = null;
             headerError = String.valueOf(e.getCause() != null ? e.getCause() : e.getMessage());
+        }
+        if (!authenticated && (parsed == null || oversizedBytes >= 0)) {
+            // as Kafka's SASL authenticator: before authentication, a request that cannot be read closes the connection
+            close((oversizedBytes >= 0 ? "oversized" : "malformed") + " request before SASL authentication");
+            return;
         }
         RequestHeader header = parsed;
         String why = headerError;
@@ -270,6 +313,12 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
         ApiKeys key = header.apiKey();
         short version = header.apiVersion();
         int correlationId = header.correlationId();
+        if (!authenticated && key != ApiKeys.API_VERSIONS && key != ApiKeys.SASL_HANDSHAKE
+                && key != ApiKeys.SASL_AUTHENTICATE) {
+            // Kafka: IllegalSaslStateException, the connection closed without an answer
+            outcome.complete(new Outcome(null, "unexpected " + key + " request before SASL authentication"));
+            return;
+        }
         if (!KafkaApis.isSupported(key, version)) {
             if (key == ApiKeys.API_VERSIONS || !key.isVersionSupported(version)) {
                 // Kafka's rule for ApiVersions: answer at version 0 (which every client can read) with the versions served
@@ -301,6 +350,10 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
                     "malformed " + key + " v" + version + " request: " + e.getMessage())));
             return;
         }
+        if (!authenticated) {
+            outcome.complete(authenticate(header, request));
+            return;
+        }
         CompletableFuture<ApiMessage> handled;
         try {
             handled = apis.handle(header, request, clientHost());
@@ -328,6 +381,143 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
                 }
             }
         });
+    }
+
+    /**
+     * One step of SASL authentication, as Kafka's {@code SaslServerAuthenticator}: ApiVersions before
+     * the handshake; SaslHandshake naming an enabled mechanism (else UNSUPPORTED_SASL_MECHANISM and the
+     * connection closed); then SaslAuthenticate tokens to kafka-clients' server for the mechanism until it
+     * completes (a failure answers SASL_AUTHENTICATION_FAILED and closes). Any other request answers
+     * ILLEGAL_SASL_STATE and closes. Runs on the connection's serial request executor.
+     */
+    private Outcome authenticate(RequestHeader header, AbstractRequest request) {
+        ApiKeys key = header.apiKey();
+        int correlationId = header.correlationId();
+        short version = header.apiVersion();
+        SaslServer server = saslServer;
+        if (server == null && key == ApiKeys.API_VERSIONS) {
+            ApiVersionsRequest av = (ApiVersionsRequest) request;
+            return respond(correlationId, key, version, KafkaApis.apiVersions(av.isValid() ? Errors.NONE : Errors.INVALID_REQUEST));
+        }
+        if (server == null && key == ApiKeys.SASL_HANDSHAKE) {
+            String mechanism = ((SaslHandshakeRequest) request).data().mechanism();
+            SaslHandshakeResponseData resp = new SaslHandshakeResponseData().setMechanisms(security.mechanisms);
+            if (!security.mechanisms.contains(mechanism)) {
+                return new Outcome(responseBytes(correlationId, key, version,
+                        resp.setErrorCode(Errors.UNSUPPORTED_SASL_MECHANISM.code())),
+                        "SASL mechanism " + mechanism + " is not enabled (enabled: " + security.mechanisms + ")");
+            }
+            try {
+                saslServer = security.saslServer(mechanism);
+            } catch (SaslException e) {
+                return new Outcome(null, "cannot start SASL " + mechanism + ": " + e.getMessage());
+            }
+            if (version == 0) {
+                // version 0: the tokens follow as bare size-prefixed frames, not as SaslAuthenticate requests
+                KafkaFrameDecoder frames = ctx.pipeline().get(KafkaFrameDecoder.class);
+                if (frames != null) {
+                    frames.acceptShortFrames();
+                }
+                rawSaslTokens = true;
+            }
+            return respond(correlationId, key, version, resp.setErrorCode(Errors.NONE.code()));
+        }
+        if (server != null && key == ApiKeys.SASL_AUTHENTICATE) {
+            byte[] token = ((SaslAuthenticateRequest) request).data().authBytes();
+            SaslAuthenticateResponseData resp = new SaslAuthenticateResponseData();
+            String failure;
+            try {
+                byte[] challenge = server.evaluateResponse(token);
+                resp.setAuthBytes(challenge != null ? challenge : new byte[0]);
+                if (server.isComplete()) {
+                    log.debug("{} authenticated as {} with {}", clientHost(), server.getAuthorizationID(),
+                            server.getMechanismName());
+                    dispose(server);
+                    saslServer = null;
+                    authenticated = true;
+                    KafkaFrameDecoder frames = ctx.pipeline().get(KafkaFrameDecoder.class);
+                    if (frames != null) {
+                        frames.authenticated();
+                    }
+                }
+                return respond(correlationId, key, version, resp.setErrorCode(Errors.NONE.code()));
+            } catch (org.apache.kafka.common.errors.SaslAuthenticationException e) {
+                failure = e.getMessage();
+            } catch (SaslException | RuntimeException e) {
+                failure = "Authentication failed during authentication due to invalid credentials with SASL mechanism "
+                        + server.getMechanismName();
+                log.debug("SASL {} from {} failed", server.getMechanismName(), clientHost(), e);
+            }
+            dispose(server);
+            saslServer = null;
+            log.info("failed authentication from {} with {}: {}", clientHost(), server.getMechanismName(), failure);
+            return new Outcome(responseBytes(correlationId, key, version, resp.setAuthBytes(new byte[0])
+                    .setErrorCode(Errors.SASL_AUTHENTICATION_FAILED.code()).setErrorMessage(failure)),
+                    "SASL authentication failed");
+        }
+        String why = "Unexpected Kafka request of type " + key + " during SASL "
+                + (server == null ? "handshake" : "authentication") + ".";
+        ByteBuf error = null;
+        try {
+            error = responseBytes(correlationId, key, version,
+                    request.getErrorResponse(new IllegalSaslStateException(why)).data());
+        } catch (RuntimeException e) {
+            // no error response for this request: close without one
+        }
+        return new Outcome(error, why);
+    }
+
+    /**
+     * A bare SASL token after a SaslHandshake v0 (Kafka's first SASL framing): evaluated on the request
+     * executor; the challenge goes back as a bare size-prefixed frame; a failure closes the connection
+     * without an answer, as Kafka does for this framing.
+     */
+    private void rawToken(ByteBuffer frame) {
+        CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+        inFlight.add(outcome);
+        try {
+            executor.execute(() -> {
+                SaslServer server = saslServer;
+                byte[] token = new byte[frame.remaining()];
+                frame.get(token);
+                try {
+                    byte[] challenge = server.evaluateResponse(token);
+                    if (server.isComplete()) {
+                        dispose(server);
+                        saslServer = null;
+                        rawSaslTokens = false;
+                        authenticated = true;
+                        KafkaFrameDecoder frames = ctx.pipeline().get(KafkaFrameDecoder.class);
+                        if (frames != null) {
+                            frames.authenticated();
+                        }
+                    }
+                    ByteBuf out = null;
+                    if (challenge != null) {
+                        out = ctx.alloc().buffer(4 + challenge.length);
+                        out.writeInt(challenge.length).writeBytes(challenge);
+                    }
+                    outcome.complete(new Outcome(out, null));
+                } catch (SaslException | RuntimeException e) {
+                    dispose(server);
+                    saslServer = null;
+                    log.info("failed authentication from {} with {}: {}", clientHost(), server.getMechanismName(),
+                            e.getMessage());
+                    outcome.complete(new Outcome(null, "SASL authentication failed"));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            outcome.complete(new Outcome(null, "broker is shutting down"));
+        }
+        outcome.whenComplete((o, e) -> ctx.executor().execute(this::drain));
+    }
+
+    private static void dispose(SaslServer server) {
+        try {
+            server.dispose();
+        } catch (SaslException e) {
+            // nothing held that matters
+        }
     }
 
     private String clientHost() {
@@ -368,13 +558,13 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
                 release(o);
                 continue;
             }
-            if (o.closeReason != null) {
-                close(o.closeReason);
-                continue;
-            }
             if (o.response != null) {
                 ctx.write(o.response);
                 wrote = true;
+            }
+            if (o.closeReason != null) {
+                close(o.closeReason); // after the answer, if there is one (a failed SASL step)
+                continue;
             }
         }
         if (wrote) {
@@ -395,13 +585,25 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
         if (!closing) {
             closing = true;
             log.warn("closing connection from {}: {}", ctx.channel().remoteAddress(), reason);
-            ctx.flush();
-            ctx.close();
+            // closes once what was written (an answer to send before closing) is flushed
+            ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof io.netty.handler.codec.DecoderException && cause.getCause() instanceof javax.net.ssl.SSLException) {
+            // TLS failed (a plaintext client on a TLS listener, a handshake refused): say why, briefly
+            Throwable tls = cause.getCause();
+            if (!closing) {
+                closing = true;
+                log.info("closing connection from {}: TLS failed ({})", ctx.channel().remoteAddress(),
+                        tls instanceof io.netty.handler.ssl.NotSslRecordException
+                                ? "not a TLS record: a plaintext client on a TLS listener?" : tls.getMessage());
+                ctx.close();
+            }
+            return;
+        }
         if (cause instanceof java.io.IOException && !closing) {
             // the client went away (reset, broken pipe): nothing to report
             log.debug("connection from {} failed", ctx.channel().remoteAddress(), cause);

@@ -39,13 +39,40 @@ final class KafkaFrameDecoder extends ByteToMessageDecoder {
         }
     }
 
+    /** Kafka's {@code sasl.server.max.receive.size}: the largest frame read before SASL authentication. */
+    static final int MAX_UNAUTHENTICATED_BYTES = 512 * 1024;
+
     private final int maxRequestBytes;
+    /** Frames above this size close the connection (before SASL authentication), see {@link #authenticated()}. */
+    private volatile int closeAboveBytes = Integer.MAX_VALUE;
+    /** Smallest frame read: {@link #MIN_FRAME_BYTES}, or 0 while bare SASL tokens are read (SaslHandshake v0). */
+    private volatile int minFrameBytes = MIN_FRAME_BYTES;
     private boolean closed;
     private long discardRemaining;
     private Oversized pending; // an oversized frame being skipped: passed on once all of it arrived
 
     KafkaFrameDecoder(int maxRequestBytes) {
         this.maxRequestBytes = maxRequestBytes;
+    }
+
+    /**
+     * Until {@link #authenticated()}, a frame over {@link #MAX_UNAUTHENTICATED_BYTES} closes the
+     * connection unread, as Kafka's SASL authenticator does (no buffering of large frames for clients
+     * not yet known).
+     */
+    void requireAuthentication() {
+        closeAboveBytes = MAX_UNAUTHENTICATED_BYTES;
+    }
+
+    /** The connection is authenticated: frames up to the maximum request size are read again. Any thread. */
+    void authenticated() {
+        closeAboveBytes = Integer.MAX_VALUE;
+        minFrameBytes = MIN_FRAME_BYTES;
+    }
+
+    /** Bare SASL tokens follow (SaslHandshake v0): frames of any size from 0 are read until {@link #authenticated()}. */
+    void acceptShortFrames() {
+        minFrameBytes = 0;
     }
 
     /** Bytes held for frames not complete yet (an oversized frame is never held whole: tests check it). */
@@ -84,10 +111,18 @@ final class KafkaFrameDecoder extends ByteToMessageDecoder {
                 return;
             }
             int size = in.getInt(in.readerIndex());
-            if (size < MIN_FRAME_BYTES) {
+            if (size < minFrameBytes) {
                 closed = true;
                 log.warn("closing connection from {}: request frame of {} bytes {}", ctx.channel().remoteAddress(), size,
                         size < 0 ? "is invalid" : "cannot hold a request header (api key, version, correlation id)");
+                in.skipBytes(in.readableBytes());
+                ctx.close();
+                return;
+            }
+            if (size > closeAboveBytes) {
+                closed = true;
+                log.warn("closing connection from {}: request frame of {} bytes before SASL authentication (at most {})",
+                        ctx.channel().remoteAddress(), size, closeAboveBytes);
                 in.skipBytes(in.readableBytes());
                 ctx.close();
                 return;

@@ -13,6 +13,10 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.shale.log.LogStore;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -21,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.requests.DescribeConfigsResponse.ConfigType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,8 +46,9 @@ import org.slf4j.LoggerFactory;
  * group membership in memory, so consumers rejoin after a restart) and with the KIP-848 consumer
  * protocol (ConsumerGroupHeartbeat, ConsumerGroupDescribe: the broker assigns with the
  * {@code uniform} or {@code range} assignor, members reconcile incrementally; see
- * {@link Builder#consumerGroupTimeouts}). Not yet: transactional producers (InitProducerId with a transactional id is answered
- * {@code COORDINATOR_NOT_AVAILABLE}), configs, ACLs, TLS and SASL.
+ * {@link Builder#consumerGroupTimeouts}), and transactions (a transaction coordinator on this node).
+ * Not yet: ACLs. The listener speaks PLAINTEXT, SSL, SASL_PLAINTEXT or
+ * SASL_SSL (SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512), see {@link Builder#security}.
  *
  * <p><b>Lifecycle.</b> {@link Builder#start()} binds the listener and returns a running broker;
  * {@link #close()} stops accepting connections, closes the open ones and waits (a few seconds at
@@ -85,7 +91,12 @@ public final class ShaleBroker implements AutoCloseable {
         };
     }
 
+    private final ListenerSecurity security;
+
     private ShaleBroker(Builder b) {
+        // TLS stores and SASL users are read (and a wrong setting named) before anything starts
+        ListenerSecurity security = ListenerSecurity.from(b.security, b.saslUsers);
+        this.security = security;
         // reads the committed offsets (the internal topic) before anything listens
         groups = new GroupCoordinator(ConsumerOffsets.open(b.store), b.groupInitialRebalanceDelayMs,
                 b.groupMinSessionTimeoutMs, b.groupMaxSessionTimeoutMs, 100, storeTopics(b.store),
@@ -121,8 +132,12 @@ public final class ShaleBroker implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            if (security.protocol.tls) {
+                                ch.pipeline().addLast("tls", security.sslHandler());
+                            }
                             ch.pipeline().addLast("frames", new KafkaFrameDecoder(b.maxRequestBytes));
-                            ch.pipeline().addLast("requests", new KafkaConnection(bound.apis, requestThreads, b.maxRequestBytes));
+                            ch.pipeline().addLast("requests", new KafkaConnection(bound.apis, requestThreads,
+                                    b.maxRequestBytes, security));
                         }
                     });
             io.netty.channel.ChannelFuture bind = sb.bind(b.host, b.port).awaitUninterruptibly();
@@ -135,16 +150,53 @@ public final class ShaleBroker implements AutoCloseable {
             String advertisedHost = b.advertisedHost != null ? b.advertisedHost : advertisedHostFor(address);
             int advertisedPort = b.advertisedPort > 0 ? b.advertisedPort : address.getPort();
             bound.apis = new KafkaApis(b.store, requestThreads, nodeId, advertisedHost, advertisedPort, clusterId, groups,
-                    txns);
+                    txns, brokerConfigs(b, address, advertisedHost, advertisedPort));
             serverChannel.config().setAutoRead(true);
-            log.info("Shale broker {} listening on {} (advertised as {}:{}), cluster id {}", nodeId, address,
-                    advertisedHost, advertisedPort, clusterId);
+            log.info("Shale broker {} listening on {} (advertised as {}:{}, {}), cluster id {}", nodeId, address,
+                    advertisedHost, advertisedPort, security.describe(), clusterId);
         } catch (RuntimeException | Error e) {
             shutdownThreads();
             txns.close();
             groups.close();
             throw e;
         }
+    }
+
+    /** The effective settings under Kafka's broker config names, for DescribeConfigs (passwords: sensitive). */
+    private BrokerConfigs brokerConfigs(Builder b, InetSocketAddress bound, String advertisedHost, int advertisedPort) {
+        List<BrokerConfigs.Entry> e = new ArrayList<>();
+        String protocol = security.protocol.name();
+        e.add(entry(b, "node.id", String.valueOf(nodeId), "0", ConfigType.INT));
+        e.add(entry(b, "broker.id", String.valueOf(nodeId), "0", ConfigType.INT));
+        e.add(entry(b, "listeners", protocol + "://" + b.host + ":" + bound.getPort(), "PLAINTEXT://127.0.0.1:9092",
+                ConfigType.LIST));
+        e.add(entry(b, "advertised.listeners", protocol + "://" + advertisedHost + ":" + advertisedPort, null,
+                ConfigType.LIST));
+        e.add(entry(b, "socket.request.max.bytes", String.valueOf(b.maxRequestBytes),
+                String.valueOf(DEFAULT_MAX_REQUEST_BYTES), ConfigType.INT));
+        e.add(entry(b, "num.network.threads", String.valueOf(b.networkThreads), null, ConfigType.INT));
+        e.add(entry(b, "num.io.threads", String.valueOf(b.requestThreads), "8", ConfigType.INT));
+        e.add(entry(b, "group.initial.rebalance.delay.ms", String.valueOf(b.groupInitialRebalanceDelayMs), "3000",
+                ConfigType.INT));
+        e.add(entry(b, "group.min.session.timeout.ms", String.valueOf(b.groupMinSessionTimeoutMs), "6000", ConfigType.INT));
+        e.add(entry(b, "group.max.session.timeout.ms", String.valueOf(b.groupMaxSessionTimeoutMs), "1800000",
+                ConfigType.INT));
+        for (String k : new java.util.TreeSet<>(ListenerSecurity.KEYS)) {
+            boolean password = ListenerSecurity.SENSITIVE.contains(k);
+            ConfigType type = password ? ConfigType.PASSWORD
+                    : k.equals(ListenerSecurity.ENABLED_PROTOCOLS) || k.equals(ListenerSecurity.CIPHER_SUITES)
+                            || k.equals(ListenerSecurity.SASL_MECHANISMS) ? ConfigType.LIST : ConfigType.STRING;
+            e.add(new BrokerConfigs.Entry(k, b.security.get(k), ListenerSecurity.DEFAULTS.get(k), b.security.containsKey(k),
+                    type, password));
+        }
+        return new BrokerConfigs(nodeId, e);
+    }
+
+    /** A setting from the builder: set if its setter was called (the name is in {@code b.set}). */
+    private static BrokerConfigs.Entry entry(Builder b, String name, String value, String defaultValue, ConfigType type) {
+        boolean set = b.set.contains(name);
+        return new BrokerConfigs.Entry(name, value, defaultValue != null ? defaultValue : set ? null : value, set, type,
+                false);
     }
 
     /** Holds the APIs, created once the listener's port is known (before any connection is accepted). */
@@ -252,6 +304,10 @@ public final class ShaleBroker implements AutoCloseable {
         private int groupMaxSessionTimeoutMs = 1_800_000;
         private int consumerSessionTimeoutMs = 45_000;
         private int consumerHeartbeatIntervalMs = 5_000;
+        private Map<String, String> security = Map.of();
+        /** Kafka's names of the settings given (for DescribeConfigs sources). */
+        private final java.util.Set<String> set = new java.util.HashSet<>();
+        private final Map<String, String> saslUsers = new LinkedHashMap<>();
 
         private Builder(LogStore store) {
             this.store = Objects.requireNonNull(store, "store");
@@ -261,6 +317,7 @@ public final class ShaleBroker implements AutoCloseable {
         public Builder listen(String host, int port) {
             this.host = Objects.requireNonNull(host, "host");
             this.port = checkPort(port, "listen port");
+            set.add("listeners");
             return this;
         }
 
@@ -268,6 +325,7 @@ public final class ShaleBroker implements AutoCloseable {
         public Builder advertise(String host, int port) {
             this.advertisedHost = Objects.requireNonNull(host, "host");
             this.advertisedPort = checkPort(port, "advertised port");
+            set.add("advertised.listeners");
             return this;
         }
 
@@ -277,6 +335,8 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("node id must not be negative: " + nodeId);
             }
             this.nodeId = nodeId;
+            set.add("node.id");
+            set.add("broker.id");
             return this;
         }
 
@@ -299,6 +359,7 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("max request bytes must be at least 64: " + maxRequestBytes);
             }
             this.maxRequestBytes = maxRequestBytes;
+            set.add("socket.request.max.bytes");
             return this;
         }
 
@@ -308,6 +369,7 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("request threads must be at least 1: " + requestThreads);
             }
             this.requestThreads = requestThreads;
+            set.add("num.io.threads");
             return this;
         }
 
@@ -317,6 +379,7 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("network threads must be at least 1: " + networkThreads);
             }
             this.networkThreads = networkThreads;
+            set.add("num.network.threads");
             return this;
         }
 
@@ -329,6 +392,7 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("group initial rebalance delay must be zero or positive: " + delay);
             }
             this.groupInitialRebalanceDelayMs = delay.toMillis();
+            set.add("group.initial.rebalance.delay.ms");
             return this;
         }
 
@@ -364,6 +428,50 @@ public final class ShaleBroker implements AutoCloseable {
             }
             this.groupMinSessionTimeoutMs = (int) min.toMillis();
             this.groupMaxSessionTimeoutMs = (int) max.toMillis();
+            set.add("group.min.session.timeout.ms");
+            set.add("group.max.session.timeout.ms");
+            return this;
+        }
+
+        /**
+         * The listener's security, in Kafka's setting names (default: PLAINTEXT, no TLS, no SASL):
+         * <ul>
+         * <li>{@code security.protocol}: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL;
+         * <li>TLS (SSL and SASL_SSL): {@code ssl.keystore.location}, {@code ssl.keystore.password},
+         *     {@code ssl.keystore.type} (default: the JVM's, PKCS12), {@code ssl.key.password} (default:
+         *     the key store's password), {@code ssl.truststore.location}, {@code ssl.truststore.password},
+         *     {@code ssl.truststore.type}, {@code ssl.client.auth} (none, requested or required; default
+         *     none), {@code ssl.enabled.protocols} (default TLSv1.3,TLSv1.2), {@code ssl.cipher.suites}
+         *     (default: the JVM's);
+         * <li>SASL (SASL_PLAINTEXT and SASL_SSL): {@code sasl.enabled.mechanisms} (any of PLAIN,
+         *     SCRAM-SHA-256, SCRAM-SHA-512; default all three: PLAIN sends the password itself, so use
+         *     it with SASL_SSL), {@code sasl.users.file} (a properties file of {@code NAME=PASSWORD} lines;
+         *     SCRAM credentials are derived from them at start with a random salt), and/or
+         *     {@link #saslUser}.
+         * </ul>
+         * The stores and users are read by {@link #start()}, which throws {@link IllegalArgumentException}
+         * naming a missing or wrong setting. Passwords are never logged nor put in a message.
+         */
+        public Builder security(Map<String, String> settings) {
+            Map<String, String> copy = new LinkedHashMap<>();
+            for (Map.Entry<String, String> e : Objects.requireNonNull(settings, "settings").entrySet()) {
+                String k = Objects.requireNonNull(e.getKey(), "setting name");
+                if (!ListenerSecurity.KEYS.contains(k)) {
+                    throw new IllegalArgumentException("unknown listener security setting '" + k + "' (known: "
+                            + new java.util.TreeSet<>(ListenerSecurity.KEYS) + ")");
+                }
+                copy.put(k, Objects.requireNonNull(e.getValue(), () -> "value of " + k));
+            }
+            this.security = Map.copyOf(copy);
+            return this;
+        }
+
+        /** A SASL user (with those of {@code sasl.users.file}); for a SASL listener only. */
+        public Builder saslUser(String name, String password) {
+            if (name == null || name.isBlank() || password == null || password.isEmpty()) {
+                throw new IllegalArgumentException("a SASL user needs a name and a non-empty password");
+            }
+            saslUsers.put(name, password);
             return this;
         }
 
