@@ -184,6 +184,23 @@ class ObjectWalDataObjectsTest extends EngineFixture {
     }
 
     @Test
+    void aFencedWriterClosingWithoutKnowingItShouldNotDeleteTheWalObjectsTheManifestReferences() {
+        StoreEngine zombie = openDataWal();
+        zombie.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        for (int i = 0; i < 10; i++) {
+            append(zombie, tp, "v" + i);
+        }
+        zombie.flush();
+        Set<String> committed = referencedObjects(zombie);
+        StoreEngine successor = openDataWal(); // fences the zombie, which does not know yet
+        assertThat(referencedObjects(successor)).isEqualTo(committed);
+        zombie.close(); // nothing is waiting, so its close trims its WAL below everything it appended
+        assertThat(objects.keys()).containsAll(committed);
+        assertThat(readAll(successor, tp)).isEqualTo(values(0, 10));
+    }
+
+    @Test
     void theSuccessorsTrimShouldKeepWalObjectsAnOlderWriterCommitted() throws Exception {
         StoreEngine first = openDataWal();
         first.createTopic("t", 1);
