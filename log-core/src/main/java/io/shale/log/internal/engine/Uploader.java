@@ -652,6 +652,13 @@ final class Uploader {
             if (u.wal() != null) {
                 engine.committedWalObjects.add(u.key()); // the store's now: the WAL neither replays nor deletes it
                 walObjectsCommitted.incrementAndGet();
+                for (Collected c : u.parts()) {
+                    synchronized (c.log()) {
+                        for (CachedBatch b : c.batches()) {
+                            b.walObject = null; // committed: let the object's bookkeeping go with the upload
+                        }
+                    }
+                }
             }
             inFlight.remove(u.key());
             pipelineBytes -= u.bytes();
