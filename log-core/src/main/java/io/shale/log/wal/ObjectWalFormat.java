@@ -407,7 +407,8 @@ public final class ObjectWalFormat {
         long indexPosition = b.getLong(HEADER_V2_INDEX_POSITION_OFFSET);
         if (epoch < 0 || first < 0 || last < first || (first >>> EPOCH_SHIFT) != epoch || (last >>> EPOCH_SHIFT) != epoch
                 || count < 0 || count > DataObjectFormat.MAX_BLOCKS || (count > 0 && last - first < count - 1L)
-                || tablePosition < HEADER_V2_LENGTH || indexPosition != tablePosition + 8L * count + 4) {
+                || tablePosition < HEADER_V2_LENGTH || tablePosition > length
+                || indexPosition != tablePosition + 8L * count + 4) {
             return unreadable(null, "inconsistent header: epoch " + epoch + ", sequences " + first + ".." + last
                     + ", " + count + " entries, table at " + tablePosition + ", index at " + indexPosition);
         }
