@@ -1,10 +1,6 @@
 package io.shale.log.wal;
 
-import io.shale.log.internal.format.BlockInfo;
-import io.shale.log.internal.format.DataObjectFormat;
-import io.shale.log.internal.format.DataObjectWriter;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
@@ -163,23 +159,75 @@ public final class ObjectWalFormat {
     }
 
     /**
-     * The bytes after the blocks of a version-2 object: sequence table, data index and footer.
-     * {@code sequences[i]} is the sequence of block {@code i}.
+     * The data-object layout (the engine's {@code internal.format.DataObjectFormat}) that version-2
+     * objects end with, repeated here because the public packages do not depend on the engine's;
+     * tests check that the engine's reader accepts what this writes.
      */
-    public static ByteBuffer encodeTailV2(long[] sequences, List<BlockInfo> blocks, long tablePosition) {
-        int n = blocks.size();
+    static final class DataLayout {
+        static final int VERSION_2 = 2;
+        static final int INDEX_MAGIC = 0x53445849; // "SDXI"
+        static final int INDEX_VERSION = 1;
+        static final int INDEX_HEADER_SIZE = 12;
+        static final int ENTRY_SIZE = 48;
+        static final int ENTRY_PARTITION_ID = 0;
+        static final int ENTRY_CRC = 4;
+        static final int ENTRY_BASE_OFFSET = 8;
+        static final int ENTRY_NEXT_OFFSET = 16;
+        static final int ENTRY_MAX_TIMESTAMP = 24;
+        static final int ENTRY_POSITION = 32;
+        static final int ENTRY_SIZE_FIELD = 40;
+        static final int INDEX_TRAILER_SIZE = 4;
+        static final long FOOTER_MAGIC = 0x5348414c454f424aL; // "SHALEOBJ"
+        static final int FOOTER_SIZE = 32;
+        static final int FOOTER_MAGIC_OFFSET = 0;
+        static final int FOOTER_VERSION_OFFSET = 8;
+        static final int FOOTER_BLOCK_COUNT_OFFSET = 12;
+        static final int FOOTER_INDEX_POSITION_OFFSET = 16;
+        static final int FOOTER_INDEX_LENGTH_OFFSET = 24;
+        static final int FOOTER_CRC_OFFSET = 28;
+        static final int MAX_BLOCKS = 4 * 1024 * 1024;
+
+        private DataLayout() {
+        }
+
+        static int indexLength(int blocks) {
+            return INDEX_HEADER_SIZE + blocks * ENTRY_SIZE + INDEX_TRAILER_SIZE;
+        }
+    }
+
+    /**
+     * The bytes after the blocks of a version-2 object: sequence table, data index and footer.
+     * Every array is indexed by block (the object's block order); {@code sequences[i]} is the
+     * sequence of the entry stored as block {@code i}.
+     */
+    public static ByteBuffer encodeTailV2(long tablePosition, long[] sequences, int[] streams, long[] baseOffsets,
+            long[] nextOffsets, long[] maxTimestamps, long[] positions, int[] sizes, int[] crcs) {
+        int n = sequences.length;
         int tableLength = n * 8 + 4;
-        ByteBuffer table = ByteBuffer.allocate(tableLength);
+        int indexLength = DataLayout.indexLength(n);
+        ByteBuffer out = ByteBuffer.allocate(tableLength + indexLength + DataLayout.FOOTER_SIZE);
         for (int i = 0; i < n; i++) {
-            table.putLong(sequences[i]);
+            out.putLong(sequences[i]);
         }
         CRC32C c = new CRC32C();
-        c.update(table.array(), 0, n * 8);
-        table.putInt((int) c.getValue());
-        ByteBuffer index = DataObjectWriter.encodeIndexAndFooter(blocks, tablePosition + tableLength,
-                DataObjectFormat.VERSION_2);
-        ByteBuffer out = ByteBuffer.allocate(tableLength + index.remaining());
-        out.put(table.array()).put(index).flip();
+        c.update(out.array(), 0, n * 8);
+        out.putInt((int) c.getValue());
+        int ix = out.position();
+        out.putInt(DataLayout.INDEX_MAGIC).putShort((short) DataLayout.INDEX_VERSION).putShort((short) 0).putInt(n);
+        for (int i = 0; i < n; i++) {
+            out.putInt(streams[i]).putInt(crcs[i]).putLong(baseOffsets[i]).putLong(nextOffsets[i])
+                    .putLong(maxTimestamps[i]).putLong(positions[i]).putInt(sizes[i]).putInt(0);
+        }
+        c.reset();
+        c.update(out.array(), ix, out.position() - ix);
+        out.putInt((int) c.getValue());
+        int f = out.position();
+        out.putLong(DataLayout.FOOTER_MAGIC).putShort((short) DataLayout.VERSION_2).putShort((short) 0).putInt(n)
+                .putLong(tablePosition + tableLength).putInt(indexLength);
+        c.reset();
+        c.update(out.array(), f, DataLayout.FOOTER_CRC_OFFSET);
+        out.putInt((int) c.getValue());
+        out.flip();
         return out.asReadOnlyBuffer();
     }
 
@@ -406,7 +454,7 @@ public final class ObjectWalFormat {
         long tablePosition = b.getLong(HEADER_V2_TABLE_POSITION_OFFSET);
         long indexPosition = b.getLong(HEADER_V2_INDEX_POSITION_OFFSET);
         if (epoch < 0 || first < 0 || last < first || (first >>> EPOCH_SHIFT) != epoch || (last >>> EPOCH_SHIFT) != epoch
-                || count < 0 || count > DataObjectFormat.MAX_BLOCKS || (count > 0 && last - first < count - 1L)
+                || count < 0 || count > DataLayout.MAX_BLOCKS || (count > 0 && last - first < count - 1L)
                 || tablePosition < HEADER_V2_LENGTH || tablePosition > length
                 || indexPosition != tablePosition + 8L * count + 4) {
             return unreadable(null, "inconsistent header: epoch " + epoch + ", sequences " + first + ".." + last
@@ -417,25 +465,25 @@ public final class ObjectWalFormat {
                     + " but the key names epoch " + expectedEpoch + " and first sequence " + expectedFirstSequence);
         }
         Header header = new Header(epoch, first, last, count);
-        long expectedLength = indexPosition + DataObjectFormat.indexLength(count) + DataObjectFormat.FOOTER_SIZE;
+        long expectedLength = indexPosition + DataLayout.indexLength(count) + DataLayout.FOOTER_SIZE;
         if (expectedLength != length) {
             return unreadable(header, "version-2 object has " + length + " bytes but its header implies "
                     + expectedLength + " (truncated or damaged)");
         }
         // footer
-        int f = length - DataObjectFormat.FOOTER_SIZE;
-        if (b.getLong(f + DataObjectFormat.FOOTER_MAGIC_OFFSET) != DataObjectFormat.FOOTER_MAGIC
-                || b.getInt(f + DataObjectFormat.FOOTER_CRC_OFFSET) != crc(b, f, DataObjectFormat.FOOTER_CRC_OFFSET)
-                || b.getShort(f + DataObjectFormat.FOOTER_VERSION_OFFSET) != DataObjectFormat.VERSION_2
-                || b.getInt(f + DataObjectFormat.FOOTER_BLOCK_COUNT_OFFSET) != count
-                || b.getLong(f + DataObjectFormat.FOOTER_INDEX_POSITION_OFFSET) != indexPosition) {
+        int f = length - DataLayout.FOOTER_SIZE;
+        if (b.getLong(f + DataLayout.FOOTER_MAGIC_OFFSET) != DataLayout.FOOTER_MAGIC
+                || b.getInt(f + DataLayout.FOOTER_CRC_OFFSET) != crc(b, f, DataLayout.FOOTER_CRC_OFFSET)
+                || b.getShort(f + DataLayout.FOOTER_VERSION_OFFSET) != DataLayout.VERSION_2
+                || b.getInt(f + DataLayout.FOOTER_BLOCK_COUNT_OFFSET) != count
+                || b.getLong(f + DataLayout.FOOTER_INDEX_POSITION_OFFSET) != indexPosition) {
             return unreadable(header, "no valid data footer at byte " + f);
         }
         int ix = (int) indexPosition;
-        int indexLength = DataObjectFormat.indexLength(count);
-        if (b.getInt(ix) != DataObjectFormat.INDEX_MAGIC || b.getInt(ix + 8) != count
-                || b.getInt(ix + indexLength - DataObjectFormat.INDEX_TRAILER_SIZE)
-                        != crc(b, ix, indexLength - DataObjectFormat.INDEX_TRAILER_SIZE)) {
+        int indexLength = DataLayout.indexLength(count);
+        if (b.getInt(ix) != DataLayout.INDEX_MAGIC || b.getInt(ix + 8) != count
+                || b.getInt(ix + indexLength - DataLayout.INDEX_TRAILER_SIZE)
+                        != crc(b, ix, indexLength - DataLayout.INDEX_TRAILER_SIZE)) {
             return unreadable(header, "data index at byte " + ix + " fails its checks");
         }
         int t = (int) tablePosition;
@@ -447,11 +495,11 @@ public final class ObjectWalFormat {
         Integer[] order = new Integer[count];
         long prevEnd = HEADER_V2_LENGTH;
         for (int i = 0; i < count; i++) {
-            int e = ix + DataObjectFormat.INDEX_HEADER_SIZE + i * DataObjectFormat.ENTRY_SIZE;
-            long pos = b.getLong(e + DataObjectFormat.ENTRY_POSITION);
-            int size = b.getInt(e + DataObjectFormat.ENTRY_SIZE_FIELD);
+            int e = ix + DataLayout.INDEX_HEADER_SIZE + i * DataLayout.ENTRY_SIZE;
+            long pos = b.getLong(e + DataLayout.ENTRY_POSITION);
+            int size = b.getInt(e + DataLayout.ENTRY_SIZE_FIELD);
             if (pos < prevEnd || size < 0 || size > MAX_PAYLOAD_LENGTH || pos + size > tablePosition
-                    || b.getInt(e + DataObjectFormat.ENTRY_PARTITION_ID) < 0) {
+                    || b.getInt(e + DataLayout.ENTRY_PARTITION_ID) < 0) {
                 return unreadable(header, "index entry " + i + " (position " + pos + ", " + size
                         + " bytes) is outside the blocks or overlaps another");
             }
@@ -466,9 +514,9 @@ public final class ObjectWalFormat {
         String damage = null;
         for (int k = 0; k < count; k++) {
             int i = order[k];
-            int e = ix + DataObjectFormat.INDEX_HEADER_SIZE + i * DataObjectFormat.ENTRY_SIZE;
-            int pos = (int) b.getLong(e + DataObjectFormat.ENTRY_POSITION);
-            int size = b.getInt(e + DataObjectFormat.ENTRY_SIZE_FIELD);
+            int e = ix + DataLayout.INDEX_HEADER_SIZE + i * DataLayout.ENTRY_SIZE;
+            int pos = (int) b.getLong(e + DataLayout.ENTRY_POSITION);
+            int size = b.getInt(e + DataLayout.ENTRY_SIZE_FIELD);
             long seq = seqs[i];
             if (seq < first || seq > last || seq <= prev || (k == 0 && seq != first)) {
                 damage = "entry " + k + " (block " + i + ") has sequence " + seq + " outside the header's range "
@@ -477,12 +525,12 @@ public final class ObjectWalFormat {
             }
             crc.reset();
             crc.update(b.duplicate().limit(pos + size).position(pos));
-            if ((int) crc.getValue() != b.getInt(e + DataObjectFormat.ENTRY_CRC)) {
+            if ((int) crc.getValue() != b.getInt(e + DataLayout.ENTRY_CRC)) {
                 damage = "block " + i + " at byte " + pos + " fails its CRC";
                 break;
             }
-            visitor.onFrame(seq, b.getInt(e + DataObjectFormat.ENTRY_PARTITION_ID),
-                    b.getLong(e + DataObjectFormat.ENTRY_BASE_OFFSET), b.slice(pos, size).asReadOnlyBuffer());
+            visitor.onFrame(seq, b.getInt(e + DataLayout.ENTRY_PARTITION_ID),
+                    b.getLong(e + DataLayout.ENTRY_BASE_OFFSET), b.slice(pos, size).asReadOnlyBuffer());
             delivered++;
             prev = seq;
         }

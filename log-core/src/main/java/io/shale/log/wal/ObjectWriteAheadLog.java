@@ -723,7 +723,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         int chunkSize = pool.chunkSize();
         List<ByteBuffer> views = new ArrayList<>();
         views.add(null); // the header, below
-        List<io.shale.log.internal.format.BlockInfo> blocks = new ArrayList<>(n);
+        int[] streams = new int[n];
+        long[] bases = new long[n];
         long[] sequences = new long[n];
         long[] positions = new long[n];
         int[] sizes = new int[n];
@@ -746,8 +747,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             nexts[k] = t.nextOffsets[i];
             maxTs[k] = t.maxTimestamps[i];
             entries.add(obj.entries.get(i));
-            blocks.add(new io.shale.log.internal.format.BlockInfo(t.streams[i], t.crcs[i], t.baseOffsets[i],
-                    t.nextOffsets[i], t.maxTimestamps[i], position, len));
+            streams[k] = t.streams[i];
+            bases[k] = t.baseOffsets[i];
             position += len;
             while (len > 0) {
                 int c = (int) (off / chunkSize);
@@ -771,7 +772,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             views.add(chunks.get(runChunk).duplicate().limit(runEnd).position(runStart).slice());
         }
         long tablePosition = position;
-        ByteBuffer tail = ObjectWalFormat.encodeTailV2(sequences, blocks, tablePosition);
+        ByteBuffer tail = ObjectWalFormat.encodeTailV2(tablePosition, sequences, streams, bases, nexts, maxTs, positions,
+                sizes, crcs);
         long indexPosition = tablePosition + 8L * n + 4;
         byte[] header = new byte[ObjectWalFormat.HEADER_V2_LENGTH];
         ObjectWalFormat.encodeHeaderV2(header, epoch, obj.firstSeq, obj.lastSeq, n, tablePosition, indexPosition);

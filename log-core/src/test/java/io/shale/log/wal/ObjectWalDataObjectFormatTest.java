@@ -6,6 +6,7 @@ import static io.shale.log.wal.WalTesting.replayAll;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shale.log.internal.format.BlockInfo;
+import io.shale.log.internal.format.DataObjectFormat;
 import io.shale.log.internal.format.DataObjectIndex;
 import io.shale.log.testing.InMemoryObjectStore;
 import java.nio.ByteBuffer;
@@ -115,6 +116,31 @@ class ObjectWalDataObjectFormatTest {
             DataObjectIndex.verifyBlock(key, bi, block);
             assertThat(block).isEqualTo(es.get(order[i]).payload.duplicate());
         }
+    }
+
+    @Test
+    void theDataLayoutRepeatedInTheWalShouldBeTheEnginesDataObjectFormat() {
+        assertThat(ObjectWalFormat.DataLayout.VERSION_2).isEqualTo(DataObjectFormat.VERSION_2);
+        assertThat(ObjectWalFormat.DataLayout.INDEX_MAGIC).isEqualTo(DataObjectFormat.INDEX_MAGIC);
+        assertThat(ObjectWalFormat.DataLayout.INDEX_VERSION).isEqualTo(DataObjectFormat.VERSION);
+        assertThat(ObjectWalFormat.DataLayout.INDEX_HEADER_SIZE).isEqualTo(DataObjectFormat.INDEX_HEADER_SIZE);
+        assertThat(ObjectWalFormat.DataLayout.ENTRY_SIZE).isEqualTo(DataObjectFormat.ENTRY_SIZE);
+        assertThat(new int[] {ObjectWalFormat.DataLayout.ENTRY_PARTITION_ID, ObjectWalFormat.DataLayout.ENTRY_CRC,
+            ObjectWalFormat.DataLayout.ENTRY_BASE_OFFSET, ObjectWalFormat.DataLayout.ENTRY_NEXT_OFFSET,
+            ObjectWalFormat.DataLayout.ENTRY_MAX_TIMESTAMP, ObjectWalFormat.DataLayout.ENTRY_POSITION,
+            ObjectWalFormat.DataLayout.ENTRY_SIZE_FIELD}).containsExactly(DataObjectFormat.ENTRY_PARTITION_ID,
+                DataObjectFormat.ENTRY_CRC, DataObjectFormat.ENTRY_BASE_OFFSET, DataObjectFormat.ENTRY_NEXT_OFFSET,
+                DataObjectFormat.ENTRY_MAX_TIMESTAMP, DataObjectFormat.ENTRY_POSITION, DataObjectFormat.ENTRY_SIZE_FIELD);
+        assertThat(ObjectWalFormat.DataLayout.INDEX_TRAILER_SIZE).isEqualTo(DataObjectFormat.INDEX_TRAILER_SIZE);
+        assertThat(ObjectWalFormat.DataLayout.FOOTER_MAGIC).isEqualTo(DataObjectFormat.FOOTER_MAGIC);
+        assertThat(ObjectWalFormat.DataLayout.FOOTER_SIZE).isEqualTo(DataObjectFormat.FOOTER_SIZE);
+        assertThat(new int[] {ObjectWalFormat.DataLayout.FOOTER_MAGIC_OFFSET, ObjectWalFormat.DataLayout.FOOTER_VERSION_OFFSET,
+            ObjectWalFormat.DataLayout.FOOTER_BLOCK_COUNT_OFFSET, ObjectWalFormat.DataLayout.FOOTER_INDEX_POSITION_OFFSET,
+            ObjectWalFormat.DataLayout.FOOTER_INDEX_LENGTH_OFFSET, ObjectWalFormat.DataLayout.FOOTER_CRC_OFFSET})
+                .containsExactly(DataObjectFormat.FOOTER_MAGIC_OFFSET, DataObjectFormat.FOOTER_VERSION_OFFSET,
+                        DataObjectFormat.FOOTER_BLOCK_COUNT_OFFSET, DataObjectFormat.FOOTER_INDEX_POSITION_OFFSET,
+                        DataObjectFormat.FOOTER_INDEX_LENGTH_OFFSET, DataObjectFormat.FOOTER_CRC_OFFSET);
+        assertThat(ObjectWalFormat.DataLayout.MAX_BLOCKS).isEqualTo(DataObjectFormat.MAX_BLOCKS);
     }
 
     @Test

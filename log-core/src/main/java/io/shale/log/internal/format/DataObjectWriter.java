@@ -164,11 +164,6 @@ public final class DataObjectWriter {
 
     /** Encodes the index and footer for {@code blocks} (the object's last bytes). */
     public static ByteBuffer encodeIndexAndFooter(List<BlockInfo> blocks, long indexPosition) {
-        return encodeIndexAndFooter(blocks, indexPosition, VERSION);
-    }
-
-    /** As {@link #encodeIndexAndFooter(List, long)} with the given footer version (1 or {@link DataObjectFormat#VERSION_2}). */
-    public static ByteBuffer encodeIndexAndFooter(List<BlockInfo> blocks, long indexPosition, int footerVersion) {
         int indexLength = indexLength(blocks.size());
         ByteBuffer buf = ByteBuffer.allocate(indexLength + FOOTER_SIZE);
         buf.putInt(INDEX_MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(blocks.size());
@@ -180,7 +175,7 @@ public final class DataObjectWriter {
         crc.update(buf.array(), 0, buf.position());
         buf.putInt((int) crc.getValue());
         int f = buf.position();
-        buf.putLong(FOOTER_MAGIC).putShort((short) footerVersion).putShort((short) 0).putInt(blocks.size())
+        buf.putLong(FOOTER_MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(blocks.size())
                 .putLong(indexPosition).putInt(indexLength);
         crc.reset();
         crc.update(buf.array(), f, FOOTER_CRC_OFFSET);
