@@ -27,7 +27,11 @@ import org.junit.jupiter.api.Test;
 class ObjectWalDataObjectsTest extends EngineFixture {
 
     private StoreEngine openDataWal(Map<String, ?> settings) {
-        ObjectWriteAheadLog owal = ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).dataObjects(true)
+        return openDataWal(settings, Duration.ofMillis(5));
+    }
+
+    private StoreEngine openDataWal(Map<String, ?> settings, Duration flushInterval) {
+        ObjectWriteAheadLog owal = ObjectWriteAheadLog.builder().flushInterval(flushInterval).dataObjects(true)
                 .build();
         StoreEngine s = (StoreEngine) StoreEngine.open(new SharedObjectStore(objects), owal, clock,
                 StoreConfig.of(QUIET).with(settings));
@@ -218,6 +222,41 @@ class ObjectWalDataObjectsTest extends EngineFixture {
         assertThat(objects.keys()).containsAll(committed);
         StoreEngine reader = openReadOnly();
         assertThat(readAll(reader, tp)).isEqualTo(values(0, 11));
+    }
+
+    @Test
+    void deletingRecordsShouldDeleteAWalObjectOnlyOnceNoPartitionReferencesIt() {
+        // the WAL seals objects only when told: both partitions' appends of a round go into one object
+        StoreEngine s = openDataWal(Map.of(StoreConfig.OBJECT_DELETE_GRACE_MS, 0), Duration.ofHours(1));
+        s.createTopic("t", 2);
+        TopicPartition a = TopicPartition.of("t", 0);
+        TopicPartition b = TopicPartition.of("t", 1);
+        CompletableFuture<?> a0 = s.append(a, List.of(rec("k", "a0")));
+        CompletableFuture<?> b0 = s.append(b, List.of(rec("k", "b0")));
+        ((ObjectWriteAheadLog) s.wal).flush().join();
+        CompletableFuture.allOf(a0, b0).join();
+        s.flush();
+        Set<String> first = referencedObjects(s);
+        assertThat(first).as("one WAL object holds both partitions' first records").hasSize(1);
+        CompletableFuture<?> a1 = s.append(a, List.of(rec("k", "a1")));
+        CompletableFuture<?> b1 = s.append(b, List.of(rec("k", "b1")));
+        ((ObjectWriteAheadLog) s.wal).flush().join();
+        CompletableFuture.allOf(a1, b1).join();
+        s.flush();
+        s.deleteRecordsBefore(a, 1); // a no longer needs the first objects; b still does
+        s.flush();
+        s.maintenance.runNow(s.maintenance::runRetention);
+        s.maintenance.runNow(s.maintenance::deleteUnreferenced);
+        assertThat(objects.keys()).as("still referenced by partition 1").containsAll(first);
+        s.deleteRecordsBefore(b, 1);
+        s.flush();
+        s.maintenance.runNow(s.maintenance::runRetention);
+        s.maintenance.runNow(s.maintenance::deleteUnreferenced);
+        assertThat(objects.keys()).as("referenced by no range any more").doesNotContainAnyElementsOf(first);
+        assertReferencedObjectsExist(s);
+        StoreEngine reader = openReadOnly();
+        assertThat(readAll(reader, a)).containsExactly("a1");
+        assertThat(readAll(reader, b)).containsExactly("b1");
     }
 
     @Test
