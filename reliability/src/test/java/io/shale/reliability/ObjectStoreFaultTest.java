@@ -76,12 +76,20 @@ class ObjectStoreFaultTest {
                 scenario("object-wal-lost-responses", b -> b.rate(Fault.LOST_RESPONSE, 0.1)),
                 scenario("object-wal-mixed", b -> b.rate(Fault.TRANSIENT, 0.05).rate(Fault.THROTTLED, 0.03)
                         .rate(Fault.LOST_RESPONSE, 0.05).rate(Fault.LATENCY, 0.3).rate(Fault.STALE_LIST, 0.5)
+                        .latency(Duration.ofMillis(10))),
+                // the object WAL's objects are the data objects (RFC 0006)
+                scenario("object-wal-data-transient", b -> b.rate(Fault.TRANSIENT, 0.1)),
+                scenario("object-wal-data-lost-responses", b -> b.rate(Fault.LOST_RESPONSE, 0.1)),
+                scenario("object-wal-data-mixed", b -> b.rate(Fault.TRANSIENT, 0.05).rate(Fault.THROTTLED, 0.03)
+                        .rate(Fault.LOST_RESPONSE, 0.05).rate(Fault.LATENCY, 0.3).rate(Fault.STALE_LIST, 0.5)
                         .latency(Duration.ofMillis(10))));
     }
 
     private static java.util.function.Supplier<WriteAheadLog> walFor(String scenario, InMemoryWal memory) {
         if (scenario.startsWith("object-wal")) {
-            return () -> ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).flushBytes(32 << 10).build();
+            boolean dataObjects = scenario.startsWith("object-wal-data");
+            return () -> ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).flushBytes(32 << 10)
+                    .dataObjects(dataObjects).build();
         }
         return () -> memory;
     }

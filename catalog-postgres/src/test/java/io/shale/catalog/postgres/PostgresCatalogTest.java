@@ -229,6 +229,49 @@ class PostgresCatalogTest {
         assertThat(values(reader, tp)).hasSize(9).endsWith("next");
     }
 
+    /**
+     * The object WAL committing its own objects as data objects (RFC 0006) goes through the same
+     * AddObject commits: the catalog records the WAL objects, a second writer takes over while the
+     * first holds acknowledged data only in uncommitted WAL objects, and nothing is lost.
+     */
+    @Test
+    void walObjectsCommittedAsDataObjectsShouldRoundTripThroughTheCatalogAndSurviveATakeover() throws Exception {
+        Map<String, Object> hold = Map.of(StoreConfig.UPLOAD_INTERVAL_MS, 3_600_000, StoreConfig.UPLOAD_BYTES, 1L << 30);
+        java.util.function.Supplier<LogStore> open = () -> {
+            LogStore s = LogStore.builder()
+                    .objectStore(io.shale.storage.local.objectstore.LocalDirectoryObjectStore.open(dir.resolve("bucket")))
+                    .wal(io.shale.log.wal.ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5))
+                            .dataObjects(true).build())
+                    .catalog(PostgresCatalog.factory(options)).config(hold).open();
+            toClose.add(s);
+            return s;
+        };
+        TopicPartition tp = TopicPartition.of("t", 0);
+        LogStore first = open.get();
+        first.createTopic("t", 1);
+        for (int i = 0; i < 10; i++) {
+            first.append(tp, List.of(SimpleRecord.of(null, "v" + i))).join();
+        }
+        first.flush();
+        assertThat(count("SELECT count(*) FROM shale_objects WHERE object_key LIKE 'wal/%'")).isPositive();
+        assertThat(count("SELECT count(*) FROM shale_objects WHERE object_key LIKE 'data/%'")).isZero();
+        for (int i = 10; i < 20; i++) {
+            first.append(tp, List.of(SimpleRecord.of(null, "v" + i))).join(); // only in WAL objects
+        }
+        LogStore second = open.get(); // fences the first
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            expected.add("v" + i);
+        }
+        assertThat(values(second, tp)).isEqualTo(expected);
+        second.flush();
+        assertThatThrownBy(first::flush).isInstanceOf(ShaleException.class);
+        first.close();
+        second.close();
+        LogStore third = open.get();
+        assertThat(values(third, tp)).isEqualTo(expected);
+    }
+
     private static java.nio.ByteBuffer idempotentBatch(long producerId, int baseSequence, String... values) {
         io.shale.log.record.RecordBatchBuilder b = new io.shale.log.record.RecordBatchBuilder()
                 .producer(producerId, (short) 0, baseSequence);

@@ -49,6 +49,38 @@ import java.util.zip.CRC32C;
  *
  * <p>Compatibility: a reader rejects (reports unreadable) any version it does not know. A later
  * version may grow the header (headerLength) or add frame kinds; it must keep bytes 0..7.
+ *
+ * <p><b>Version 2</b> (written with {@link ObjectWriteAheadLog.Builder#dataObjects}; see RFC 0006)
+ * makes the object a data object as well, so that the store can commit it to its manifest as a
+ * first-level data object instead of uploading the same bytes again. Each entry is one data block
+ * (its payload, unchanged, no frame header); blocks are grouped by stream id (ascending), in
+ * sequence order within a stream, so one partition's entries are one contiguous byte range.
+ *
+ * <pre>
+ *   0            56                    T              I                          L-32       L
+ *   +------------+---------+-----+-----+--------------+--------------------------+----------+
+ *   | header v2  | block 0 | ... | b n-1 | seq table  | data index (n entries)   | footer   |
+ *   +------------+---------+-----+-----+--------------+--------------------------+----------+
+ *
+ * Header v2 (HEADER_V2_LENGTH = 56 bytes): bytes 0..35 as in version 1 (version = 2,
+ *   headerLength = 56), then
+ *   36  tablePosition  i64  T, where the blocks end and the sequence table starts
+ *   44  indexPosition  i64  I = T + 8n + 4
+ *   52  headerCrc      u32  CRC-32C of bytes 0..51
+ * Sequence table: n x sequence i64, in block order (block i holds the entry with sequence[i]),
+ *   then u32 CRC-32C of the n x 8 bytes.
+ * Data index and footer: exactly a data object's (internal.format.DataObjectFormat) with footer
+ *   version 2 ("blocks need not start at 0 nor end at the index"): per block the stream id, the
+ *   block's CRC-32C, base offset, next offset and max timestamp (parsed from the Kafka batch
+ *   headers; for a payload that is not whole batches: next = base, max timestamp -1), position
+ *   and size.
+ * </pre>
+ *
+ * <p>Replay of a version-2 object verifies header, footer, index and table CRCs, then delivers the
+ * entries in sequence order, verifying each block's CRC, and stops at the first that fails (as for
+ * version 1). A version-1 reader reports a version-2 object unreadable ("unsupported format
+ * version 2"): a store written with data objects must not be opened by a release that predates
+ * them.
  */
 public final class ObjectWalFormat {
     /** "SWAL". */
@@ -56,6 +88,12 @@ public final class ObjectWalFormat {
     /** "SWEN". */
     public static final int TRAILER_MAGIC = 0x5357454E;
     public static final short VERSION = 1;
+    /** The data-object layout (see the class comment). */
+    public static final short VERSION_2 = 2;
+    public static final int HEADER_V2_LENGTH = 56;
+    public static final int HEADER_V2_TABLE_POSITION_OFFSET = 36;
+    public static final int HEADER_V2_INDEX_POSITION_OFFSET = 44;
+    public static final int HEADER_V2_CRC_OFFSET = 52;
 
     public static final int HEADER_LENGTH = 40;
     public static final int HEADER_MAGIC_OFFSET = 0;
@@ -103,6 +141,94 @@ public final class ObjectWalFormat {
         putLong(dst, HEADER_LAST_SEQUENCE_OFFSET, lastSequence);
         putInt(dst, HEADER_ENTRY_COUNT_OFFSET, entryCount);
         putInt(dst, HEADER_CRC_OFFSET, crc(dst, 0, HEADER_CRC_OFFSET));
+    }
+
+    /** Fills {@code dst[0..HEADER_V2_LENGTH)} with a version-2 header, CRC included. */
+    public static void encodeHeaderV2(byte[] dst, long epoch, long firstSequence, long lastSequence, int entryCount,
+            long tablePosition, long indexPosition) {
+        putInt(dst, HEADER_MAGIC_OFFSET, MAGIC);
+        putShort(dst, HEADER_VERSION_OFFSET, VERSION_2);
+        putShort(dst, HEADER_LENGTH_OFFSET, (short) HEADER_V2_LENGTH);
+        putLong(dst, HEADER_EPOCH_OFFSET, epoch);
+        putLong(dst, HEADER_FIRST_SEQUENCE_OFFSET, firstSequence);
+        putLong(dst, HEADER_LAST_SEQUENCE_OFFSET, lastSequence);
+        putInt(dst, HEADER_ENTRY_COUNT_OFFSET, entryCount);
+        putLong(dst, HEADER_V2_TABLE_POSITION_OFFSET, tablePosition);
+        putLong(dst, HEADER_V2_INDEX_POSITION_OFFSET, indexPosition);
+        putInt(dst, HEADER_V2_CRC_OFFSET, crc(dst, 0, HEADER_V2_CRC_OFFSET));
+    }
+
+    /**
+     * The data-object layout (the engine's {@code internal.format.DataObjectFormat}) that version-2
+     * objects end with, repeated here because the public packages do not depend on the engine's;
+     * tests check that the engine's reader accepts what this writes.
+     */
+    static final class DataLayout {
+        static final int VERSION_2 = 2;
+        static final int INDEX_MAGIC = 0x53445849; // "SDXI"
+        static final int INDEX_VERSION = 1;
+        static final int INDEX_HEADER_SIZE = 12;
+        static final int ENTRY_SIZE = 48;
+        static final int ENTRY_PARTITION_ID = 0;
+        static final int ENTRY_CRC = 4;
+        static final int ENTRY_BASE_OFFSET = 8;
+        static final int ENTRY_NEXT_OFFSET = 16;
+        static final int ENTRY_MAX_TIMESTAMP = 24;
+        static final int ENTRY_POSITION = 32;
+        static final int ENTRY_SIZE_FIELD = 40;
+        static final int INDEX_TRAILER_SIZE = 4;
+        static final long FOOTER_MAGIC = 0x5348414c454f424aL; // "SHALEOBJ"
+        static final int FOOTER_SIZE = 32;
+        static final int FOOTER_MAGIC_OFFSET = 0;
+        static final int FOOTER_VERSION_OFFSET = 8;
+        static final int FOOTER_BLOCK_COUNT_OFFSET = 12;
+        static final int FOOTER_INDEX_POSITION_OFFSET = 16;
+        static final int FOOTER_INDEX_LENGTH_OFFSET = 24;
+        static final int FOOTER_CRC_OFFSET = 28;
+        static final int MAX_BLOCKS = 4 * 1024 * 1024;
+
+        private DataLayout() {
+        }
+
+        static int indexLength(int blocks) {
+            return INDEX_HEADER_SIZE + blocks * ENTRY_SIZE + INDEX_TRAILER_SIZE;
+        }
+    }
+
+    /**
+     * The bytes after the blocks of a version-2 object: sequence table, data index and footer.
+     * Every array is indexed by block (the object's block order); {@code sequences[i]} is the
+     * sequence of the entry stored as block {@code i}.
+     */
+    public static ByteBuffer encodeTailV2(long tablePosition, long[] sequences, int[] streams, long[] baseOffsets,
+            long[] nextOffsets, long[] maxTimestamps, long[] positions, int[] sizes, int[] crcs) {
+        int n = sequences.length;
+        int tableLength = n * 8 + 4;
+        int indexLength = DataLayout.indexLength(n);
+        ByteBuffer out = ByteBuffer.allocate(tableLength + indexLength + DataLayout.FOOTER_SIZE);
+        for (int i = 0; i < n; i++) {
+            out.putLong(sequences[i]);
+        }
+        CRC32C c = new CRC32C();
+        c.update(out.array(), 0, n * 8);
+        out.putInt((int) c.getValue());
+        int ix = out.position();
+        out.putInt(DataLayout.INDEX_MAGIC).putShort((short) DataLayout.INDEX_VERSION).putShort((short) 0).putInt(n);
+        for (int i = 0; i < n; i++) {
+            out.putInt(streams[i]).putInt(crcs[i]).putLong(baseOffsets[i]).putLong(nextOffsets[i])
+                    .putLong(maxTimestamps[i]).putLong(positions[i]).putInt(sizes[i]).putInt(0);
+        }
+        c.reset();
+        c.update(out.array(), ix, out.position() - ix);
+        out.putInt((int) c.getValue());
+        int f = out.position();
+        out.putLong(DataLayout.FOOTER_MAGIC).putShort((short) DataLayout.VERSION_2).putShort((short) 0).putInt(n)
+                .putLong(tablePosition + tableLength).putInt(indexLength);
+        c.reset();
+        c.update(out.array(), f, DataLayout.FOOTER_CRC_OFFSET);
+        out.putInt((int) c.getValue());
+        out.flip();
+        return out.asReadOnlyBuffer();
     }
 
     /**
@@ -195,8 +321,12 @@ public final class ObjectWalFormat {
             return unreadable(null, String.format("bad magic 0x%08x at byte 0", magic));
         }
         short version = b.getShort(HEADER_VERSION_OFFSET);
+        if (version == VERSION_2) {
+            return decodeV2(b, expectedEpoch, expectedFirstSequence, visitor);
+        }
         if (version != VERSION) {
-            return unreadable(null, "unsupported format version " + version + " (this reader knows " + VERSION + ")");
+            return unreadable(null, "unsupported format version " + version + " (this reader knows " + VERSION
+                    + " and " + VERSION_2 + ")");
         }
         short headerLength = b.getShort(HEADER_LENGTH_OFFSET);
         if (headerLength != HEADER_LENGTH) {
@@ -299,6 +429,119 @@ public final class ObjectWalFormat {
         }
         Status status = delivered == 0 && count > 0 ? Status.UNREADABLE : Status.DAMAGED;
         return new DecodeResult(status, header, delivered, prev, damage);
+    }
+
+    private static DecodeResult decodeV2(ByteBuffer b, long expectedEpoch, long expectedFirstSequence,
+            FrameVisitor visitor) {
+        int length = b.remaining();
+        if (length < HEADER_V2_LENGTH) {
+            return unreadable(null, "version-2 object of " + length + " bytes is shorter than its " + HEADER_V2_LENGTH
+                    + "-byte header");
+        }
+        short headerLength = b.getShort(HEADER_LENGTH_OFFSET);
+        if (headerLength != HEADER_V2_LENGTH) {
+            return unreadable(null, "header length " + headerLength + " is not " + HEADER_V2_LENGTH + " for version 2");
+        }
+        int storedHeaderCrc = b.getInt(HEADER_V2_CRC_OFFSET);
+        int headerCrc = crc(b, 0, HEADER_V2_CRC_OFFSET);
+        if (storedHeaderCrc != headerCrc) {
+            return unreadable(null, String.format("header CRC mismatch (stored 0x%08x, computed 0x%08x)", storedHeaderCrc, headerCrc));
+        }
+        long epoch = b.getLong(HEADER_EPOCH_OFFSET);
+        long first = b.getLong(HEADER_FIRST_SEQUENCE_OFFSET);
+        long last = b.getLong(HEADER_LAST_SEQUENCE_OFFSET);
+        int count = b.getInt(HEADER_ENTRY_COUNT_OFFSET);
+        long tablePosition = b.getLong(HEADER_V2_TABLE_POSITION_OFFSET);
+        long indexPosition = b.getLong(HEADER_V2_INDEX_POSITION_OFFSET);
+        if (epoch < 0 || first < 0 || last < first || (first >>> EPOCH_SHIFT) != epoch || (last >>> EPOCH_SHIFT) != epoch
+                || count < 0 || count > DataLayout.MAX_BLOCKS || (count > 0 && last - first < count - 1L)
+                || tablePosition < HEADER_V2_LENGTH || tablePosition > length
+                || indexPosition != tablePosition + 8L * count + 4) {
+            return unreadable(null, "inconsistent header: epoch " + epoch + ", sequences " + first + ".." + last
+                    + ", " + count + " entries, table at " + tablePosition + ", index at " + indexPosition);
+        }
+        if ((expectedEpoch >= 0 && epoch != expectedEpoch) || (expectedFirstSequence >= 0 && first != expectedFirstSequence)) {
+            return unreadable(null, "header names epoch " + epoch + " and first sequence " + first
+                    + " but the key names epoch " + expectedEpoch + " and first sequence " + expectedFirstSequence);
+        }
+        Header header = new Header(epoch, first, last, count);
+        long expectedLength = indexPosition + DataLayout.indexLength(count) + DataLayout.FOOTER_SIZE;
+        if (expectedLength != length) {
+            return unreadable(header, "version-2 object has " + length + " bytes but its header implies "
+                    + expectedLength + " (truncated or damaged)");
+        }
+        // footer
+        int f = length - DataLayout.FOOTER_SIZE;
+        if (b.getLong(f + DataLayout.FOOTER_MAGIC_OFFSET) != DataLayout.FOOTER_MAGIC
+                || b.getInt(f + DataLayout.FOOTER_CRC_OFFSET) != crc(b, f, DataLayout.FOOTER_CRC_OFFSET)
+                || b.getShort(f + DataLayout.FOOTER_VERSION_OFFSET) != DataLayout.VERSION_2
+                || b.getInt(f + DataLayout.FOOTER_BLOCK_COUNT_OFFSET) != count
+                || b.getLong(f + DataLayout.FOOTER_INDEX_POSITION_OFFSET) != indexPosition) {
+            return unreadable(header, "no valid data footer at byte " + f);
+        }
+        int ix = (int) indexPosition;
+        int indexLength = DataLayout.indexLength(count);
+        if (b.getInt(ix) != DataLayout.INDEX_MAGIC || b.getInt(ix + 8) != count
+                || b.getInt(ix + indexLength - DataLayout.INDEX_TRAILER_SIZE)
+                        != crc(b, ix, indexLength - DataLayout.INDEX_TRAILER_SIZE)) {
+            return unreadable(header, "data index at byte " + ix + " fails its checks");
+        }
+        int t = (int) tablePosition;
+        if (b.getInt(t + 8 * count) != crc(b, t, 8 * count)) {
+            return unreadable(header, "sequence table at byte " + t + " fails its CRC");
+        }
+        // Blocks, checked for place; delivery order is sequence order.
+        long[] seqs = new long[count];
+        Integer[] order = new Integer[count];
+        long prevEnd = HEADER_V2_LENGTH;
+        for (int i = 0; i < count; i++) {
+            int e = ix + DataLayout.INDEX_HEADER_SIZE + i * DataLayout.ENTRY_SIZE;
+            long pos = b.getLong(e + DataLayout.ENTRY_POSITION);
+            int size = b.getInt(e + DataLayout.ENTRY_SIZE_FIELD);
+            if (pos < prevEnd || size < 0 || size > MAX_PAYLOAD_LENGTH || pos + size > tablePosition
+                    || b.getInt(e + DataLayout.ENTRY_PARTITION_ID) < 0) {
+                return unreadable(header, "index entry " + i + " (position " + pos + ", " + size
+                        + " bytes) is outside the blocks or overlaps another");
+            }
+            prevEnd = pos + size;
+            seqs[i] = b.getLong(t + 8 * i);
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (x, y) -> Long.compare(seqs[x], seqs[y]));
+        CRC32C crc = new CRC32C();
+        int delivered = 0;
+        long prev = -1;
+        String damage = null;
+        for (int k = 0; k < count; k++) {
+            int i = order[k];
+            int e = ix + DataLayout.INDEX_HEADER_SIZE + i * DataLayout.ENTRY_SIZE;
+            int pos = (int) b.getLong(e + DataLayout.ENTRY_POSITION);
+            int size = b.getInt(e + DataLayout.ENTRY_SIZE_FIELD);
+            long seq = seqs[i];
+            if (seq < first || seq > last || seq <= prev || (k == 0 && seq != first)) {
+                damage = "entry " + k + " (block " + i + ") has sequence " + seq + " outside the header's range "
+                        + first + ".." + last + " or repeated";
+                break;
+            }
+            crc.reset();
+            crc.update(b.duplicate().limit(pos + size).position(pos));
+            if ((int) crc.getValue() != b.getInt(e + DataLayout.ENTRY_CRC)) {
+                damage = "block " + i + " at byte " + pos + " fails its CRC";
+                break;
+            }
+            visitor.onFrame(seq, b.getInt(e + DataLayout.ENTRY_PARTITION_ID),
+                    b.getLong(e + DataLayout.ENTRY_BASE_OFFSET), b.slice(pos, size).asReadOnlyBuffer());
+            delivered++;
+            prev = seq;
+        }
+        if (damage == null && count > 0 && prev != last) {
+            damage = "last entry has sequence " + prev + " but the header says " + last;
+        }
+        if (damage == null) {
+            return new DecodeResult(Status.COMPLETE, header, delivered, prev, null);
+        }
+        return new DecodeResult(delivered == 0 && count > 0 ? Status.UNREADABLE : Status.DAMAGED, header, delivered,
+                prev, damage);
     }
 
     private static DecodeResult unreadable(Header header, String why) {

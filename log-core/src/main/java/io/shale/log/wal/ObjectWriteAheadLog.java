@@ -159,6 +159,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     private final boolean skipUnreadableObjects;
     private final ChunkPool pool;
     private final String tokenPrefix;
+    private final boolean dataObjects;
 
     // ---- bound by open()
     private volatile boolean opened;
@@ -235,6 +236,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         this.listPageSize = b.listPageSize;
         this.skipUnreadableObjects = b.skipUnreadableObjects;
         this.givenExecutor = b.executor;
+        this.dataObjects = b.dataObjects;
         int chunk = b.chunkBytes > 0 ? b.chunkBytes : defaultChunkBytes(b.flushBytes);
         long retain = Math.min(b.maxBufferedBytes, (b.maxInFlightPuts + 2L) * Math.max(b.flushBytes, chunk));
         this.pool = new ChunkPool(chunk, (int) Math.min(Integer.MAX_VALUE, retain / chunk + 1));
@@ -361,6 +363,14 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                     keys = listAll();
                 } finally {
                     lock.lock();
+                }
+                // Objects the store's manifest references are the store's: everything of theirs it
+                // still needs is committed (WalDataObjectSink), so they are not replayed.
+                int before = keys.size();
+                keys.removeIf(k -> isCommittedDataObject(k.key()));
+                if (keys.size() < before) {
+                    LOG.info("{}: {} objects are committed data objects of the store and are not replayed", describe(),
+                            before - keys.size());
                 }
                 replayKeys = keys;
             }
@@ -528,8 +538,12 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 obj = startObject(seq);
             }
             int chunksBefore = obj.buffer.chunkCount();
-            ObjectWalFormat.encodeFrameHeader(frameHeader, crc, seq, streamId, entry.baseOffset(), payload);
-            obj.buffer.write(frameHeader, 0, frameHeader.length);
+            if (obj.blocks != null) {
+                obj.blocks.add(seq, streamId, entry.baseOffset(), obj.buffer.size(), payload, crc);
+            } else {
+                ObjectWalFormat.encodeFrameHeader(frameHeader, crc, seq, streamId, entry.baseOffset(), payload);
+                obj.buffer.write(frameHeader, 0, frameHeader.length);
+            }
             obj.buffer.write(payload, payload.position(), length);
             account(obj, chunksBefore);
             obj.entries.add(entry);
@@ -617,7 +631,11 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     private PendingObject startObject(long firstSeq) {
         WalObjectKey key = WalObjectKey.of(prefix, epoch, firstSeq);
         PendingObject obj = new PendingObject(key.key(), firstSeq, tokenPrefix + (objectsCreated++), new ChunkedBuffer(pool));
-        obj.buffer.write(new byte[ObjectWalFormat.HEADER_LENGTH], 0, ObjectWalFormat.HEADER_LENGTH);
+        if (!dataObjects) {
+            obj.buffer.write(new byte[ObjectWalFormat.HEADER_LENGTH], 0, ObjectWalFormat.HEADER_LENGTH);
+        } else {
+            obj.blocks = new BlockTable();
+        }
         account(obj, 0);
         current = obj;
         try {
@@ -660,6 +678,15 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             obj.timer = null;
         }
         int count = obj.entries.size();
+        if (obj.blocks != null) {
+            sealDataObject(obj);
+            lastObjectBytes = obj.size;
+            lastObjectEntries = count;
+            live.add(obj);
+            awaitingPut.addLast(obj);
+            dispatchPuts();
+            return;
+        }
         byte[] header = new byte[ObjectWalFormat.HEADER_LENGTH];
         ObjectWalFormat.encodeHeader(header, epoch, obj.firstSeq, obj.lastSeq, count);
         obj.buffer.overwrite(0, header);
@@ -677,6 +704,86 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         live.add(obj);
         awaitingPut.addLast(obj);
         dispatchPuts();
+    }
+
+    /**
+     * Under lock: lays out a version-2 object: header, the entries' payloads grouped by stream id
+     * (views of the buffer, adjacent ones merged), sequence table, data index, footer.
+     */
+    private void sealDataObject(PendingObject obj) {
+        BlockTable t = obj.blocks;
+        int n = t.count;
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        // Stable: a stream's entries stay in sequence (= offset) order.
+        java.util.Arrays.sort(order, (x, y) -> Integer.compare(t.streams[x], t.streams[y]));
+        List<ByteBuffer> chunks = obj.buffer.views();
+        int chunkSize = pool.chunkSize();
+        List<ByteBuffer> views = new ArrayList<>();
+        views.add(null); // the header, below
+        int[] streams = new int[n];
+        long[] bases = new long[n];
+        long[] sequences = new long[n];
+        long[] positions = new long[n];
+        int[] sizes = new int[n];
+        int[] crcs = new int[n];
+        long[] nexts = new long[n];
+        long[] maxTs = new long[n];
+        List<WalEntry> entries = new ArrayList<>(n);
+        long position = ObjectWalFormat.HEADER_V2_LENGTH;
+        int runChunk = -1;
+        int runStart = 0;
+        int runEnd = 0;
+        for (int k = 0; k < n; k++) {
+            int i = order[k];
+            long off = t.bufferOffsets[i];
+            int len = t.lengths[i];
+            sequences[k] = t.sequences[i];
+            positions[k] = position;
+            sizes[k] = len;
+            crcs[k] = t.crcs[i];
+            nexts[k] = t.nextOffsets[i];
+            maxTs[k] = t.maxTimestamps[i];
+            entries.add(obj.entries.get(i));
+            streams[k] = t.streams[i];
+            bases[k] = t.baseOffsets[i];
+            position += len;
+            while (len > 0) {
+                int c = (int) (off / chunkSize);
+                int start = (int) (off % chunkSize);
+                int piece = Math.min(len, chunkSize - start);
+                if (c == runChunk && start == runEnd) {
+                    runEnd += piece;
+                } else {
+                    if (runChunk >= 0) {
+                        views.add(chunks.get(runChunk).duplicate().limit(runEnd).position(runStart).slice());
+                    }
+                    runChunk = c;
+                    runStart = start;
+                    runEnd = start + piece;
+                }
+                off += piece;
+                len -= piece;
+            }
+        }
+        if (runChunk >= 0) {
+            views.add(chunks.get(runChunk).duplicate().limit(runEnd).position(runStart).slice());
+        }
+        long tablePosition = position;
+        ByteBuffer tail = ObjectWalFormat.encodeTailV2(tablePosition, sequences, streams, bases, nexts, maxTs, positions,
+                sizes, crcs);
+        long indexPosition = tablePosition + 8L * n + 4;
+        byte[] header = new byte[ObjectWalFormat.HEADER_V2_LENGTH];
+        ObjectWalFormat.encodeHeaderV2(header, epoch, obj.firstSeq, obj.lastSeq, n, tablePosition, indexPosition);
+        views.set(0, ByteBuffer.wrap(header).asReadOnlyBuffer());
+        views.add(tail);
+        obj.views = views;
+        obj.size = tablePosition + tail.remaining();
+        obj.dataObject = new WalDataObject(obj.key, obj.size, indexPosition, List.copyOf(entries), positions, sizes,
+                crcs, nexts, maxTs);
+        obj.blocks = null;
     }
 
     /** Under lock: starts PUTs while slots are free. */
@@ -706,7 +813,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         knownLastSequence.put(obj.key, obj.lastSeq); // from now on it may exist
         CompletableFuture<Boolean> put;
         try {
-            put = Objects.requireNonNull(store.putIfAbsent(obj.key, Payload.of(obj.buffer.views()), obj.token),
+            Payload payload = obj.views != null ? Payload.of(obj.views) : Payload.of(obj.buffer.views());
+            put = Objects.requireNonNull(store.putIfAbsent(obj.key, payload, obj.token),
                     "putIfAbsent returned null");
         } catch (RuntimeException e) {
             put = CompletableFuture.failedFuture(e);
@@ -827,6 +935,13 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             return;
         }
         List<WalEntry> entries = obj.entries;
+        if (error == null && obj.dataObject != null && context instanceof WalDataObjectSink sink) {
+            try {
+                sink.onDataObject(obj.dataObject);
+            } catch (RuntimeException sinkError) {
+                LOG.error("{}: the data-object sink threw for {}", describe(), obj.key, sinkError);
+            }
+        }
         for (WalEntry e : entries) {
             try {
                 if (error == null) {
@@ -921,6 +1036,20 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             if ((sequence >>> EPOCH_SHIFT) == epoch) {
                 maxOwnEpochSequence = Math.max(maxOwnEpochSequence, sequence);
             }
+        }
+    }
+
+    /** Whether the store's manifest references {@code key} (then the WAL neither replays nor deletes it). */
+    private boolean isCommittedDataObject(String key) {
+        return context instanceof WalDataObjectSink sink && sink.isCommittedDataObject(key);
+    }
+
+    /** The store took {@code key} over: it no longer counts as this WAL's. */
+    private void handOver(String key) {
+        knownLastSequence.remove(key);
+        Long size = liveObjectBytes.remove(key);
+        if (size != null) {
+            liveBytes.addAndGet(-size);
         }
     }
 
@@ -1113,6 +1242,15 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 }
             }
             boolean allBounded = deletable.size() == c.size();
+            // Committed data objects belong to the store's manifest: never deleted here. Decided
+            // after the bounds (a referenced object is as "done" as a deleted one for the WAL).
+            deletable.removeIf(key -> {
+                if (isCommittedDataObject(key)) {
+                    handOver(key);
+                    return true;
+                }
+                return false;
+            });
             if (deletable.isEmpty()) {
                 markClean(floor, allBounded);
                 return CompletableFuture.<Void>completedFuture(null);
@@ -1237,6 +1375,12 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         ScheduledFuture<?> timer;
         boolean flushWhenSealable;
         volatile Instant putStart;
+        /** Data-object layout: the blocks while the object is open (null once sealed, or for version 1). */
+        BlockTable blocks;
+        /** Data-object layout: the object's bytes once sealed. */
+        List<ByteBuffer> views;
+        /** Data-object layout: what the sink gets once the object is durable. */
+        WalDataObject dataObject;
 
         PendingObject(String key, long firstSeq, String token, ChunkedBuffer buffer) {
             this.key = key;
@@ -1244,6 +1388,73 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             this.token = token;
             this.buffer = buffer;
             this.lastSeq = firstSeq;
+        }
+    }
+
+    /** The entries of an open version-2 object: primitive arrays, no object per append. */
+    private static final class BlockTable {
+        int count;
+        long[] sequences = new long[64];
+        int[] streams = new int[64];
+        long[] baseOffsets = new long[64];
+        long[] bufferOffsets = new long[64];
+        int[] lengths = new int[64];
+        int[] crcs = new int[64];
+        long[] nextOffsets = new long[64];
+        long[] maxTimestamps = new long[64];
+
+        /** Records one entry (CRC of the payload, computed with {@code crc}; offsets parsed from its batch headers). */
+        void add(long seq, int stream, long baseOffset, long bufferOffset, ByteBuffer payload, CRC32C crc) {
+            if (count == sequences.length) {
+                int m = count * 2;
+                sequences = java.util.Arrays.copyOf(sequences, m);
+                streams = java.util.Arrays.copyOf(streams, m);
+                baseOffsets = java.util.Arrays.copyOf(baseOffsets, m);
+                bufferOffsets = java.util.Arrays.copyOf(bufferOffsets, m);
+                lengths = java.util.Arrays.copyOf(lengths, m);
+                crcs = java.util.Arrays.copyOf(crcs, m);
+                nextOffsets = java.util.Arrays.copyOf(nextOffsets, m);
+                maxTimestamps = java.util.Arrays.copyOf(maxTimestamps, m);
+            }
+            int i = count++;
+            int length = payload.remaining();
+            sequences[i] = seq;
+            streams[i] = stream;
+            baseOffsets[i] = baseOffset;
+            bufferOffsets[i] = bufferOffset;
+            lengths[i] = length;
+            crc.reset();
+            if (payload.hasArray()) {
+                crc.update(payload.array(), payload.arrayOffset() + payload.position(), length);
+            } else {
+                crc.update(payload.duplicate());
+            }
+            crcs[i] = (int) crc.getValue();
+            // Whole Kafka v2 batches (the engine's entries): next offset and max timestamp for the
+            // data index. Anything else: next = base, max timestamp -1 (never committed as data).
+            long next = baseOffset;
+            long maxTs = Long.MIN_VALUE;
+            int pos = payload.position();
+            int end = payload.limit();
+            boolean whole = length > 0;
+            while (pos < end) {
+                if (end - pos < io.shale.log.record.RecordBatchLayout.HEADER_SIZE) {
+                    whole = false;
+                    break;
+                }
+                int size = payload.getInt(pos + io.shale.log.record.RecordBatchLayout.LENGTH_OFFSET)
+                        + io.shale.log.record.RecordBatchLayout.LOG_OVERHEAD;
+                if (size < io.shale.log.record.RecordBatchLayout.HEADER_SIZE || size > end - pos) {
+                    whole = false;
+                    break;
+                }
+                next = payload.getLong(pos + io.shale.log.record.RecordBatchLayout.BASE_OFFSET_OFFSET)
+                        + payload.getInt(pos + io.shale.log.record.RecordBatchLayout.LAST_OFFSET_DELTA_OFFSET) + 1;
+                maxTs = Math.max(maxTs, payload.getLong(pos + io.shale.log.record.RecordBatchLayout.MAX_TIMESTAMP_OFFSET));
+                pos += size;
+            }
+            nextOffsets[i] = whole ? next : baseOffset;
+            maxTimestamps[i] = whole ? maxTs : -1;
         }
     }
 
@@ -1338,6 +1549,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         private boolean skipUnreadableObjects;
         private int chunkBytes;
         private Executor executor;
+        private boolean dataObjects;
 
         private Builder() {
         }
@@ -1432,6 +1644,22 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
          *
          * @throws ShaleException {@code INVALID_ARGUMENT} naming the first bad setting
          */
+        /**
+         * Writes objects in the data-object layout (format version 2, see {@link ObjectWalFormat}) so
+         * that the store commits them to its manifest as first-level data objects instead of
+         * uploading the same bytes again: each appended byte is PUT to the object store once before
+         * compaction, and a store's PUTs per GiB fall to about {@code 1 GiB / flushBytes} plus its
+         * manifest commits. Needs a store that implements {@link WalDataObjectSink} (Shale's engine
+         * does; with any other context the objects are an ordinary WAL). Objects of either format
+         * are replayed whatever this setting, so it can be switched on or off between opens; a
+         * release that predates version 2 cannot replay (nor read through the manifest) objects
+         * written with it. Default: false.
+         */
+        public Builder dataObjects(boolean dataObjects) {
+            this.dataObjects = dataObjects;
+            return this;
+        }
+
         public ObjectWriteAheadLog build() {
             validatePrefix(keyPrefix);
             long intervalMs = flushInterval.toMillis();

@@ -48,6 +48,19 @@ class CrashConsistencyTest {
         assertThat(stats.acknowledgedAppends).isPositive();
     }
 
+    /** SIGKILLed children with data only in object-WAL objects the store commits as data objects. */
+    @Test
+    @Timeout(600)
+    void acknowledgedAppendsShouldSurviveSigkillsWithTheObjectWalWritingDataObjects(@TempDir Path dir) throws Exception {
+        int cycles = Integer.getInteger("shale.crash.objectWalCycles", 6);
+        CrashHarness.Stats stats = new CrashHarness(CrashHarness.Settings.of(dir.resolve("store"), seed(), cycles)
+                .withObjectWalDataObjects(), System.out::println).run();
+        System.out.println("object-WAL (data objects) crash run finished: " + stats);
+        assertThat(stats.cycles).isEqualTo(cycles);
+        assertThat(stats.acknowledgedAppends).isPositive();
+        assertThat(stats.verifications).isPositive();
+    }
+
     @Test
     @Tag("slow")
     @Timeout(value = 7, unit = java.util.concurrent.TimeUnit.DAYS)

@@ -55,6 +55,12 @@ public final class CrashHarness {
             return new Settings(dir, seed, cycles, 3, 8, 200, 0.5, 1_500, 20_000, "file");
         }
 
+        /** The same with the object WAL writing data objects (RFC 0006). */
+        public Settings withObjectWalDataObjects() {
+            return new Settings(dir, seed, cycles, producers, partitions, maxValue, verifyShare, maxKillDelayMs,
+                    keepRecords, "object-data");
+        }
+
         /** The same with the object WAL (in the bucket) instead of the file WAL. */
         public Settings withObjectWal() {
             return new Settings(dir, seed, cycles, producers, partitions, maxValue, verifyShare, maxKillDelayMs,

@@ -36,13 +36,15 @@ public final class CrashLog {
     }
 
     /**
-     * As {@link #openStore(Path)}, with the WAL named: {@code file} (the file WAL in {@code wal/}) or
-     * {@code object} (the object WAL, in the same bucket as the data).
+     * As {@link #openStore(Path)}, with the WAL named: {@code file} (the file WAL in {@code wal/}),
+     * {@code object} (the object WAL, in the same bucket as the data) or {@code object-data} (the
+     * object WAL writing data objects the store commits, RFC 0006).
      */
     public static LogStore openStore(Path dir, String walKind, Map<String, ?> overrides) {
         LocalDirectoryObjectStore objects = LocalDirectoryObjectStore.open(dir.resolve(LocalStorage.OBJECTS_DIR));
-        WriteAheadLog wal = walKind.equals("object")
-                ? ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).flushBytes(64 << 10).build()
+        WriteAheadLog wal = walKind.startsWith("object")
+                ? ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).flushBytes(64 << 10)
+                        .dataObjects(walKind.equals("object-data")).build()
                 : FileWriteAheadLog.builder(dir.resolve(LocalStorage.WAL_DIR))
                         .segmentBytes(64 << 10)
                         .maxGroupBytes(64 << 10)

@@ -59,6 +59,15 @@ class TwoWriterFencingTest {
         run("object", bucket.toString(), () -> LocalDirectoryObjectStore.open(bucket), true);
     }
 
+    /** The object WAL writing data objects the store commits (RFC 0006): the older writer holds uncommitted ones. */
+    @Test
+    @Timeout(180)
+    void olderWriterWithTheObjectWalWritingDataObjectsShouldBeFencedAndNoAcknowledgedAppendOfEitherLost()
+            throws Exception {
+        Path bucket = dir.resolve("objects");
+        run("object-data", bucket.toString(), () -> LocalDirectoryObjectStore.open(bucket), true);
+    }
+
     /** Over S3 (in-process S3Proxy, object WAL); slow: about 45 s. */
     @Test
     @Tag("slow")

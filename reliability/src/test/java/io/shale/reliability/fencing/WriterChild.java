@@ -69,7 +69,8 @@ public final class WriterChild {
         }
         WriteAheadLog wal = walKind.equals("file")
                 ? FileWriteAheadLog.builder(walDir).segmentBytes(64 << 10).spareSegments(1).build()
-                : ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).flushBytes(64 << 10).build();
+                : ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).flushBytes(64 << 10)
+                        .dataObjects(walKind.equals("object-data")).build();
         LogStore store = LogStore.builder().objectStore(objects).wal(wal)
                 .config(StoreConfig.of(Stores.busy()).with(StoreConfig.OBJECT_STORE_RETRY_DEADLINE_MS, 10_000)
                         .with(StoreConfig.WRITER_LEASE_MS, LEASE_MS))

@@ -205,12 +205,22 @@ class WalReplayFuzzTest {
 
     @Test
     void objectWalReplayOfADamagedObjectShouldDeliverOnlyWrittenEntriesOrReportTheKey() throws Exception {
+        fuzzObjectWal(false, 20);
+    }
+
+    /** The same for format version 2 (the data-object layout, RFC 0006); CRCs are not repaired. */
+    @Test
+    void objectWalReplayOfADamagedVersion2ObjectShouldDeliverOnlyWrittenEntriesOrReportTheKey() throws Exception {
+        fuzzObjectWal(true, 30);
+    }
+
+    private static void fuzzObjectWal(boolean dataObjects, long seedOffset) throws Exception {
         InMemoryObjectStore store = new InMemoryObjectStore();
         Map<Long, Entry> written = new HashMap<>();
-        SplittableRandom r = new SplittableRandom(Fuzz.SEED + 20);
+        SplittableRandom r = new SplittableRandom(Fuzz.SEED + seedOffset);
         try (SimpleWalContext ctx = new SimpleWalContext(3, store)) {
             ObjectWriteAheadLog wal = ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(2))
-                    .flushBytes(4096).build();
+                    .flushBytes(4096).dataObjects(dataObjects).build();
             wal.open(ctx);
             wal.replay((s, i, o, p) -> {
             });
@@ -233,17 +243,17 @@ class WalReplayFuzzTest {
         keys.forEach(k -> originals.put(k, store.bytes(k)));
 
         Map<String, Integer> outcomes = new HashMap<>();
-        SplittableRandom cases = new SplittableRandom(Fuzz.SEED + 21);
+        SplittableRandom cases = new SplittableRandom(Fuzz.SEED + seedOffset + 1);
         for (int c = 0; c < WAL_CASES * 4; c++) {
             long caseSeed = cases.nextLong();
             SplittableRandom cr = new SplittableRandom(caseSeed);
             originals.forEach(store::corrupt);
             String victim = keys.get(cr.nextInt(keys.size()));
             Fuzz.Input in = Fuzz.mutate(originals.get(victim), cr);
-            boolean repaired = cr.nextInt(3) == 0 && in.bytes().length >= ObjectWalFormatLimits.MIN;
+            boolean repaired = !dataObjects && cr.nextInt(3) == 0 && in.bytes().length >= ObjectWalFormatLimits.MIN;
             byte[] damaged = repaired ? DecoderFuzzTest.fixWalObjectCrcs(in.bytes().clone()) : in.bytes();
             store.corrupt(victim, damaged);
-            String what = "object WAL case seed " + caseSeed + " (" + victim + ": " + in.how()
+            String what = "object WAL (format " + (dataObjects ? 2 : 1) + ") case seed " + caseSeed + " (" + victim + ": " + in.how()
                     + (repaired ? ", CRCs repaired" : "") + ")";
             List<Entry> got = new ArrayList<>();
             try (SimpleWalContext ctx = new SimpleWalContext(4, store)) {
@@ -271,7 +281,8 @@ class WalReplayFuzzTest {
                 }
             }
         }
-        System.out.println("fuzz object-WAL replay: " + WAL_CASES * 4 + " damaged stores, " + outcomes);
+        System.out.println("fuzz object-WAL replay (format " + (dataObjects ? 2 : 1) + "): " + WAL_CASES * 4
+                + " damaged stores, " + outcomes);
         assertThat(outcomes.getOrDefault("CORRUPT_STORAGE naming the key", 0)).isPositive();
     }
 

@@ -105,11 +105,16 @@ final class StoreSimulation {
         }
     }
 
+    /** With the object WAL: whether it writes data objects the store commits (RFC 0006). */
+    private final boolean walDataObjects;
+
     private StoreSimulation(long seed) {
         this.seed = seed;
         this.sim = new Sim(seed);
         this.setup = new Random(seed);
         this.localWal = setup.nextBoolean();
+        // Drawn apart from `setup`, so that every seed's other choices stay what they were.
+        this.walDataObjects = new Random(seed ^ 0x5EED_DA7A_0B1EL).nextBoolean();
         this.faults = new SimFaults(sim, setup, localWal);
         this.leaseMs = 1_000 + setup.nextInt(9_000);
         this.settings = settings(setup, leaseMs);
@@ -188,7 +193,7 @@ final class StoreSimulation {
     }
 
     private String world() {
-        return (localWal ? "local WAL" : "object WAL") + ", lease " + leaseMs + " ms, faults {" + faults + "}, settings "
+        return (localWal ? "local WAL" : walDataObjects ? "object WAL (data objects)" : "object WAL") + ", lease " + leaseMs + " ms, faults {" + faults + "}, settings "
                 + settings;
     }
 
@@ -716,6 +721,7 @@ final class StoreSimulation {
                 .closeTimeout(Duration.ofMillis(1_000 + r.nextInt(10_000)))
                 .replayParallelism(1 + r.nextInt(4))
                 .listPageSize(r.nextBoolean() ? 1_000 : 1 + r.nextInt(5))
+                .dataObjects(walDataObjects)
                 .executor(node.track(new SimExecutors.SimExecutor(sim, node, node.name + "/object-wal", Sim.Kind.WORLD, false)))
                 .build();
     }

@@ -25,6 +25,12 @@ final class CachedBatch implements WalEntry {
     long maxTimestamp;
     long logAppendTime;
     long walSequence = -1;
+    /**
+     * The object-WAL data object holding this batch as block {@link #walBlock} (set under the
+     * partition lock before the batch becomes durable), or null: then an upload copies it.
+     */
+    io.shale.log.wal.WalDataObject walObject;
+    int walBlock = -1;
     /** {@code System.nanoTime()} when the append call began, for the append latency metric (0 without metrics). */
     long appendStartNanos;
     CompletableFuture<AppendResult> future;
@@ -67,6 +73,14 @@ final class CachedBatch implements WalEntry {
      */
     ByteBuffer internalView() {
         return data.duplicate().clear();
+    }
+
+    /** WAL thread, before {@link #onDurable}: the batch is block {@code block} of {@code object}. */
+    void locate(io.shale.log.wal.WalDataObject object, int block) {
+        synchronized (log) {
+            walObject = object;
+            walBlock = block;
+        }
     }
 
     // ------------------------------------------------------------------ WalEntry

@@ -233,6 +233,7 @@ final class Maintenance {
                 synchronized (engine.catalog.lock()) {
                     engine.catalog.commit(List.of(new ManifestOp.ObjectsDeleted(deleted)), StoreCalls.newToken());
                 }
+                engine.committedWalObjects.removeAll(deleted);
             }
         }
         log.debug("deleted {} unreferenced objects", due.size());

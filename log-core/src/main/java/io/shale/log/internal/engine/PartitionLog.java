@@ -661,8 +661,9 @@ final class PartitionLog {
             // Only acknowledged batches (below the high watermark): readers of the object store must
             // never see what this writer's own readers cannot (a durable batch may wait for an
             // earlier one, or for the writer lease).
-            if (!b.durable || b.nextOffset > highWatermark || b.baseOffset != next
+            if (!b.durable || b.nextOffset > highWatermark || b.baseOffset != next || b.walObject != null
                     || (bytes > 0 && bytes + b.sizeInBytes() > maxBytes)) {
+                // (a batch held by an object-WAL data object is committed with that object instead)
                 break;
             }
             out.add(b);
@@ -670,6 +671,38 @@ final class PartitionLog {
             next = b.nextOffset;
         }
         collectedEnd = next;
+        return next;
+    }
+
+    /**
+     * The uploader commits an object-WAL data object: {@code entries} are this partition's blocks
+     * of it, in block order. They are ready if the live ones (not rolled back) are acknowledged and
+     * continue exactly where collection stands; then, if {@code take}, they are marked collected
+     * and added to {@code out}. Returns the end after them (the collected end if none is live), or
+     * -1 if not ready; {@code Long.MIN_VALUE} if the partition was deleted (nothing to commit).
+     */
+    synchronized long collectWalObject(List<CachedBatch> entries, boolean take, List<CachedBatch> out) {
+        if (deleted) {
+            return Long.MIN_VALUE;
+        }
+        long next = collectedEnd;
+        for (CachedBatch b : entries) {
+            if (b.dead) {
+                continue;
+            }
+            if (!b.durable || b.baseOffset != next || b.nextOffset > highWatermark) {
+                return -1;
+            }
+            next = b.nextOffset;
+        }
+        if (take) {
+            for (CachedBatch b : entries) {
+                if (!b.dead) {
+                    out.add(b);
+                }
+            }
+            collectedEnd = next;
+        }
         return next;
     }
 

@@ -127,6 +127,14 @@ public final class StoreEngine implements LogStore {
     private final ConcurrentHashMap<String, TopicHandle> topics = new ConcurrentHashMap<>();
     final ConcurrentHashMap<Integer, PartitionLog> partitionsById = new ConcurrentHashMap<>();
     final ConcurrentLinkedQueue<PartitionLog> dirty = new ConcurrentLinkedQueue<>();
+    /**
+     * Object-WAL objects in the data-object layout that are durable and not yet committed, by key
+     * (= sequence order): the uploader commits them as data objects (see {@link Uploader}).
+     */
+    final java.util.concurrent.ConcurrentSkipListMap<String, io.shale.log.wal.WalDataObject> walDataObjects =
+            new java.util.concurrent.ConcurrentSkipListMap<>();
+    /** Keys of object-WAL objects the manifest references: the WAL's no longer (WalDataObjectSink). */
+    final java.util.Set<String> committedWalObjects = ConcurrentHashMap.newKeySet();
 
     final EngineRuntime runtime;
     final ScheduledExecutorService scheduler;
@@ -289,6 +297,14 @@ public final class StoreEngine implements LogStore {
         synchronized (catalog.lock()) {
             for (TopicMeta t : catalog.state().topics().values()) {
                 addTopic(t);
+            }
+            // Objects the manifest references that no uploader or compactor wrote (their keys do not
+            // start with "data/") are object-WAL objects committed as data: the WAL must neither
+            // replay nor delete them (WalDataObjectSink).
+            for (String key : catalog.state().objects().keySet()) {
+                if (!key.startsWith("data/")) {
+                    committedWalObjects.add(key);
+                }
             }
         }
         if (!readOnly) {
@@ -1427,7 +1443,26 @@ public final class StoreEngine implements LogStore {
         }
     }
 
-    private final class EngineWalContext implements WalContext {
+    private final class EngineWalContext implements WalContext, io.shale.log.wal.WalDataObjectSink {
+        @Override
+        public void onDataObject(io.shale.log.wal.WalDataObject object) {
+            boolean any = false;
+            for (int i = 0; i < object.blockCount(); i++) {
+                if (object.entry(i) instanceof CachedBatch b) {
+                    b.locate(object, i);
+                    any = true;
+                }
+            }
+            if (any) {
+                walDataObjects.put(object.key(), object);
+            }
+        }
+
+        @Override
+        public boolean isCommittedDataObject(String key) {
+            return committedWalObjects.contains(key);
+        }
+
         @Override
         public long writerEpoch() {
             long epoch = catalog.writerEpoch();

@@ -79,13 +79,15 @@ final class Uploader {
     final AtomicLong bytesUploaded = new AtomicLong();
     final AtomicLong commitFailures = new AtomicLong();
     final AtomicLong abandoned = new AtomicLong();
+    /** Object-WAL objects committed as data objects (no upload). */
+    final AtomicLong walObjectsCommitted = new AtomicLong();
 
     private record Collected(PartitionLog log, List<CachedBatch> batches, long end) {
     }
 
     /** One object: being written, then waiting for its turn to commit. */
     private record Upload(String key, ObjectMeta object, List<RangeRef> ranges, List<Collected> parts, long bytes,
-            CompletableFuture<Void> put, AtomicInteger passes) {
+            CompletableFuture<Void> put, AtomicInteger passes, io.shale.log.wal.WalDataObject wal) {
     }
 
     /** Uploads committed together in one manifest delta. */
@@ -361,6 +363,7 @@ final class Uploader {
 
     /** Starts uploads while the pipeline has room and (forced, or) enough bytes wait. */
     private void startUploads(boolean force) {
+        startWalObjects(force);
         while (pipeline.size() < maxInFlight && !engine.isFenced()) {
             if (!force && uncollectedBytes() < engine.config.uploadBytes()) {
                 return;
@@ -424,13 +427,107 @@ final class Uploader {
         } catch (RuntimeException e) {
             put = CompletableFuture.failedFuture(e);
         }
-        Upload u = new Upload(key, object, Ranges.fromBlocks(object, w.blocks()), parts, used, put, passes);
+        Upload u = new Upload(key, object, Ranges.fromBlocks(object, w.blocks()), parts, used, put, passes, null);
         pipeline.add(u);
         pipelineBytes += used;
         uploads.incrementAndGet();
         bytesUploaded.addAndGet(w.objectSize());
         put.whenComplete((v, e) -> trigger(false)); // wake the committer
         return u;
+    }
+
+    /**
+     * Object-WAL data objects (RFC 0006): commits the object WAL's durable objects themselves as
+     * data objects, so their bytes are not uploaded again. Taken in key (= sequence) order, each
+     * once it is ready (every live batch in it acknowledged and next in its partition; see
+     * {@link PartitionLog#collectWalObject}), stopping at the first that is not, so that a
+     * partition's runs are committed in offset order. Each becomes a pipeline entry whose "PUT" is
+     * already done; {@link #commitReady} commits it, with everything ready, in one manifest delta.
+     * Taken only when at least {@code upload.bytes} wait (or forced: interval, flush, close), so
+     * manifest commits stay few. An object none of whose batches is live any more is dropped: the
+     * manifest never references it and the WAL's trim deletes it.
+     */
+    private void startWalObjects(boolean force) {
+        if (engine.walDataObjects.isEmpty() || engine.isFenced()) {
+            return;
+        }
+        if (!force) {
+            long waiting = 0;
+            for (io.shale.log.wal.WalDataObject w : engine.walDataObjects.values()) {
+                waiting += w.size();
+            }
+            if (waiting < engine.config.uploadBytes()) {
+                return;
+            }
+        }
+        for (io.shale.log.wal.WalDataObject w : engine.walDataObjects.values()) {
+            // This object's batches per partition, in block order (blocks are grouped by partition).
+            LinkedHashMap<PartitionLog, List<CachedBatch>> byPartition = new LinkedHashMap<>();
+            for (int i = 0; i < w.blockCount(); i++) {
+                if (w.entry(i) instanceof CachedBatch b) {
+                    byPartition.computeIfAbsent(b.log, q -> new ArrayList<>()).add(b);
+                }
+            }
+            boolean ready = true;
+            for (Map.Entry<PartitionLog, List<CachedBatch>> e : byPartition.entrySet()) {
+                if (e.getKey().collectWalObject(e.getValue(), false, null) == -1) {
+                    ready = false;
+                    break;
+                }
+            }
+            if (!ready) {
+                return;
+            }
+            engine.walDataObjects.remove(w.key());
+            List<Collected> parts = new ArrayList<>();
+            long bytes = 0;
+            for (Map.Entry<PartitionLog, List<CachedBatch>> e : byPartition.entrySet()) {
+                List<CachedBatch> taken = new ArrayList<>();
+                long end = e.getKey().collectWalObject(e.getValue(), true, taken);
+                if (end >= 0 && !taken.isEmpty()) {
+                    parts.add(new Collected(e.getKey(), taken, end));
+                    for (CachedBatch b : taken) {
+                        bytes += b.sizeInBytes();
+                    }
+                }
+            }
+            if (parts.isEmpty()) {
+                continue; // nothing live: never referenced, the WAL deletes it on trim
+            }
+            ObjectMeta object = new ObjectMeta(w.key(), w.size(), w.indexPosition(), ObjectMeta.KIND_MULTI,
+                    engine.clock.millis());
+            List<RangeRef> ranges = new ArrayList<>();
+            for (Collected c : parts) {
+                walRanges(object, w, c, ranges);
+            }
+            Upload u = new Upload(w.key(), object, ranges, parts, bytes, CompletableFuture.completedFuture(null),
+                    new AtomicInteger(1), w);
+            pipeline.add(u);
+            pipelineBytes += bytes;
+        }
+    }
+
+    /** One run per stretch of consecutive blocks with contiguous offsets. */
+    private static void walRanges(ObjectMeta object, io.shale.log.wal.WalDataObject w, Collected c, List<RangeRef> out) {
+        List<CachedBatch> bs = c.batches();
+        int start = 0;
+        for (int i = 1; i <= bs.size(); i++) {
+            if (i == bs.size() || bs.get(i).walBlock != bs.get(i - 1).walBlock + 1
+                    || bs.get(i).baseOffset != bs.get(i - 1).nextOffset) {
+                int first = bs.get(start).walBlock;
+                int last = bs.get(i - 1).walBlock;
+                long maxTs = Long.MIN_VALUE;
+                for (int j = first; j <= last; j++) {
+                    maxTs = Math.max(maxTs, w.maxTimestamp(j));
+                }
+                long position = w.position(first);
+                long length = w.position(last) + w.blockSize(last) - position;
+                int count = last - first + 1;
+                out.add(new RangeRef(object, c.log().id, bs.get(start).baseOffset, bs.get(i - 1).nextOffset, maxTs,
+                        position, (int) length, first, count, count == 1 ? w.crc(first) : 0));
+                start = i;
+            }
+        }
     }
 
     // ================================================================== committing
@@ -593,6 +690,17 @@ final class Uploader {
 
     private void finish(CommitBatch batch) {
         for (Upload u : batch.uploads()) {
+            if (u.wal() != null) {
+                engine.committedWalObjects.add(u.key()); // the store's now: the WAL neither replays nor deletes it
+                walObjectsCommitted.incrementAndGet();
+                for (Collected c : u.parts()) {
+                    synchronized (c.log()) {
+                        for (CachedBatch b : c.batches()) {
+                            b.walObject = null; // committed: let the object's bookkeeping go with the upload
+                        }
+                    }
+                }
+            }
             inFlight.remove(u.key());
             pipelineBytes -= u.bytes();
             if (u.passes().get() != 1) {
@@ -628,7 +736,11 @@ final class Uploader {
         for (Upload u : uploads) {
             abandoned.incrementAndGet();
             pipelineBytes -= u.bytes();
-            exposeAll(u.parts()); // an attempt may still be reading the memory
+            if (u.wal() != null) {
+                engine.walDataObjects.put(u.key(), u.wal()); // committed with a later delta instead
+            } else {
+                exposeAll(u.parts()); // an attempt may still be reading the memory
+            }
             inFlight.remove(u.key()); // an object that did land is an orphan: the orphan scan deletes it
             for (Collected c : u.parts()) {
                 touched.add(c.log());

@@ -38,6 +38,13 @@ package io.shale.log.internal.format;
  */
 public final class DataObjectFormat {
     public static final int VERSION = 1;
+    /**
+     * Footer version 2: the same layout, except that blocks need not start at byte 0 nor end at
+     * the index (other bytes may precede, or follow, the blocks: the object WAL's version-2
+     * objects keep their header and sequence table there). Blocks are still in index order and
+     * never overlap. Readers accept both versions; writers of ordinary data objects write 1.
+     */
+    public static final int VERSION_2 = 2;
 
     public static final int INDEX_MAGIC = 0x53445849; // "SDXI"
     public static final int INDEX_HEADER_SIZE = 12;

@@ -43,7 +43,7 @@ public final class DataObjectIndex {
     /**
      * Decodes a footer (the last {@link DataObjectFormat#FOOTER_SIZE} bytes of an object).
      *
-     * @return {indexPosition, indexLength, blockCount}
+     * @return {indexPosition, indexLength, blockCount, footer version}
      */
     public static long[] decodeFooter(String key, ByteBuffer footer, long objectSize) {
         if (footer.remaining() < FOOTER_SIZE) {
@@ -58,7 +58,7 @@ public final class DataObjectIndex {
             throw corrupt(key, "footer CRC mismatch");
         }
         int version = Short.toUnsignedInt(footer.getShort(p + FOOTER_VERSION_OFFSET));
-        if (version != VERSION) {
+        if (version != VERSION && version != VERSION_2) {
             throw corrupt(key, "unsupported data object version " + version);
         }
         int blockCount = footer.getInt(p + FOOTER_BLOCK_COUNT_OFFSET);
@@ -69,7 +69,7 @@ public final class DataObjectIndex {
             throw corrupt(key, "footer fields inconsistent with object size " + objectSize + ": blocks=" + blockCount
                     + " indexPosition=" + indexPosition + " indexLength=" + indexLength);
         }
-        return new long[] {indexPosition, indexLength, blockCount};
+        return new long[] {indexPosition, indexLength, blockCount, version};
     }
 
     /**
@@ -81,6 +81,7 @@ public final class DataObjectIndex {
         long indexPosition = footer[0];
         int indexLength = (int) footer[1];
         int blockCount = (int) footer[2];
+        boolean gaps = footer[3] == VERSION_2; // blocks may be preceded or followed by other bytes
         if (indexAndFooter.remaining() != indexLength + FOOTER_SIZE) {
             throw corrupt(key, "expected " + (indexLength + FOOTER_SIZE) + " bytes of index and footer, got "
                     + indexAndFooter.remaining());
@@ -112,14 +113,14 @@ public final class DataObjectIndex {
                     indexAndFooter.getLong(e + ENTRY_MAX_TIMESTAMP),
                     indexAndFooter.getLong(e + ENTRY_POSITION),
                     indexAndFooter.getInt(e + ENTRY_SIZE_FIELD));
-            if (b.position() != expectedPosition || b.size() <= 0 || b.baseOffset() < 0
+            if ((gaps ? b.position() < expectedPosition : b.position() != expectedPosition) || b.size() <= 0 || b.baseOffset() < 0
                     || b.nextOffset() <= b.baseOffset() || b.partitionId() < 0) {
                 throw corrupt(key, "index entry " + i + " is inconsistent: " + b);
             }
-            expectedPosition += b.size();
+            expectedPosition = b.position() + b.size();
             blocks.add(b);
         }
-        if (expectedPosition != indexPosition) {
+        if (gaps ? expectedPosition > indexPosition : expectedPosition != indexPosition) {
             throw corrupt(key, "blocks end at " + expectedPosition + " but the index starts at " + indexPosition);
         }
         return new DataObjectIndex(key, Collections.unmodifiableList(blocks), indexPosition);
