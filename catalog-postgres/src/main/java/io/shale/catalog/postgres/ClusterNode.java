@@ -3,6 +3,7 @@ package io.shale.catalog.postgres;
 import com.zaxxer.hikari.HikariDataSource;
 import io.shale.log.ErrorKind;
 import io.shale.log.ShaleException;
+import io.shale.log.TopicConfig;
 import io.shale.log.internal.format.CorruptObjectException;
 import io.shale.log.internal.manifest.ManifestOp;
 import io.shale.log.internal.manifest.RangeRef;
@@ -71,6 +72,8 @@ final class ClusterNode implements AutoCloseable {
 
     /** The database's clock in milliseconds since the epoch (the start of the transaction). */
     static final String NOW_MS = "(extract(epoch FROM now()) * 1000)::bigint";
+
+    private static final java.util.regex.Pattern TOPIC_NAME = java.util.regex.Pattern.compile("[a-zA-Z0-9._-]+");
 
     /** Told of partitions this node lost (see the class comment for the thread). */
     @FunctionalInterface
@@ -271,6 +274,8 @@ final class ClusterNode implements AutoCloseable {
         if (partitions < 1 || partitions > 100_000) {
             throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "a topic needs 1 to 100,000 partitions, got " + partitions);
         }
+        // every reader rebuilds its topics from these rows: what the engine would refuse must not get in
+        validateTopic(name, configs);
         ensureOpen();
         try (Connection c = connection("creating topic " + name)) {
             try {
@@ -311,6 +316,22 @@ final class ClusterNode implements AutoCloseable {
         } catch (SQLException e) {
             throw translate(e, "creating topic " + name);
         }
+    }
+
+    /** The engine's rules for a topic's name (Kafka's) and configs (known keys, valid values, no nulls). */
+    private static void validateTopic(String name, Map<String, String> configs) {
+        if (name.isEmpty() || name.length() > 249 || name.equals(".") || name.equals("..")
+                || !TOPIC_NAME.matcher(name).matches()) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "topic name '" + name + "' is not valid: 1 to 249"
+                    + " characters of [a-zA-Z0-9._-], not '.' or '..'");
+        }
+        configs.forEach((k, v) -> {
+            if (k == null || v == null) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "topic '" + name + "' has a null config key or"
+                        + " value (" + k + "=" + v + ")");
+            }
+        });
+        TopicConfig.of(configs); // fails INVALID_ARGUMENT naming an unknown key or a bad value
     }
 
     // ------------------------------------------------------------------ ownership

@@ -523,6 +523,42 @@ class ClusterNodeTest {
         assertThat(values).containsExactly("before");
     }
 
+    /** A local store in {@code dir} tied to this catalog (a writer opened it once), turned into a cluster store. */
+    private void clusterStoreInDir() {
+        io.shale.log.LogStore writer = io.shale.storage.local.LocalStorage.builder(dir)
+                .catalog(PostgresCatalog.factory(options.nodeId("writer").build())).open();
+        writer.close();
+        ClusterNode.convertFromSingleWriter(options.build());
+    }
+
+    /**
+     * A node's topic goes into the tables every reader rebuilds its state from: a name or config
+     * the engine would refuse must be refused here too, else one bad call makes the store
+     * unreadable for every reader (a null config value fails the catalog's own check, an unknown
+     * key or a bad value the engine's).
+     */
+    @Test
+    void aTopicTheEngineWouldRefuseShouldBeRefusedAndNotMakeTheStoreUnreadable() throws Exception {
+        clusterStoreInDir();
+        Node a = node("a", Duration.ofMinutes(1));
+        a.node().createTopic("good", 1, Map.of("retention.ms", "60000"));
+        Map<String, String> nullValue = new java.util.HashMap<>();
+        nullValue.put("retention.ms", null);
+        List<Map.Entry<String, Map<String, String>>> bad = List.of(Map.entry("", Map.of()),
+                Map.entry("a/b", Map.of()), Map.entry("..", Map.of()), Map.entry("x".repeat(250), Map.of()),
+                Map.entry("t1", Map.of("no.such.config", "1")), Map.entry("t2", Map.of("retention.ms", "soon")),
+                Map.entry("t3", nullValue));
+        for (Map.Entry<String, Map<String, String>> b : bad) {
+            assertThatThrownBy(() -> a.node().createTopic(b.getKey(), 1, b.getValue()))
+                    .as("topic '%s' with %s", b.getKey(), b.getValue()).isInstanceOf(ShaleException.class)
+                    .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
+        }
+        io.shale.log.LogStore reader = io.shale.storage.local.LocalStorage.readOnly(dir)
+                .catalog(PostgresCatalog.factory(options.nodeId("reader").build())).open();
+        toClose.add(reader);
+        assertThat(reader.listTopics()).containsExactly("good");
+    }
+
     @Test
     void badArgumentsAndAClosedNodeShouldFailClearly() throws Exception {
         assertThatThrownBy(() -> node("a", Duration.ofMillis(100))).isInstanceOf(ShaleException.class)
