@@ -703,10 +703,15 @@ final class ClusterNode implements AutoCloseable {
                             rollbackQuietly(c);
                             Set<Integer> lost = new TreeSet<>(mine.keySet());
                             lost.removeAll(locked);
+                            // only what this node still held at the epoch the commit used: a partition it
+                            // released and claimed again meanwhile is held (and renewed) at its new epoch
+                            Set<Integer> dropped = new TreeSet<>();
                             for (int pid : lost) {
-                                held.remove(pid, mine.get(pid));
+                                if (held.remove(pid, mine.get(pid))) {
+                                    dropped.add(pid);
+                                }
                             }
-                            report(lost, "a commit found them owned by another node or at a newer epoch");
+                            report(dropped, "a commit found them owned by another node or at a newer epoch");
                             throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId()
                                     + " lost partitions " + lost + " to another node or a newer epoch;"
                                     + " the commit of " + Arrays.toString(okey) + " was rolled back, nothing changed");

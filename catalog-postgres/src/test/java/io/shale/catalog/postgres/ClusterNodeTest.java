@@ -559,6 +559,44 @@ class ClusterNodeTest {
         assertThat(reader.listTopics()).containsExactly("good");
     }
 
+    /**
+     * A commit that read the node's epochs, then found a partition at a newer epoch because this
+     * very node released and claimed it again meanwhile, must not report that partition lost: the
+     * node still holds it (and keeps renewing it), so a listener that dropped it would leave the
+     * partition owned and served by nobody.
+     */
+    @Test
+    void aCommitFencedOnAnEpochThisNodeClaimedAgainShouldNotReportThePartitionLost() throws Exception {
+        Node a = node("a", Duration.ofSeconds(30));
+        a.node().createTopic("t", 2, Map.of());
+        a.node().claim(ids(0, 1));
+        // hold partition 0's row so that the commit, which locks 0 then 1, waits after reading its epochs
+        Connection blocker = sql();
+        blocker.setAutoCommit(false);
+        try (Statement st = blocker.createStatement()) {
+            st.execute("SELECT * FROM shale_partitions WHERE partition_id = 0 FOR UPDATE");
+        }
+        java.util.concurrent.CompletableFuture<Void> commit = java.util.concurrent.CompletableFuture.runAsync(
+                () -> a.node().commit(List.of(object("data/x", 0, 0, 1))));
+        Connection watcher = sql();
+        await("the commit waits for partition 0's row", () -> {
+            try (Statement st = watcher.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*)"
+                    + " FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO shale_objects%'")) {
+                rs.next();
+                return rs.getInt(1) == 1;
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertThat(a.node().release(List.of(1))).containsExactly(1);
+        assertThat(a.node().claim(List.of(1))).isEqualTo(Map.of(1, 2L));
+        blocker.commit();
+        assertThatThrownBy(() -> commit.get(60, java.util.concurrent.TimeUnit.SECONDS))
+                .hasCauseInstanceOf(ShaleException.class).hasMessageContaining("lost partitions [1]");
+        assertThat(a.node().owned()).isEqualTo(Map.of(0, 1L, 1, 2L));
+        assertThat(a.allLost()).as("partition 1 is held (epoch 2), not lost").isEmpty();
+    }
+
     @Test
     void badArgumentsAndAClosedNodeShouldFailClearly() throws Exception {
         assertThatThrownBy(() -> node("a", Duration.ofMillis(100))).isInstanceOf(ShaleException.class)
