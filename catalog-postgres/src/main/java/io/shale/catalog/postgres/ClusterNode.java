@@ -108,6 +108,11 @@ final class ClusterNode implements AutoCloseable {
     private final Object closeLock = new Object();
     private volatile boolean closed;
     private volatile boolean renewalsPaused;
+    /**
+     * This process's registration of the node id: {@code shale_nodes.writer_epoch}, bumped by every
+     * registration of the id; claims check it, so an earlier process of the id claims nothing more.
+     */
+    private long registration;
 
     private ClusterNode(PostgresCatalogOptions options, HikariDataSource pool, HikariDataSource renewalPool,
             Duration lease, Listener listener) {
@@ -223,13 +228,24 @@ final class ClusterNode implements AutoCloseable {
                     }
                     convert(c);
                 }
+                // the row first, exclusively: claims of an earlier process of this id (which share-lock it)
+                // end before, and later ones find the registration changed
+                try (PreparedStatement ps = c.prepareStatement(
+                        "SELECT 1 FROM shale_nodes WHERE node_id = ? FOR UPDATE")) {
+                    ps.setString(1, options.nodeId());
+                    ps.executeQuery().close();
+                }
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO shale_nodes (node_id, writer_epoch,"
-                        + " claimed_at_ms, heartbeat_at_ms, lease_ms) VALUES (?, 0, " + NOW_MS + ", " + NOW_MS + ", ?)"
-                        + " ON CONFLICT (node_id) DO UPDATE SET writer_epoch = 0, claimed_at_ms = EXCLUDED.claimed_at_ms,"
-                        + " heartbeat_at_ms = EXCLUDED.heartbeat_at_ms, lease_ms = EXCLUDED.lease_ms")) {
+                        + " claimed_at_ms, heartbeat_at_ms, lease_ms) VALUES (?, 1, " + NOW_MS + ", " + NOW_MS + ", ?)"
+                        + " ON CONFLICT (node_id) DO UPDATE SET writer_epoch = shale_nodes.writer_epoch + 1,"
+                        + " claimed_at_ms = EXCLUDED.claimed_at_ms, heartbeat_at_ms = EXCLUDED.heartbeat_at_ms,"
+                        + " lease_ms = EXCLUDED.lease_ms RETURNING writer_epoch")) {
                     ps.setString(1, options.nodeId());
                     ps.setLong(2, leaseMs);
-                    ps.executeUpdate();
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        registration = rs.getLong(1);
+                    }
                 }
                 int released;
                 try (PreparedStatement ps = c.prepareStatement("UPDATE shale_partitions SET owner_node = NULL,"
@@ -369,6 +385,8 @@ final class ClusterNode implements AutoCloseable {
      * that node's WAL entries for it).
      *
      * @return the partitions claimed, with their new epochs
+     * @throws ShaleException {@code FENCED} when another process registered this node id since this
+     *     one did (it claims nothing more), or see the class comment
      */
     Map<Integer, Long> claim(Collection<Integer> partitionIds) {
         Integer[] ids = ids(partitionIds);
@@ -376,6 +394,23 @@ final class ClusterNode implements AutoCloseable {
         Map<Integer, Long> claimed = new TreeMap<>();
         long t0 = System.nanoTime();
         try (Connection c = connection("claiming partitions")) {
+            try {
+                // held (key share) to the commit, so that a registration of this id again waits for it
+                try (PreparedStatement ps = c.prepareStatement("SELECT writer_epoch FROM shale_nodes WHERE node_id = ?"
+                        + " FOR KEY SHARE")) {
+                    ps.setString(1, options.nodeId());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next() || rs.getLong(1) != registration) {
+                            throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId() + " was registered"
+                                    + " again by another process: this one claims nothing more (node ids must be"
+                                    + " unique among live nodes)");
+                        }
+                    }
+                }
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
             try (PreparedStatement ps = c.prepareStatement("WITH l AS (SELECT partition_id FROM shale_partitions"
                     + " WHERE partition_id = ANY(?) AND (owner_node IS NULL OR lease_expires_at_ms < " + NOW_MS + ")"
                     + " ORDER BY partition_id FOR UPDATE)"

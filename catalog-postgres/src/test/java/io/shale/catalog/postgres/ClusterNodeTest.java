@@ -597,6 +597,23 @@ class ClusterNodeTest {
         assertThat(a.allLost()).as("partition 1 is held (epoch 2), not lost").isEmpty();
     }
 
+    /**
+     * Registering a node id again releases what the earlier process of that id held and so fences
+     * it; the earlier process, if it still runs, must not take those partitions (or any other)
+     * back from under the new one by claiming them, as nothing would ever stop it again.
+     */
+    @Test
+    void anEarlierProcessOfANodeRegisteredAgainShouldNotClaimPartitionsAnyMore() throws Exception {
+        Node first = node("a", Duration.ofSeconds(30));
+        first.node().createTopic("t", 2, Map.of());
+        assertThat(first.node().claim(ids(0))).isEqualTo(Map.of(0, 1L));
+        Node second = node("a", Duration.ofSeconds(30));
+        assertThat(first.node().renew()).as("the first process lost what it held").containsExactly(0);
+        assertFenced(() -> first.node().claim(ids(0, 1)), "registered again");
+        assertThat(second.node().claim(ids(0, 1))).isEqualTo(Map.of(0, 2L, 1, 1L));
+        assertThat(first.node().owned()).isEmpty();
+    }
+
     @Test
     void badArgumentsAndAClosedNodeShouldFailClearly() throws Exception {
         assertThatThrownBy(() -> node("a", Duration.ofMillis(100))).isInstanceOf(ShaleException.class)
