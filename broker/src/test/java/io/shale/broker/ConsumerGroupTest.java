@@ -235,9 +235,9 @@ class ConsumerGroupTest {
 
     /**
      * A subscription regex is matched against every topic name on the coordinator's one lock: a
-     * pattern with catastrophic backtracking (here about 60^12 steps for java.util.regex against a
-     * 61-character topic name) must neither hang the coordinator nor be refused. Kafka specifies
-     * RE2J syntax for SubscribedTopicRegex, whose matching is linear in the input.
+     * pattern with catastrophic backtracking (some 10^12 backtracking steps for java.util.regex
+     * against this 61-character topic name) must neither hang the coordinator nor be refused. Kafka
+     * specifies RE2J syntax for SubscribedTopicRegex, whose matching is linear in the input.
      */
     @Test
     @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
