@@ -614,6 +614,46 @@ class ClusterNodeTest {
         assertThat(first.node().owned()).isEmpty();
     }
 
+    /**
+     * The same while the earlier process claims all the time: a registration waits for the claims
+     * in flight and releases what they took, and every later claim of the earlier process fails, so
+     * right after the registration no partition is owned under the node id.
+     */
+    @Test
+    void aRegistrationRacingClaimsOfTheEarlierProcessShouldLeaveNothingOwnedUnderTheId() throws Exception {
+        Node creator = node("creator", Duration.ofSeconds(30));
+        Set<Integer> all = ids(creator.node().createTopic("t", 8, Map.of()));
+        for (int round = 0; round < 10; round++) {
+            String id = "n" + round;
+            Node first = node(id, Duration.ofSeconds(30));
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.CompletableFuture<Throwable> claims = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> {
+                        while (!stop.get()) {
+                            try {
+                                first.node().claim(all);
+                            } catch (ShaleException e) {
+                                return e;
+                            }
+                        }
+                        return null;
+                    });
+            Throwable end;
+            try {
+                await("the first process claimed", () -> !first.node().owned().isEmpty());
+                node(id, Duration.ofSeconds(30));
+                assertThat(count("SELECT count(*) FROM shale_partitions WHERE owner_node = '" + id + "'"))
+                        .as("round %d: owned under %s right after the registration", round, id).isZero();
+                end = claims.get(60, TimeUnit.SECONDS);
+            } finally {
+                stop.set(true);
+            }
+            assertThat(end).isInstanceOf(ShaleException.class)
+                    .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.FENCED));
+            first.node().close();
+        }
+    }
+
     @Test
     void badArgumentsAndAClosedNodeShouldFailClearly() throws Exception {
         assertThatThrownBy(() -> node("a", Duration.ofMillis(100))).isInstanceOf(ShaleException.class)
