@@ -1,5 +1,7 @@
 package io.shale.broker;
 
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -12,8 +14,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
@@ -165,7 +165,8 @@ final class ConsumerGroup {
         if (epoch == LEAVE_EPOCH || epoch == STATIC_LEAVE_EPOCH) {
             return leave(hb, topics);
         }
-        // checked before anything changes
+        // checked before anything changes; RE2 syntax as Kafka's, and matching linear in the topic name
+        // (a backtracking engine would let one client's regex hold the coordinator's lock for ever)
         Pattern compiled = null;
         if (hb.subscribedTopicRegex() != null && !hb.subscribedTopicRegex().isEmpty()) {
             try {

@@ -593,8 +593,9 @@ final class GroupCoordinator implements AutoCloseable {
         }
         ConsumerGroup cg = consumerGroups.get(groupId);
         if (cg != null) {
-            // Kafka's check for consumer groups: a commit without member (admin, manual assignment) or at the member's epoch
-            if (generation < 0 && (memberId == null || memberId.isEmpty())) {
+            // Kafka's check for consumer groups: a commit with a negative epoch (admin, manual assignment) only
+            // while the group has no members, else one at the member's epoch
+            if (generation < 0 && cg.isEmpty()) {
                 return Errors.NONE;
             }
             return cg.validateMemberEpoch(memberId, generation);

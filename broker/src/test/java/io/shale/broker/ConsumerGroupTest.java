@@ -233,6 +233,26 @@ class ConsumerGroupTest {
         assertThat(group.members()).hasSize(1);
     }
 
+    /**
+     * A subscription regex is matched against every topic name on the coordinator's one lock: a
+     * pattern with catastrophic backtracking (some 10^12 backtracking steps for java.util.regex
+     * against this 61-character topic name) must neither hang the coordinator nor be refused. Kafka
+     * specifies RE2J syntax for SubscribedTopicRegex, whose matching is linear in the input.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void aRegexWithCatastrophicBacktrackingDoesNotHangTheCoordinator() {
+        topicCounts.put("a".repeat(60) + "!", 1);
+        topicCounts.put("a".repeat(12) + "b", 2);
+        Result a = group.heartbeat(new Heartbeat("a", 0, null, null, 10_000, null, "(.*a){12}b", null, Map.of(), "c",
+                "h"), topics, now);
+        assertThat(a.error()).isEqualTo(Errors.NONE);
+        assertThat(a.assignment()).isEqualTo(tp("a".repeat(12) + "b", 0, 1));
+        // RE2J syntax, not java.util.regex: a possessive quantifier is not valid there
+        assertThat(group.heartbeat(new Heartbeat("b", 0, null, null, 10_000, null, "a++b", null, Map.of(), "c", "h"),
+                topics, now).error()).isEqualTo(Errors.INVALID_REGULAR_EXPRESSION);
+    }
+
     @Test
     void threeMembersJoiningOneByOneEndBalancedWithNoPartitionEverHeldTwice() {
         topicCounts.put("t", 7);

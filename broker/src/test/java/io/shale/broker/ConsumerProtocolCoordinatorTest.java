@@ -88,7 +88,9 @@ class ConsumerProtocolCoordinatorTest {
         assertThat(groups.checkCommit("g", "m", 0, null)).isEqualTo(Errors.STALE_MEMBER_EPOCH);
         assertThat(groups.checkCommit("g", "m", 2, null)).isEqualTo(Errors.STALE_MEMBER_EPOCH);
         assertThat(groups.checkCommit("g", "other", 1, null)).isEqualTo(Errors.UNKNOWN_MEMBER_ID);
-        assertThat(groups.checkCommit("g", "", -1, null)).as("admin commit").isEqualTo(Errors.NONE);
+        assertThat(groups.checkCommit("g", "", -1, null))
+                .as("a commit without member (admin, manual assignment) to a group with members: Kafka refuses it")
+                .isEqualTo(Errors.UNKNOWN_MEMBER_ID);
 
         assertThat(groups.checkFetch("g", "m", 1)).isEqualTo(Errors.NONE);
         assertThat(groups.checkFetch("g", "m", 0)).isEqualTo(Errors.STALE_MEMBER_EPOCH);
@@ -112,6 +114,7 @@ class ConsumerProtocolCoordinatorTest {
             assertThat(v.type()).isEqualTo("consumer");
             assertThat(v.stateName()).isEqualTo("Empty");
         });
+        assertThat(groups.checkCommit("g", "", -1, null)).as("admin commit to the empty group").isEqualTo(Errors.NONE);
         assertThat(groups.deleteGroup("g").get(10, TimeUnit.SECONDS)).isEqualTo(Errors.NONE);
         assertThat(groups.list()).isEmpty();
     }

@@ -3,6 +3,7 @@ package io.shale.catalog.postgres;
 import com.zaxxer.hikari.HikariDataSource;
 import io.shale.log.ErrorKind;
 import io.shale.log.ShaleException;
+import io.shale.log.TopicConfig;
 import io.shale.log.internal.format.CorruptObjectException;
 import io.shale.log.internal.manifest.ManifestOp;
 import io.shale.log.internal.manifest.RangeRef;
@@ -72,6 +73,8 @@ final class ClusterNode implements AutoCloseable {
     /** The database's clock in milliseconds since the epoch (the start of the transaction). */
     static final String NOW_MS = "(extract(epoch FROM now()) * 1000)::bigint";
 
+    private static final java.util.regex.Pattern TOPIC_NAME = java.util.regex.Pattern.compile("[a-zA-Z0-9._-]+");
+
     /** Told of partitions this node lost (see the class comment for the thread). */
     @FunctionalInterface
     interface Listener {
@@ -105,6 +108,11 @@ final class ClusterNode implements AutoCloseable {
     private final Object closeLock = new Object();
     private volatile boolean closed;
     private volatile boolean renewalsPaused;
+    /**
+     * This process's registration of the node id: {@code shale_nodes.writer_epoch}, bumped by every
+     * registration of the id; claims check it, so an earlier process of the id claims nothing more.
+     */
+    private long registration;
 
     private ClusterNode(PostgresCatalogOptions options, HikariDataSource pool, HikariDataSource renewalPool,
             Duration lease, Listener listener) {
@@ -220,13 +228,24 @@ final class ClusterNode implements AutoCloseable {
                     }
                     convert(c);
                 }
+                // the row first, exclusively: claims of an earlier process of this id (which share-lock it)
+                // end before, and later ones find the registration changed
+                try (PreparedStatement ps = c.prepareStatement(
+                        "SELECT 1 FROM shale_nodes WHERE node_id = ? FOR UPDATE")) {
+                    ps.setString(1, options.nodeId());
+                    ps.executeQuery().close();
+                }
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO shale_nodes (node_id, writer_epoch,"
-                        + " claimed_at_ms, heartbeat_at_ms, lease_ms) VALUES (?, 0, " + NOW_MS + ", " + NOW_MS + ", ?)"
-                        + " ON CONFLICT (node_id) DO UPDATE SET writer_epoch = 0, claimed_at_ms = EXCLUDED.claimed_at_ms,"
-                        + " heartbeat_at_ms = EXCLUDED.heartbeat_at_ms, lease_ms = EXCLUDED.lease_ms")) {
+                        + " claimed_at_ms, heartbeat_at_ms, lease_ms) VALUES (?, 1, " + NOW_MS + ", " + NOW_MS + ", ?)"
+                        + " ON CONFLICT (node_id) DO UPDATE SET writer_epoch = shale_nodes.writer_epoch + 1,"
+                        + " claimed_at_ms = EXCLUDED.claimed_at_ms, heartbeat_at_ms = EXCLUDED.heartbeat_at_ms,"
+                        + " lease_ms = EXCLUDED.lease_ms RETURNING writer_epoch")) {
                     ps.setString(1, options.nodeId());
                     ps.setLong(2, leaseMs);
-                    ps.executeUpdate();
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        registration = rs.getLong(1);
+                    }
                 }
                 int released;
                 try (PreparedStatement ps = c.prepareStatement("UPDATE shale_partitions SET owner_node = NULL,"
@@ -271,6 +290,8 @@ final class ClusterNode implements AutoCloseable {
         if (partitions < 1 || partitions > 100_000) {
             throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "a topic needs 1 to 100,000 partitions, got " + partitions);
         }
+        // every reader rebuilds its topics from these rows: what the engine would refuse must not get in
+        validateTopic(name, configs);
         ensureOpen();
         try (Connection c = connection("creating topic " + name)) {
             try {
@@ -313,6 +334,22 @@ final class ClusterNode implements AutoCloseable {
         }
     }
 
+    /** The engine's rules for a topic's name (Kafka's) and configs (known keys, valid values, no nulls). */
+    private static void validateTopic(String name, Map<String, String> configs) {
+        if (name.isEmpty() || name.length() > 249 || name.equals(".") || name.equals("..")
+                || !TOPIC_NAME.matcher(name).matches()) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "topic name '" + name + "' is not valid: 1 to 249"
+                    + " characters of [a-zA-Z0-9._-], not '.' or '..'");
+        }
+        configs.forEach((k, v) -> {
+            if (k == null || v == null) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "topic '" + name + "' has a null config key or"
+                        + " value (" + k + "=" + v + ")");
+            }
+        });
+        TopicConfig.of(configs); // fails INVALID_ARGUMENT naming an unknown key or a bad value
+    }
+
     // ------------------------------------------------------------------ ownership
 
     /** Every partition's row as the database has it now, by partition id. */
@@ -348,6 +385,8 @@ final class ClusterNode implements AutoCloseable {
      * that node's WAL entries for it).
      *
      * @return the partitions claimed, with their new epochs
+     * @throws ShaleException {@code FENCED} when another process registered this node id since this
+     *     one did (it claims nothing more), or see the class comment
      */
     Map<Integer, Long> claim(Collection<Integer> partitionIds) {
         Integer[] ids = ids(partitionIds);
@@ -355,6 +394,23 @@ final class ClusterNode implements AutoCloseable {
         Map<Integer, Long> claimed = new TreeMap<>();
         long t0 = System.nanoTime();
         try (Connection c = connection("claiming partitions")) {
+            try {
+                // held (key share) to the commit, so that a registration of this id again waits for it
+                try (PreparedStatement ps = c.prepareStatement("SELECT writer_epoch FROM shale_nodes WHERE node_id = ?"
+                        + " FOR KEY SHARE")) {
+                    ps.setString(1, options.nodeId());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next() || rs.getLong(1) != registration) {
+                            throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId() + " was registered"
+                                    + " again by another process: this one claims nothing more (node ids must be"
+                                    + " unique among live nodes)");
+                        }
+                    }
+                }
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
             try (PreparedStatement ps = c.prepareStatement("WITH l AS (SELECT partition_id FROM shale_partitions"
                     + " WHERE partition_id = ANY(?) AND (owner_node IS NULL OR lease_expires_at_ms < " + NOW_MS + ")"
                     + " ORDER BY partition_id FOR UPDATE)"
@@ -687,10 +743,15 @@ final class ClusterNode implements AutoCloseable {
                             rollbackQuietly(c);
                             Set<Integer> lost = new TreeSet<>(mine.keySet());
                             lost.removeAll(locked);
+                            // only what this node still held at the epoch the commit used: a partition it
+                            // released and claimed again meanwhile is held (and renewed) at its new epoch
+                            Set<Integer> dropped = new TreeSet<>();
                             for (int pid : lost) {
-                                held.remove(pid, mine.get(pid));
+                                if (held.remove(pid, mine.get(pid))) {
+                                    dropped.add(pid);
+                                }
                             }
-                            report(lost, "a commit found them owned by another node or at a newer epoch");
+                            report(dropped, "a commit found them owned by another node or at a newer epoch");
                             throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId()
                                     + " lost partitions " + lost + " to another node or a newer epoch;"
                                     + " the commit of " + Arrays.toString(okey) + " was rolled back, nothing changed");

@@ -529,6 +529,137 @@ class ClusterNodeTest {
         assertThat(values).containsExactly("before");
     }
 
+    /** A local store in {@code dir} tied to this catalog (a writer opened it once), turned into a cluster store. */
+    private void clusterStoreInDir() {
+        io.shale.log.LogStore writer = io.shale.storage.local.LocalStorage.builder(dir)
+                .catalog(PostgresCatalog.factory(options.nodeId("writer").build())).open();
+        writer.close();
+        ClusterNode.convertFromSingleWriter(options.build());
+    }
+
+    /**
+     * A node's topic goes into the tables every reader rebuilds its state from: a name or config
+     * the engine would refuse must be refused here too, else one bad call makes the store
+     * unreadable for every reader (a null config value fails the catalog's own check, an unknown
+     * key or a bad value the engine's).
+     */
+    @Test
+    void aTopicTheEngineWouldRefuseShouldBeRefusedAndNotMakeTheStoreUnreadable() throws Exception {
+        clusterStoreInDir();
+        Node a = node("a", Duration.ofMinutes(1));
+        a.node().createTopic("good", 1, Map.of("retention.ms", "60000"));
+        Map<String, String> nullValue = new java.util.HashMap<>();
+        nullValue.put("retention.ms", null);
+        List<Map.Entry<String, Map<String, String>>> bad = List.of(Map.entry("", Map.of()),
+                Map.entry("a/b", Map.of()), Map.entry("..", Map.of()), Map.entry("x".repeat(250), Map.of()),
+                Map.entry("t1", Map.of("no.such.config", "1")), Map.entry("t2", Map.of("retention.ms", "soon")),
+                Map.entry("t3", nullValue));
+        for (Map.Entry<String, Map<String, String>> b : bad) {
+            assertThatThrownBy(() -> a.node().createTopic(b.getKey(), 1, b.getValue()))
+                    .as("topic '%s' with %s", b.getKey(), b.getValue()).isInstanceOf(ShaleException.class)
+                    .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
+        }
+        io.shale.log.LogStore reader = io.shale.storage.local.LocalStorage.readOnly(dir)
+                .catalog(PostgresCatalog.factory(options.nodeId("reader").build())).open();
+        toClose.add(reader);
+        assertThat(reader.listTopics()).containsExactly("good");
+    }
+
+    /**
+     * A commit that read the node's epochs, then found a partition at a newer epoch because this
+     * very node released and claimed it again meanwhile, must not report that partition lost: the
+     * node still holds it (and keeps renewing it), so a listener that dropped it would leave the
+     * partition owned and served by nobody.
+     */
+    @Test
+    void aCommitFencedOnAnEpochThisNodeClaimedAgainShouldNotReportThePartitionLost() throws Exception {
+        Node a = node("a", Duration.ofSeconds(30));
+        a.node().createTopic("t", 2, Map.of());
+        a.node().claim(ids(0, 1));
+        // hold partition 0's row so that the commit, which locks 0 then 1, waits after reading its epochs
+        Connection blocker = sql();
+        blocker.setAutoCommit(false);
+        try (Statement st = blocker.createStatement()) {
+            st.execute("SELECT * FROM shale_partitions WHERE partition_id = 0 FOR UPDATE");
+        }
+        java.util.concurrent.CompletableFuture<Void> commit = java.util.concurrent.CompletableFuture.runAsync(
+                () -> a.node().commit(List.of(object("data/x", 0, 0, 1))));
+        Connection watcher = sql();
+        await("the commit waits for partition 0's row", () -> {
+            try (Statement st = watcher.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*)"
+                    + " FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO shale_objects%'")) {
+                rs.next();
+                return rs.getInt(1) == 1;
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertThat(a.node().release(List.of(1))).containsExactly(1);
+        assertThat(a.node().claim(List.of(1))).isEqualTo(Map.of(1, 2L));
+        blocker.commit();
+        assertThatThrownBy(() -> commit.get(60, java.util.concurrent.TimeUnit.SECONDS))
+                .hasCauseInstanceOf(ShaleException.class).hasMessageContaining("lost partitions [1]");
+        assertThat(a.node().owned()).isEqualTo(Map.of(0, 1L, 1, 2L));
+        assertThat(a.allLost()).as("partition 1 is held (epoch 2), not lost").isEmpty();
+    }
+
+    /**
+     * Registering a node id again releases what the earlier process of that id held and so fences
+     * it; the earlier process, if it still runs, must not take those partitions (or any other)
+     * back from under the new one by claiming them, as nothing would ever stop it again.
+     */
+    @Test
+    void anEarlierProcessOfANodeRegisteredAgainShouldNotClaimPartitionsAnyMore() throws Exception {
+        Node first = node("a", Duration.ofSeconds(30));
+        first.node().createTopic("t", 2, Map.of());
+        assertThat(first.node().claim(ids(0))).isEqualTo(Map.of(0, 1L));
+        Node second = node("a", Duration.ofSeconds(30));
+        assertThat(first.node().renew()).as("the first process lost what it held").containsExactly(0);
+        assertFenced(() -> first.node().claim(ids(0, 1)), "registered again");
+        assertThat(second.node().claim(ids(0, 1))).isEqualTo(Map.of(0, 2L, 1, 1L));
+        assertThat(first.node().owned()).isEmpty();
+    }
+
+    /**
+     * The same while the earlier process claims all the time: a registration waits for the claims
+     * in flight and releases what they took, and every later claim of the earlier process fails, so
+     * right after the registration no partition is owned under the node id.
+     */
+    @Test
+    void aRegistrationRacingClaimsOfTheEarlierProcessShouldLeaveNothingOwnedUnderTheId() throws Exception {
+        Node creator = node("creator", Duration.ofSeconds(30));
+        Set<Integer> all = ids(creator.node().createTopic("t", 8, Map.of()));
+        for (int round = 0; round < 10; round++) {
+            String id = "n" + round;
+            Node first = node(id, Duration.ofSeconds(30));
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.CompletableFuture<Throwable> claims = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> {
+                        while (!stop.get()) {
+                            try {
+                                first.node().claim(all);
+                            } catch (ShaleException e) {
+                                return e;
+                            }
+                        }
+                        return null;
+                    });
+            Throwable end;
+            try {
+                await("the first process claimed", () -> !first.node().owned().isEmpty());
+                node(id, Duration.ofSeconds(30));
+                assertThat(count("SELECT count(*) FROM shale_partitions WHERE owner_node = '" + id + "'"))
+                        .as("round %d: owned under %s right after the registration", round, id).isZero();
+                end = claims.get(60, TimeUnit.SECONDS);
+            } finally {
+                stop.set(true);
+            }
+            assertThat(end).isInstanceOf(ShaleException.class)
+                    .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.FENCED));
+            first.node().close();
+        }
+    }
+
     @Test
     void badArgumentsAndAClosedNodeShouldFailClearly() throws Exception {
         assertThatThrownBy(() -> node("a", Duration.ofMillis(100))).isInstanceOf(ShaleException.class)
