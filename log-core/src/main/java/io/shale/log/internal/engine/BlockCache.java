@@ -24,6 +24,11 @@ final class BlockCache {
     static final class Block {
         final ByteBuffer bytes;
         volatile boolean verified;
+        /**
+         * Bytes of the GET that brought this block if it went through an object partition after
+         * partition (a walk), else 0; set before the block is published.
+         */
+        long walk;
 
         Block(ByteBuffer bytes) {
             this.bytes = bytes;
