@@ -58,8 +58,11 @@ import org.slf4j.LoggerFactory;
  * the reader's run that nobody has fetched yet (readers in other threads a little behind). When it
  * reaches the object's end, the readers of the next partitions go on in other objects: the first
  * of them to miss there (within a few partition ids), or any reader whose last block came from such
- * a walk, starts with a GET as big as the walk's last one rather than with one block. Readers
- * missing an object's index while another reads it wait for that GET.
+ * a walk, starts with a GET as big as the walk's last one rather than with one block. Walks hold
+ * at most half of the block cache fetched ahead and not yet read (past that they fetch the reader's
+ * own blocks only), and a block's first read does not refresh it in the cache's order, so what a
+ * walk brings is read before the cache evicts it. Readers missing an object's index while another
+ * reads it wait for that GET.
  *
  * <p><b>Shared fetches.</b> A fetch in flight is registered with the blocks it brings; a reader
  * missing one of them waits for it instead of fetching the block again.
@@ -129,6 +132,12 @@ final class RemoteReader {
      * the objects that hold them, and the first of them to miss there starts a walk as big.
      */
     private final TreeMap<Integer, Long> walkEnds = new TreeMap<>();
+    /**
+     * Bytes that walk GETs planned and readers have not used yet (in flight, or cached and not yet
+     * read): walks stop reading ahead beyond half of the block cache, so that what they bring is
+     * read before it is evicted.
+     */
+    private final AtomicLong walkAhead = new AtomicLong();
     /** Bytes of background fetches not yet completed. */
     private final AtomicLong prefetching = new AtomicLong();
     /** Partitions that have read remotely (a hint: neighbours are looked for only when there is more than one). */
@@ -145,7 +154,7 @@ final class RemoteReader {
         this.store = store;
         this.partitions = partitions;
         this.windowBytes = Math.min(readaheadMaxBytes, blockCacheBytes / 4);
-        this.blocks = new BlockCache(blockCacheBytes);
+        this.blocks = new BlockCache(blockCacheBytes, this::used);
         // Maintenance (eviction) on the calling thread rather than the common pool: no thread of its
         // own, and the same order of events for the same calls (the deterministic simulation relies on it).
         this.indexes = Caffeine.newBuilder()
@@ -264,7 +273,7 @@ final class RemoteReader {
         Pending other = null;
         BlockCache.Block got;
         synchronized (planLock) {
-            got = blocks.get(new BlockKey(key, b.position()));
+            got = blocks.getForUse(new BlockKey(key, b.position()));
             if (got == null) {
                 other = pendingWith(key, b.position());
                 if (other == null) {
@@ -293,7 +302,7 @@ final class RemoteReader {
 
     /** The cached block, or the block from a fetch in flight that brings it (waiting for it), or null. */
     private BlockCache.Block cachedOrPending(String key, BlockInfo b) {
-        BlockCache.Block hit = blocks.get(new BlockKey(key, b.position()));
+        BlockCache.Block hit = blocks.getForUse(new BlockKey(key, b.position()));
         if (hit != null) {
             return hit;
         }
@@ -318,8 +327,16 @@ final class RemoteReader {
         }
     }
 
+    /** A block brought by a walk was used, or left the cache: it no longer counts as fetched ahead. */
+    private void used(BlockCache.Block block) {
+        if (block.ahead.compareAndSet(true, false)) {
+            walkAhead.addAndGet(-block.bytes.capacity());
+        }
+    }
+
     /** The block's bytes after a CRC check on first use; a block that fails it leaves the cache (a retry refetches). */
     private ByteBuffer verified(String key, BlockInfo b, BlockCache.Block block) {
+        used(block);
         if (!block.verified) {
             try {
                 DataObjectIndex.verifyBlock(key, b, block.bytes.duplicate());
@@ -370,6 +387,7 @@ final class RemoteReader {
             get = CompletableFuture.failedFuture(e);
         }
         get.whenComplete((fetched, error) -> {
+            long handedOver = 0; // bytes of a walk's blocks that now count as fetched ahead (until used or dropped)
             try {
                 if (error != null) {
                     done.completeExceptionally(error);
@@ -388,6 +406,8 @@ final class RemoteReader {
                             bj.size()));
                     if (plan.walk()) {
                         block.walk = length;
+                        block.ahead.set(true);
+                        handedOver += bj.size();
                     }
                     out.put(bj.position(), block);
                     blocks.put(new BlockKey(key, bj.position()), block);
@@ -396,6 +416,9 @@ final class RemoteReader {
             } catch (Throwable t) {
                 done.completeExceptionally(t);
             } finally {
+                if (plan.walk()) {
+                    walkAhead.addAndGet(handedOver - length); // what never became a block
+                }
                 synchronized (pendingLock) {
                     List<Pending> ps = pending.get(key);
                     if (ps != null) {
@@ -434,12 +457,13 @@ final class RemoteReader {
             // Readers are going through this object partition after partition: read on over the
             // next partitions' blocks, as many bytes as were fetched right before this run.
             DataObjectIndex idx = index(r.object());
+            long ahead = Math.min(scan, Math.max(0, blocks.maxBytes() / 2 - walkAhead.get()));
             // Readers in other threads need not keep in step: the partitions just before this run
             // that nobody has fetched yet (their readers are a little behind) come with this GET
             // rather than one GET each, back to the last bytes fetched before.
             for (int j = r.firstBlock() - 1; j >= 0; j--) {
                 BlockInfo bj = idx.block(j);
-                if (bj.position() + bj.size() != from || end - bj.position() > windowBytes || from - bj.position() > scan
+                if (bj.position() + bj.size() != from || end - bj.position() > windowBytes || from - bj.position() > ahead
                         || blocks.contains(new BlockKey(key, bj.position())) || pendingWith(key, bj.position()) != null
                         || fetchedBefore(key, bj.position() + bj.size())) {
                     break;
@@ -447,13 +471,13 @@ final class RemoteReader {
                 want.add(bj);
                 from = bj.position();
             }
-            long limit = end + scan; // past this reader's own blocks; the first next block always goes
+            long limit = end + ahead; // past this reader's own blocks; the first next block goes if any may
             int taken = 0;
             int j = r.firstBlock() + r.blockCount();
             for (; j < idx.blocks().size(); j++) {
                 BlockInfo bj = idx.block(j);
                 long bjEnd = bj.position() + bj.size();
-                if (bj.position() != end || bjEnd - from > windowBytes || (bjEnd > limit && taken > 0)
+                if (bj.position() != end || bjEnd - from > windowBytes || (bjEnd > limit && (taken > 0 || ahead == 0))
                         || blocks.contains(new BlockKey(key, bj.position())) || pendingWith(key, bj.position()) != null) {
                     break;
                 }
@@ -466,6 +490,7 @@ final class RemoteReader {
                 noteWalkEnd(want.get(want.size() - 1).partitionId(), end - from);
             }
             noteFetched(key, from, end);
+            walkAhead.addAndGet(end - from);
             return new Plan(from, end, want, true);
         }
         noteFetched(key, from, end);

@@ -402,4 +402,46 @@ class ColdReadTest extends EngineFixture {
         }
         assertThat(got).isEqualTo(expected);
     }
+
+    /**
+     * Readers taking partitions one after another, each to its end, over many objects that each hold
+     * a run of every partition, with a block cache of a quarter of the data: a walk through one object
+     * brings the next partitions' runs, read only once the current partition is done in every
+     * object. Unless walks are held to half of the block cache ahead of their readers, they fetch so
+     * far ahead that the cache evicts runs before their readers come, and those are fetched again.
+     */
+    @Test
+    void walksShouldNotFetchFurtherAheadThanTheBlockCacheKeepsUntilRead() {
+        int partitions = 16;
+        int objects = 32;
+        Map<String, Object> cfg = Map.of(StoreConfig.READAHEAD_MAX_BYTES, 16 * 1024,
+                StoreConfig.BLOCK_CACHE_BYTES, 256 * 1024);
+        StoreEngine s = open(cfg);
+        s.createTopic("many", partitions);
+        Map<Integer, List<String>> expected = new HashMap<>();
+        for (int object = 0; object < objects; object++) {
+            for (int p = 0; p < partitions; p++) {
+                for (int i = 0; i < 2; i++) {
+                    String v = "p" + p + "-o" + object + "-" + i + "-" + PAD;
+                    append(s, TopicPartition.of("many", p), v);
+                    expected.computeIfAbsent(p, k -> new ArrayList<>()).add(v);
+                }
+            }
+            s.flush();
+        }
+        s.close();
+
+        StoreEngine cold = open(cfg);
+        long fetched = cold.remote.bytesFetched.get();
+        long returned = 0;
+        for (int p = 0; p < partitions; p++) {
+            List<String> got = new ArrayList<>();
+            returned += readTo(cold, TopicPartition.of("many", p), 1 << 20, got);
+            assertThat(got).isEqualTo(expected.get(p));
+        }
+        fetched = cold.remote.bytesFetched.get() - fetched;
+        // 1.21 now; 3.74 with walks not held back (1.34 with a block's first use counting as a use in
+        // the cache's order). The measured workloads keep at most 1.1 with a cache of half their data.
+        assertThat((double) fetched / returned).as("bytes fetched / bytes returned").isLessThanOrEqualTo(1.25);
+    }
 }
