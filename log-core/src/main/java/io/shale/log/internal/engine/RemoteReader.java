@@ -224,17 +224,18 @@ final class RemoteReader {
         CompletableFuture<DataObjectIndex> mine = new CompletableFuture<>();
         CompletableFuture<DataObjectIndex> loading = indexLoads.putIfAbsent(k, mine);
         if (loading != null) {
-            return await(loading, "reading the index of data object " + k);
+            try {
+                return await(loading, "reading the index of data object " + k);
+            } catch (RuntimeException e) {
+                // The other reader's GET failed (or that reader was interrupted): try once more here,
+                // so that this reader sees its own outcome.
+                return loadIndex(o);
+            }
         }
         try {
             cached = indexes.getIfPresent(k); // loaded between the first look and the registration
             if (cached == null) {
-                long from = o.indexPosition();
-                ByteBuffer bytes = await(store.get(k, from, o.size() - from), "reading the index of data object " + k);
-                gets.incrementAndGet();
-                bytesFetched.addAndGet(bytes.remaining());
-                cached = DataObjectIndex.decode(k, bytes, o.size());
-                indexes.put(k, cached);
+                cached = loadIndex(o);
             }
             mine.complete(cached);
             return cached;
@@ -244,6 +245,17 @@ final class RemoteReader {
         } finally {
             indexLoads.remove(k, mine);
         }
+    }
+
+    private DataObjectIndex loadIndex(ObjectMeta o) {
+        String k = o.key();
+        long from = o.indexPosition();
+        ByteBuffer bytes = await(store.get(k, from, o.size() - from), "reading the index of data object " + k);
+        gets.incrementAndGet();
+        bytesFetched.addAndGet(bytes.remaining());
+        DataObjectIndex idx = DataObjectIndex.decode(k, bytes, o.size());
+        indexes.put(k, idx);
+        return idx;
     }
 
     /**
