@@ -6,6 +6,7 @@ import io.shale.benchmarks.tools.CountingObjectStore.Counts;
 import io.shale.benchmarks.tools.CountingObjectStore.Op;
 import io.shale.log.LogStore;
 import io.shale.log.StoreConfig;
+import io.shale.log.TopicConfig;
 import io.shale.log.spi.ListPage;
 import io.shale.log.spi.ObjectInfo;
 import io.shale.log.spi.ObjectStore;
@@ -40,6 +41,8 @@ public final class RequestCounts extends Tool {
     static final double GIB = 1L << 30;
     /** Compaction is left out of the counts: its rewrites depend on timing, not on the workload. */
     static final long COMPACTION_OFF_MS = 24L * 3600 * 1000;
+    /** Compaction interval while rolling segments for {@code --roll-segment-ms}, and how often the tool checks on it. */
+    static final long ROLL_CHECK_MS = 1000;
 
     public static void main(String[] args) {
         new RequestCounts().execute(args);
@@ -58,7 +61,7 @@ public final class RequestCounts extends Tool {
     @Override
     Set<String> options() {
         return Set.of("bytes", "partitions", "stores", "record-bytes", "records-per-batch", "in-flight", "read-threads",
-                "read-bytes", "read-partitions", "s3-backend");
+                "read-bytes", "read-partitions", "s3-backend", "roll-segment-ms");
     }
 
     @Override
@@ -68,14 +71,17 @@ public final class RequestCounts extends Tool {
                                      [--record-bytes 1024] [--records-per-batch 16] [--in-flight 1024]
                                      [--read-threads 4] [--read-bytes 1m] [--read-partitions 100]
                                      [--s3-backend filesystem|transient] [--out benchmarks/MEASUREMENTS.md|-]
-                                     [--command TEXT]
+                                     [--command TEXT] [--roll-segment-ms N]
                   --bytes            batch bytes appended per store and partition count (--smoke: 4m); counts are per GiB
-                  --read-partitions  cold reads read at most this many partitions, evenly spaced (all of their data)""";
+                  --read-partitions  cold reads read at most this many partitions, evenly spaced (all of their data)
+                  --roll-segment-ms  create the topic with this segment.ms, and between the writes and the cold read
+                                     let compaction roll every partition's runs into per-partition segments (its
+                                     requests are counted apart); default: no roll (reads from the upload objects)""";
     }
 
     /** Everything measured for one store and partition count. */
     private record Result(String store, String label, int partitions, Counts setup, Counts write, Counts readOpen,
-            Counts read,
+            Counts read, Counts roll, double rollSeconds,
             Map<String, Long> httpWrite, Map<String, Long> httpRead, long appendedBytes, double appendSeconds,
             int partitionsRead, long readBytes, double readSeconds, long[] storedObjects, long[] storedBytes) {
     }
@@ -92,6 +98,7 @@ public final class RequestCounts extends Tool {
         int readBytes = (int) args.bytes("read-bytes", 1 << 20);
         int readPartitions = args.integer("read-partitions", 100);
         String s3Backend = args.string("s3-backend", "filesystem");
+        long rollSegmentMs = args.integer("roll-segment-ms", -1);
         Map<String, Object> settings = Map.of(StoreConfig.COMPACTION_INTERVAL_MS, COMPACTION_OFF_MS);
         StoreConfig config = StoreConfig.of(settings);
 
@@ -104,7 +111,7 @@ public final class RequestCounts extends Tool {
                     Backend backend = kind.equals(Backend.LOCAL) ? Backend.local(dir.resolve(name)) : Backend.s3(s3, name);
                     System.err.printf("== %s, %,d partitions: appending %,d bytes%n", backend.label(), partitions, bytes);
                     results.add(measure(backend, config, partitions, bytes, recordBytes, recordsPerBatch, inFlight,
-                            readThreads, readBytes, readPartitions));
+                            readThreads, readBytes, readPartitions, rollSegmentMs));
                 }
             }
         } finally {
@@ -112,11 +119,12 @@ public final class RequestCounts extends Tool {
                 s3.close();
             }
         }
-        report(out, results, config, bytes, recordBytes, recordsPerBatch, inFlight, readThreads, readBytes, readPartitions);
+        report(out, results, config, bytes, recordBytes, recordsPerBatch, inFlight, readThreads, readBytes, readPartitions,
+                rollSegmentMs);
     }
 
     private static Result measure(Backend backend, StoreConfig config, int partitions, long bytes, int recordBytes,
-            int recordsPerBatch, int inFlight, int readThreads, int readBytes, int readPartitions)
+            int recordsPerBatch, int inFlight, int readThreads, int readBytes, int readPartitions, long rollSegmentMs)
             throws InterruptedException {
         // ---- write
         CountingObjectStore writes = new CountingObjectStore(backend.newObjectStore());
@@ -124,7 +132,11 @@ public final class RequestCounts extends Tool {
         Traffic.Appended appended;
         Map<String, Long> http1;
         try (LogStore store = LogStore.builder().objectStore(writes).wal(backend.newWal()).config(config).open()) {
-            store.createTopic(TOPIC, partitions);
+            if (rollSegmentMs >= 0) {
+                store.createTopic(TOPIC, partitions, Map.of(TopicConfig.SEGMENT_MS, Math.max(1, rollSegmentMs)));
+            } else {
+                store.createTopic(TOPIC, partitions);
+            }
             setup = writes.snapshot();
             http1 = http(backend);
             Traffic traffic = new Traffic(store, TOPIC, partitions, recordsPerBatch, recordBytes);
@@ -133,6 +145,21 @@ public final class RequestCounts extends Tool {
         }
         Counts write = writes.snapshot().minus(setup);
         Map<String, Long> http2 = http(backend);
+
+        // ---- roll: compaction rewrites every partition's runs into per-partition segments
+        Counts roll = null;
+        double rollSeconds = 0;
+        if (rollSegmentMs >= 0) {
+            CountingObjectStore rolls = new CountingObjectStore(backend.newObjectStore());
+            StoreConfig rollConfig = config.with(StoreConfig.COMPACTION_INTERVAL_MS, ROLL_CHECK_MS);
+            long t0 = System.nanoTime();
+            try (LogStore store = LogStore.builder().objectStore(rolls).wal(backend.newWal()).config(rollConfig).open()) {
+                Thread.sleep(Math.max(0, rollSegmentMs));
+                awaitRolled(rolls, partitions);
+            }
+            rollSeconds = (System.nanoTime() - t0) / 1e9;
+            roll = rolls.snapshot();
+        }
 
         // ---- what is stored (the tool's own listing: not counted)
         long[] objects = new long[Area.values().length];
@@ -164,11 +191,32 @@ public final class RequestCounts extends Tool {
         if (sample.length == partitions && readTotal != appended.batchBytes()) {
             throw new IllegalStateException("read back " + readTotal + " bytes of " + appended.batchBytes() + " appended");
         }
-        return new Result(backend.name(), backend.label(), partitions, setup, write, readOpen, read,
+        return new Result(backend.name(), backend.label(), partitions, setup, write, readOpen, read, roll, rollSeconds,
                 S3RequestCounter.minus(http2, http1),
                 S3RequestCounter.minus(http4, http3), appended.batchBytes(), appended.seconds(), sample.length, readTotal,
                 readSeconds,
                 objects, stored);
+    }
+
+    /**
+     * Waits until compaction has rolled the partitions: a segment PUT per partition (each holds less
+     * than segment.bytes) and then no data PUT for three compaction intervals (merges of what is
+     * left done). Fails after 15 minutes.
+     */
+    private static void awaitRolled(CountingObjectStore rolls, int partitions) throws InterruptedException {
+        long deadline = System.nanoTime() + 15L * 60 * 1_000_000_000L;
+        long last = -1;
+        int quiet = 0;
+        while (quiet < 3) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("compaction wrote " + rolls.snapshot().puts(Area.DATA)
+                        + " data objects in 15 minutes; expected a segment for each of " + partitions + " partitions");
+            }
+            Thread.sleep(ROLL_CHECK_MS);
+            long puts = rolls.snapshot().puts(Area.DATA);
+            quiet = puts >= partitions && puts == last ? quiet + 1 : 0;
+            last = puts;
+        }
     }
 
     private static Map<String, Long> http(Backend backend) {
@@ -190,7 +238,7 @@ public final class RequestCounts extends Tool {
     // ------------------------------------------------------------------ report
 
     private static void report(Section out, List<Result> results, StoreConfig config, long bytes, int recordBytes,
-            int recordsPerBatch, int inFlight, int readThreads, int readBytes, int readPartitions) {
+            int recordsPerBatch, int inFlight, int readThreads, int readBytes, int readPartitions, long rollSegmentMs) {
         long uploadBytes = config.uploadBytes();
         double referencePuts = GIB / uploadBytes;
         double goal = 1.1 * referencePuts;
@@ -242,6 +290,26 @@ public final class RequestCounts extends Tool {
                         + " from 1 to 100,000 partitions. \"all\" also counts the manifest commit after each upload and the"
                         + " object WAL's PUTs; \"data/\" counts only data objects.",
                 Section.num(goal), Section.bytes(uploadBytes)));
+
+        if (rollSegmentMs >= 0) {
+            out.heading("Segment rolls before the cold read: what rolling sooner costs");
+            rows = new ArrayList<>();
+            for (Result r : results) {
+                double gib = r.appendedBytes() / GIB;
+                Counts c = r.roll();
+                rows.add(new String[] {r.label(), Section.count(r.partitions()), Section.num(r.rollSeconds()),
+                    Section.num(c.puts(Area.DATA) / gib), Section.num(c.puts(Area.MANIFEST) / gib), Section.num(c.puts() / gib),
+                    Section.ratio(c.bytesPut(Area.DATA), r.appendedBytes()), Section.num(c.calls(Op.GET, Area.DATA) / gib),
+                    Section.ratio(c.bytesGot(Area.DATA), r.appendedBytes()), c.failuresText()});
+            }
+            out.table(new String[] {"store", "partitions", "roll s", "data/ PUT per GiB", "manifest/ PUT per GiB",
+                "all PUT per GiB", "bytes rewritten ÷ appended", "data/ GET per GiB", "bytes read ÷ appended",
+                "failed calls (reason)"}, "lrrrrrrrrl", rows);
+            out.paragraph(String.format(Locale.ROOT, "The topic was created with segment.ms = %,d ms; after the writer"
+                    + " closed, a writable store on the same objects ran compaction every %,d ms until every partition had"
+                    + " a segment and no data PUT came for three intervals. Per GiB appended; the cold read below reads"
+                    + " the segments.", Math.max(1, rollSegmentMs), ROLL_CHECK_MS));
+        }
 
         out.heading("Cold reads: requests per GiB read back");
         rows = new ArrayList<>();
@@ -331,10 +399,13 @@ public final class RequestCounts extends Tool {
                 + " MB/s of ingest, objects are smaller than upload.bytes and PUTs per GiB rise (see \"avg data object\").");
         out.note("Cold reads: blocks hold one partition, objects hold many. A read fetches its partition's run of an"
                 + " object, and more with the same GET: the runs other readers are positioned in (while the bytes between"
-                + " stay under a tenth), or, when readers go through the object partition after partition, twice as many"
-                + " of the next partitions' runs each time. Readers of a sparse sample of partitions (100 of 10,000 here,"
-                + " a run of a few KiB each per object, about 99 unread runs apart) still need a GET per partition per"
-                + " object: reading the object whole would fetch about 100 times what they use. \"GET ÷ 1 partition's\""
+                + " stay under a tenth), or, when readers go through the object partition after partition (in several"
+                + " threads, not in step), as many of the next partitions' bytes as were fetched before, the GETs"
+                + " doubling; a walk that reaches an object's end starts the next object's walk at its last GET's size."
+                + " Readers of a sparse sample of partitions (100 of 10,000 here, a run of a few KiB each per object,"
+                + " about 99 unread runs apart) still need a GET per partition per object: reading the object whole would"
+                + " fetch about 100 times what they use, and with one or two batches per partition even a per-partition"
+                + " segment is one GET of a few tens of KiB. \"GET ÷ 1 partition's\""
                 + " compares with the same store's 1-partition row; \"fetched ÷ returned\" counts every GET's bytes"
                 + " (indexes and manifests included) against the batches returned.");
         out.note("The local directory store reads from the page cache here (its files were just written).");

@@ -29,6 +29,20 @@ class ToolsTest {
     }
 
     @Test
+    void requestCountsShouldRollEveryPartitionIntoASegmentBeforeTheColdReadWhenAsked(@TempDir Path dir) throws Exception {
+        RequestCounts tool = new RequestCounts();
+        Section out = new Section();
+        tool.run(args(tool, "--stores", "local", "--partitions", "20", "--bytes", "1m", "--read-partitions", "5",
+                "--roll-segment-ms", "1"), true, dir, out);
+        String md = out.body();
+        assertThat(md).contains("### Segment rolls before the cold read: what rolling sooner costs",
+                "The topic was created with segment.ms = 1 ms");
+        // every partition rolled: each appended byte rewritten once
+        assertThat(md).containsPattern(
+                "\\| local directory \\+ file WAL \\| 20 \\| [0-9.]+ \\| [0-9,.]+ \\| [0-9,.]+ \\| [0-9,.]+ \\| 1\\.00× \\|");
+    }
+
+    @Test
     void coldReadShouldCompareTheReaderWithRawGets(@TempDir Path dir) throws Exception {
         ColdRead tool = new ColdRead();
         Section out = new Section();

@@ -4,9 +4,11 @@ import java.nio.ByteBuffer;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
- * The read path's cache of object blocks: byte-bounded, least recently used out first.
+ * The read path's cache of object blocks: byte-bounded, least recently used out first (a block's
+ * first use by a reader does not count as a use: see {@link #getForUse}).
  *
  * <p>Plain LRU on purpose. Catch-up reads are scans: a block is fetched (often ahead of need, by
  * readahead or for a neighbouring partition) and read once, soon after. A frequency-based admission
@@ -24,6 +26,13 @@ final class BlockCache {
     static final class Block {
         final ByteBuffer bytes;
         volatile boolean verified;
+        /**
+         * Bytes of the GET that brought this block if it went through an object partition after
+         * partition (a walk), else 0; set before the block is published.
+         */
+        long walk;
+        /** Brought by a walk and not used yet (counted in the reader's bytes fetched ahead). */
+        final java.util.concurrent.atomic.AtomicBoolean ahead = new java.util.concurrent.atomic.AtomicBoolean();
 
         Block(ByteBuffer bytes) {
             this.bytes = bytes;
@@ -31,15 +40,43 @@ final class BlockCache {
     }
 
     private final long maxBytes;
-    private final LinkedHashMap<RemoteReader.BlockKey, Block> map = new LinkedHashMap<>(64, 0.75f, true);
+    /** In order of use, least recent first (insertion order, promoted by hand: see {@link #getForUse}). */
+    private final LinkedHashMap<RemoteReader.BlockKey, Block> map = new LinkedHashMap<>(64, 0.75f, false);
     private long bytes;
+    /** Told of every block that leaves the cache (evicted, replaced, removed or forgotten). */
+    private final Consumer<Block> dropped;
 
     BlockCache(long maxBytes) {
-        this.maxBytes = maxBytes;
+        this(maxBytes, b -> { });
     }
 
+    BlockCache(long maxBytes, Consumer<Block> dropped) {
+        this.maxBytes = maxBytes;
+        this.dropped = dropped;
+    }
+
+    /** The cached block, now the most recently used; or null. */
     synchronized Block get(RemoteReader.BlockKey key) {
-        return map.get(key);
+        Block b = map.remove(key);
+        if (b != null) {
+            map.put(key, b);
+        }
+        return b;
+    }
+
+    /**
+     * The cached block for a reader about to use it; or null. A block's first use (it is not yet
+     * verified) leaves it where its fetch put it: a block fetched ahead of need and read once (a
+     * scan) is not worth more than the blocks fetched after it that are still waiting for their
+     * readers, so it goes before them. Later uses make it the most recently used.
+     */
+    synchronized Block getForUse(RemoteReader.BlockKey key) {
+        Block b = map.get(key);
+        if (b != null && b.verified) {
+            map.remove(key);
+            map.put(key, b);
+        }
+        return b;
     }
 
     synchronized boolean contains(RemoteReader.BlockKey key) {
@@ -55,6 +92,7 @@ final class BlockCache {
         Block old = map.put(key, block);
         if (old != null) {
             bytes -= old.bytes.capacity();
+            dropped.accept(old);
         }
         bytes += weight;
         Iterator<Map.Entry<RemoteReader.BlockKey, Block>> it = map.entrySet().iterator();
@@ -62,6 +100,7 @@ final class BlockCache {
             Map.Entry<RemoteReader.BlockKey, Block> e = it.next();
             bytes -= e.getValue().bytes.capacity();
             it.remove();
+            dropped.accept(e.getValue());
         }
     }
 
@@ -69,6 +108,7 @@ final class BlockCache {
     synchronized void remove(RemoteReader.BlockKey key, Block block) {
         if (map.remove(key, block)) {
             bytes -= block.bytes.capacity();
+            dropped.accept(block);
         }
     }
 
@@ -79,6 +119,7 @@ final class BlockCache {
             if (e.getKey().object().equals(objectKey)) {
                 bytes -= e.getValue().bytes.capacity();
                 it.remove();
+                dropped.accept(e.getValue());
             }
         }
     }

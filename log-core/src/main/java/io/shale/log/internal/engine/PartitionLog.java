@@ -82,6 +82,11 @@ final class PartitionLog {
     volatile long remoteWindowStart = -1;
     /** One past the last offset of that window: a background fetch of the next one starts half way through it. */
     volatile long remoteFetchedEnd = -1;
+    /**
+     * Bytes of the walk GET (through an object partition after partition) that brought the last
+     * block read remotely, or 0: a reader still in a walk starts the next object's walk as big.
+     */
+    volatile long remoteWalkBytes;
 
     PartitionLog(StoreEngine engine, TopicHandle topic, PartitionMeta meta, int index) {
         this.engine = engine;

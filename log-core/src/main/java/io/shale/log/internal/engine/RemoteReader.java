@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -53,7 +54,15 @@ import org.slf4j.LoggerFactory;
  * its run right where bytes of the object were fetched lately) fetch, with their own blocks, as
  * many bytes of the following partitions' blocks as were fetched right before, within the window:
  * an object read by all its partitions, by one thread or several, costs a GET per doubling rather
- * than one per partition (and one GET for its index).
+ * than one per partition (and one GET for its index). Such a GET also takes the blocks just before
+ * the reader's run that nobody has fetched yet (readers in other threads a little behind). When it
+ * reaches the object's end, the readers of the next partitions go on in other objects: the first
+ * of them to miss there (within a few partition ids), or any reader whose last block came from such
+ * a walk, starts with a GET as big as the walk's last one rather than with one block. Walks hold
+ * at most half of the block cache fetched ahead and not yet read (past that they fetch the reader's
+ * own blocks only), and a block's first read does not refresh it in the cache's order, so what a
+ * walk brings is read before the cache evicts it. Readers missing an object's index while another
+ * reads it wait for that GET.
  *
  * <p><b>Shared fetches.</b> A fetch in flight is registered with the blocks it brings; a reader
  * missing one of them waits for it instead of fetching the block again.
@@ -80,8 +89,20 @@ final class RemoteReader {
     }
 
     /** A planned GET: {@code [from, end)} of an object, and the blocks in it that readers want. */
-    private record Plan(long from, long end, List<BlockInfo> blocks) {
+    private record Plan(long from, long end, List<BlockInfo> blocks, boolean walk) {
+        Plan(long from, long end, List<BlockInfo> blocks) {
+            this(from, end, blocks, false);
+        }
     }
+
+    /** How far (in partition ids) past a walk's last partition its readers may first miss: readers in several threads are not in step. */
+    private static final int WALK_END_REACH = 16;
+    /**
+     * Readers walk an object when what was fetched lately covers at least 1/WALK_DENSITY of the
+     * stretch before a miss: several threads taking partitions in turn each cover a share of it
+     * (a reader sampling 1 partition in 10 or fewer covers less, and fetches its own runs only).
+     */
+    private static final int WALK_DENSITY = 4;
 
     private final ObjectStore store;
     /** Bytes one GET fetches at most: readahead.max.bytes, at most a quarter of the block cache. */
@@ -103,6 +124,20 @@ final class RemoteReader {
             return size() > 1024;
         }
     };
+    /** Index reads in flight: a reader missing an index that another is reading waits for that GET. */
+    private final ConcurrentHashMap<String, CompletableFuture<DataObjectIndex>> indexLoads = new ConcurrentHashMap<>();
+    /**
+     * Walks that reached the end of their object, by the partition id of the last block they
+     * fetched (the most recent 64): the GET's bytes. The readers of the next partitions go on in
+     * the objects that hold them, and the first of them to miss there starts a walk as big.
+     */
+    private final TreeMap<Integer, Long> walkEnds = new TreeMap<>();
+    /**
+     * Bytes that walk GETs planned and readers have not used yet (in flight, or cached and not yet
+     * read): walks stop reading ahead beyond half of the block cache, so that what they bring is
+     * read before it is evicted.
+     */
+    private final AtomicLong walkAhead = new AtomicLong();
     /** Bytes of background fetches not yet completed. */
     private final AtomicLong prefetching = new AtomicLong();
     /** Partitions that have read remotely (a hint: neighbours are looked for only when there is more than one). */
@@ -119,7 +154,7 @@ final class RemoteReader {
         this.store = store;
         this.partitions = partitions;
         this.windowBytes = Math.min(readaheadMaxBytes, blockCacheBytes / 4);
-        this.blocks = new BlockCache(blockCacheBytes);
+        this.blocks = new BlockCache(blockCacheBytes, this::used);
         // Maintenance (eviction) on the calling thread rather than the common pool: no thread of its
         // own, and the same order of events for the same calls (the deterministic simulation relies on it).
         this.indexes = Caffeine.newBuilder()
@@ -177,7 +212,8 @@ final class RemoteReader {
      * The index of a data object, read once and cached. Not loaded inside the cache's compute: the
      * GET would hold a lock of the cache's map for a network round trip (blocking unrelated keys),
      * and a second reader of the same object waiting on it could not be told apart from a
-     * re-entrant call. Two readers missing at once both fetch; the second put is harmless.
+     * re-entrant call. A reader missing an index that another reader is reading waits for that GET
+     * (readers going through an object in several threads would otherwise each read its index).
      */
     DataObjectIndex index(ObjectMeta o) {
         String k = o.key();
@@ -185,6 +221,34 @@ final class RemoteReader {
         if (cached != null) {
             return cached;
         }
+        CompletableFuture<DataObjectIndex> mine = new CompletableFuture<>();
+        CompletableFuture<DataObjectIndex> loading = indexLoads.putIfAbsent(k, mine);
+        if (loading != null) {
+            try {
+                return await(loading, "reading the index of data object " + k);
+            } catch (RuntimeException e) {
+                // The other reader's GET failed (or that reader was interrupted): try once more here,
+                // so that this reader sees its own outcome.
+                return loadIndex(o);
+            }
+        }
+        try {
+            cached = indexes.getIfPresent(k); // loaded between the first look and the registration
+            if (cached == null) {
+                cached = loadIndex(o);
+            }
+            mine.complete(cached);
+            return cached;
+        } catch (RuntimeException | Error e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            indexLoads.remove(k, mine);
+        }
+    }
+
+    private DataObjectIndex loadIndex(ObjectMeta o) {
+        String k = o.key();
         long from = o.indexPosition();
         ByteBuffer bytes = await(store.get(k, from, o.size() - from), "reading the index of data object " + k);
         gets.incrementAndGet();
@@ -207,11 +271,12 @@ final class RemoteReader {
         }
         if (hit != null) {
             ByteBuffer bytes = verified(key, b, hit);
+            reader.remoteWalkBytes = hit.walk;
             noteSequential(reader, b);
             maybePrefetch(reader, b);
             return bytes.duplicate();
         }
-        indexForPlan(r, i, b);
+        indexForPlan(reader, r, i, b);
         // Planning and registering the fetch is one step for all readers: several readers missing
         // neighbouring blocks at once (threads going through an object partition by partition) then
         // share the first one's GET instead of each making its own.
@@ -220,7 +285,7 @@ final class RemoteReader {
         Pending other = null;
         BlockCache.Block got;
         synchronized (planLock) {
-            got = blocks.get(new BlockKey(key, b.position()));
+            got = blocks.getForUse(new BlockKey(key, b.position()));
             if (got == null) {
                 other = pendingWith(key, b.position());
                 if (other == null) {
@@ -243,12 +308,13 @@ final class RemoteReader {
         } else {
             noteSequential(reader, b);
         }
+        reader.remoteWalkBytes = got.walk;
         return verified(key, b, got).duplicate();
     }
 
     /** The cached block, or the block from a fetch in flight that brings it (waiting for it), or null. */
     private BlockCache.Block cachedOrPending(String key, BlockInfo b) {
-        BlockCache.Block hit = blocks.get(new BlockKey(key, b.position()));
+        BlockCache.Block hit = blocks.getForUse(new BlockKey(key, b.position()));
         if (hit != null) {
             return hit;
         }
@@ -273,8 +339,16 @@ final class RemoteReader {
         }
     }
 
+    /** A block brought by a walk was used, or left the cache: it no longer counts as fetched ahead. */
+    private void used(BlockCache.Block block) {
+        if (block.ahead.compareAndSet(true, false)) {
+            walkAhead.addAndGet(-block.bytes.capacity());
+        }
+    }
+
     /** The block's bytes after a CRC check on first use; a block that fails it leaves the cache (a retry refetches). */
     private ByteBuffer verified(String key, BlockInfo b, BlockCache.Block block) {
+        used(block);
         if (!block.verified) {
             try {
                 DataObjectIndex.verifyBlock(key, b, block.bytes.duplicate());
@@ -294,8 +368,8 @@ final class RemoteReader {
      * with a {@link CorruptObjectException} if the store returned another length than asked.
      */
     /** Reads the object's index now if {@link #plan} will want it: the plan runs under a lock, and this may GET. */
-    private void indexForPlan(RangeRef r, int i, BlockInfo b) {
-        if (i == 0 && r.position() > 0 && fetchedJustBefore(r.object().key(), b.position()) > 0) {
+    private void indexForPlan(PartitionLog reader, RangeRef r, int i, BlockInfo b) {
+        if (i == 0 && walkScan(reader, r.object().key(), b.position()) > 0) {
             index(r.object());
         }
     }
@@ -325,6 +399,7 @@ final class RemoteReader {
             get = CompletableFuture.failedFuture(e);
         }
         get.whenComplete((fetched, error) -> {
+            long handedOver = 0; // bytes of a walk's blocks that now count as fetched ahead (until used or dropped)
             try {
                 if (error != null) {
                     done.completeExceptionally(error);
@@ -341,6 +416,11 @@ final class RemoteReader {
                 for (BlockInfo bj : plan.blocks()) {
                     BlockCache.Block block = new BlockCache.Block(fetched.slice(base + (int) (bj.position() - from),
                             bj.size()));
+                    if (plan.walk()) {
+                        block.walk = length;
+                        block.ahead.set(true);
+                        handedOver += bj.size();
+                    }
                     out.put(bj.position(), block);
                     blocks.put(new BlockKey(key, bj.position()), block);
                 }
@@ -348,6 +428,9 @@ final class RemoteReader {
             } catch (Throwable t) {
                 done.completeExceptionally(t);
             } finally {
+                if (plan.walk()) {
+                    walkAhead.addAndGet(handedOver - length); // what never became a block
+                }
                 synchronized (pendingLock) {
                     List<Pending> ps = pending.get(key);
                     if (ps != null) {
@@ -381,24 +464,46 @@ final class RemoteReader {
             noteFetched(key, from, end);
             return new Plan(from, end, want);
         }
-        long scan = i == 0 ? fetchedJustBefore(key, from) : 0;
+        long scan = i == 0 ? walkScan(reader, key, from) : 0;
         if (scan > 0) {
             // Readers are going through this object partition after partition: read on over the
             // next partitions' blocks, as many bytes as were fetched right before this run.
             DataObjectIndex idx = index(r.object());
-            long limit = end + scan; // past this reader's own blocks; the first next block always goes
-            for (int j = r.firstBlock() + r.blockCount(); j < idx.blocks().size(); j++) {
+            long ahead = Math.min(scan, Math.max(0, blocks.maxBytes() / 2 - walkAhead.get()));
+            // Readers in other threads need not keep in step: the partitions just before this run
+            // that nobody has fetched yet (their readers are a little behind) come with this GET
+            // rather than one GET each, back to the last bytes fetched before.
+            for (int j = r.firstBlock() - 1; j >= 0; j--) {
+                BlockInfo bj = idx.block(j);
+                if (bj.position() + bj.size() != from || end - bj.position() > windowBytes || from - bj.position() > ahead
+                        || blocks.contains(new BlockKey(key, bj.position())) || pendingWith(key, bj.position()) != null
+                        || fetchedBefore(key, bj.position() + bj.size())) {
+                    break;
+                }
+                want.add(bj);
+                from = bj.position();
+            }
+            long limit = end + ahead; // past this reader's own blocks; the first next block goes if any may
+            int taken = 0;
+            int j = r.firstBlock() + r.blockCount();
+            for (; j < idx.blocks().size(); j++) {
                 BlockInfo bj = idx.block(j);
                 long bjEnd = bj.position() + bj.size();
-                if (bj.position() != end || bjEnd - from > windowBytes || (bjEnd > limit && want.size() > count)
+                if (bj.position() != end || bjEnd - from > windowBytes || (bjEnd > limit && (taken > 0 || ahead == 0))
                         || blocks.contains(new BlockKey(key, bj.position())) || pendingWith(key, bj.position()) != null) {
                     break;
                 }
                 want.add(bj);
+                taken++;
                 end = bj.position() + bj.size();
             }
+            if (j == idx.blocks().size()) {
+                // The walk reached the object's end: the readers of the next partitions go on in another object.
+                noteWalkEnd(want.get(want.size() - 1).partitionId(), end - from);
+            }
             noteFetched(key, from, end);
-            return new Plan(from, end, want);
+            walkAhead.addAndGet(end - from);
+            return new Plan(from, end, want, true);
         }
         noteFetched(key, from, end);
         if (remoteReaders.get() < 2) {
@@ -468,13 +573,14 @@ final class RemoteReader {
     }
 
     /**
-     * Bytes of the object fetched lately in the window before {@code from}, if they cover at least
-     * half of the stretch from the first of them to {@code from} (else 0): readers are going through
-     * the object partition after partition (in one thread, or several that need not keep in step),
-     * and a reader missing the start of its run there fetches as many bytes of the next partitions'
-     * blocks with its own (at least one block; the window bounds the GET). The fetches double as
-     * long as the readers keep coming, and what nobody reads is at most what was read before it.
-     * Readers of scattered partitions (a sample) cover little of the stretch and fetch their own.
+     * Bytes of the object fetched lately in the window before {@code from} (spans that began before
+     * the window count from its start), if they cover at least 1/{@link #WALK_DENSITY} of the
+     * stretch from the first of them to {@code from} (else 0): readers are going through the object
+     * partition after partition (in one thread, or several that need not keep in step), and a reader
+     * missing the start of its run there fetches as many bytes of the next partitions' blocks with
+     * its own (at least one block; the window bounds the GET). The fetches double as long as the
+     * readers keep coming, and what nobody reads is at most what was fetched before it. Readers of
+     * scattered partitions (a sample) cover little of the stretch and fetch their own.
      */
     private long fetchedJustBefore(String key, long from) {
         synchronized (fetchedSpans) {
@@ -484,14 +590,70 @@ final class RemoteReader {
             }
             long covered = 0;
             long first = from;
+            long windowStart = from - windowBytes;
             for (Map.Entry<Long, Long> e : spans.headMap(from, false).descendingMap().entrySet()) {
-                if (e.getKey() < from - windowBytes) {
+                long start = Math.max(e.getKey(), windowStart);
+                covered += Math.min(e.getValue(), from) - start;
+                first = start;
+                if (e.getKey() <= windowStart) {
                     break;
                 }
-                covered += Math.min(e.getValue(), from) - e.getKey();
-                first = e.getKey();
             }
-            return covered > 0 && covered * 2 >= from - first ? covered : 0;
+            return covered > 0 && covered * WALK_DENSITY >= from - first ? covered : 0;
+        }
+    }
+
+    /**
+     * Bytes to fetch past a reader's run that starts at {@code from}, as part of a walk through the
+     * object partition after partition: {@link #fetchedJustBefore}, or, where nothing of the object
+     * was fetched lately before {@code from}, the size of the walk GET that brought the reader's last
+     * block (it walked another object and goes on into this one), else 0.
+     */
+    private long walkScan(PartitionLog reader, String key, long from) {
+        long scan = fetchedJustBefore(key, from);
+        if (scan > 0) {
+            return scan;
+        }
+        long seed = reader.remoteWalkBytes;
+        if (seed <= 0) {
+            synchronized (walkEnds) {
+                Map.Entry<Integer, Long> e = walkEnds.lowerEntry(reader.id);
+                seed = e != null && reader.id - e.getKey() <= WALK_END_REACH ? e.getValue() : 0;
+            }
+        }
+        return seed > 0 && !fetchedWithin(key, from) ? seed : 0;
+    }
+
+    private void noteWalkEnd(int lastPartitionId, long bytes) {
+        synchronized (walkEnds) {
+            walkEnds.put(lastPartitionId, bytes);
+            if (walkEnds.size() > 64) {
+                walkEnds.pollFirstEntry();
+            }
+        }
+    }
+
+    /** Whether anything of the object was fetched lately in the window before {@code from}. */
+    private boolean fetchedWithin(String key, long from) {
+        synchronized (fetchedSpans) {
+            TreeMap<Long, Long> spans = fetchedSpans.get(key);
+            if (spans == null) {
+                return false;
+            }
+            Map.Entry<Long, Long> e = spans.lowerEntry(from);
+            return e != null && e.getValue() > from - windowBytes;
+        }
+    }
+
+    /** Whether a fetch was planned lately for bytes of the object just before {@code end}. */
+    private boolean fetchedBefore(String key, long end) {
+        synchronized (fetchedSpans) {
+            TreeMap<Long, Long> spans = fetchedSpans.get(key);
+            if (spans == null) {
+                return false;
+            }
+            Map.Entry<Long, Long> e = spans.lowerEntry(end);
+            return e != null && e.getValue() >= end;
         }
     }
 
@@ -591,7 +753,7 @@ final class RemoteReader {
         if (b.baseOffset() != end) {
             return;
         }
-        indexForPlan(next, i, b);
+        indexForPlan(reader, next, i, b);
         int want = Math.min(reader.readaheadBlocks * 2, 1 << 16);
         int count = windowCount(next, i, want);
         Plan plan;

@@ -58,4 +58,41 @@ class BlockCacheTest {
         assertThat(cache.weight()).isZero();
         assertThat(cache.get(key("a", 0))).isNull();
     }
+
+    @Test
+    void aBlocksFirstUseShouldNotMoveItAheadOfBlocksFetchedAfterIt() {
+        BlockCache cache = new BlockCache(300);
+        BlockCache.Block first = block(100);
+        cache.put(key("a", 0), first);
+        cache.put(key("a", 100), block(100));
+        cache.put(key("a", 200), block(100));
+        assertThat(cache.getForUse(key("a", 0))).isSameAs(first); // first use (not verified yet): stays eldest
+        first.verified = true;
+        cache.put(key("b", 0), block(100));
+        assertThat(cache.contains(key("a", 0))).isFalse();
+        assertThat(cache.contains(key("a", 100))).isTrue();
+
+        BlockCache.Block used = cache.getForUse(key("a", 100));
+        used.verified = true;
+        assertThat(cache.getForUse(key("a", 100))).isSameAs(used); // used before: now the most recent
+        cache.put(key("b", 100), block(100));
+        assertThat(cache.contains(key("a", 100))).isTrue();
+        assertThat(cache.contains(key("a", 200))).isFalse();
+    }
+
+    @Test
+    void everyBlockLeavingTheCacheShouldBeReported() {
+        java.util.List<BlockCache.Block> dropped = new java.util.ArrayList<>();
+        BlockCache cache = new BlockCache(200, dropped::add);
+        BlockCache.Block a = block(100);
+        BlockCache.Block b = block(100);
+        BlockCache.Block c = block(100);
+        cache.put(key("a", 0), a);
+        cache.put(key("a", 0), b); // replaced
+        cache.put(key("a", 100), c);
+        cache.put(key("a", 200), block(100)); // evicts b
+        cache.remove(key("a", 100), c);
+        cache.forget("a");
+        assertThat(dropped).hasSize(4).startsWith(a, b, c);
+    }
 }
