@@ -54,6 +54,14 @@ class FileWriteAheadLogTest {
         }
     }
 
+    private static int filesIn(Path dir) {
+        try {
+            return SegmentFiles.files(dir).size();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     static void assertSameEntries(List<Replayed> replayed, List<TestEntry> expected) {
         assertThat(replayed).hasSize(expected.size());
         for (int i = 0; i < expected.size(); i++) {
@@ -405,7 +413,10 @@ class FileWriteAheadLogTest {
             // 20 segments' worth was written through fewer files than segments (how many fewer
             // depends on how fast the background thread recycles, so the bound is loose).
             assertThat(wal.segmentsCreated()).isLessThan(20);
-            assertThat(SegmentFiles.files(dir).size()).isLessThanOrEqualTo(2 + 2 + 1);
+            // at most two sealed, the active one, one spare and one the background thread is
+            // still recycling or deleting; it settles there (waiting, not sampling once: a sample
+            // taken while a trimmed file is being renamed into a spare can see one more)
+            await(() -> filesIn(dir) <= 2 + 2 + 1);
         }
         List<Replayed> replayed = Replayed.replayOnly(b);
         long previous = Long.MIN_VALUE;
