@@ -126,13 +126,22 @@ class S3EdgeSafetyTest {
     void aCleanOpenAndCloseLogsNoWarnings(S3ProxyServer s3) {
         s3.createBucket("edges-clean");
         List<String> warnings;
+        List<String> infos;
         try (CapturedLogs logs = new CapturedLogs()) {
             try (LogStore store = open(s3.options("edges-clean", "c/").build(), Map.of())) {
                 store.createTopic("t", 1);
             }
             warnings = logs.atLeast(Level.WARN);
+            infos = logs.atLeast(Level.INFO);
         }
-        assertThat(warnings).isEmpty();
+        // S3Proxy's filesystem backend, under load, sometimes closes a connection mid-request
+        // (S3ProxyBehaviourTest); the SDK's Netty pipeline then logs "Request cancelled" at WARN and
+        // the store retries. That one line is the server's doing and is allowed only together with
+        // the store's retry of a closed connection; any other warning fails the test.
+        boolean serverClosedAConnection = infos.stream().anyMatch(l -> l.contains("RetryingObjectStore")
+                && l.contains("The connection was closed during the request"));
+        assertThat(warnings).allMatch(w -> serverClosedAConnection && w.startsWith("WARN io.netty.channel.DefaultChannelPipeline")
+                && w.endsWith("[java.io.IOException: Request cancelled]"), "no warnings (but the SDK's for a connection S3Proxy closed)");
     }
 
     @Test
