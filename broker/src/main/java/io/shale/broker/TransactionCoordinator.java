@@ -156,14 +156,22 @@ final class TransactionCoordinator implements AutoCloseable {
         }
         Txn next = copy(t);
         next.timeoutMs = timeoutMs;
-        bump(next);
         if (t.state == State.ONGOING) {
-            // abort the previous producer's transaction with the new epoch: fences it everywhere
+            // abort the previous producer's transaction with the next epoch of its producer id: fences it
+            // everywhere (a new producer id would leave the transaction open in its partitions)
+            fence(next);
             next.state = State.PREPARE_ABORT;
             persist(next);
             install(next);
             complete(next, false);
+            if (next.epoch >= Short.MAX_VALUE - 1) {
+                next = copy(txns.get(txnId));
+                bump(next); // the epochs of this producer id are used up: the producer gets a new one
+                persist(next);
+                install(next);
+            }
         } else {
+            bump(next);
             next.state = State.EMPTY;
             next.partitions.clear();
             next.offsets.clear();
@@ -339,6 +347,16 @@ final class TransactionCoordinator implements AutoCloseable {
         }
     }
 
+    /**
+     * The epoch that fences the producer of {@code t}'s open transaction, on the same producer id (the
+     * transaction's batches carry it): one more, up to {@link Short#MAX_VALUE} (as Kafka's epoch fence).
+     */
+    private static void fence(Txn t) {
+        if (t.epoch < Short.MAX_VALUE) {
+            t.epoch++;
+        }
+    }
+
     /** A new epoch; past the last usable one, a new producer id at epoch 0 (as Kafka does). */
     private void bump(Txn t) {
         if (t.epoch >= Short.MAX_VALUE - 1) {
@@ -394,7 +412,7 @@ final class TransactionCoordinator implements AutoCloseable {
                         log.info("aborting transaction '{}' of producer {}: open longer than its timeout of {} ms",
                                 t.id, t.producerId, t.timeoutMs);
                         Txn next = copy(t);
-                        bump(next);
+                        fence(next);
                         next.state = State.PREPARE_ABORT;
                         persist(next);
                         install(next);
