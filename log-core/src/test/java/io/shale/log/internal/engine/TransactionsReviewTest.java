@@ -123,4 +123,34 @@ class TransactionsReviewTest extends EngineFixture {
         s.writeTxnMarker(tp, 1, (short) 0, 0, false).join();    // 5
         assertThat(committed(s, tp, 2)).containsExactly("plain-4");
     }
+
+    @Test
+    void aMarkerQueuedBehindAFailingAppendOfItsProducerShouldLeaveAConsistentState() {
+        StoreEngine s = store();
+        put(s, tp, txn(5, 0, 1));                               // 0, durable
+        wal.holdCompletions(true);
+        var data = s.appendBatch(tp, txn(5, 1, 1).duplicate());  // 1
+        var marker = s.writeTxnMarker(tp, 5, (short) 0, 0, false); // 2
+        wal.holdCompletions(false);
+        wal.releaseHeldFailing(java.util.Set.of(0));            // the data batch's WAL write fails
+        assertThat(data).isCompletedExceptionally();
+        boolean markerLanded = !marker.isCompletedExceptionally();
+        if (markerLanded) {
+            assertThat(s.ongoingTransaction(tp, 5)).isEqualTo(-1);
+            assertThat(s.lastStableOffset(tp)).isEqualTo(s.highWatermark(tp));
+        } else {
+            assertThat(s.ongoingTransaction(tp, 5)).as("rolled back with it: still open").isZero();
+            assertThat(s.lastStableOffset(tp)).isZero();
+            s.writeTxnMarker(tp, 5, (short) 0, 0, false).join();
+        }
+        FetchResult f = s.read(tp, 0, 1 << 20, IsolationLevel.READ_COMMITTED);
+        assertThat(f.abortedTransactions()).hasSize(1);
+        assertThat(f.abortedTransactions().get(0).firstOffset()).isZero();
+        assertThat(values(f)).isEmpty();
+        s.crashForTesting();
+        StoreEngine after = open();
+        assertThat(after.ongoingTransaction(tp, 5)).isEqualTo(-1);
+        assertThat(after.lastStableOffset(tp)).isEqualTo(after.highWatermark(tp));
+        assertThat(values(after.read(tp, 0, 1 << 20, IsolationLevel.READ_COMMITTED))).isEmpty();
+    }
 }
