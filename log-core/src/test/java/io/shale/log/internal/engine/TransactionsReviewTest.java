@@ -78,6 +78,15 @@ class TransactionsReviewTest extends EngineFixture {
         assertThat(committed(s, tp, 2)).containsExactly("plain-3");
         s.writeTxnMarker(tp, 3, (short) 0, 0, false).join();    // 8
         assertThat(committed(s, tp, 0)).containsExactly("2-0", "plain-3", "2-1");
+        // one batch per fetch: every fetch ends inside or at the edge of a transaction
+        java.util.List<String> oneByOne = new java.util.ArrayList<>();
+        for (long o = 0; o < s.lastStableOffset(tp); ) {
+            FetchResult one = s.read(tp, o, 1, IsolationLevel.READ_COMMITTED);
+            assertThat(one.batches()).hasSize(1);
+            oneByOne.addAll(values(one));
+            o = one.nextOffset();
+        }
+        assertThat(oneByOne).containsExactly("2-0", "plain-3", "2-1");
         assertThat(s.read(tp, 0, 1 << 20, IsolationLevel.READ_COMMITTED).abortedTransactions())
                 .containsExactly(new AbortedTransaction(1, 0, 4), new AbortedTransaction(3, 5, 8));
     }
