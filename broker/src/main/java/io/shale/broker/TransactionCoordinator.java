@@ -88,15 +88,34 @@ final class TransactionCoordinator implements AutoCloseable {
     private final Map<String, Txn> txns = new HashMap<>();
     private final ScheduledExecutorService timer;
     private boolean topicExists;
+    /**
+     * Why the state in {@value #TOPIC} could not be read at start (a record that is not a transaction state),
+     * or null: then the transaction APIs answer {@code COORDINATOR_NOT_AVAILABLE} and the rest of the broker
+     * keeps serving, instead of the broker failing every start (as Kafka's coordinator, whose partition stays
+     * unloaded when its log cannot be read).
+     */
+    private final ShaleException loadFailure;
 
     TransactionCoordinator(LogStore store, GroupCoordinator groups, Clock clock, long timeoutCheckMs) {
         this.store = store;
         this.groups = groups;
         this.clock = clock;
+        ShaleException failure = null;
         if (store.describeTopic(TOPIC).isPresent()) {
             topicExists = true;
-            load();
+            try {
+                load();
+            } catch (ShaleException e) {
+                if (e.kind() != ErrorKind.CORRUPT_STORAGE) {
+                    throw e;
+                }
+                failure = e;
+                txns.clear();
+                log.error("transactions are unavailable (the transaction APIs answer COORDINATOR_NOT_AVAILABLE) until"
+                        + " {} is repaired: {}", TOPIC, e.getMessage());
+            }
         }
+        loadFailure = failure;
         synchronized (this) {
             for (Txn t : List.copyOf(txns.values())) {
                 if (t.state == State.PREPARE_COMMIT || t.state == State.PREPARE_ABORT) {
@@ -130,6 +149,9 @@ final class TransactionCoordinator implements AutoCloseable {
      * epoch, so the previous producer is fenced on every partition it wrote to).
      */
     synchronized Init initProducerId(String txnId, int timeoutMs, long producerId, short epoch) {
+        if (loadFailure != null) {
+            return new Init(Errors.COORDINATOR_NOT_AVAILABLE, -1, (short) -1);
+        }
         if (txnId.isEmpty()) {
             return new Init(Errors.INVALID_REQUEST, -1, (short) -1);
         }
@@ -183,6 +205,9 @@ final class TransactionCoordinator implements AutoCloseable {
 
     /** AddPartitionsToTxn (versions 0-3): the error for every partition (or NONE). */
     synchronized Errors addPartitions(String txnId, long producerId, short epoch, List<TopicPartition> partitions) {
+        if (loadFailure != null) {
+            return Errors.COORDINATOR_NOT_AVAILABLE;
+        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {
@@ -201,6 +226,9 @@ final class TransactionCoordinator implements AutoCloseable {
 
     /** AddOffsetsToTxn: the group's offsets commit with the transaction. */
     synchronized Errors addOffsets(String txnId, long producerId, short epoch, String groupId) {
+        if (loadFailure != null) {
+            return Errors.COORDINATOR_NOT_AVAILABLE;
+        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {
@@ -226,6 +254,9 @@ final class TransactionCoordinator implements AutoCloseable {
      */
     synchronized Errors commitOffsets(String txnId, long producerId, short epoch, String groupId,
             Map<TopicPartition, CommittedOffset> offsets) {
+        if (loadFailure != null) {
+            return Errors.COORDINATOR_NOT_AVAILABLE;
+        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {
@@ -243,6 +274,9 @@ final class TransactionCoordinator implements AutoCloseable {
 
     /** EndTxn: writes the markers (and commits the offsets) before answering. */
     synchronized Errors endTxn(String txnId, long producerId, short epoch, boolean commit) {
+        if (loadFailure != null) {
+            return Errors.COORDINATOR_NOT_AVAILABLE;
+        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {

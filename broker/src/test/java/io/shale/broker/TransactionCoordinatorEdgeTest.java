@@ -1,13 +1,10 @@
 package io.shale.broker;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shale.log.ConsumerOffsets;
-import io.shale.log.ErrorKind;
 import io.shale.log.IsolationLevel;
 import io.shale.log.LogStore;
-import io.shale.log.ShaleException;
 import io.shale.log.TopicPartition;
 import io.shale.log.record.SimpleRecord;
 import io.shale.storage.local.LocalStorage;
@@ -98,8 +95,9 @@ class TransactionCoordinatorEdgeTest {
     }
 
     @Test
-    void aCorruptStateRecordShouldFailTheStartClearly() {
+    void aCorruptStateRecordShouldMakeTransactionsUnavailableNotTheBroker() {
         try (LogStore store = LocalStorage.open(dir)) {
+            store.createTopic("t", 1);
             TransactionCoordinator.Txn t = new TransactionCoordinator.Txn("x");
             t.producerId = 1;
             t.timeoutMs = 60_000;
@@ -107,11 +105,16 @@ class TransactionCoordinatorEdgeTest {
             byte[] bad = TransactionCoordinator.encode(t);
             bad[2 + 8 + 2 + 4] = 99; // the state byte
             store.append(STATE, List.of(SimpleRecord.of(1L, "y".getBytes(StandardCharsets.UTF_8), bad))).join();
-            try (GroupCoordinator groups = new GroupCoordinator(ConsumerOffsets.open(store), 0, 100, 60_000, 20)) {
-                assertThatThrownBy(() -> new TransactionCoordinator(store, groups, Clock.systemUTC(), 60_000))
-                        .isInstanceOf(ShaleException.class)
-                        .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.CORRUPT_STORAGE))
-                        .hasMessageContaining("offset 1");
+            try (GroupCoordinator groups = new GroupCoordinator(ConsumerOffsets.open(store), 0, 100, 60_000, 20);
+                    TransactionCoordinator c = new TransactionCoordinator(store, groups, Clock.systemUTC(), 60_000)) {
+                assertThat(c.initProducerId("x", 60_000, -1, (short) -1).error()).isEqualTo(Errors.COORDINATOR_NOT_AVAILABLE);
+                assertThat(c.initProducerId("new", 60_000, -1, (short) -1).error())
+                        .isEqualTo(Errors.COORDINATOR_NOT_AVAILABLE);
+                assertThat(c.addPartitions("x", 1, (short) 0, List.of(tp))).isEqualTo(Errors.COORDINATOR_NOT_AVAILABLE);
+                assertThat(c.endTxn("x", 1, (short) 0, true)).isEqualTo(Errors.COORDINATOR_NOT_AVAILABLE);
+                assertThat(c.appendVerified("x", MemoryRecords.readableRecords(txnBatch(1, (short) 0, "v")), tp,
+                        () -> store.appendBatch(tp, txnBatch(1, (short) 0, "v"))).error()).isNotEqualTo(Errors.NONE);
+                assertThat(store.highWatermark(tp)).as("nothing appended").isZero();
             }
         }
     }
