@@ -129,8 +129,14 @@ class TransactionsReviewTest extends EngineFixture {
                 .isEqualTo(2);
         FetchResult f = s.read(tp, 2, 1 << 20, IsolationLevel.READ_COMMITTED);
         assertThat(f.lastStableOffset()).isGreaterThanOrEqualTo(f.logStartOffset());
-        s.writeTxnMarker(tp, 1, (short) 0, 0, false).join();    // 5
-        assertThat(committed(s, tp, 2)).containsExactly("plain-4");
+        s.close();                                              // the manifest holds the open transaction at 1
+        StoreEngine after = open();
+        assertThat(after.lastStableOffset(tp)).isEqualTo(2);
+        assertThat(openReadOnly().lastStableOffset(tp)).as("a reader of the manifest").isEqualTo(2);
+        after.writeTxnMarker(tp, 1, (short) 0, 0, false).join(); // 5
+        assertThat(committed(after, tp, 2)).containsExactly("plain-4");
+        assertThat(after.read(tp, 2, 1 << 20, IsolationLevel.READ_COMMITTED).abortedTransactions())
+                .containsExactly(new AbortedTransaction(1, 1, 5));
     }
 
     @Test
