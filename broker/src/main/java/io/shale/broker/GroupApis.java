@@ -219,10 +219,11 @@ final class GroupApis {
 
     private CompletableFuture<ApiMessage> offsetCommit(OffsetCommitRequestData req) {
         OffsetCommitResponseData resp = new OffsetCommitResponseData();
-        Errors groupError = groups.checkCommit(req.groupId(), req.memberId(), req.generationIdOrMemberEpoch(),
-                req.groupInstanceId());
+        // the group's check and the write are one step (GroupCoordinator.checkAndCommit); a group error, once
+        // known, replaces every partition's own
         Map<TopicPartition, CommittedOffset> toCommit = new LinkedHashMap<>();
         List<OffsetCommitResponseData.OffsetCommitResponsePartition> pending = new ArrayList<>();
+        List<OffsetCommitResponseData.OffsetCommitResponsePartition> all = new ArrayList<>();
         for (OffsetCommitRequestData.OffsetCommitRequestTopic t : req.topics()) {
             OffsetCommitResponseData.OffsetCommitResponseTopic tr =
                     new OffsetCommitResponseData.OffsetCommitResponseTopic().setName(t.name());
@@ -232,15 +233,14 @@ final class GroupApis {
                 OffsetCommitResponseData.OffsetCommitResponsePartition pr =
                         new OffsetCommitResponseData.OffsetCommitResponsePartition().setPartitionIndex(p.partitionIndex());
                 tr.partitions().add(pr);
-                Errors e = groupError;
-                if (e == Errors.NONE) {
-                    if (d.isEmpty() || p.partitionIndex() < 0 || p.partitionIndex() >= d.get().partitionCount()) {
-                        e = Errors.UNKNOWN_TOPIC_OR_PARTITION;
-                    } else if (p.committedMetadata() != null && p.committedMetadata().length() > GroupCoordinator.MAX_METADATA_CHARS) {
-                        e = Errors.OFFSET_METADATA_TOO_LARGE;
-                    } else if (p.committedOffset() < 0) {
-                        e = Errors.INVALID_REQUEST;
-                    }
+                all.add(pr);
+                Errors e = Errors.NONE;
+                if (d.isEmpty() || p.partitionIndex() < 0 || p.partitionIndex() >= d.get().partitionCount()) {
+                    e = Errors.UNKNOWN_TOPIC_OR_PARTITION;
+                } else if (p.committedMetadata() != null && p.committedMetadata().length() > GroupCoordinator.MAX_METADATA_CHARS) {
+                    e = Errors.OFFSET_METADATA_TOO_LARGE;
+                } else if (p.committedOffset() < 0) {
+                    e = Errors.INVALID_REQUEST;
                 }
                 pr.setErrorCode(e.code());
                 if (e == Errors.NONE) {
@@ -250,16 +250,15 @@ final class GroupApis {
                 }
             }
         }
-        if (toCommit.isEmpty()) {
+        GroupCoordinator.CommitResult checked = groups.checkAndCommit(req.groupId(), req.memberId(),
+                req.generationIdOrMemberEpoch(), req.groupInstanceId(), toCommit);
+        if (checked.error() != Errors.NONE) {
+            for (OffsetCommitResponseData.OffsetCommitResponsePartition pr : all) {
+                pr.setErrorCode(checked.error().code());
+            }
             return done(resp);
         }
-        CompletableFuture<Void> commit;
-        try {
-            commit = groups.commit(req.groupId(), toCommit);
-        } catch (RuntimeException ex) {
-            commit = CompletableFuture.failedFuture(ex);
-        }
-        return commit.handle((x, err) -> {
+        return checked.written().handle((x, err) -> {
             if (err != null) {
                 short code = KafkaErrors.of(err).code();
                 for (OffsetCommitResponseData.OffsetCommitResponsePartition pr : pending) {

@@ -4,6 +4,7 @@ import io.shale.log.CommittedOffset;
 import io.shale.log.ConsumerOffsets;
 import io.shale.log.TopicPartition;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -623,6 +624,73 @@ final class GroupCoordinator implements AutoCloseable {
 
     CompletableFuture<Void> commit(String groupId, Map<TopicPartition, CommittedOffset> toCommit) {
         return offsets.commit(groupId, toCommit);
+    }
+
+    /** The answer to {@link #checkAndCommit}: the check's error, and the write (done at once if none). */
+    record CommitResult(Errors error, CompletableFuture<Void> written) {}
+
+    private record PendingCommit(Map<TopicPartition, CommittedOffset> offsets, CompletableFuture<Void> written) {}
+
+    /**
+     * Per group, the offset commits that passed {@link #checkCommit} and are not yet handed to the store, in the
+     * order they passed it; the head is being handed over by the thread draining the queue (a queue exists only
+     * while one drains it). Guarded by {@code this}.
+     */
+    private final Map<String, ArrayDeque<PendingCommit>> pendingCommits = new HashMap<>();
+
+    /**
+     * {@link #checkCommit} and the write of {@code toCommit} as one step per group: writes reach the store in the
+     * order their checks passed, so a member fenced after its check passed cannot have its offsets land after
+     * those of a member checked later (the later log record wins). The store's append (which may block on
+     * back-pressure) is not made under the coordinator's lock: the thread whose commit found the group's queue
+     * empty hands over the queued commits one after another.
+     */
+    CommitResult checkAndCommit(String groupId, String memberId, int generation, String instanceId,
+            Map<TopicPartition, CommittedOffset> toCommit) {
+        CompletableFuture<Void> written = new CompletableFuture<>();
+        synchronized (this) {
+            Errors e = checkCommit(groupId, memberId, generation, instanceId);
+            if (e != Errors.NONE || toCommit.isEmpty()) {
+                return new CommitResult(e, CompletableFuture.completedFuture(null));
+            }
+            ArrayDeque<PendingCommit> q = pendingCommits.computeIfAbsent(groupId, k -> new ArrayDeque<>());
+            q.add(new PendingCommit(toCommit, written));
+            if (q.size() > 1) {
+                return new CommitResult(Errors.NONE, written); // the thread draining the queue writes it
+            }
+        }
+        drainCommits(groupId);
+        return new CommitResult(Errors.NONE, written);
+    }
+
+    private void drainCommits(String groupId) {
+        while (true) {
+            PendingCommit next;
+            synchronized (this) {
+                next = pendingCommits.get(groupId).peek();
+            }
+            CompletableFuture<Void> w;
+            try {
+                w = offsets.commit(groupId, next.offsets());
+            } catch (RuntimeException | Error ex) { // else the group's later commits would wait forever
+                w = CompletableFuture.failedFuture(ex);
+            }
+            w.whenComplete((x, err) -> {
+                if (err != null) {
+                    next.written().completeExceptionally(err);
+                } else {
+                    next.written().complete(null);
+                }
+            });
+            synchronized (this) {
+                ArrayDeque<PendingCommit> q = pendingCommits.get(groupId);
+                q.poll();
+                if (q.isEmpty()) {
+                    pendingCommits.remove(groupId);
+                    return;
+                }
+            }
+        }
     }
 
     Map<TopicPartition, CommittedOffset> fetch(String groupId) {

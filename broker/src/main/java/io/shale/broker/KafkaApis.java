@@ -673,6 +673,10 @@ final class KafkaApis {
                     Optional<OffsetAndTimestamp> found = ts == LogStore.LATEST_TIMESTAMP && req.isolationLevel() == 1
                             ? Optional.of(new OffsetAndTimestamp(store.lastStableOffset(tp), -1)) // read_committed
                             : store.offsetForTimestamp(tp, ts);
+                    if (ts >= 0 && req.isolationLevel() == 1 && found.isPresent()
+                            && found.get().offset() >= store.lastStableOffset(tp)) {
+                        found = Optional.empty(); // as Kafka: read_committed finds only offsets below the LSO
+                    }
                     if (found.isPresent()) {
                         pr.setOffset(found.get().offset()).setTimestamp(found.get().timestamp());
                         if (version >= 4) { // the field exists from version 4 on

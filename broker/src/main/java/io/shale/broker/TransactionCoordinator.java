@@ -88,15 +88,34 @@ final class TransactionCoordinator implements AutoCloseable {
     private final Map<String, Txn> txns = new HashMap<>();
     private final ScheduledExecutorService timer;
     private boolean topicExists;
+    /**
+     * Why the state in {@value #TOPIC} could not be read at start (a record that is not a transaction state),
+     * or null: then the transaction APIs answer {@code COORDINATOR_NOT_AVAILABLE} and the rest of the broker
+     * keeps serving, instead of the broker failing every start (as Kafka's coordinator, whose partition stays
+     * unloaded when its log cannot be read).
+     */
+    private final ShaleException loadFailure;
 
     TransactionCoordinator(LogStore store, GroupCoordinator groups, Clock clock, long timeoutCheckMs) {
         this.store = store;
         this.groups = groups;
         this.clock = clock;
+        ShaleException failure = null;
         if (store.describeTopic(TOPIC).isPresent()) {
             topicExists = true;
-            load();
+            try {
+                load();
+            } catch (ShaleException e) {
+                if (e.kind() != ErrorKind.CORRUPT_STORAGE) {
+                    throw e;
+                }
+                failure = e;
+                txns.clear();
+                log.error("transactions are unavailable (the transaction APIs answer COORDINATOR_NOT_AVAILABLE) until"
+                        + " {} is repaired: {}", TOPIC, e.getMessage());
+            }
         }
+        loadFailure = failure;
         synchronized (this) {
             for (Txn t : List.copyOf(txns.values())) {
                 if (t.state == State.PREPARE_COMMIT || t.state == State.PREPARE_ABORT) {
@@ -130,6 +149,9 @@ final class TransactionCoordinator implements AutoCloseable {
      * epoch, so the previous producer is fenced on every partition it wrote to).
      */
     synchronized Init initProducerId(String txnId, int timeoutMs, long producerId, short epoch) {
+        if (loadFailure != null) {
+            return new Init(Errors.COORDINATOR_NOT_AVAILABLE, -1, (short) -1);
+        }
         if (txnId.isEmpty()) {
             return new Init(Errors.INVALID_REQUEST, -1, (short) -1);
         }
@@ -156,14 +178,22 @@ final class TransactionCoordinator implements AutoCloseable {
         }
         Txn next = copy(t);
         next.timeoutMs = timeoutMs;
-        bump(next);
         if (t.state == State.ONGOING) {
-            // abort the previous producer's transaction with the new epoch: fences it everywhere
+            // abort the previous producer's transaction with the next epoch of its producer id: fences it
+            // everywhere (a new producer id would leave the transaction open in its partitions)
+            fence(next);
             next.state = State.PREPARE_ABORT;
             persist(next);
             install(next);
             complete(next, false);
+            if (next.epoch >= Short.MAX_VALUE - 1) {
+                next = copy(txns.get(txnId));
+                bump(next); // the epochs of this producer id are used up: the producer gets a new one
+                persist(next);
+                install(next);
+            }
         } else {
+            bump(next);
             next.state = State.EMPTY;
             next.partitions.clear();
             next.offsets.clear();
@@ -175,6 +205,9 @@ final class TransactionCoordinator implements AutoCloseable {
 
     /** AddPartitionsToTxn (versions 0-3): the error for every partition (or NONE). */
     synchronized Errors addPartitions(String txnId, long producerId, short epoch, List<TopicPartition> partitions) {
+        if (loadFailure != null) {
+            return Errors.COORDINATOR_NOT_AVAILABLE;
+        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {
@@ -193,6 +226,9 @@ final class TransactionCoordinator implements AutoCloseable {
 
     /** AddOffsetsToTxn: the group's offsets commit with the transaction. */
     synchronized Errors addOffsets(String txnId, long producerId, short epoch, String groupId) {
+        if (loadFailure != null) {
+            return Errors.COORDINATOR_NOT_AVAILABLE;
+        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {
@@ -218,6 +254,9 @@ final class TransactionCoordinator implements AutoCloseable {
      */
     synchronized Errors commitOffsets(String txnId, long producerId, short epoch, String groupId,
             Map<TopicPartition, CommittedOffset> offsets) {
+        if (loadFailure != null) {
+            return Errors.COORDINATOR_NOT_AVAILABLE;
+        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {
@@ -235,6 +274,9 @@ final class TransactionCoordinator implements AutoCloseable {
 
     /** EndTxn: writes the markers (and commits the offsets) before answering. */
     synchronized Errors endTxn(String txnId, long producerId, short epoch, boolean commit) {
+        if (loadFailure != null) {
+            return Errors.COORDINATOR_NOT_AVAILABLE;
+        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {
@@ -339,6 +381,16 @@ final class TransactionCoordinator implements AutoCloseable {
         }
     }
 
+    /**
+     * The epoch that fences the producer of {@code t}'s open transaction, on the same producer id (the
+     * transaction's batches carry it): one more, up to {@link Short#MAX_VALUE} (as Kafka's epoch fence).
+     */
+    private static void fence(Txn t) {
+        if (t.epoch < Short.MAX_VALUE) {
+            t.epoch++;
+        }
+    }
+
     /** A new epoch; past the last usable one, a new producer id at epoch 0 (as Kafka does). */
     private void bump(Txn t) {
         if (t.epoch >= Short.MAX_VALUE - 1) {
@@ -394,7 +446,7 @@ final class TransactionCoordinator implements AutoCloseable {
                         log.info("aborting transaction '{}' of producer {}: open longer than its timeout of {} ms",
                                 t.id, t.producerId, t.timeoutMs);
                         Txn next = copy(t);
-                        bump(next);
+                        fence(next);
                         next.state = State.PREPARE_ABORT;
                         persist(next);
                         install(next);

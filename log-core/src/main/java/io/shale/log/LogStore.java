@@ -253,7 +253,8 @@ public interface LogStore extends AutoCloseable {
      * Kafka's last stable offset: the first offset of the earliest transaction still open in this
      * partition (one whose COMMIT or ABORT marker is not yet durable counts as open), or the high
      * watermark if none is. What a {@code read_committed} consumer may read up to, and what Kafka's
-     * ListOffsets answers for "latest" at that isolation level. At most the high watermark.
+     * ListOffsets answers for "latest" at that isolation level. At most the high watermark, and at
+     * least the log start offset (a transaction open across it holds it there, as in Kafka).
      */
     long lastStableOffset(TopicPartition tp);
 

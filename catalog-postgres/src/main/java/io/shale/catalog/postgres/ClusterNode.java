@@ -849,7 +849,7 @@ final class ClusterNode implements AutoCloseable {
         log.warn("node {} lost partitions {}: {}", options.nodeId(), lost, why);
         try {
             listener.lost(Set.copyOf(lost), why);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) { // an Error escaping the renewal task would end all renewals
             log.error("the partition-loss listener of node {} failed", options.nodeId(), e);
         }
     }

@@ -374,6 +374,28 @@ class ClusterNodeTest {
     }
 
     @Test
+    void aListenerThrowingAnErrorShouldNotStopTheRenewals() throws Exception {
+        ConcurrentLinkedQueue<Set<Integer>> heard = new ConcurrentLinkedQueue<>();
+        ClusterNode a = ClusterNode.register(options.nodeId("a").build(), Duration.ofSeconds(3), (partitions, why) -> {
+            heard.add(partitions);
+            if (heard.size() == 1) {
+                throw new AssertionError("a listener failing with an Error");
+            }
+        });
+        toClose.add(a);
+        a.createTopic("t", 2, Map.of());
+        assertThat(a.claim(ids(0, 1))).isEqualTo(Map.of(0, 1L, 1, 1L));
+        try (Statement st = sql().createStatement()) {
+            // taken over behind a's back: its renewal thread finds it lost, and the listener throws
+            st.executeUpdate("UPDATE shale_partitions SET owner_node = 'b', partition_epoch = 2 WHERE partition_id = 0");
+            await("the renewal thread reports partition 0 lost", () -> heard.size() == 1);
+            st.executeUpdate("UPDATE shale_partitions SET owner_node = 'b', partition_epoch = 2 WHERE partition_id = 1");
+        }
+        await("the renewal thread, still running, reports partition 1 lost", () -> heard.size() == 2);
+        assertThat(List.copyOf(heard)).containsExactly(Set.of(0), Set.of(1));
+    }
+
+    @Test
     void aReleasedPartitionShouldMoveToTheNodeThatClaimsItWithTheNextEpoch() throws Exception {
         Node a = node("a", Duration.ofMinutes(5));
         Node b = node("b", Duration.ofMinutes(5));

@@ -286,18 +286,22 @@ final class PartitionLog {
 
     /**
      * Kafka's last stable offset: the first offset of the earliest open transaction (one whose
-     * marker is not acknowledged counts as open), or the high watermark. A read-only store answers
+     * marker is not acknowledged counts as open), or the high watermark; never below the log start. A read-only store answers
      * from what the manifest committed.
      */
     synchronized long lastStableOffset() {
+        long lso;
         if (engine.readOnly) {
-            long lso = highWatermark;
+            lso = highWatermark;
             for (long first : meta.ongoingTransactions().values()) {
                 lso = Math.min(lso, first);
             }
-            return lso;
+        } else {
+            lso = txns.lastStableOffset(highWatermark);
         }
-        return txns.lastStableOffset(highWatermark);
+        // as Kafka: an open transaction whose start the log start passed holds it back at the log start, not
+        // below (a read_committed consumer resetting to "latest" would be sent out of range, again and again)
+        return Math.max(lso, logStartOffset());
     }
 
     /** The aborted transactions overlapping {@code [from, to)}, oldest marker first. */
