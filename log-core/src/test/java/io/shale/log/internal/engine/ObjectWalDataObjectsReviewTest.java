@@ -243,4 +243,78 @@ class ObjectWalDataObjectsReviewTest extends EngineFixture {
             again.close();
         }
     }
+
+    @Test
+    void rollingOnePartitionOutOfASharedWalObjectShouldKeepTheObjectForTheOtherAcrossGcAndRestart() {
+        StoreEngine s = openWal(true);
+        s.createTopic("fast", 1, Map.of(io.shale.log.TopicConfig.SEGMENT_MS, 1_000));
+        s.createTopic("slow", 1);
+        TopicPartition f = TopicPartition.of("fast", 0);
+        TopicPartition w = TopicPartition.of("slow", 0);
+        appendShared(s, Map.of(f, "f0", w, "w0"));
+        s.flush();
+        appendShared(s, Map.of(f, "f1", w, "w1"));
+        s.flush();
+        Set<String> walObjects = referenced(s);
+        assertThat(walObjects).hasSize(2).allMatch(k -> k.startsWith("wal/"));
+        clock.advance(2_000);
+        s.maintenance.runNow(s.maintenance::runCompaction); // rolls "fast" into a segment only
+        assertThat(referenced(s)).containsAll(walObjects).anyMatch(k -> k.startsWith("data/"));
+        gcAfterGrace(s);
+        assertThat(objects.keys()).containsAll(walObjects);
+        s.crashForTesting();
+        StoreEngine again = openWal(true);
+        gcAfterGrace(again);
+        assertReferencedExist(again);
+        again.close();
+        StoreEngine reader = openReadOnly();
+        assertThat(readAll(reader, f)).containsExactly("f0", "f1");
+        assertThat(readAll(reader, w)).containsExactly("w0", "w1");
+    }
+
+    @Test
+    void aCrashBetweenTheCommitAndTheWalTrimShouldLoseNothingAndLeaveNothingUnreferencedForever() {
+        java.util.concurrent.atomic.AtomicBoolean failWalDeletes = new java.util.concurrent.atomic.AtomicBoolean(true);
+        class NoWalDeletes extends io.shale.log.spi.ForwardingObjectStore {
+            NoWalDeletes() {
+                super(new SharedObjectStore(objects));
+            }
+
+            @Override
+            public CompletableFuture<io.shale.log.spi.DeleteResult> delete(java.util.Collection<String> keys) {
+                if (failWalDeletes.get() && keys.stream().anyMatch(k -> k.startsWith("wal/"))) {
+                    return CompletableFuture.failedFuture(new io.shale.log.spi.ObjectStoreException(
+                            io.shale.log.spi.ObjectStoreException.Reason.PERMANENT, null, "test: deletes under wal/ fail"));
+                }
+                return super.delete(keys);
+            }
+        }
+        java.util.function.Supplier<StoreEngine> openIt = () -> {
+            ObjectWriteAheadLog owal = ObjectWriteAheadLog.builder().flushInterval(Duration.ofHours(1))
+                    .dataObjects(true).build();
+            StoreEngine s = (StoreEngine) StoreEngine.open(new NoWalDeletes(), owal, clock, StoreConfig.of(QUIET));
+            opened.add(s);
+            return s;
+        };
+        StoreEngine s = openIt.get();
+        s.createTopic("t", 2);
+        TopicPartition a = TopicPartition.of("t", 0);
+        TopicPartition b = TopicPartition.of("t", 1);
+        appendShared(s, Map.of(a, "a0", b, "b0"));
+        s.flush(); // committed; the WAL's trim cannot delete anything
+        appendShared(s, Map.of(a, "a1"));
+        s.crashForTesting();
+        StoreEngine again = openIt.get();
+        assertThat(readAll(again, a)).containsExactly("a0", "a1");
+        failWalDeletes.set(false);
+        again.flush();
+        again.deleteTopic("t");
+        gcAfterGrace(again);
+        again.close();
+        StoreEngine third = openIt.get();
+        gcAfterGrace(third);
+        third.close();
+        assertThat(objects.keys()).as("nothing of the deleted topic is left").noneMatch(k -> k.startsWith("wal/")
+                || k.startsWith("data/"));
+    }
 }
