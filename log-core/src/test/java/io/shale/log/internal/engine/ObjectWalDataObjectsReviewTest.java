@@ -317,4 +317,61 @@ class ObjectWalDataObjectsReviewTest extends EngineFixture {
         assertThat(objects.keys()).as("nothing of the deleted topic is left").noneMatch(k -> k.startsWith("wal/")
                 || k.startsWith("data/"));
     }
+
+    @Test
+    void coldReadsThroughManyWalObjectsInSeveralThreadsShouldReturnEveryRecordInOrder() throws Exception {
+        StoreEngine s = openWal(true);
+        int partitions = 8;
+        s.createTopic("t", partitions);
+        java.util.Map<TopicPartition, List<String>> expected = new java.util.HashMap<>();
+        for (int round = 0; round < 30; round++) {
+            java.util.Map<TopicPartition, String> values = new java.util.HashMap<>();
+            for (int p = 0; p < partitions; p++) {
+                if ((round + p) % 3 == 0) {
+                    continue; // not every partition in every object
+                }
+                TopicPartition tp = TopicPartition.of("t", p);
+                String v = "r" + round + "p" + p + "x".repeat(500 + 37 * p);
+                values.put(tp, v);
+                expected.computeIfAbsent(tp, q -> new java.util.ArrayList<>()).add(v);
+            }
+            appendShared(s, values);
+            if (round % 5 == 4) {
+                s.flush();
+            }
+        }
+        s.flush();
+        assertThat(referenced(s)).allMatch(k -> k.startsWith("wal/"));
+        s.close();
+        for (long cache : new long[] {0, 16 << 10, 1 << 20}) {
+            StoreEngine reader = (StoreEngine) StoreEngine.open(new SharedObjectStore(objects), null, clock,
+                    StoreConfig.of(QUIET).with(StoreConfig.REFRESH_INTERVAL_MS, 3_600_000)
+                            .with(StoreConfig.BLOCK_CACHE_BYTES, cache));
+            opened.add(reader);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<?>> fs = new java.util.ArrayList<>();
+                for (int p = 0; p < partitions; p++) {
+                    TopicPartition tp = TopicPartition.of("t", p);
+                    fs.add(pool.submit(() -> {
+                        // small fetches: a reader goes block by block and walks
+                        List<String> got = new java.util.ArrayList<>();
+                        long offset = reader.logStartOffset(tp);
+                        while (offset < reader.highWatermark(tp)) {
+                            io.shale.log.FetchResult f = reader.read(tp, offset, 1);
+                            got.addAll(values(f));
+                            offset = f.nextOffset();
+                        }
+                        assertThat(got).as("%s with block.cache.bytes=%d", tp, cache).isEqualTo(expected.get(tp));
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> f : fs) {
+                    f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
 }
