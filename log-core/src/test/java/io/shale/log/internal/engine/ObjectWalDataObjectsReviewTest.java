@@ -374,4 +374,112 @@ class ObjectWalDataObjectsReviewTest extends EngineFixture {
             }
         }
     }
+
+    /**
+     * Seeded random operations on two topics sharing WAL objects (appends, flushes, deleteRecords,
+     * topic deletion and re-creation, compaction, GC after the grace period, crashes and clean
+     * restarts, data objects switched on and off): every acknowledged record not deleted is read
+     * back after every restart, and by a read-only reader at the end.
+     */
+    @Test
+    void randomOperationsShouldNeverLoseAcknowledgedRecords() {
+        long seed = Long.getLong("review.seed", 7L);
+        for (long round = 0; round < Long.getLong("review.rounds", 12L); round++) {
+            randomRun(seed * 1000 + round);
+        }
+    }
+
+    private StoreEngine openWal(boolean dataObjects, Map<String, ?> settings) {
+        ObjectWriteAheadLog owal = ObjectWriteAheadLog.builder().flushInterval(Duration.ofHours(1))
+                .dataObjects(dataObjects).build();
+        StoreEngine s = (StoreEngine) StoreEngine.open(new SharedObjectStore(objects), owal, clock,
+                StoreConfig.of(QUIET).with(settings));
+        opened.add(s);
+        return s;
+    }
+
+    private void randomRun(long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        Map<String, ?> cfg = Map.of(StoreConfig.COMPACTION_MAX_SMALL_OBJECTS, 2);
+        String[] topics = {"a" + seed, "b" + seed};
+        StoreEngine s = openWal(true, cfg);
+        java.util.Map<TopicPartition, java.util.TreeMap<Long, String>> expected = new java.util.HashMap<>();
+        for (String t : topics) {
+            s.createTopic(t, 2);
+            for (int p = 0; p < 2; p++) {
+                expected.put(TopicPartition.of(t, p), new java.util.TreeMap<>());
+            }
+        }
+        List<TopicPartition> tps = new java.util.ArrayList<>(expected.keySet());
+        tps.sort(java.util.Comparator.comparing(TopicPartition::toString));
+        int n = 0;
+        for (int step = 0; step < 60; step++) {
+            int op = r.nextInt(100);
+            String what = "seed " + seed + " step " + step;
+            if (op < 45) {
+                List<CompletableFuture<io.shale.log.AppendResult>> acks = new java.util.ArrayList<>();
+                List<TopicPartition> to = new java.util.ArrayList<>();
+                List<String> vs = new java.util.ArrayList<>();
+                for (TopicPartition tp : tps) {
+                    if (r.nextInt(3) > 0) {
+                        String v = "v" + (n++);
+                        to.add(tp);
+                        vs.add(v);
+                        acks.add(s.append(tp, List.of(rec("k", v))));
+                    }
+                }
+                ((ObjectWriteAheadLog) s.wal).flush().join();
+                for (int i = 0; i < acks.size(); i++) {
+                    expected.get(to.get(i)).put(acks.get(i).join().baseOffset(), vs.get(i));
+                }
+            } else if (op < 60) {
+                s.flush();
+            } else if (op < 67) {
+                TopicPartition tp = tps.get(r.nextInt(tps.size()));
+                long hw = s.highWatermark(tp);
+                long start = s.logStartOffset(tp);
+                if (hw > start) {
+                    long to = start + 1 + r.nextInt((int) (hw - start));
+                    s.deleteRecordsBefore(tp, to);
+                    expected.get(tp).headMap(to).clear();
+                }
+            } else if (op < 72) {
+                String t = topics[r.nextInt(2)];
+                s.deleteTopic(t);
+                s.createTopic(t, 2);
+                for (int p = 0; p < 2; p++) {
+                    expected.get(TopicPartition.of(t, p)).clear();
+                }
+            } else if (op < 80) {
+                s.flush();
+                s.maintenance.runNow(s.maintenance::runCompaction);
+            } else if (op < 88) {
+                clock.advance(GRACE + 1);
+                s.maintenance.runNow(s.maintenance::runRetention);
+                s.maintenance.runNow(s.maintenance::deleteUnreferenced);
+                s.maintenance.runNow(s.maintenance::deleteOrphans);
+            } else {
+                if (op < 95) {
+                    s.crashForTesting();
+                } else {
+                    s.close();
+                }
+                opened.remove(s);
+                s = openWal(r.nextInt(4) > 0, cfg);
+                for (TopicPartition tp : tps) {
+                    assertThat(readAll(s, tp)).as("%s: %s after a restart", what, tp)
+                            .containsExactlyElementsOf(expected.get(tp).values());
+                }
+            }
+        }
+        s.close();
+        opened.remove(s);
+        StoreEngine reader = openReadOnly();
+        for (TopicPartition tp : tps) {
+            assertThat(readAll(reader, tp)).as("seed %d: %s, read-only at the end", seed, tp)
+                    .containsExactlyElementsOf(expected.get(tp).values());
+        }
+        reader.close();
+        opened.remove(reader);
+    }
 }
