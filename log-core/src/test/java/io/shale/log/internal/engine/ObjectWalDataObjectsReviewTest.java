@@ -482,4 +482,22 @@ class ObjectWalDataObjectsReviewTest extends EngineFixture {
         reader.close();
         opened.remove(reader);
     }
+
+    @Test
+    void aSecondOpenRefusedForItsWalPrefixShouldNotFenceTheLiveWriter() {
+        StoreEngine live = openWal(true);
+        live.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        appendShared(live, Map.of(tp, "v0"));
+        for (String prefix : new String[] {"data/", "manifest/wal/"}) {
+            ObjectWriteAheadLog owal = ObjectWriteAheadLog.builder().keyPrefix(prefix).dataObjects(true).build();
+            assertKind(() -> StoreEngine.open(new SharedObjectStore(objects), owal, clock, StoreConfig.of(QUIET)),
+                    io.shale.log.ErrorKind.INVALID_ARGUMENT);
+        }
+        appendShared(live, Map.of(tp, "v1"));
+        live.flush(); // not fenced
+        live.close();
+        StoreEngine reader = openReadOnly();
+        assertThat(readAll(reader, tp)).containsExactly("v0", "v1");
+    }
 }
