@@ -498,7 +498,7 @@ public final class ObjectWalFormat {
             int e = ix + DataLayout.INDEX_HEADER_SIZE + i * DataLayout.ENTRY_SIZE;
             long pos = b.getLong(e + DataLayout.ENTRY_POSITION);
             int size = b.getInt(e + DataLayout.ENTRY_SIZE_FIELD);
-            if (pos < prevEnd || size < 0 || size > MAX_PAYLOAD_LENGTH || pos + size > tablePosition
+            if (pos < prevEnd || size < 0 || size > MAX_PAYLOAD_LENGTH || pos > tablePosition - size
                     || b.getInt(e + DataLayout.ENTRY_PARTITION_ID) < 0) {
                 return unreadable(header, "index entry " + i + " (position " + pos + ", " + size
                         + " bytes) is outside the blocks or overlaps another");

@@ -1554,7 +1554,11 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         private Builder() {
         }
 
-        /** Key prefix of the WAL's objects in the store (default {@code wal/}). */
+        /**
+         * Key prefix of the WAL's objects in the store (default {@code wal/}). Shale's store refuses
+         * to open ({@code INVALID_ARGUMENT}) with {@code data/} or a prefix under {@code manifest/}:
+         * those are its own keys.
+         */
         public Builder keyPrefix(String keyPrefix) {
             this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix");
             return this;

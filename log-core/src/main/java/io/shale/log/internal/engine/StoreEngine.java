@@ -133,7 +133,7 @@ public final class StoreEngine implements LogStore {
      */
     final java.util.concurrent.ConcurrentSkipListMap<String, io.shale.log.wal.WalDataObject> walDataObjects =
             new java.util.concurrent.ConcurrentSkipListMap<>();
-    /** Keys of object-WAL objects the manifest references: the WAL's no longer (WalDataObjectSink). */
+    /** Keys the manifest references, object-WAL objects among them: the WAL's no longer (WalDataObjectSink). */
     final java.util.Set<String> committedWalObjects = ConcurrentHashMap.newKeySet();
 
     final EngineRuntime runtime;
@@ -288,6 +288,7 @@ public final class StoreEngine implements LogStore {
         }
         catalog.load(new Listener());
         if (!readOnly) {
+            checkWalKeyPrefix(wal);
             wal.open(new EngineWalContext());
             probeConditionalWrites();
             long claimedAt = clock.millis();
@@ -298,14 +299,10 @@ public final class StoreEngine implements LogStore {
             for (TopicMeta t : catalog.state().topics().values()) {
                 addTopic(t);
             }
-            // Objects the manifest references that no uploader or compactor wrote (their keys do not
-            // start with "data/") are object-WAL objects committed as data: the WAL must neither
-            // replay nor delete them (WalDataObjectSink).
-            for (String key : catalog.state().objects().keySet()) {
-                if (!key.startsWith("data/")) {
-                    committedWalObjects.add(key);
-                }
-            }
+            // Object-WAL objects committed as data are among the objects the manifest knows: the WAL
+            // must neither replay nor delete them (WalDataObjectSink). Every known key goes in: the
+            // WAL asks only about keys under its own prefix, which may itself lie under "data/".
+            committedWalObjects.addAll(catalog.state().objects().keySet());
         }
         if (!readOnly) {
             new Recovery(this).replay();
@@ -322,6 +319,22 @@ public final class StoreEngine implements LogStore {
         log.info("opened {} store on {} ({} topics, {} partitions{})", readOnly ? "read-only" : "writable",
                 store.describe(), topics.size(), partitionsById.size(),
                 readOnly ? "" : ", WAL " + wal.describe());
+    }
+
+    /**
+     * An object WAL must keep out of the store's own keys (checked before the claim, so a wrong
+     * prefix fences nobody): under {@code data/} itself its keys look like uploads, which the orphan
+     * scan deletes while they still hold acknowledged entries (and its trim would take uploads for
+     * its own); under {@code manifest/} they would mix with the manifest chain.
+     */
+    private static void checkWalKeyPrefix(WriteAheadLog wal) {
+        if (wal instanceof io.shale.log.wal.ObjectWriteAheadLog o) {
+            String p = o.keyPrefix();
+            if (p.equals("data/") || p.startsWith("manifest/")) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "object WAL keyPrefix '" + p
+                        + "' overlaps the store's own keys (data/<epoch>-..., manifest/...); choose another, e.g. wal/");
+            }
+        }
     }
 
     /**

@@ -114,7 +114,8 @@ public final class DataObjectIndex {
                     indexAndFooter.getLong(e + ENTRY_POSITION),
                     indexAndFooter.getInt(e + ENTRY_SIZE_FIELD));
             if ((gaps ? b.position() < expectedPosition : b.position() != expectedPosition) || b.size() <= 0 || b.baseOffset() < 0
-                    || b.nextOffset() <= b.baseOffset() || b.partitionId() < 0) {
+                    || b.nextOffset() <= b.baseOffset() || b.partitionId() < 0
+                    || b.position() > indexPosition - b.size()) { // (no overflow: ends before the index)
                 throw corrupt(key, "index entry " + i + " is inconsistent: " + b);
             }
             expectedPosition = b.position() + b.size();
