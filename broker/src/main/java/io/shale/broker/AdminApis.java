@@ -282,6 +282,12 @@ final class AdminApis {
                 if (d.isEmpty()) {
                     throw new Refused(Errors.UNKNOWN_TOPIC_OR_PARTITION, "no topic " + res.resourceName());
                 }
+                if (KafkaApis.isInternal(res.resourceName())) {
+                    // their compaction and retention decide whether committed offsets and transaction
+                    // states survive: cleanup.policy=delete would expire them
+                    throw new Refused(Errors.INVALID_TOPIC_EXCEPTION, "the configs of the internal topic "
+                            + res.resourceName() + " are the broker's: not changed");
+                }
                 Map<String, String> change = changes(d.get().config(), res.configs());
                 if (req.validateOnly()) {
                     d.get().config().with(change);

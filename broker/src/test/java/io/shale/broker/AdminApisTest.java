@@ -202,6 +202,15 @@ class AdminApisTest {
                 .isInstanceOf(UnknownTopicOrPartitionException.class);
         assertThat(describe("conf").get("retention.bytes").value()).isEqualTo("5000");
 
+        // the internal topics keep their compaction: a retention policy would expire committed
+        // offsets and transaction states
+        fx.store.createTopic(ConsumerOffsets.TOPIC, 1, Map.of("cleanup.policy", "compact"));
+        assertThat(cause(alter(ConsumerOffsets.TOPIC, false, op("cleanup.policy", "delete", AlterConfigOp.OpType.SET),
+                op("retention.ms", "1", AlterConfigOp.OpType.SET)))).isInstanceOf(InvalidTopicException.class)
+                .hasMessageContaining(ConsumerOffsets.TOPIC);
+        assertThat(fx.store.describeTopic(ConsumerOffsets.TOPIC).orElseThrow().config().overrides())
+                .containsEntry("cleanup.policy", "compact").doesNotContainKey("retention.ms");
+
         ConfigResource missing = new ConfigResource(ConfigResource.Type.TOPIC, "no-such");
         assertThat(cause(admin.describeConfigs(List.of(missing)).all())).isInstanceOf(UnknownTopicOrPartitionException.class);
     }
