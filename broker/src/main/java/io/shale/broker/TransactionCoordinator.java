@@ -205,9 +205,6 @@ final class TransactionCoordinator implements AutoCloseable {
 
     /** AddPartitionsToTxn (versions 0-3): the error for every partition (or NONE). */
     synchronized Errors addPartitions(String txnId, long producerId, short epoch, List<TopicPartition> partitions) {
-        if (loadFailure != null) {
-            return Errors.COORDINATOR_NOT_AVAILABLE;
-        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {
@@ -226,9 +223,6 @@ final class TransactionCoordinator implements AutoCloseable {
 
     /** AddOffsetsToTxn: the group's offsets commit with the transaction. */
     synchronized Errors addOffsets(String txnId, long producerId, short epoch, String groupId) {
-        if (loadFailure != null) {
-            return Errors.COORDINATOR_NOT_AVAILABLE;
-        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {
@@ -254,9 +248,6 @@ final class TransactionCoordinator implements AutoCloseable {
      */
     synchronized Errors commitOffsets(String txnId, long producerId, short epoch, String groupId,
             Map<TopicPartition, CommittedOffset> offsets) {
-        if (loadFailure != null) {
-            return Errors.COORDINATOR_NOT_AVAILABLE;
-        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {
@@ -274,9 +265,6 @@ final class TransactionCoordinator implements AutoCloseable {
 
     /** EndTxn: writes the markers (and commits the offsets) before answering. */
     synchronized Errors endTxn(String txnId, long producerId, short epoch, boolean commit) {
-        if (loadFailure != null) {
-            return Errors.COORDINATOR_NOT_AVAILABLE;
-        }
         Txn t = txns.get(txnId);
         Errors e = check(t, producerId, epoch);
         if (e != Errors.NONE) {
@@ -359,7 +347,11 @@ final class TransactionCoordinator implements AutoCloseable {
 
     // ---------------------------------------------------------------- state changes
 
-    private static Errors check(Txn t, long producerId, short epoch) {
+    /** Whether a request of {@code producerId} at {@code epoch} may change {@code t} now. */
+    private Errors check(Txn t, long producerId, short epoch) {
+        if (loadFailure != null) {
+            return Errors.COORDINATOR_NOT_AVAILABLE; // the state could not be read: nothing is known
+        }
         if (t == null || t.producerId != producerId) {
             return Errors.INVALID_PRODUCER_ID_MAPPING;
         }
