@@ -103,7 +103,8 @@ public final class ShaleBroker implements AutoCloseable {
                 b.consumerSessionTimeoutMs, b.consumerHeartbeatIntervalMs);
         // and the transactions' state (completing any a previous broker left half done)
         try {
-            txns = new TransactionCoordinator(b.store, groups, java.time.Clock.systemUTC(), b.transactionTimeoutCheckMs);
+            txns = new TransactionCoordinator(b.store, groups, java.time.Clock.systemUTC(), b.transactionTimeoutCheckMs,
+                    b.transactionalIdExpirationMs);
         } catch (RuntimeException | Error e) {
             groups.close();
             throw e;
@@ -300,6 +301,7 @@ public final class ShaleBroker implements AutoCloseable {
         private int requestThreads = 8;
         private long groupInitialRebalanceDelayMs = 3_000;
         private long transactionTimeoutCheckMs = 10_000;
+        private long transactionalIdExpirationMs = TransactionCoordinator.DEFAULT_ID_EXPIRATION_MS;
         private int groupMinSessionTimeoutMs = 6_000;
         private int groupMaxSessionTimeoutMs = 1_800_000;
         private int consumerSessionTimeoutMs = 45_000;
@@ -485,6 +487,20 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("transaction timeout check interval must be at least 1 ms: " + interval);
             }
             this.transactionTimeoutCheckMs = interval.toMillis();
+            return this;
+        }
+
+        /**
+         * How long a transactional id with no transaction open is remembered after its state was last written
+         * (Kafka's {@code transactional.id.expiration.ms}, default 7 days). An expired id's next producer
+         * starts afresh with a new producer id; without expiry, every transactional id ever used would stay in
+         * memory and in {@code __shale_transactions} for good. Checked at the transaction timeout interval.
+         */
+        public Builder transactionalIdExpiration(java.time.Duration expiration) {
+            if (expiration == null || expiration.toMillis() < 1) {
+                throw new IllegalArgumentException("transactional id expiration must be at least 1 ms: " + expiration);
+            }
+            this.transactionalIdExpirationMs = expiration.toMillis();
             return this;
         }
 

@@ -53,6 +53,8 @@ final class TransactionCoordinator implements AutoCloseable {
 
     /** The internal topic holding the transactions' state (one partition, compacted). */
     static final String TOPIC = "__shale_transactions";
+    /** Kafka's {@code transactional.id.expiration.ms} default: 7 days. */
+    static final long DEFAULT_ID_EXPIRATION_MS = 7L * 24 * 60 * 60 * 1000;
     /** Kafka's {@code transaction.max.timeout.ms} default: longer timeouts are refused. */
     static final int MAX_TIMEOUT_MS = 900_000;
     static final long STORE_TIMEOUT_MS = 30_000;
@@ -69,6 +71,11 @@ final class TransactionCoordinator implements AutoCloseable {
         int timeoutMs;
         State state = State.EMPTY;
         long startedMs = -1;
+        /**
+         * When this state was last written ({@link Clock#millis()}; at load, the record's timestamp).
+         * Not part of the encoded value: the record carries it.
+         */
+        long updatedMs;
         final Set<TopicPartition> partitions = new LinkedHashSet<>();
         /** Offsets committed in the transaction, per group (a group added with AddOffsetsToTxn maps to {} first). */
         final Map<String, Map<TopicPartition, CommittedOffset>> offsets = new LinkedHashMap<>();
@@ -85,6 +92,7 @@ final class TransactionCoordinator implements AutoCloseable {
     private final LogStore store;
     private final GroupCoordinator groups;
     private final Clock clock;
+    private final long idExpirationMs;
     private final Map<String, Txn> txns = new HashMap<>();
     private final ScheduledExecutorService timer;
     private boolean topicExists;
@@ -97,9 +105,22 @@ final class TransactionCoordinator implements AutoCloseable {
     private final ShaleException loadFailure;
 
     TransactionCoordinator(LogStore store, GroupCoordinator groups, Clock clock, long timeoutCheckMs) {
+        this(store, groups, clock, timeoutCheckMs, DEFAULT_ID_EXPIRATION_MS);
+    }
+
+    /**
+     * @param idExpirationMs a transactional id with no transaction open whose state was not written for this
+     *     long is forgotten (Kafka's {@code transactional.id.expiration.ms})
+     */
+    TransactionCoordinator(LogStore store, GroupCoordinator groups, Clock clock, long timeoutCheckMs,
+            long idExpirationMs) {
+        if (idExpirationMs < 1) {
+            throw new IllegalArgumentException("transactional id expiration must be at least 1 ms: " + idExpirationMs);
+        }
         this.store = store;
         this.groups = groups;
         this.clock = clock;
+        this.idExpirationMs = idExpirationMs;
         ShaleException failure = null;
         if (store.describeTopic(TOPIC).isPresent()) {
             topicExists = true;
@@ -133,7 +154,7 @@ final class TransactionCoordinator implements AutoCloseable {
             th.setDaemon(true);
             return th;
         });
-        timer.scheduleWithFixedDelay(this::abortTimedOut, timeoutCheckMs, timeoutCheckMs, TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::checkTimeouts, timeoutCheckMs, timeoutCheckMs, TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -425,8 +446,12 @@ final class TransactionCoordinator implements AutoCloseable {
         install(done);
     }
 
-    /** Aborts, with a bumped epoch, the transactions open longer than their timeout. */
-    private void abortTimedOut() {
+    /**
+     * Aborts, with a bumped epoch, the transactions open longer than their timeout, completes those a failure
+     * left prepared, and forgets the transactional ids idle longer than the expiration. Runs on the timer; a
+     * failure is logged and retried at the next check.
+     */
+    void checkTimeouts() {
         try {
             synchronized (this) {
                 long now = clock.millis();
@@ -443,12 +468,28 @@ final class TransactionCoordinator implements AutoCloseable {
                         persist(next);
                         install(next);
                         complete(next, false);
+                    } else if (t.state != State.ONGOING && now - t.updatedMs > idExpirationMs) {
+                        forget(t);
                     }
                 }
             }
         } catch (RuntimeException e) {
             log.warn("transaction timeout check failed; retried on the next check", e);
         }
+    }
+
+    /**
+     * Forgets an idle transactional id: a tombstone in {@value #TOPIC} (so compaction drops its state and a
+     * restart does not load it), then the map. The id's next InitProducerId starts afresh with a new producer
+     * id, as in Kafka; its former producer id is never handed out again.
+     */
+    private void forget(Txn t) {
+        ensureTopic();
+        await(store.append(TP, List.of(SimpleRecord.of(clock.millis(), t.id.getBytes(StandardCharsets.UTF_8), null))),
+                "the expiry of transactional id '" + t.id + "'");
+        txns.remove(t.id);
+        log.info("transactional id '{}' (producer {}) expired: idle for more than {} ms", t.id, t.producerId,
+                idExpirationMs);
     }
 
     private void install(Txn t) {
@@ -462,6 +503,7 @@ final class TransactionCoordinator implements AutoCloseable {
         c.timeoutMs = t.timeoutMs;
         c.state = t.state;
         c.startedMs = t.startedMs;
+        c.updatedMs = t.updatedMs;
         c.partitions.addAll(t.partitions);
         for (Map.Entry<String, Map<TopicPartition, CommittedOffset>> e : t.offsets.entrySet()) {
             c.offsets.put(e.getKey(), new LinkedHashMap<>(e.getValue()));
@@ -491,8 +533,10 @@ final class TransactionCoordinator implements AutoCloseable {
     private void persist(Txn t) {
         ensureTopic();
         byte[] key = t.id.getBytes(StandardCharsets.UTF_8);
-        await(store.append(TP, List.of(SimpleRecord.of(clock.millis(), key, encode(t)))), "the state of transaction '"
+        long now = clock.millis();
+        await(store.append(TP, List.of(SimpleRecord.of(now, key, encode(t)))), "the state of transaction '"
                 + t.id + "'");
+        t.updatedMs = now;
     }
 
     private void ensureTopic() {
@@ -528,7 +572,9 @@ final class TransactionCoordinator implements AutoCloseable {
                     txns.remove(id);
                 } else {
                     try {
-                        txns.put(id, decode(id, rec.value().duplicate()));
+                        Txn t = decode(id, rec.value().duplicate());
+                        t.updatedMs = rec.timestamp();
+                        txns.put(id, t);
                     } catch (RuntimeException e) {
                         throw new ShaleException(ErrorKind.CORRUPT_STORAGE, TOPIC + " record at offset " + rec.offset()
                                 + " is not a transaction state: " + e, e);

@@ -97,4 +97,70 @@ class TransactionCoordinatorTest {
             assertThat(c.initProducerId("x", 60_000, -1, (short) -1).epoch()).isEqualTo((short) 1);
         }
     }
+
+    /** A clock the test moves. */
+    private static final class ManualClock extends Clock {
+        private volatile long millis = 1_700_000_000_000L;
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public java.time.Instant instant() {
+            return java.time.Instant.ofEpochMilli(millis);
+        }
+
+        void advance(long ms) {
+            millis += ms;
+        }
+    }
+
+    @Test
+    void idleTransactionalIdsShouldExpireDurablyAndOpenOnesShouldNot() {
+        ManualClock clock = new ManualClock();
+        long expiration = 60_000;
+        long donePid;
+        try (LogStore store = LocalStorage.open(dir);
+                GroupCoordinator groups = new GroupCoordinator(ConsumerOffsets.open(store), 0, 100, 60_000, 20);
+                TransactionCoordinator c = new TransactionCoordinator(store, groups, clock, 3_600_000, expiration)) {
+            store.createTopic("t", 1);
+            long openPid = c.initProducerId("open", 600_000, -1, (short) -1).producerId();
+            assertThat(c.addPartitions("open", openPid, (short) 0, List.of(tp))).isEqualTo(Errors.NONE);
+            donePid = c.initProducerId("done", 600_000, -1, (short) -1).producerId();
+            assertThat(c.addPartitions("done", donePid, (short) 0, List.of(tp))).isEqualTo(Errors.NONE);
+            assertThat(c.endTxn("done", donePid, (short) 0, true)).isEqualTo(Errors.NONE);
+            c.initProducerId("never-used", 600_000, -1, (short) -1);
+
+            clock.advance(expiration / 2);
+            long touchedPid = c.initProducerId("touched", 600_000, -1, (short) -1).producerId();
+            c.checkTimeouts();
+            assertThat(c.state("done")).as("idle for less than the expiration").isEqualTo(TransactionCoordinator.State.COMPLETE_COMMIT);
+
+            clock.advance(expiration / 2 + 1);
+            c.checkTimeouts();
+            assertThat(c.state("done")).as("idle longer than the expiration").isNull();
+            assertThat(c.state("never-used")).isNull();
+            assertThat(c.state("open")).as("a transaction is open (its timeout is 10 min)")
+                    .isEqualTo(TransactionCoordinator.State.ONGOING);
+            assertThat(c.state("touched")).as("written half an expiration ago").isEqualTo(TransactionCoordinator.State.EMPTY);
+            assertThat(c.initProducerId("touched", 600_000, -1, (short) -1).producerId()).isEqualTo(touchedPid);
+        }
+        try (LogStore store = LocalStorage.open(dir);
+                GroupCoordinator groups = new GroupCoordinator(ConsumerOffsets.open(store), 0, 100, 60_000, 20);
+                TransactionCoordinator c = new TransactionCoordinator(store, groups, clock, 3_600_000, expiration)) {
+            assertThat(c.state("done")).as("the expiry survives a restart").isNull();
+            assertThat(c.state("never-used")).isNull();
+            assertThat(c.state("open")).isEqualTo(TransactionCoordinator.State.ONGOING);
+            TransactionCoordinator.Init fresh = c.initProducerId("done", 600_000, -1, (short) -1);
+            assertThat(fresh.producerId()).as("an expired id starts afresh").isNotEqualTo(donePid);
+            assertThat(fresh.epoch()).isZero();
+        }
+    }
 }
