@@ -317,6 +317,29 @@ class ObjectWalTakeoverTest {
     }
 
     @Test
+    void aSecondPassShouldFailCorruptStorageNamingAnObjectThatVanishedInBetween() {
+        Map<String, Obj> o = writeTwoEpochs(false);
+        String vanishing = o.get("D").key();
+        Map<String, Integer> getsPerKey = new ConcurrentHashMap<>();
+        io.shale.log.spi.ObjectStore flaky = new io.shale.log.spi.ForwardingObjectStore(store) {
+            @Override
+            public CompletableFuture<java.nio.ByteBuffer> get(String key, long offset, long length) {
+                if (getsPerKey.merge(key, 1, Integer::sum) > 1 && key.equals(vanishing)) {
+                    return CompletableFuture.failedFuture(new io.shale.log.spi.ObjectStoreException(
+                            io.shale.log.spi.ObjectStoreException.Reason.NOT_FOUND, key, "deleted (test)"));
+                }
+                return super.get(key, offset, length);
+            }
+        };
+        assertThatThrownBy(() -> ObjectWalReader.builder(flaky, PREFIX).maxBufferedBytes(0).build()
+                .read(Map.of(1, 2L), (s, st, b, p) -> {
+                })).isInstanceOfSatisfying(ShaleException.class, se -> {
+                    assertThat(se.kind()).isEqualTo(ErrorKind.CORRUPT_STORAGE);
+                    assertThat(se.getMessage()).contains(vanishing).contains("changed between the passes");
+                });
+    }
+
+    @Test
     void readerShouldRefuseNegativeStreamsOrOffsetsAndBadPrefixes() {
         assertThatThrownBy(() -> reader().read(Map.of(1, -1L), (s, st, b, p) -> {
         })).isInstanceOfSatisfying(ShaleException.class, se -> {
@@ -419,6 +442,22 @@ class ObjectWalTakeoverTest {
         } finally {
             fresh.close();
             ctx.close();
+        }
+    }
+
+    @Test
+    void aRestartedNodeShouldKeepItsOlderEpochsObjectsUntilTheirPartitionsAreCommittedWithoutReadingThemAgain() {
+        Map<String, Obj> o = writeTwoEpochs(false);
+        ClusterContext ctx = new ClusterContext(3);
+        try (Node x = new Node(3, false, ctx)) { // replays A..E and learns their partitions
+            long gets = store.gets.get();
+            ctx.committed.putAll(Map.of(1, 6L, 2, 5L, 3, 2L));
+            x.wal.trimAsync(x.wal.nextSequence()).join();
+            assertThat(store.keys()).containsExactly(o.get("E").key()); // E holds stream 3 up to 4
+            assertThat(store.gets.get()).isEqualTo(gets); // known from the replay, not read again
+            ctx.committed.put(3, 4L);
+            x.wal.trimAsync(x.wal.nextSequence()).join();
+            assertThat(store.keys()).isEmpty();
         }
     }
 
