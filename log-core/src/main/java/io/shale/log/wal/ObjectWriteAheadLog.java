@@ -1284,7 +1284,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     /** Reads an object this WAL has not seen to learn its streams; leaves it unknown (kept) if it cannot. */
     private CompletableFuture<Void> learnStreamEnds(String key) {
         WalObjectKey k = WalObjectKey.parse(prefix, key);
-        return safe(() -> store.get(key)).handle((bytes, error) -> {
+        // Decoded on the WAL's executor, not on the store's completion thread.
+        return safe(() -> store.get(key)).<Void>handleAsync((bytes, error) -> {
             if (error != null) {
                 ObjectStoreException ose = ObjectStoreException.find(unwrap(error));
                 if (ose != null && ose.reason() == ObjectStoreException.Reason.NOT_FOUND) {
@@ -1298,6 +1299,10 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             StreamEnds.Builder b = new StreamEnds.Builder();
             ObjectWalFormat.decode(bytes, k.epoch(), k.firstSequence(), (seq, stream, base, payload) -> b.add(stream, base, payload));
             objectStreamEnds.put(key, b.build());
+            return null;
+        }, executor).exceptionally(e -> {
+            LOG.warn("{}: could not learn the partitions of WAL object {} ({}); keeping it", describe(), where(key),
+                    unwrap(e).toString());
             return null;
         });
     }
