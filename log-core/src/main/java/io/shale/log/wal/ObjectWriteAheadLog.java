@@ -134,6 +134,15 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
      * otherwise it is bounded by the next key's first sequence and by the end of its epoch. So
      * objects of older epochs, orphans of failed PUTs and zombies are all collected, and an object
      * whose extent is unknown is kept. A fenced or closed WAL never trims.
+     *
+     * Cluster deletion rule: when the context implements WalCommittedOffsets (a node of a cluster,
+     * whose partitions other nodes may take over and replay from this WAL with ObjectWalReader), an
+     * object the sequence rule would delete is deleted only if the catalog's committed end offset of
+     * every stream in it has reached that stream's entries there (or the stream is gone). Each
+     * object's streams and largest entry ends are recorded when it is written or replayed (the
+     * objectStreamEnds map, only in that mode) or, for an object this instance never saw, learned by
+     * reading it. One catalog query per trim pass with candidates; a kept object keeps the floor
+     * unclean, so the next trim call judges it again.
      */
 
     /** Largest entry payload accepted by {@link #append}. */
