@@ -544,6 +544,40 @@ public final class ObjectWalFormat {
                 prev, damage);
     }
 
+    /**
+     * Reads the Kafka v2 batch headers of an entry's payload (from position to limit, not moved):
+     * if the payload is one or more whole batches, stores the offset after its last record in
+     * {@code out[0]} and its largest max timestamp in {@code out[1]} and returns true; otherwise
+     * (empty, cut short, or not batches) returns false and leaves {@code out} unspecified. Only the
+     * batch headers' lengths are checked, not their CRCs (the WAL's own CRC covers the bytes).
+     */
+    static boolean scanBatches(ByteBuffer payload, long[] out) {
+        long next = -1;
+        long maxTs = Long.MIN_VALUE;
+        int pos = payload.position();
+        int end = payload.limit();
+        if (pos >= end) {
+            return false;
+        }
+        while (pos < end) {
+            if (end - pos < io.shale.log.record.RecordBatchLayout.HEADER_SIZE) {
+                return false;
+            }
+            int size = payload.getInt(pos + io.shale.log.record.RecordBatchLayout.LENGTH_OFFSET)
+                    + io.shale.log.record.RecordBatchLayout.LOG_OVERHEAD;
+            if (size < io.shale.log.record.RecordBatchLayout.HEADER_SIZE || size > end - pos) {
+                return false;
+            }
+            next = payload.getLong(pos + io.shale.log.record.RecordBatchLayout.BASE_OFFSET_OFFSET)
+                    + payload.getInt(pos + io.shale.log.record.RecordBatchLayout.LAST_OFFSET_DELTA_OFFSET) + 1;
+            maxTs = Math.max(maxTs, payload.getLong(pos + io.shale.log.record.RecordBatchLayout.MAX_TIMESTAMP_OFFSET));
+            pos += size;
+        }
+        out[0] = next;
+        out[1] = maxTs;
+        return true;
+    }
+
     private static DecodeResult unreadable(Header header, String why) {
         return new DecodeResult(Status.UNREADABLE, header, 0, -1, why);
     }

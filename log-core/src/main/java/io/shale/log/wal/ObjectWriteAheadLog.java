@@ -1,10 +1,13 @@
 package io.shale.log.wal;
 
+import static io.shale.log.wal.WalObjectScanner.kindOf;
+import static io.shale.log.wal.WalObjectScanner.safe;
+import static io.shale.log.wal.WalObjectScanner.unwrap;
+
 import io.shale.log.ErrorKind;
 import io.shale.log.ShaleException;
 import io.shale.log.internal.util.Blocking;
 import io.shale.log.spi.DeleteResult;
-import io.shale.log.spi.ListPage;
 import io.shale.log.spi.ObjectInfo;
 import io.shale.log.spi.ObjectStore;
 import io.shale.log.spi.ObjectStoreException;
@@ -26,7 +29,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -132,6 +134,15 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
      * otherwise it is bounded by the next key's first sequence and by the end of its epoch. So
      * objects of older epochs, orphans of failed PUTs and zombies are all collected, and an object
      * whose extent is unknown is kept. A fenced or closed WAL never trims.
+     *
+     * Cluster deletion rule: when the context implements WalCommittedOffsets (a node of a cluster,
+     * whose partitions other nodes may take over and replay from this WAL with ObjectWalReader), an
+     * object the sequence rule would delete is deleted only if the catalog's committed end offset of
+     * every stream in it has reached that stream's entries there (or the stream is gone). Each
+     * object's streams and largest entry ends are recorded when it is written or replayed (the
+     * objectStreamEnds map, only in that mode) or, for an object this instance never saw, learned by
+     * reading it. One catalog query per trim pass with candidates; a kept object keeps the floor
+     * unclean, so the next trim call judges it again.
      */
 
     /** Largest entry payload accepted by {@link #append}. */
@@ -164,6 +175,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     // ---- bound by open()
     private volatile boolean opened;
     private WalContext context;
+    /** The context as a cluster node's deletion rule, or null (today's single-writer trim). */
+    private WalCommittedOffsets committedOffsets;
     private ObjectStore store;
     private Clock clock;
     private ScheduledExecutorService scheduler;
@@ -199,6 +212,11 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     private final ConcurrentHashMap<String, Long> knownLastSequence = new ConcurrentHashMap<>();
     /** Sizes of the objects written or replayed and not trimmed yet, and their sum: {@link #sizeBytes()}. */
     private final ConcurrentHashMap<String, Long> liveObjectBytes = new ConcurrentHashMap<>();
+    /**
+     * With a {@link WalCommittedOffsets} context only: per object written, replayed or read by trim,
+     * the largest end offset of each stream's entries in it (the deletion rule's input).
+     */
+    private final ConcurrentHashMap<String, StreamEnds> objectStreamEnds = new ConcurrentHashMap<>();
     private final AtomicLong liveBytes = new AtomicLong();
 
     // ---- trim, guarded by trimMonitor
@@ -274,6 +292,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 throw new IllegalStateException(describe() + " was already opened or closed");
             }
             this.context = context;
+            this.committedOffsets = context instanceof WalCommittedOffsets c ? c : null;
             this.store = Objects.requireNonNull(context.objectStore(), "context.objectStore()");
             this.clock = Objects.requireNonNull(context.clock(), "context.clock()");
             this.scheduler = Objects.requireNonNull(context.scheduler(), "context.scheduler()");
@@ -354,20 +373,22 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         // objects meanwhile, and the store's passes must agree (WriteAheadLog#replay). Nothing such a
         // writer writes after our claim is acknowledged (its fence check finds our marker), and our
         // claim came before the first listing.
+        WalObjectScanner scanner = new WalObjectScanner(store, prefix, listPageSize, replayParallelism,
+                skipUnreadableObjects, describe());
         List<WalObjectKey> keys;
         lock.lock();
         try {
             if (replayKeys == null) {
                 lock.unlock();
                 try {
-                    keys = listAll();
+                    keys = scanner.listAll();
                 } finally {
                     lock.lock();
                 }
                 // Objects the store's manifest references are the store's: everything of theirs it
                 // still needs is committed (WalDataObjectSink), so they are not replayed.
                 int before = keys.size();
-                keys.removeIf(k -> isCommittedDataObject(k.key()));
+                keys = WalObjectScanner.replayable(keys, this::isCommittedDataObject);
                 if (keys.size() < before) {
                     LOG.info("{}: {} objects are committed data objects of the store and are not replayed", describe(),
                             before - keys.size());
@@ -385,24 +406,13 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             }
         }
         ReplayCursor cursor = new ReplayCursor(handler);
-        ArrayDeque<CompletableFuture<ByteBuffer>> window = new ArrayDeque<>();
-        int next = 0;
-        long objects = 0;
-        for (int i = 0; i < keys.size(); i++) {
-            while (next < keys.size() && window.size() < replayParallelism) {
-                window.addLast(fetch(keys.get(next++).key()));
-            }
-            WalObjectKey key = keys.get(i);
-            ByteBuffer bytes = awaitObject(window.removeFirst(), key.key());
-            if (bytes == null) {
-                continue; // vanished between list and get; logged
-            }
-            objects++;
-            noteLiveObject(key.key(), bytes.remaining());
-            cursor.beginObject(key);
-            ObjectWalFormat.DecodeResult r = ObjectWalFormat.decode(bytes, key.epoch(), key.firstSequence(), cursor);
-            onReplayedObject(key, r, cursor);
+        try {
+            scanner.scan(keys, cursor);
+        } finally {
+            replayDamagedObjects += scanner.damagedObjects;
+            replayLostEntries += scanner.lostEntries;
         }
+        long objects = scanner.objects;
         long maxOwn = cursor.maxOwnEpochSequence;
         lock.lock();
         try {
@@ -415,9 +425,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             lock.unlock();
         }
         replayedObjects = objects;
-        replayedEntries = cursor.delivered;
+        replayedEntries = scanner.delivered;
         LOG.info("{} replayed {} entries from {} objects ({} damaged, {} entries lost); next sequence {}",
-                describe(), cursor.delivered, objects, replayDamagedObjects, replayLostEntries, nextSequence);
+                describe(), scanner.delivered, objects, replayDamagedObjects, replayLostEntries, nextSequence);
     }
 
     /**
@@ -545,6 +555,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 obj.buffer.write(frameHeader, 0, frameHeader.length);
             }
             obj.buffer.write(payload, payload.position(), length);
+            if (obj.streamEnds != null) {
+                obj.streamEnds.add(streamId, entry.baseOffset(), payload);
+            }
             account(obj, chunksBefore);
             obj.entries.add(entry);
             obj.lastSeq = seq;
@@ -631,6 +644,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     private PendingObject startObject(long firstSeq) {
         WalObjectKey key = WalObjectKey.of(prefix, epoch, firstSeq);
         PendingObject obj = new PendingObject(key.key(), firstSeq, tokenPrefix + (objectsCreated++), new ChunkedBuffer(pool));
+        if (committedOffsets != null) {
+            obj.streamEnds = new StreamEnds.Builder();
+        }
         if (!dataObjects) {
             obj.buffer.write(new byte[ObjectWalFormat.HEADER_LENGTH], 0, ObjectWalFormat.HEADER_LENGTH);
         } else {
@@ -811,6 +827,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         }
         obj.putStart = clock.instant();
         knownLastSequence.put(obj.key, obj.lastSeq); // from now on it may exist
+        if (obj.streamEnds != null) {
+            objectStreamEnds.put(obj.key, obj.streamEnds.build());
+        }
         CompletableFuture<Boolean> put;
         try {
             Payload payload = obj.views != null ? Payload.of(obj.views) : Payload.of(obj.buffer.views());
@@ -1003,21 +1022,20 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     // =============================================================================================
     // Replay
 
-    private final class ReplayCursor implements ObjectWalFormat.FrameVisitor {
+    /** What the WAL's own replay does with what the shared scanner reads. */
+    private final class ReplayCursor implements WalObjectScanner.Visitor {
         final WalReplayHandler handler;
-        long lastDelivered = Long.MIN_VALUE;
         long maxOwnEpochSequence = -1;
-        long delivered;
-        WalObjectKey object;
-        int skippedInObject;
+        StreamEnds.Builder streamEnds;
 
         ReplayCursor(WalReplayHandler handler) {
             this.handler = handler;
         }
 
-        void beginObject(WalObjectKey key) {
-            object = key;
-            skippedInObject = 0;
+        @Override
+        public void beginObject(WalObjectKey key, long size) {
+            noteLiveObject(key.key(), size);
+            streamEnds = committedOffsets != null ? new StreamEnds.Builder() : null;
             if (key.epoch() == epoch) {
                 maxOwnEpochSequence = Math.max(maxOwnEpochSequence, key.firstSequence());
             }
@@ -1025,16 +1043,26 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
 
         @Override
         public void onFrame(long sequence, int streamId, long baseOffset, ByteBuffer payload) {
-            if (sequence <= lastDelivered) {
-                // Only possible if two writers shared an epoch: keep replay in sequence order.
-                skippedInObject++;
-                return;
+            if (streamEnds != null) {
+                streamEnds.add(streamId, baseOffset, payload);
             }
             handler.onEntry(sequence, streamId, baseOffset, payload);
-            lastDelivered = sequence;
-            delivered++;
             if ((sequence >>> EPOCH_SHIFT) == epoch) {
                 maxOwnEpochSequence = Math.max(maxOwnEpochSequence, sequence);
+            }
+        }
+
+        @Override
+        public void endObject(WalObjectKey key, ObjectWalFormat.DecodeResult r) {
+            if (streamEnds != null) {
+                objectStreamEnds.put(key.key(), streamEnds.build());
+                streamEnds = null;
+            }
+            if (r.header() != null) {
+                knownLastSequence.put(key.key(), r.header().lastSequence());
+                if (key.epoch() == epoch) {
+                    maxOwnEpochSequence = Math.max(maxOwnEpochSequence, r.header().lastSequence());
+                }
             }
         }
     }
@@ -1047,6 +1075,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     /** The store took {@code key} over: it no longer counts as this WAL's. */
     private void handOver(String key) {
         knownLastSequence.remove(key);
+        objectStreamEnds.remove(key);
         Long size = liveObjectBytes.remove(key);
         if (size != null) {
             liveBytes.addAndGet(-size);
@@ -1065,103 +1094,6 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     @Override
     public long sizeBytes() {
         return liveBytes.get();
-    }
-
-    private void onReplayedObject(WalObjectKey key, ObjectWalFormat.DecodeResult r, ReplayCursor cursor) {
-        if (r.header() != null) {
-            knownLastSequence.put(key.key(), r.header().lastSequence());
-            if (key.epoch() == epoch) {
-                cursor.maxOwnEpochSequence = Math.max(cursor.maxOwnEpochSequence, r.header().lastSequence());
-            }
-        }
-        if (cursor.skippedInObject > 0) {
-            LOG.error("{}: WAL object {} overlaps earlier objects; {} entries with already-replayed sequences were skipped",
-                    describe(), where(key.key()), cursor.skippedInObject);
-        }
-        switch (r.status()) {
-            case COMPLETE:
-                return;
-            case DAMAGED:
-                replayDamagedObjects++;
-                replayLostEntries += r.framesLost();
-                if (r.framesLost() > 0) {
-                    LOG.error("{}: WAL object {} is damaged ({}); recovered {} of {} entries, {} acknowledged entries are lost",
-                            describe(), where(key.key()), r.damage(), r.framesDelivered(), r.header().entryCount(), r.framesLost());
-                } else {
-                    LOG.warn("{}: WAL object {} is damaged ({}) but all {} entries were recovered",
-                            describe(), where(key.key()), r.damage(), r.framesDelivered());
-                }
-                return;
-            case UNREADABLE:
-            default:
-                replayDamagedObjects++;
-                replayLostEntries += r.framesLost();
-                String message = "WAL object " + where(key.key()) + " is unreadable (" + r.damage()
-                        + "); none of its entries can be recovered and acknowledged entries may be lost";
-                if (skipUnreadableObjects) {
-                    LOG.error("{}: {}; skipped because skipUnreadableObjects is set", describe(), message);
-                    return;
-                }
-                throw new ShaleException(ErrorKind.CORRUPT_STORAGE, message
-                        + ". Restore the object, or open with skipUnreadableObjects to accept the loss");
-        }
-    }
-
-    private List<WalObjectKey> listAll() {
-        List<WalObjectKey> keys = new ArrayList<>();
-        String startAfter = null;
-        while (true) {
-            String after = startAfter;
-            ListPage page = await(safe(() -> store.list(prefix, after, listPageSize)), "list " + where(prefix));
-            for (ObjectInfo info : page.objects()) {
-                WalObjectKey k = WalObjectKey.parse(prefix, info.key());
-                if (k == null) {
-                    if (info.key().startsWith(prefix)) {
-                        LOG.warn("{}: ignoring {} under the WAL prefix: not a WAL object key", describe(), info.key());
-                    }
-                    continue;
-                }
-                keys.add(k);
-            }
-            if (page.isLast()) {
-                break;
-            }
-            if (startAfter != null && page.nextStartAfter().compareTo(startAfter) <= 0) {
-                throw new ShaleException(ErrorKind.UNAVAILABLE, "listing " + where(prefix) + " did not advance past "
-                        + startAfter);
-            }
-            startAfter = page.nextStartAfter();
-        }
-        keys.sort((a, b) -> a.key().compareTo(b.key()));
-        return keys;
-    }
-
-    private CompletableFuture<ByteBuffer> fetch(String key) {
-        return safe(() -> store.get(key));
-    }
-
-    /** The object's bytes, or {@code null} if it no longer exists. Other failures throw. */
-    private ByteBuffer awaitObject(CompletableFuture<ByteBuffer> f, String key) {
-        try {
-            return Blocking.get(f);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted while reading WAL object " + where(key), e);
-        } catch (ExecutionException | java.util.concurrent.CancellationException e) {
-            Throwable cause = unwrap(e);
-            ObjectStoreException ose = ObjectStoreException.find(cause);
-            if (ose != null && ose.reason() == ObjectStoreException.Reason.NOT_FOUND) {
-                LOG.warn("{}: WAL object {} was listed but is gone; skipping it", describe(), where(key));
-                return null;
-            }
-            if (ose != null && ose.reason() == ObjectStoreException.Reason.CORRUPT) {
-                // The store itself says the bytes are wrong: same policy as a failed verification.
-                LOG.error("{}: the store reports WAL object {} as corrupt: {}", describe(), where(key), ose.getMessage());
-                return ByteBuffer.allocate(0);
-            }
-            throw new ShaleException(ose != null ? kindOf(ose) : ErrorKind.UNAVAILABLE,
-                    "reading WAL object " + where(key) + " failed: " + cause, cause);
-        }
     }
 
     // =============================================================================================
@@ -1255,30 +1187,130 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                 markClean(floor, allBounded);
                 return CompletableFuture.<Void>completedFuture(null);
             }
-            return safe(() -> store.delete(deletable)).handle((DeleteResult result, Throwable error) -> {
-                if (error != null) {
-                    LOG.warn("{}: deleting {} trimmed WAL objects failed: {}", describe(), deletable.size(), unwrap(error).toString());
-                    return null;
+            if (committedOffsets == null) {
+                return deleteTrimmed(deletable, floor, allBounded);
+            }
+            // A cluster node: also the deletion rule of WalCommittedOffsets.
+            return committedPastEveryStream(deletable).thenCompose(ok -> {
+                if (ok.size() < deletable.size()) {
+                    LOG.debug("{}: trim below {} keeps {} objects holding entries of partitions not committed past them",
+                            describe(), floor, deletable.size() - ok.size());
                 }
-                int deleted = 0;
-                for (String key : deletable) {
-                    if (!result.failed().containsKey(key)) {
-                        knownLastSequence.remove(key);
-                        Long size = liveObjectBytes.remove(key);
-                        if (size != null) {
-                            liveBytes.addAndGet(-size);
-                        }
-                        deleted++;
+                boolean clean = allBounded && ok.size() == deletable.size();
+                if (ok.isEmpty()) {
+                    markClean(floor, clean);
+                    return CompletableFuture.<Void>completedFuture(null);
+                }
+                return deleteTrimmed(ok, floor, clean);
+            });
+        });
+    }
+
+    private CompletableFuture<Void> deleteTrimmed(List<String> deletable, long floor, boolean allBounded) {
+        return safe(() -> store.delete(deletable)).handle((DeleteResult result, Throwable error) -> {
+            if (error != null) {
+                LOG.warn("{}: deleting {} trimmed WAL objects failed: {}", describe(), deletable.size(), unwrap(error).toString());
+                return null;
+            }
+            int deleted = 0;
+            for (String key : deletable) {
+                if (!result.failed().containsKey(key)) {
+                    knownLastSequence.remove(key);
+                    objectStreamEnds.remove(key);
+                    Long size = liveObjectBytes.remove(key);
+                    if (size != null) {
+                        liveBytes.addAndGet(-size);
+                    }
+                    deleted++;
+                }
+            }
+            objectsTrimmed.addAndGet(deleted);
+            if (!result.isComplete()) {
+                LOG.warn("{}: {} trimmed WAL objects could not be deleted: {}", describe(), result.failed().size(), result.failed());
+            }
+            LOG.debug("{}: trim below {} deleted {} objects", describe(), floor, deleted);
+            markClean(floor, allBounded && result.isComplete());
+            return null;
+        });
+    }
+
+    /**
+     * The deletion rule of a cluster node ({@link WalCommittedOffsets}): the keys of {@code keys}
+     * for which every stream with an entry in the object is committed past that entry (or gone).
+     * Objects whose streams this WAL does not know (not written nor replayed by it: orphans of
+     * another process) are read first (GET, verified; only entries that verify count, since no
+     * one can replay the others). Never fails: anything it cannot decide is kept.
+     */
+    private CompletableFuture<List<String>> committedPastEveryStream(List<String> keys) {
+        List<CompletableFuture<Void>> reads = new ArrayList<>();
+        for (String key : keys) {
+            if (!objectStreamEnds.containsKey(key)) {
+                reads.add(learnStreamEnds(key));
+            }
+        }
+        return CompletableFuture.allOf(reads.toArray(new CompletableFuture<?>[0])).thenCompose(ignored -> {
+            java.util.Set<Integer> streams = new java.util.TreeSet<>();
+            for (String key : keys) {
+                StreamEnds ends = objectStreamEnds.get(key);
+                if (ends != null) {
+                    for (int st : ends.streams) {
+                        streams.add(st);
                     }
                 }
-                objectsTrimmed.addAndGet(deleted);
-                if (!result.isComplete()) {
-                    LOG.warn("{}: {} trimmed WAL objects could not be deleted: {}", describe(), result.failed().size(), result.failed());
+            }
+            if (streams.isEmpty()) {
+                return CompletableFuture.completedFuture(decide(keys, java.util.Map.of()));
+            }
+            long deadline = Math.max(1000, closeTimeoutMillis);
+            return safe(() -> committedOffsets.committedEnds(java.util.Collections.unmodifiableSet(streams)))
+                    .orTimeout(deadline, TimeUnit.MILLISECONDS)
+                    .handle((ends, error) -> {
+                        if (error != null || ends == null) {
+                            LOG.warn("{}: the committed end offsets of {} partitions could not be read ({}); keeping"
+                                    + " {} WAL objects until the next trim", describe(), streams.size(),
+                                    error == null ? "null answer" : unwrap(error).toString(), keys.size());
+                            return List.<String>of();
+                        }
+                        return decide(keys, ends);
+                    });
+        });
+    }
+
+    /** The keys whose every stream's entries end at or below the committed end (or the stream is gone). */
+    private List<String> decide(List<String> keys, java.util.Map<Integer, Long> committed) {
+        List<String> ok = new ArrayList<>();
+        for (String key : keys) {
+            StreamEnds ends = objectStreamEnds.get(key);
+            if (ends != null && ends.committedPast(committed)) {
+                ok.add(key);
+            }
+        }
+        return ok;
+    }
+
+    /** Reads an object this WAL has not seen to learn its streams; leaves it unknown (kept) if it cannot. */
+    private CompletableFuture<Void> learnStreamEnds(String key) {
+        WalObjectKey k = WalObjectKey.parse(prefix, key);
+        // Decoded on the WAL's executor, not on the store's completion thread.
+        return safe(() -> store.get(key)).<Void>handleAsync((bytes, error) -> {
+            if (error != null) {
+                ObjectStoreException ose = ObjectStoreException.find(unwrap(error));
+                if (ose != null && ose.reason() == ObjectStoreException.Reason.NOT_FOUND) {
+                    objectStreamEnds.put(key, StreamEnds.NONE); // gone: nothing to keep
+                } else {
+                    LOG.warn("{}: could not read WAL object {} to learn its partitions ({}); keeping it", describe(),
+                            where(key), unwrap(error).toString());
                 }
-                LOG.debug("{}: trim below {} deleted {} objects", describe(), floor, deleted);
-                markClean(floor, allBounded && result.isComplete());
                 return null;
-            });
+            }
+            StreamEnds.Builder b = new StreamEnds.Builder();
+            ObjectWalFormat.decode(bytes, k.epoch(), k.firstSequence(), (seq, stream, base, payload) -> b.add(stream, base, payload));
+            objectStreamEnds.put(key, b.build());
+            return null;
+        }, executor).exceptionally(e -> {
+            LOG.warn("{}: could not learn the partitions of WAL object {} ({}); keeping it", describe(), where(key),
+                    unwrap(e).toString());
+            return null;
         });
     }
 
@@ -1353,9 +1385,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     }
 
     private String where(String key) {
-        ObjectStore s = store;
-        String root = s == null ? "" : s.describe();
-        return root.isEmpty() || root.endsWith("/") ? root + key : root + "/" + key;
+        return WalObjectScanner.where(store, key);
     }
 
     // =============================================================================================
@@ -1381,6 +1411,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         List<ByteBuffer> views;
         /** Data-object layout: what the sink gets once the object is durable. */
         WalDataObject dataObject;
+        /** With a {@link WalCommittedOffsets} context: each stream's largest entry end in the object. */
+        StreamEnds.Builder streamEnds;
 
         PendingObject(String key, long firstSeq, String token, ChunkedBuffer buffer) {
             this.key = key;
@@ -1388,6 +1420,59 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             this.token = token;
             this.buffer = buffer;
             this.lastSeq = firstSeq;
+        }
+    }
+
+    /**
+     * The streams of one WAL object and, per stream, the largest end offset (offset after the last
+     * record) of its entries there: what the deletion rule of {@link WalCommittedOffsets} compares
+     * with the committed end offsets. An entry that is not whole Kafka batches has an unknown end
+     * ({@link Long#MAX_VALUE}): its object is kept until its stream is gone.
+     */
+    static final class StreamEnds {
+        static final StreamEnds NONE = new StreamEnds(new int[0], new long[0]);
+
+        final int[] streams;
+        final long[] ends;
+
+        private StreamEnds(int[] streams, long[] ends) {
+            this.streams = streams;
+            this.ends = ends;
+        }
+
+        /** Whether every stream is committed at or past its end here, or gone. */
+        boolean committedPast(java.util.Map<Integer, Long> committed) {
+            for (int i = 0; i < streams.length; i++) {
+                Long c = committed.get(streams[i]);
+                if (c == null || (c != WalCommittedOffsets.GONE && c < ends[i])) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Accumulates entries; not thread-safe. */
+        static final class Builder {
+            private final java.util.HashMap<Integer, long[]> ends = new java.util.HashMap<>();
+            private final long[] scratch = new long[2];
+
+            void add(int stream, long baseOffset, ByteBuffer payload) {
+                long end = ObjectWalFormat.scanBatches(payload, scratch) ? scratch[0] : Long.MAX_VALUE;
+                long[] cur = ends.computeIfAbsent(stream, s -> new long[] {Long.MIN_VALUE});
+                cur[0] = Math.max(cur[0], end);
+            }
+
+            StreamEnds build() {
+                int[] st = new int[ends.size()];
+                long[] en = new long[ends.size()];
+                int i = 0;
+                for (java.util.Map.Entry<Integer, long[]> e : ends.entrySet()) {
+                    st[i] = e.getKey();
+                    en[i] = e.getValue()[0];
+                    i++;
+                }
+                return new StreamEnds(st, en);
+            }
         }
     }
 
@@ -1402,6 +1487,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         int[] crcs = new int[64];
         long[] nextOffsets = new long[64];
         long[] maxTimestamps = new long[64];
+        private final long[] batchScratch = new long[2];
 
         /** Records one entry (CRC of the payload, computed with {@code crc}; offsets parsed from its batch headers). */
         void add(long seq, int stream, long baseOffset, long bufferOffset, ByteBuffer payload, CRC32C crc) {
@@ -1432,79 +1518,12 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             crcs[i] = (int) crc.getValue();
             // Whole Kafka v2 batches (the engine's entries): next offset and max timestamp for the
             // data index. Anything else: next = base, max timestamp -1 (never committed as data).
-            long next = baseOffset;
-            long maxTs = Long.MIN_VALUE;
-            int pos = payload.position();
-            int end = payload.limit();
-            boolean whole = length > 0;
-            while (pos < end) {
-                if (end - pos < io.shale.log.record.RecordBatchLayout.HEADER_SIZE) {
-                    whole = false;
-                    break;
-                }
-                int size = payload.getInt(pos + io.shale.log.record.RecordBatchLayout.LENGTH_OFFSET)
-                        + io.shale.log.record.RecordBatchLayout.LOG_OVERHEAD;
-                if (size < io.shale.log.record.RecordBatchLayout.HEADER_SIZE || size > end - pos) {
-                    whole = false;
-                    break;
-                }
-                next = payload.getLong(pos + io.shale.log.record.RecordBatchLayout.BASE_OFFSET_OFFSET)
-                        + payload.getInt(pos + io.shale.log.record.RecordBatchLayout.LAST_OFFSET_DELTA_OFFSET) + 1;
-                maxTs = Math.max(maxTs, payload.getLong(pos + io.shale.log.record.RecordBatchLayout.MAX_TIMESTAMP_OFFSET));
-                pos += size;
-            }
+            boolean whole = ObjectWalFormat.scanBatches(payload, batchScratch);
+            long next = batchScratch[0];
+            long maxTs = batchScratch[1];
             nextOffsets[i] = whole ? next : baseOffset;
             maxTimestamps[i] = whole ? maxTs : -1;
         }
-    }
-
-    private interface StoreCall<T> {
-        CompletableFuture<T> call();
-    }
-
-    /** Runs a store call, turning a synchronous throw or a null future into a failed future. */
-    private static <T> CompletableFuture<T> safe(StoreCall<T> call) {
-        try {
-            CompletableFuture<T> f = call.call();
-            return f != null ? f : CompletableFuture.failedFuture(new IllegalStateException("object store returned null"));
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-    }
-
-    /** As the engine reports object-store failures: PERMANENT is STORAGE_ACCESS (not retriable), CORRUPT CORRUPT_STORAGE. */
-    private static ErrorKind kindOf(ObjectStoreException ose) {
-        return switch (ose.reason()) {
-            case PERMANENT -> ErrorKind.STORAGE_ACCESS;
-            case CORRUPT -> ErrorKind.CORRUPT_STORAGE;
-            default -> ErrorKind.UNAVAILABLE;
-        };
-    }
-
-    private <T> T await(CompletableFuture<T> f, String what) {
-        try {
-            return Blocking.get(f);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ShaleException(ErrorKind.UNAVAILABLE, "interrupted: " + what, e);
-        } catch (ExecutionException | java.util.concurrent.CancellationException e) {
-            Throwable cause = unwrap(e);
-            ShaleException se = ShaleException.unwrap(cause);
-            if (se != null) {
-                throw se;
-            }
-            ObjectStoreException ose = ObjectStoreException.find(cause);
-            throw new ShaleException(ose != null ? kindOf(ose) : ErrorKind.UNAVAILABLE,
-                    what + " failed: " + cause, cause);
-        }
-    }
-
-    private static Throwable unwrap(Throwable t) {
-        Throwable cur = t;
-        while ((cur instanceof CompletionException || cur instanceof ExecutionException) && cur.getCause() != null) {
-            cur = cur.getCause();
-        }
-        return cur;
     }
 
     static int defaultChunkBytes(long flushBytes) {
@@ -1683,7 +1702,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             return new ObjectWriteAheadLog(this);
         }
 
-        private static void validatePrefix(String p) {
+        static void validatePrefix(String p) {
             require(!p.isEmpty() && p.endsWith("/") && !p.startsWith("/"),
                     "keyPrefix must be non-empty, end with '/' and not start with '/', got '" + p + "'");
             require(p.length() <= 400, "keyPrefix is longer than 400 characters");
