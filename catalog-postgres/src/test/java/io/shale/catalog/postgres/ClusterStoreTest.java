@@ -1,0 +1,276 @@
+package io.shale.catalog.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.shale.log.AppendResult;
+import io.shale.log.ErrorKind;
+import io.shale.log.FetchResult;
+import io.shale.log.LogStore;
+import io.shale.log.ShaleException;
+import io.shale.log.TopicPartition;
+import io.shale.log.record.Record;
+import io.shale.log.record.SimpleRecord;
+import io.shale.storage.local.wal.FileWriteAheadLog;
+import io.shale.storage.local.objectstore.LocalDirectoryObjectStore;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three cluster nodes ({@link PostgresClusterNode}) in one JVM: three {@code LogStore}s over one
+ * PostgreSQL schema and one local-directory object store, each with its own file WAL.
+ */
+@ExtendWith({PostgresServer.Extension.class, ClusterStoreTest.Server.class})
+class ClusterStoreTest {
+    static final String TOPIC = "events";
+
+    @TempDir
+    Path dir;
+
+    PostgresServer server;
+    String schema;
+    final List<AutoCloseable> toClose = new ArrayList<>();
+
+    static final class Server implements org.junit.jupiter.api.extension.BeforeEachCallback {
+        @Override
+        public void beforeEach(ExtensionContext context) {
+            ((ClusterStoreTest) context.getRequiredTestInstance()).server = PostgresServer.get(context);
+        }
+    }
+
+    @BeforeEach
+    void freshSchema() {
+        schema = server.freshOptions().build().schema();
+    }
+
+    @AfterEach
+    void closeAll() {
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            try {
+                toClose.get(i).close();
+            } catch (Exception e) {
+                // closed by the test already, or broken on purpose
+            }
+        }
+    }
+
+    record Node(PostgresClusterNode handle, LogStore store) {
+    }
+
+    Node node(String id, Duration lease) {
+        PostgresClusterNode handle = PostgresCatalog.clusterNode(server.freshOptions().schema(schema).nodeId(id).build(),
+                lease);
+        LogStore store = LogStore.builder()
+                .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
+                .wal(FileWriteAheadLog.builder(dir.resolve("wal-" + id)).build())
+                .catalog(handle)
+                // uploads only when asked (flush, release), so that tests decide what is committed when
+                .config(Map.of("upload.interval.ms", 600_000, "upload.bytes", 64 << 20, "refresh.interval.ms", 50))
+                .open();
+        toClose.add(store);
+        return new Node(handle, store);
+    }
+
+    static TopicPartition tp(int p) {
+        return new TopicPartition(TOPIC, p);
+    }
+
+    static CompletableFuture<AppendResult> append(LogStore s, int p, String value) {
+        return s.append(tp(p), List.of(SimpleRecord.of(null, value.getBytes(StandardCharsets.UTF_8))));
+    }
+
+    static AppendResult appendNow(LogStore s, int p, String value) {
+        return append(s, p, value).orTimeout(30, TimeUnit.SECONDS).join();
+    }
+
+    /** Every record of the partition from offset 0, as (offset, value) read through {@code s}. */
+    static List<String> readAll(LogStore s, int p) {
+        List<String> out = new ArrayList<>();
+        long offset = s.logStartOffset(tp(p));
+        while (offset < s.highWatermark(tp(p))) {
+            FetchResult r = s.read(tp(p), offset, 1 << 20);
+            for (var batch : r.batches()) {
+                for (Record rec : batch) {
+                    if (rec.offset() >= offset) {
+                        byte[] v = new byte[rec.value().remaining()];
+                        rec.value().duplicate().get(v);
+                        out.add(rec.offset() + "=" + new String(v, StandardCharsets.UTF_8));
+                    }
+                }
+            }
+            if (r.nextOffset() <= offset) {
+                break;
+            }
+            offset = r.nextOffset();
+        }
+        return out;
+    }
+
+    static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    static ShaleException failure(CompletableFuture<?> f) {
+        try {
+            f.orTimeout(30, TimeUnit.SECONDS).join();
+        } catch (CompletionException e) {
+            return ShaleException.unwrap(e.getCause());
+        }
+        throw new AssertionError("expected the append to fail");
+    }
+
+    @Test
+    void threeNodesSplitOwnershipAppendOnlyOnOwnersReadAnywhereAndMoveAPartition() {
+        Node a = node("node-a", Duration.ofSeconds(5));
+        Node b = node("node-b", Duration.ofSeconds(5));
+        Node c = node("node-c", Duration.ofSeconds(5));
+        List<Node> nodes = List.of(a, b, c);
+        a.store().createTopic(TOPIC, 6, Map.of());
+        for (Node n : nodes) {
+            await("every node sees the topic", () -> n.store().describeTopic(TOPIC).isPresent());
+        }
+        // nobody owns anything yet: every append is refused
+        assertThat(failure(append(b.store(), 0, "x")).kind()).isEqualTo(ErrorKind.NOT_OWNER);
+
+        // ownership split: a owns 0,1; b owns 2,3; c owns 4,5 (epoch 1 each)
+        assertThat(a.handle().claim(List.of(tp(0), tp(1)))).isEqualTo(Map.of(tp(0), 1L, tp(1), 1L));
+        assertThat(b.handle().claim(List.of(tp(2), tp(3)))).isEqualTo(Map.of(tp(2), 1L, tp(3), 1L));
+        assertThat(c.handle().claim(List.of(tp(4), tp(5)))).isEqualTo(Map.of(tp(4), 1L, tp(5), 1L));
+        assertThat(b.handle().claim(List.of(tp(0), tp(1)))).as("a holds them under live leases").isEmpty();
+        assertThat(a.handle().ownedPartitions()).isEqualTo(Map.of(tp(0), 1L, tp(1), 1L));
+
+        Map<Integer, Node> owner = Map.of(0, a, 1, a, 2, b, 3, b, 4, c, 5, c);
+        Map<Integer, List<String>> acked = new HashMap<>();
+        for (int round = 0; round < 20; round++) {
+            for (int p = 0; p < 6; p++) {
+                String v = "p" + p + "-r" + round;
+                AppendResult r = appendNow(owner.get(p).store(), p, v);
+                acked.computeIfAbsent(p, k -> new ArrayList<>()).add(r.baseOffset() + "=" + v);
+            }
+        }
+        // refusals elsewhere, naming the owner once the refusing node has seen it
+        await("b sees a as the owner of events-0",
+                () -> b.handle().owner(tp(0)).map(o -> "node-a".equals(o.nodeId())).orElse(false));
+        ShaleException refused = failure(append(b.store(), 0, "not here"));
+        assertThat(refused.kind()).isEqualTo(ErrorKind.NOT_OWNER);
+        assertThat(refused.getMessage()).contains("events-0").contains("node-a");
+        assertThat(ErrorKind.NOT_OWNER.isRetriable()).isTrue();
+        assertThat(failure(append(c.store(), 2, "not here")).kind()).isEqualTo(ErrorKind.NOT_OWNER);
+        assertThatThrownBy(() -> a.store().deleteRecordsBefore(tp(4), 1))
+                .isInstanceOfSatisfying(ShaleException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.NOT_OWNER));
+        // the leader epoch stamped into a's batches is the partition epoch
+        assertThat(a.store().read(tp(0), 0, 1 << 20).batches().get(0).partitionLeaderEpoch()).isEqualTo(1);
+
+        // reads of others' partitions from any node: committed data
+        for (Node n : nodes) {
+            n.store().flush();
+        }
+        for (Node reader : nodes) {
+            for (int p = 0; p < 6; p++) {
+                int part = p;
+                await("node sees events-" + p + " committed",
+                        () -> reader.store().highWatermark(tp(part)) == acked.get(part).size());
+                assertThat(readAll(reader.store(), p)).as("events-%d read through another node", p)
+                        .isEqualTo(acked.get(p));
+            }
+        }
+
+        // a planned move of events-0 from a to b, with appends acknowledged but not uploaded yet
+        for (int i = 0; i < 5; i++) {
+            String v = "p0-before-move-" + i;
+            acked.get(0).add(appendNow(a.store(), 0, v).baseOffset() + "=" + v);
+        }
+        assertThat(a.handle().release(List.of(tp(0)), Duration.ofSeconds(30))).containsExactly(tp(0));
+        assertThat(a.handle().ownedPartitions()).containsOnlyKeys(tp(1));
+        ShaleException afterRelease = failure(append(a.store(), 0, "too late"));
+        assertThat(afterRelease.kind()).isEqualTo(ErrorKind.NOT_OWNER);
+        assertThat(b.handle().claim(List.of(tp(0)))).isEqualTo(Map.of(tp(0), 2L));
+        assertThat(b.store().highWatermark(tp(0))).as("the new owner starts at the committed end").isEqualTo(25);
+        for (int i = 0; i < 5; i++) {
+            String v = "p0-after-move-" + i;
+            AppendResult r = appendNow(b.store(), 0, v);
+            assertThat(r.baseOffset()).isEqualTo(25 + i);
+            acked.get(0).add(r.baseOffset() + "=" + v);
+        }
+        assertThat(b.store().read(tp(0), 25, 1 << 20).batches().get(0).partitionLeaderEpoch()).isEqualTo(2);
+
+        // at the end every acknowledged record is read back exactly once, through every node
+        for (Node n : nodes) {
+            n.store().flush();
+        }
+        for (Node reader : nodes) {
+            for (int p = 0; p < 6; p++) {
+                int part = p;
+                await("node sees events-" + p + " complete",
+                        () -> reader.store().highWatermark(tp(part)) == acked.get(part).size());
+                assertThat(readAll(reader.store(), p)).isEqualTo(acked.get(p));
+            }
+        }
+    }
+
+    @Test
+    void aCommitFencedOnALostPartitionIsCommittedAgainWithoutIt() throws Exception {
+        Node a = node("node-a", Duration.ofMillis(1_000));
+        Node b = node("node-b", Duration.ofMillis(1_000));
+        a.store().createTopic(TOPIC, 2, Map.of());
+        await("b sees the topic", () -> b.store().describeTopic(TOPIC).isPresent());
+        assertThat(a.handle().claim(List.of(tp(0), tp(1)))).hasSize(2);
+        List<String> kept = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            kept.add(appendNow(a.store(), 0, "kept-" + i).baseOffset() + "=kept-" + i);
+            appendNow(a.store(), 1, "lost-" + i); // acknowledged, then taken over before any upload
+        }
+        // a freezes (no renewals: it still believes it holds both), b takes events-1 over after the lease
+        ClusterNode frozen = ((ClusterNodeHandle) a.handle()).current().node();
+        frozen.pauseRenewalsForTests(true);
+        Thread.sleep(1_300);
+        assertThat(b.handle().claim(List.of(tp(1)))).isEqualTo(Map.of(tp(1), 2L));
+        // a's upload holds runs of both partitions in ONE object: its commit is fenced on events-1 and
+        // committed again with events-0's run only
+        a.store().flush();
+        assertThat(frozen.holds(1)).isFalse();
+        await("b sees events-0 committed", () -> b.store().highWatermark(tp(0)) == 10);
+        assertThat(readAll(b.store(), 0)).isEqualTo(kept);
+        // events-1: nothing of a's was committed (a file WAL's takeover loses what the dead owner had
+        // not uploaded, RFC 0005); b continues at the committed end
+        assertThat(b.store().highWatermark(tp(1))).isZero();
+        assertThat(appendNow(b.store(), 1, "b-0").baseOffset()).isZero();
+        assertThat(failure(append(a.store(), 1, "a again")).kind()).isEqualTo(ErrorKind.NOT_OWNER);
+        frozen.pauseRenewalsForTests(false);
+        // a still owns events-0 and goes on appending to it once its lease is renewed
+        await("a renews events-0", () -> frozen.mayAcknowledge(0) || !frozen.holds(0));
+        assertThat(frozen.holds(0)).isTrue();
+        assertThat(appendNow(a.store(), 0, "kept-10").baseOffset()).isEqualTo(10);
+        // the object's bytes of events-1 stay in it, referenced by events-0's range only
+        a.store().flush();
+        b.store().flush();
+        await("a sees b's record in events-1", () -> a.store().highWatermark(tp(1)) == 1);
+        assertThat(readAll(a.store(), 1)).containsExactly("0=b-0");
+    }
+}
