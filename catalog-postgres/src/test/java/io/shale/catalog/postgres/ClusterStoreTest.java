@@ -273,4 +273,62 @@ class ClusterStoreTest {
         await("a sees b's record in events-1", () -> a.store().highWatermark(tp(1)) == 1);
         assertThat(readAll(a.store(), 1)).containsExactly("0=b-0");
     }
+
+    @Test
+    void orphanCleanupJudgesOnlyThisNodesOwnKeys() throws Exception {
+        String otherNode = "data/node/node-b/00000000000000000001-00000000000000000001";
+        String earlierProcess = "data/node/node-a/00000000000000000000-00000000000000000007";
+        String laterProcess = "data/node/node-a/00000000000000000099-00000000000000000001";
+        String singleWriterShape = "data/00000000000000000001-00000000000000000001";
+        try (LocalDirectoryObjectStore bucket = LocalDirectoryObjectStore.open(dir.resolve("bucket"))) {
+            for (String key : List.of(otherNode, earlierProcess, laterProcess, singleWriterShape)) {
+                bucket.put(key, io.shale.log.spi.Payload.of(new byte[] {1}), "t-" + key.hashCode()).join();
+            }
+        }
+        PostgresClusterNode handle = PostgresCatalog.clusterNode(
+                server.freshOptions().schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
+        LogStore store = LogStore.builder()
+                .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
+                .wal(FileWriteAheadLog.builder(dir.resolve("wal-a")).build())
+                .catalog(handle)
+                .config(Map.of("object.delete.grace.ms", 0, "orphan.scan.interval.ms", 50))
+                .open();
+        toClose.add(store);
+        store.createTopic(TOPIC, 1, Map.of());
+        handle.claim(List.of(tp(0)));
+        appendNow(store, 0, "committed");
+        store.flush();
+        try (LocalDirectoryObjectStore bucket = LocalDirectoryObjectStore.open(dir.resolve("bucket"))) {
+            await("the orphan of an earlier process of this node is deleted",
+                    () -> bucket.head(earlierProcess).join().isEmpty());
+            Thread.sleep(300); // several more scans
+            for (String key : List.of(otherNode, laterProcess, singleWriterShape)) {
+                assertThat(bucket.head(key).join()).as("%s is not this node's to judge", key).isPresent();
+            }
+        }
+        assertThat(readAll(store, 0)).containsExactly("0=committed");
+    }
+
+    @Test
+    void aClaimDeliversWhatTheTakeoverRecoveryFoundBeforeAcceptingAppends() {
+        Node a = node("node-a", Duration.ofSeconds(5));
+        Node b = node("node-b", Duration.ofSeconds(5));
+        a.store().createTopic(TOPIC, 1, Map.of());
+        List<Long> asked = new ArrayList<>();
+        ((io.shale.log.internal.engine.StoreEngine) a.store()).takeoverRecovery((partitionId, committedEnd, delivery) -> {
+            asked.add(committedEnd);
+            io.shale.log.record.RecordBatchBuilder builder = new io.shale.log.record.RecordBatchBuilder().baseOffset(committedEnd);
+            for (int i = 0; i < 3; i++) {
+                builder.append(SimpleRecord.of(null, ("recovered-" + i).getBytes(StandardCharsets.UTF_8)));
+            }
+            delivery.entry(committedEnd, builder.build());
+        });
+        assertThat(a.handle().claim(List.of(tp(0)))).isEqualTo(Map.of(tp(0), 1L));
+        assertThat(asked).containsExactly(0L);
+        assertThat(a.store().highWatermark(tp(0))).isEqualTo(3);
+        assertThat(appendNow(a.store(), 0, "new").baseOffset()).isEqualTo(3);
+        a.store().flush();
+        await("b sees the recovered records committed", () -> b.store().highWatermark(tp(0)) == 4);
+        assertThat(readAll(b.store(), 0)).containsExactly("0=recovered-0", "1=recovered-1", "2=recovered-2", "3=new");
+    }
 }
