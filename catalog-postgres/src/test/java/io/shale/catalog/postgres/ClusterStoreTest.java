@@ -331,4 +331,38 @@ class ClusterStoreTest {
         await("b sees the recovered records committed", () -> b.store().highWatermark(tp(0)) == 4);
         assertThat(readAll(b.store(), 0)).containsExactly("0=recovered-0", "1=recovered-1", "2=recovered-2", "3=new");
     }
+
+    @Test
+    void anObjectWalNeedsAPrefixOfTheNodesOwnAndThenServesAppends() {
+        PostgresClusterNode handle = PostgresCatalog.clusterNode(
+                server.freshOptions().schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
+        assertThatThrownBy(() -> LogStore.builder()
+                .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
+                .wal(io.shale.log.wal.ObjectWriteAheadLog.builder().keyPrefix("wal/").build())
+                .catalog(handle)
+                .open())
+                .isInstanceOfSatisfying(ShaleException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT);
+                    assertThat(e.getMessage()).contains("'wal/'").contains("wal/node-a/");
+                });
+        LogStore store = LogStore.builder()
+                .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
+                .wal(io.shale.log.wal.ObjectWriteAheadLog.builder().keyPrefix("wal/node-a/").build())
+                .catalog(handle)
+                .open();
+        toClose.add(store);
+        Node b = node("node-b", Duration.ofSeconds(5));
+        store.createTopic(TOPIC, 2, Map.of());
+        handle.claim(List.of(tp(0), tp(1)));
+        List<String> acked = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            acked.add(appendNow(store, i % 2, "v" + i).baseOffset() + "=v" + i);
+        }
+        store.flush();
+        await("b sees events-0 and events-1 committed",
+                () -> b.store().highWatermark(tp(0)) == 5 && b.store().highWatermark(tp(1)) == 5);
+        List<String> read = new ArrayList<>(readAll(b.store(), 0));
+        read.addAll(readAll(b.store(), 1));
+        assertThat(read).containsExactlyInAnyOrderElementsOf(acked);
+    }
 }
