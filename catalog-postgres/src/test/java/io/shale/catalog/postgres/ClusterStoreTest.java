@@ -365,4 +365,51 @@ class ClusterStoreTest {
         read.addAll(readAll(b.store(), 1));
         assertThat(read).containsExactlyInAnyOrderElementsOf(acked);
     }
+
+    @Test
+    void anAppendWhoseLeaseRanOutWaitsAndFailsNotOwnerWhenThePartitionIsTakenOver() throws Exception {
+        Node a = node("node-a", Duration.ofMillis(1_000));
+        Node b = node("node-b", Duration.ofMillis(1_000));
+        a.store().createTopic(TOPIC, 1, Map.of());
+        await("b sees the topic", () -> b.store().describeTopic(TOPIC).isPresent());
+        a.handle().claim(List.of(tp(0)));
+        assertThat(appendNow(a.store(), 0, "acked").baseOffset()).isZero();
+        ClusterNode frozen = ((ClusterNodeHandle) a.handle()).current().node();
+        frozen.pauseRenewalsForTests(true);
+        await("a's lease runs out on its own clock", () -> !frozen.mayAcknowledge(0));
+        // durable in a's WAL, but a may not acknowledge it: it waits (a's renewals are paused, so nothing renews)
+        CompletableFuture<AppendResult> pending = append(a.store(), 0, "never acknowledged");
+        Thread.sleep(200);
+        assertThat(pending).isNotDone();
+        assertThat(b.handle().claim(List.of(tp(0)))).isEqualTo(Map.of(tp(0), 2L));
+        frozen.pauseRenewalsForTests(false); // the next renewal finds the partition taken over
+        ShaleException e = failure(pending);
+        assertThat(e.kind()).isEqualTo(ErrorKind.NOT_OWNER);
+        assertThat(e.getMessage()).contains("events-0");
+        assertThat(a.handle().ownedPartitions()).isEmpty();
+        // b continues at the committed end (nothing was uploaded: a file WAL's takeover loses "acked")
+        assertThat(appendNow(b.store(), 0, "b").baseOffset()).isZero();
+    }
+
+    @Test
+    void deleteRecordsAndRetentionMoveTheLogStartOnTheOwnerOnly() {
+        Node a = node("node-a", Duration.ofSeconds(5));
+        Node b = node("node-b", Duration.ofSeconds(5));
+        a.store().createTopic(TOPIC, 2, Map.of());
+        await("b sees the topic", () -> b.store().describeTopic(TOPIC).isPresent());
+        a.handle().claim(List.of(tp(0)));
+        b.handle().claim(List.of(tp(1)));
+        for (int i = 0; i < 10; i++) {
+            appendNow(a.store(), 0, "a" + i);
+            appendNow(b.store(), 1, "b" + i);
+        }
+        a.store().flush();
+        b.store().flush();
+        assertThatThrownBy(() -> b.store().deleteRecordsBefore(tp(0), 4))
+                .isInstanceOfSatisfying(ShaleException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.NOT_OWNER));
+        assertThat(a.store().deleteRecordsBefore(tp(0), 4)).isEqualTo(4);
+        await("b follows the log start of events-0", () -> b.store().logStartOffset(tp(0)) == 4);
+        assertThat(readAll(b.store(), 0)).startsWith("4=a4").hasSize(6);
+        assertThat(a.store().logStartOffset(tp(1))).isZero();
+    }
 }
