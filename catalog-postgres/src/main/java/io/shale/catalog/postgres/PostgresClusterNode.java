@@ -62,6 +62,11 @@ import java.util.Set;
  * cannot be reached in time (retry), {@code UNKNOWN_TOPIC_OR_PARTITION} for a partition the store
  * does not have, {@code CLOSED} as above; see {@link PostgresCatalog} for the rest.
  *
+ * <p><b>Leader epochs.</b> A partition's epoch is per partition: read it from
+ * {@link #ownedPartitions()} or {@link #owners()} (and from the batches, which carry it). The
+ * store-wide {@code LogStore.leaderEpoch()} of a cluster node's store is its registration number,
+ * not a partition's epoch.
+ *
  * <p>Implemented by this module only; not meant to be implemented elsewhere.
  */
 public interface PostgresClusterNode extends CatalogFactory {
