@@ -363,14 +363,22 @@ final class PgClusterCatalog implements ClusterCatalog {
         partitionIds.forEach(pid -> ownChanges.put(pid, ""));
         Engine e = engine;
         if (e != null) {
-            e.lost(partitionIds, why);
+            e.lost(partitionIds, why); // quick: stops appends at once, the rest off this thread
         }
-        Map<Integer, TopicPartition> names = names();
-        for (int pid : partitionIds) {
-            TopicPartition tp = names.get(pid);
-            if (tp != null) {
-                handle.fireLost(tp, why);
+        // names need the catalog lock, which a commit may hold: never on the renewal thread
+        Runnable tell = () -> {
+            Map<Integer, TopicPartition> names = names();
+            for (int pid : partitionIds) {
+                TopicPartition tp = names.get(pid);
+                if (tp != null) {
+                    handle.fireLost(tp, why);
+                }
             }
+        };
+        try {
+            checks.execute(tell);
+        } catch (RuntimeException rejected) {
+            log.debug("cluster node {} closing: partitions {} lost ({})", options.nodeId(), partitionIds, why);
         }
     }
 

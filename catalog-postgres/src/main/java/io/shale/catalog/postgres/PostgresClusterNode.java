@@ -47,9 +47,10 @@ import java.util.Set;
  *
  * <p><b>Threading.</b> Thread-safe. {@link #ownedPartitions}, {@link #owner} and {@link #owners} read
  * this node's view without I/O; {@link #claim} and {@link #release} block for database round trips
- * (and {@code release} for the upload), each bounded. Listeners are called on the thread that saw the
- * change (a claim's or release's caller, the lease-renewal thread, an upload's thread); they must be
- * quick and must not call back into this node.
+ * (and {@code release} for the upload), each bounded. Listeners hear of claims and releases on the
+ * caller's thread, before {@code claim} or {@code release} returns, and of losses (a partition taken
+ * over, or a lease that could not be renewed) on the node's own notification thread, after appends
+ * to the partition were already stopped; they must be quick and must not block.
  *
  * <p><b>Lifecycle.</b> One store at a time: the node registers when a writable store opens with it
  * (fencing an earlier process of the same node id: node ids must be unique among live nodes), and
