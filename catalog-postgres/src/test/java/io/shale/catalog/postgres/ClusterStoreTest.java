@@ -206,12 +206,33 @@ class ClusterStoreTest {
             String v = "p0-before-move-" + i;
             acked.get(0).add(appendNow(a.store(), 0, v).baseOffset() + "=" + v);
         }
+        List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        PostgresClusterNode.OwnershipListener listener = new PostgresClusterNode.OwnershipListener() {
+            @Override
+            public void gained(TopicPartition partition, long epoch) {
+                events.add("gained " + partition + " " + epoch);
+            }
+
+            @Override
+            public void lost(TopicPartition partition, String why) {
+                events.add("lost " + partition);
+            }
+        };
+        a.handle().addListener(listener);
+        b.handle().addListener(listener);
         assertThat(a.handle().release(List.of(tp(0)), Duration.ofSeconds(30))).containsExactly(tp(0));
         assertThat(a.handle().ownedPartitions()).containsOnlyKeys(tp(1));
         ShaleException afterRelease = failure(append(a.store(), 0, "too late"));
         assertThat(afterRelease.kind()).isEqualTo(ErrorKind.NOT_OWNER);
         assertThat(b.handle().claim(List.of(tp(0)))).isEqualTo(Map.of(tp(0), 2L));
+        assertThat(events).containsExactly("lost events-0", "gained events-0 2");
         assertThat(b.store().highWatermark(tp(0))).as("the new owner starts at the committed end").isEqualTo(25);
+        // what the broker will answer Metadata with: owner node and partition epoch, seen from every node
+        for (Node n : nodes) {
+            await("the move is seen from every node", () -> n.handle().owner(tp(0))
+                    .equals(java.util.Optional.of(new PostgresClusterNode.PartitionOwner(tp(0), "node-b", 2))));
+        }
+        assertThat(c.handle().owners()).hasSize(6);
         for (int i = 0; i < 5; i++) {
             String v = "p0-after-move-" + i;
             AppendResult r = appendNow(b.store(), 0, v);
@@ -375,6 +396,13 @@ class ClusterStoreTest {
         a.handle().claim(List.of(tp(0)));
         assertThat(appendNow(a.store(), 0, "acked").baseOffset()).isZero();
         ClusterNode frozen = ((ClusterNodeHandle) a.handle()).current().node();
+        List<String> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
+        a.handle().addListener(new PostgresClusterNode.OwnershipListener() {
+            @Override
+            public void lost(TopicPartition partition, String why) {
+                lost.add(partition + ": " + why);
+            }
+        });
         frozen.pauseRenewalsForTests(true);
         await("a's lease runs out on its own clock", () -> !frozen.mayAcknowledge(0));
         // durable in a's WAL, but a may not acknowledge it: it waits (a's renewals are paused, so nothing renews)
@@ -387,6 +415,8 @@ class ClusterStoreTest {
         assertThat(e.kind()).isEqualTo(ErrorKind.NOT_OWNER);
         assertThat(e.getMessage()).contains("events-0");
         assertThat(a.handle().ownedPartitions()).isEmpty();
+        await("a's listener hears of the loss", () -> !lost.isEmpty());
+        assertThat(lost).singleElement().asString().startsWith("events-0: ");
         // b continues at the committed end (nothing was uploaded: a file WAL's takeover loses "acked")
         assertThat(appendNow(b.store(), 0, "b").baseOffset()).isZero();
     }

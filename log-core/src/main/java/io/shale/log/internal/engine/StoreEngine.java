@@ -1753,6 +1753,7 @@ public final class StoreEngine implements LogStore {
                         p.restartAtCommitted();
                     }
                 }
+                onAcknowledged(); // a flush waiting for these partitions is done with them
             };
             try {
                 fetchExecutor.execute(restart);
