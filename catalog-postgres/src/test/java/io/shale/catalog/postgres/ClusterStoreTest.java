@@ -442,4 +442,66 @@ class ClusterStoreTest {
         assertThat(readAll(b.store(), 0)).startsWith("4=a4").hasSize(6);
         assertThat(a.store().logStartOffset(tp(1))).isZero();
     }
+
+    @Test
+    void movesUnderAConcurrentProducerLoseAndDuplicateNothing() throws Exception {
+        Node a = node("node-a", Duration.ofSeconds(5));
+        Node b = node("node-b", Duration.ofSeconds(5));
+        a.store().createTopic(TOPIC, 1, Map.of());
+        await("b sees the topic", () -> b.store().describeTopic(TOPIC).isPresent());
+        a.handle().claim(List.of(tp(0)));
+        Node[] nodes = {a, b};
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ConcurrentHashMap<Long, String> acked = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        List<Throwable> unexpected = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread producer = new Thread(() -> {
+            int seq = 0;
+            while (!stop.get()) {
+                // a client that sends to every node in turn until one accepts (as after NOT_LEADER_OR_FOLLOWER)
+                for (Node n : nodes) {
+                    String v = "v" + seq;
+                    try {
+                        AppendResult r = appendNow(n.store(), 0, v);
+                        if (acked.putIfAbsent(r.baseOffset(), v) != null) {
+                            unexpected.add(new AssertionError("offset " + r.baseOffset() + " acknowledged twice"));
+                        }
+                        seq++;
+                        break;
+                    } catch (CompletionException e) {
+                        ShaleException se = ShaleException.unwrap(e.getCause());
+                        if (se == null || se.kind() != ErrorKind.NOT_OWNER) {
+                            unexpected.add(e);
+                            return;
+                        }
+                        refused.incrementAndGet();
+                    }
+                }
+            }
+        }, "producer");
+        producer.start();
+        int owner = 0;
+        for (int move = 0; move < 10; move++) {
+            int before = acked.size();
+            await("the producer appends to the current owner", () -> acked.size() >= before + 20 || !unexpected.isEmpty());
+            assertThat(nodes[owner].handle().release(List.of(tp(0)), Duration.ofSeconds(30))).containsExactly(tp(0));
+            owner = 1 - owner;
+            assertThat(nodes[owner].handle().claim(List.of(tp(0)))).isEqualTo(Map.of(tp(0), move + 2L));
+        }
+        stop.set(true);
+        producer.join(30_000);
+        assertThat(unexpected).isEmpty();
+        assertThat(refused.get()).as("appends were refused during and after moves").isPositive();
+        a.store().flush();
+        b.store().flush();
+        List<String> expected = new ArrayList<>();
+        for (long o = 0; o < acked.size(); o++) {
+            assertThat(acked).as("no gap in the acknowledged offsets").containsKey(o);
+            expected.add(o + "=" + acked.get(o));
+        }
+        for (Node n : nodes) {
+            await("every acknowledged record is committed", () -> n.store().highWatermark(tp(0)) == acked.size());
+            assertThat(readAll(n.store(), 0)).isEqualTo(expected);
+        }
+    }
 }
