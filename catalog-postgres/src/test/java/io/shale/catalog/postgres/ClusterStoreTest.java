@@ -504,4 +504,100 @@ class ClusterStoreTest {
             assertThat(readAll(n.store(), 0)).isEqualTo(expected);
         }
     }
+
+    @Test
+    void compactionRollsOnlyTheOwnersPartitionsThroughFencedCommits() throws Exception {
+        PostgresClusterNode handle = PostgresCatalog.clusterNode(
+                server.freshOptions().schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
+        LogStore store = LogStore.builder()
+                .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
+                .wal(FileWriteAheadLog.builder(dir.resolve("wal-a")).build())
+                .catalog(handle)
+                .config(Map.of("upload.interval.ms", 600_000, "compaction.interval.ms", 50))
+                .open();
+        toClose.add(store);
+        Node b = node("node-b", Duration.ofSeconds(5));
+        store.createTopic(TOPIC, 2, Map.of("segment.bytes", 1024));
+        await("b sees the topic", () -> b.store().describeTopic(TOPIC).isPresent());
+        handle.claim(List.of(tp(0)));
+        b.handle().claim(List.of(tp(1)));
+        List<String> expected0 = new ArrayList<>();
+        List<String> expected1 = new ArrayList<>();
+        String pad = "x".repeat(200);
+        for (int i = 0; i < 12; i++) { // one object per flush: small runs for the compactor to roll
+            expected0.add(appendNow(store, 0, "a" + i + pad).baseOffset() + "=a" + i + pad);
+            expected1.add(appendNow(b.store(), 1, "b" + i + pad).baseOffset() + "=b" + i + pad);
+            store.flush();
+            b.store().flush();
+        }
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(server.jdbcUrl(), "postgres", "")) {
+            c.setSchema(schema);
+            await("a's compactor rolls events-0 into a segment of its own keys", () -> {
+                try (var st = c.createStatement(); var rs = st.executeQuery("SELECT count(*) FROM shale_ranges r"
+                        + " JOIN shale_objects o USING (object_key) WHERE r.partition_id = 0 AND o.kind = 1"
+                        + " AND r.object_key LIKE 'data/node/node-a/%-c%'")) {
+                    rs.next();
+                    return rs.getLong(1) > 0;
+                } catch (java.sql.SQLException e) {
+                    throw new AssertionError(e);
+                }
+            });
+        }
+        await("b follows the compacted events-0", () -> readAll(b.store(), 0).equals(expected0));
+        assertThat(readAll(store, 0)).isEqualTo(expected0);
+        await("a follows b's events-1", () -> readAll(store, 1).equals(expected1));
+    }
+
+    @Test
+    void theHandleRefusesBadUseWithClearErrors() {
+        assertThatThrownBy(() -> PostgresCatalog.clusterNode(server.freshOptions().schema(schema).nodeId("a/b").build(),
+                Duration.ofSeconds(5)))
+                .isInstanceOfSatisfying(ShaleException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT);
+                    assertThat(e.getMessage()).contains("'a/b'");
+                });
+        assertThatThrownBy(() -> PostgresCatalog.clusterNode(server.freshOptions().schema(schema).nodeId("a").build(),
+                Duration.ofMillis(10)))
+                .isInstanceOfSatisfying(ShaleException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
+        PostgresClusterNode handle = PostgresCatalog.clusterNode(
+                server.freshOptions().schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
+        assertThatThrownBy(() -> handle.claim(List.of(tp(0))))
+                .isInstanceOfSatisfying(ShaleException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CLOSED));
+        LogStore store = LogStore.builder()
+                .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
+                .wal(FileWriteAheadLog.builder(dir.resolve("wal-a")).build())
+                .catalog(handle)
+                .open();
+        toClose.add(store);
+        assertThatThrownBy(() -> LogStore.builder()
+                .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
+                .wal(FileWriteAheadLog.builder(dir.resolve("wal-a2")).build())
+                .catalog(handle)
+                .open())
+                .isInstanceOfSatisfying(ShaleException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.IN_USE));
+        store.createTopic(TOPIC, 1, Map.of());
+        assertThatThrownBy(() -> handle.claim(List.of(tp(3))))
+                .isInstanceOfSatisfying(ShaleException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION);
+                    assertThat(e.getMessage()).contains("events-3");
+                });
+        assertThatThrownBy(() -> store.addPartitions(TOPIC, 2))
+                .isInstanceOfSatisfying(ShaleException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT);
+                    assertThat(e.getMessage()).contains("cluster store");
+                });
+        assertThat(store.allocateProducerId()).isNotEqualTo(store.allocateProducerId());
+        // a read-only store reads the cluster store; the handle stays with the writable one
+        LogStore reader = LogStore.builder()
+                .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
+                .catalog(handle)
+                .readOnly(true)
+                .open();
+        toClose.add(reader);
+        assertThat(reader.describeTopic(TOPIC)).isPresent();
+        assertThat(handle.claim(List.of(tp(0)))).isEqualTo(Map.of(tp(0), 1L));
+        store.close();
+        assertThatThrownBy(handle::ownedPartitions)
+                .isInstanceOfSatisfying(ShaleException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CLOSED));
+    }
 }
