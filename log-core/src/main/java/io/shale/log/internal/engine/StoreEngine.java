@@ -1133,6 +1133,11 @@ public final class StoreEngine implements LogStore {
             failEverything(closedEx);
             if (complete) {
                 log.info("closed store on {}", store.describe());
+            } else if (cluster != null) {
+                log.warn("closed cluster node {} on {} after its close timeout of {} ms without uploading everything:"
+                        + " what was acknowledged and not uploaded stays in the WAL {}, but the partitions' next owners"
+                        + " continue at their committed ends (docs/rfcs/0005, \"What each WAL guarantees on takeover\")",
+                        cluster.nodeId(), store.describe(), timeoutMs, wal.describe());
             } else {
                 log.warn("closed store on {} after its close timeout of {} ms without uploading everything: what"
                         + " was acknowledged and not uploaded stays in the WAL {} and is uploaded when the store is"
