@@ -665,6 +665,16 @@ final class ClusterNode implements AutoCloseable {
      * @return the number of partitions whose {@code commits} count the commit moved (readers poll their sum)
      */
     int commit(List<ManifestOp> ops, Collection<Integer> release) {
+        return commit(ops, release, Map.of());
+    }
+
+    /**
+     * {@link #commit(List, Collection)}, only if this node holds each partition of
+     * {@code expectedEpochs} at that epoch (the one its data was appended under): a partition lost
+     * and claimed again meanwhile is held at a newer epoch, and data of the older one must not be
+     * committed under it ({@code FENCED}, nothing written; the partition stays held).
+     */
+    int commit(List<ManifestOp> ops, Collection<Integer> release, Map<Integer, Long> expectedEpochs) {
         Objects.requireNonNull(ops, "ops");
         Integer[] releasing = ids(release);
         ensureOpen();
@@ -703,7 +713,8 @@ final class ClusterNode implements AutoCloseable {
         Set<Integer> notHeld = new TreeSet<>();
         for (int pid : touched) {
             Held h = held.get(pid);
-            if (h == null) {
+            Long expected = expectedEpochs.get(pid);
+            if (h == null || (expected != null && expected != h.epoch())) {
                 notHeld.add(pid);
             } else {
                 mine.put(pid, h);
@@ -711,7 +722,7 @@ final class ClusterNode implements AutoCloseable {
         }
         if (!notHeld.isEmpty()) {
             throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId() + " does not hold partitions "
-                    + notHeld + " (nothing was committed)");
+                    + notHeld + " at the epochs of the data committed (nothing was committed)");
         }
         int n = objects.size();
         String[] okey = new String[n];

@@ -107,6 +107,16 @@ final class PgClusterCatalog implements ClusterCatalog {
      * touches. The token is not needed: rows are keyed so that a retry of the same ops lands once.
      */
     @Override
+    public void commitUpload(List<ManifestOp> ops, Map<Integer, Long> epochs) {
+        ClusterNode n = requireNode();
+        synchronized (view.lock()) {
+            long now = clock.millis();
+            int bumped = n.commit(ops, Set.of(), epochs);
+            view.applyClusterCommit(ops, bumped, now);
+        }
+    }
+
+    @Override
     public void commit(List<ManifestOp> ops, String token) {
         ClusterNode n = requireNode();
         boolean upload = !ops.isEmpty() && ops.stream().anyMatch(op -> op instanceof ManifestOp.AddObject)

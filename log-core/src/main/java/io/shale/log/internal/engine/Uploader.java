@@ -82,7 +82,14 @@ final class Uploader {
     /** Object-WAL objects committed as data objects (no upload). */
     final AtomicLong walObjectsCommitted = new AtomicLong();
 
-    private record Collected(PartitionLog log, List<CachedBatch> batches, long end) {
+    /**
+     * One partition's batches in an upload. {@code epoch}: on a cluster node, the partition epoch
+     * under which they were appended (-1 outside a cluster); they are committed only under it.
+     */
+    private record Collected(PartitionLog log, List<CachedBatch> batches, long end, long epoch) {
+        Collected(PartitionLog log, List<CachedBatch> batches, long end) {
+            this(log, batches, end, log.partitionEpoch);
+        }
     }
 
     /** One object: being written, then waiting for its turn to commit. */
@@ -590,6 +597,7 @@ final class Uploader {
     }
 
     private void commit(CommitBatch batch) {
+        dropLost(batch); // lost before the commit, or lost and claimed again (a newer epoch: not these batches')
         while (true) {
             List<ManifestOp> ops = new ArrayList<>(batch.uploads().size());
             for (Upload u : batch.uploads()) {
@@ -611,7 +619,19 @@ final class Uploader {
             transactionOps(batch, ops);
             long startedAt = engine.clock.millis();
             try {
-                engine.catalog.commit(ops, batch.token());
+                if (engine.cluster != null) {
+                    Map<Integer, Long> epochs = new HashMap<>();
+                    for (Upload u : batch.uploads()) {
+                        for (Collected c : u.parts()) {
+                            if (!batch.lost().contains(c.log())) {
+                                epochs.put(c.log().id, c.epoch());
+                            }
+                        }
+                    }
+                    engine.cluster.commitUpload(ops, epochs);
+                } else {
+                    engine.catalog.commit(ops, batch.token());
+                }
                 commits.incrementAndGet();
                 engine.leaseConfirmed(startedAt);
                 return;
@@ -637,7 +657,9 @@ final class Uploader {
         boolean more = false;
         for (Upload u : batch.uploads()) {
             for (Collected c : u.parts()) {
-                if (!engine.cluster.holds(c.log().id) && batch.lost().add(c.log())) {
+                PartitionLog p = c.log();
+                boolean stale = !engine.cluster.holds(p.id) || engine.cluster.partitionEpoch(p.id) != c.epoch();
+                if (stale && batch.lost().add(p)) {
                     more = true;
                 }
             }

@@ -1,5 +1,6 @@
 package io.shale.log.internal.manifest;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -53,6 +54,13 @@ public interface ClusterCatalog extends Catalog {
 
     /** The partition's owner as last seen (this node's own claims, or the last refresh); null if none or unknown. */
     String knownOwner(int partitionId);
+
+    /**
+     * {@link #commit} of an upload whose data was appended under {@code epochs} (partition id to
+     * partition epoch): fails {@code FENCED} if this node holds any of them at another epoch now
+     * (lost and claimed again), so the caller leaves those partitions out, as for lost ones.
+     */
+    void commitUpload(List<ManifestOp> ops, Map<Integer, Long> epochs);
 
     /** Creates a topic of unowned partitions; the state shows it when this returns. */
     void createTopic(String name, int partitions, Map<String, String> configs);
