@@ -43,6 +43,9 @@ final class PgClusterCatalog implements ClusterCatalog {
     private volatile ClusterNode node;
     private volatile Engine engine;
     private volatile boolean fenced;
+    private final Object checkLock = new Object();
+    /** A registration check queued and not started (guarded by checkLock): callers arriving now share it. */
+    private CompletableFuture<Void> queuedCheck;
     /** Owners of every partition as last seen (id to owner row), replaced at each refresh. */
     private volatile Map<Integer, ClusterNode.Ownership> owners = Map.of();
     /** This node's own changes since the last refresh: id to owner (null: released or lost). */
@@ -129,32 +132,56 @@ final class PgClusterCatalog implements ClusterCatalog {
         }
     }
 
-    /** Whether no later process registered this node id (the only store-wide fencing of a node). */
+    /**
+     * Whether no later process registered this node id (the only store-wide fencing of a node; each
+     * partition's own fencing is its lease). One query on the check thread; callers arriving while
+     * a check is queued and not started share it, so every answer comes from a query issued after
+     * the call.
+     */
     @Override
     public CompletableFuture<Void> checkNotFenced() {
         ClusterNode n = node;
         if (n == null) {
             return CompletableFuture.completedFuture(null);
         }
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        try {
-            checks.execute(() -> {
-                try {
-                    if (n.isCurrentRegistration()) {
-                        f.complete(null);
-                    } else {
-                        fenced = true;
-                        f.completeExceptionally(new ShaleException(ErrorKind.FENCED, "node " + options.nodeId()
-                                + " was registered again by another process"));
-                    }
-                } catch (RuntimeException | Error e) {
-                    f.completeExceptionally(e);
-                }
-            });
-        } catch (RuntimeException e) {
-            f.completeExceptionally(new ShaleException(ErrorKind.CLOSED, "the catalog is closed"));
+        if (fenced) {
+            return CompletableFuture.failedFuture(registeredAgain());
         }
-        return f;
+        synchronized (checkLock) {
+            if (queuedCheck != null) {
+                return queuedCheck;
+            }
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            queuedCheck = f;
+            try {
+                checks.execute(() -> {
+                    synchronized (checkLock) {
+                        if (queuedCheck == f) {
+                            queuedCheck = null; // started: later callers need a check of their own
+                        }
+                    }
+                    try {
+                        if (n.isCurrentRegistration()) {
+                            f.complete(null);
+                        } else {
+                            fenced = true;
+                            f.completeExceptionally(registeredAgain());
+                        }
+                    } catch (RuntimeException | Error e) {
+                        f.completeExceptionally(e);
+                    }
+                });
+            } catch (RuntimeException e) {
+                queuedCheck = null;
+                f.completeExceptionally(new ShaleException(ErrorKind.CLOSED, "the catalog is closed"));
+            }
+            return f;
+        }
+    }
+
+    private ShaleException registeredAgain() {
+        return new ShaleException(ErrorKind.FENCED, "node " + options.nodeId() + " was registered again by another"
+                + " process: this one is fenced (node ids must be unique among live nodes)");
     }
 
     @Override
@@ -188,6 +215,12 @@ final class PgClusterCatalog implements ClusterCatalog {
             }
         } finally {
             checks.shutdownNow();
+            synchronized (checkLock) {
+                if (queuedCheck != null) { // never started: the executor stopped first
+                    queuedCheck.completeExceptionally(new ShaleException(ErrorKind.CLOSED, "the catalog was closed"));
+                    queuedCheck = null;
+                }
+            }
             view.close();
             handle.detach(this);
         }
