@@ -447,7 +447,20 @@ final class PgClusterCatalog implements ClusterCatalog {
         return out;
     }
 
+    /** Partition ids of {@code partitions}; one refresh first if this view does not know one yet. */
     private Map<Integer, TopicPartition> ids(Collection<TopicPartition> partitions) {
+        try {
+            return idsNow(partitions);
+        } catch (ShaleException e) {
+            if (e.kind() != ErrorKind.UNKNOWN_TOPIC_OR_PARTITION) {
+                throw e;
+            }
+            view.refresh(); // created on another node since the last look?
+            return idsNow(partitions);
+        }
+    }
+
+    private Map<Integer, TopicPartition> idsNow(Collection<TopicPartition> partitions) {
         java.util.Objects.requireNonNull(partitions, "partitions");
         Map<Integer, TopicPartition> out = new TreeMap<>();
         synchronized (view.lock()) {
