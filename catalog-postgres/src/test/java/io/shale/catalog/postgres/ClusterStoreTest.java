@@ -600,4 +600,24 @@ class ClusterStoreTest {
         assertThatThrownBy(handle::ownedPartitions)
                 .isInstanceOfSatisfying(ShaleException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CLOSED));
     }
+
+    @Test
+    void claimingAgainAfterTheLeaseRanOutFailsWhatTheOlderEpochLeftPending() {
+        Node a = node("node-a", Duration.ofMillis(1_000));
+        a.store().createTopic(TOPIC, 1, Map.of());
+        a.handle().claim(List.of(tp(0)));
+        appendNow(a.store(), 0, "committed");
+        a.store().flush();
+        ClusterNode frozen = ((ClusterNodeHandle) a.handle()).current().node();
+        frozen.pauseRenewalsForTests(true);
+        await("a's lease runs out on its own clock", () -> !frozen.mayAcknowledge(0));
+        CompletableFuture<AppendResult> pending = append(a.store(), 0, "withheld");
+        await("the lease ran out in the database too", () -> !a.handle().claim(List.of(tp(0))).isEmpty());
+        frozen.pauseRenewalsForTests(false);
+        assertThat(failure(pending).kind()).isEqualTo(ErrorKind.NOT_OWNER);
+        assertThat(a.handle().ownedPartitions()).isEqualTo(Map.of(tp(0), 2L));
+        assertThat(appendNow(a.store(), 0, "epoch 2").baseOffset()).isEqualTo(1);
+        a.store().flush();
+        assertThat(readAll(a.store(), 0)).containsExactly("0=committed", "1=epoch 2");
+    }
 }

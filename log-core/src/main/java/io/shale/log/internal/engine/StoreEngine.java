@@ -1694,6 +1694,11 @@ public final class StoreEngine implements LogStore {
                 if (p == null) {
                     continue; // deleted meanwhile
                 }
+                p.accepting = false;
+                p.awaitAppendsInProgress();
+                // claimed again by this node after its lease ran out (epoch + 1): what the older epoch
+                // left pending is never acknowledged, and the partition restarts at its committed end
+                p.failPending(lostInFlight(p, "this node's lease ran out and it claimed the partition again"));
                 synchronized (catalog.lock()) {
                     PartitionMeta meta = catalog.state().partition(p.id);
                     if (meta != null) {
