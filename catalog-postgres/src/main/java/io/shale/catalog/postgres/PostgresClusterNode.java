@@ -98,7 +98,9 @@ public interface PostgresClusterNode extends CatalogFactory {
      * Claims those of {@code partitions} that are unowned or whose owner's lease ran out (each gets
      * this node as owner and its epoch + 1), restarts each at its committed end and opens it for
      * appends; partitions another node holds under a live lease are left out. Blocks for two
-     * database transactions and a reload of the catalog.
+     * database transactions and a reload of the catalog. A partition this node still believed it
+     * held, whose lease ran out (renewals failed), can be claimed again too: it restarts at its
+     * committed end under the new epoch, and its appends not acknowledged yet fail {@code NOT_OWNER}.
      *
      * @return the partitions claimed, with their new epochs (they accept appends when this returns)
      * @throws io.shale.log.ShaleException {@code UNKNOWN_TOPIC_OR_PARTITION} naming a partition the
