@@ -80,7 +80,7 @@ final class ClusterNodeHandle implements PostgresClusterNode, EngineCatalogFacto
     @Override
     public Optional<PartitionOwner> owner(TopicPartition partition) {
         Objects.requireNonNull(partition, "partition");
-        return current().owners().stream().filter(o -> o.partition().equals(partition)).findFirst();
+        return Optional.ofNullable(current().owner(partition));
     }
 
     @Override

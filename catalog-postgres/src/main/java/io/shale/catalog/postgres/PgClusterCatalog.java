@@ -48,6 +48,8 @@ final class PgClusterCatalog implements ClusterCatalog {
     private CompletableFuture<Void> queuedCheck;
     /** Owners of every partition as last seen (id to owner row), replaced at each refresh. */
     private volatile Map<Integer, ClusterNode.Ownership> owners = Map.of();
+    /** Partition id to name as of the state's topics, or null when they changed (see {@link #names()}). */
+    private volatile Map<Integer, TopicPartition> names;
     /** This node's own changes since the last refresh: id to owner (null: released or lost). */
     private final Map<Integer, String> ownChanges = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -78,8 +80,40 @@ final class PgClusterCatalog implements ClusterCatalog {
     }
 
     @Override
-    public void load(ManifestState.Listener listener) {
-        view.load(listener);
+    public void load(ManifestState.Listener engineListener) {
+        ManifestState.Listener listener = engineListener != null ? engineListener : new ManifestState.Listener() {
+        };
+        // topics change rarely: the names of partitions are cached and dropped when they do
+        view.load(new ManifestState.Listener() {
+            @Override
+            public void topicCreated(TopicMeta topic) {
+                names = null;
+                listener.topicCreated(topic);
+            }
+
+            @Override
+            public void topicChanged(TopicMeta topic) {
+                names = null;
+                listener.topicChanged(topic);
+            }
+
+            @Override
+            public void topicDeleted(TopicMeta topic) {
+                names = null;
+                listener.topicDeleted(topic);
+            }
+
+            @Override
+            public void partitionChanged(io.shale.log.internal.manifest.PartitionMeta partition) {
+                listener.partitionChanged(partition);
+            }
+
+            @Override
+            public void reset() {
+                names = null;
+                listener.reset();
+            }
+        });
     }
 
     /** Registers the node (fencing an earlier process of its id) and starts renewing leases. */
@@ -327,24 +361,34 @@ final class PgClusterCatalog implements ClusterCatalog {
 
     List<PostgresClusterNode.PartitionOwner> owners() {
         ClusterNode n = requireNode();
-        Map<Integer, TopicPartition> names = names();
-        Map<Integer, ClusterNode.Ownership> seen = owners;
         List<PostgresClusterNode.PartitionOwner> out = new java.util.ArrayList<>();
-        new TreeMap<>(names).forEach((pid, tp) -> {
-            long epoch = n.epochOf(pid);
-            if (epoch >= 0) {
-                out.add(new PostgresClusterNode.PartitionOwner(tp, options.nodeId(), epoch));
-                return;
-            }
-            ClusterNode.Ownership o = seen.get(pid);
-            long seenEpoch = o == null ? 0 : o.epoch();
-            String owner = ownChanges.containsKey(pid) || o == null ? null : o.owner();
-            if (options.nodeId().equals(owner)) {
-                owner = null; // not held here any more
-            }
-            out.add(new PostgresClusterNode.PartitionOwner(tp, owner, seenEpoch));
-        });
+        new TreeMap<>(names()).forEach((pid, tp) -> out.add(ownerOf(n, pid, tp)));
         return out;
+    }
+
+    /** One partition's entry of {@link #owners()}, or null if this view does not know it. */
+    PostgresClusterNode.PartitionOwner owner(TopicPartition tp) {
+        ClusterNode n = requireNode();
+        for (Map.Entry<Integer, TopicPartition> e : names().entrySet()) {
+            if (e.getValue().equals(tp)) {
+                return ownerOf(n, e.getKey(), tp);
+            }
+        }
+        return null;
+    }
+
+    private PostgresClusterNode.PartitionOwner ownerOf(ClusterNode n, int pid, TopicPartition tp) {
+        long epoch = n.epochOf(pid);
+        if (epoch >= 0) {
+            return new PostgresClusterNode.PartitionOwner(tp, options.nodeId(), epoch);
+        }
+        ClusterNode.Ownership o = owners.get(pid);
+        long seenEpoch = o == null ? 0 : o.epoch();
+        String owner = ownChanges.containsKey(pid) || o == null ? null : o.owner();
+        if (options.nodeId().equals(owner)) {
+            owner = null; // not held here any more
+        }
+        return new PostgresClusterNode.PartitionOwner(tp, owner, seenEpoch);
     }
 
     Map<TopicPartition, Long> claim(Collection<TopicPartition> partitions) {
@@ -435,7 +479,12 @@ final class PgClusterCatalog implements ClusterCatalog {
         ownChanges.clear();
     }
 
+    /** Partition id to name, cached until topics change (no lock while cached). */
     private Map<Integer, TopicPartition> names() {
+        Map<Integer, TopicPartition> cached = names;
+        if (cached != null) {
+            return cached;
+        }
         Map<Integer, TopicPartition> out = new HashMap<>();
         synchronized (view.lock()) {
             for (TopicMeta t : view.state().topics().values()) {
@@ -443,6 +492,7 @@ final class PgClusterCatalog implements ClusterCatalog {
                     out.put(t.partitionId(i), new TopicPartition(t.name(), i));
                 }
             }
+            names = Map.copyOf(out); // under the lock: a topic change (also under it) drops it after this
         }
         return out;
     }
