@@ -46,6 +46,7 @@ final class KafkaErrors {
             case UNAVAILABLE:
                 // retriable: the producer retries, the consumer refetches
                 return Errors.KAFKA_STORAGE_ERROR;
+            case NOT_OWNER: // a cluster node that does not own the partition
             case FENCED:
             case CLOSED:
             case READ_ONLY:

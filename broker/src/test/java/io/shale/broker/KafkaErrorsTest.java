@@ -22,6 +22,8 @@ class KafkaErrorsTest {
         }
         // a fenced or closed store: this broker no longer writes the partition; clients look for the leader again
         assertThat(KafkaErrors.of(ErrorKind.FENCED)).isEqualTo(Errors.NOT_LEADER_OR_FOLLOWER);
+        // a cluster node asked to write a partition another node owns: Kafka's answer, clients find the leader
+        assertThat(KafkaErrors.of(ErrorKind.NOT_OWNER)).isEqualTo(Errors.NOT_LEADER_OR_FOLLOWER);
         assertThat(KafkaErrors.of(ErrorKind.RECORD_TOO_LARGE)).isEqualTo(Errors.MESSAGE_TOO_LARGE);
         assertThat(KafkaErrors.of(ErrorKind.CORRUPT_RECORD)).isEqualTo(Errors.CORRUPT_MESSAGE);
         // idempotent producers: Kafka's own codes, which the producer handles (bumps its epoch, or fails the batch)

@@ -72,7 +72,17 @@ public enum ErrorKind {
      * refuses control records from producers. Nothing of the call is appended. Kafka's
      * {@code INVALID_RECORD}.
      */
-    INVALID_RECORD(false);
+    INVALID_RECORD(false),
+    /**
+     * A store opened as a node of a cluster (several nodes on one bucket, partition ownership in a
+     * shared catalog) was asked to write to a partition it does not own: another node owns it, or
+     * nobody does, or this node lost it (its lease ran out, or it was moved) while the append was
+     * in flight. Nothing of the call is acknowledged. The message names the partition and, when
+     * known, its owner. Retriable: find the owner (or wait for the partition to be claimed) and
+     * send the write there. Kafka's {@code NOT_LEADER_OR_FOLLOWER}. Reads are served by every node
+     * and never fail with this kind.
+     */
+    NOT_OWNER(true);
 
     private final boolean retriable;
 

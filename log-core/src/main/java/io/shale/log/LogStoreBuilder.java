@@ -82,7 +82,9 @@ public final class LogStoreBuilder {
     /**
      * Where the store keeps its metadata (default: in the object store, as a chain of manifest
      * deltas and snapshots). {@code PostgresCatalog.factory(options)} from
-     * {@code shale-catalog-postgres} keeps it in PostgreSQL instead (preview). Every instance that
+     * {@code shale-catalog-postgres} keeps it in PostgreSQL instead (preview), and
+     * {@code PostgresCatalog.clusterNode(options, lease)} opens the store as one node of a cluster
+     * whose nodes each own some partitions (writes to others fail {@link ErrorKind#NOT_OWNER}). Every instance that
      * opens one store, writers and read-only ones alike, must use the same catalog: a store's
      * metadata lives in exactly one place, and Shale does not move it from one to the other.
      *

@@ -272,6 +272,41 @@ final class ClusterNode implements AutoCloseable {
         return options.nodeId();
     }
 
+    /** This process's registration of the node id (see {@link #register}). */
+    long registration() {
+        return registration;
+    }
+
+    /** Whether this node holds {@code partitionId} (no I/O). */
+    boolean holds(int partitionId) {
+        return held.containsKey(partitionId);
+    }
+
+    /** The epoch under which this node holds {@code partitionId}, or -1 (no I/O). */
+    long epochOf(int partitionId) {
+        Held h = held.get(partitionId);
+        return h == null ? -1 : h.epoch();
+    }
+
+    /**
+     * Whether this process is still the node id's latest registration (one query): a later
+     * registration of the same id (another process) fences this one.
+     */
+    boolean isCurrentRegistration() {
+        try (Connection c = connection("checking the node's registration");
+                PreparedStatement ps = c.prepareStatement("SELECT writer_epoch FROM shale_nodes WHERE node_id = ?")) {
+            ps.setString(1, options.nodeId());
+            boolean current;
+            try (ResultSet rs = ps.executeQuery()) {
+                current = rs.next() && rs.getLong(1) == registration;
+            }
+            c.commit();
+            return current;
+        } catch (SQLException e) {
+            throw translate(e, "checking the node's registration");
+        }
+    }
+
     Duration lease() {
         return Duration.ofMillis(leaseMs);
     }
@@ -615,8 +650,8 @@ final class ClusterNode implements AutoCloseable {
      *     dropped and reported to the listener), {@code INVALID_ARGUMENT} for other ops; see the class
      *     comment for the rest
      */
-    void commit(List<ManifestOp> ops) {
-        commit(ops, Set.of());
+    int commit(List<ManifestOp> ops) {
+        return commit(ops, Set.of());
     }
 
     /**
@@ -626,8 +661,20 @@ final class ClusterNode implements AutoCloseable {
      * released partition bumps its epoch and can serve at once: nothing is left to replay. After a
      * commit of unknown outcome ({@code UNAVAILABLE}) the partitions are no longer held either: if
      * the release did not land, their leases run out.
+     *
+     * @return the number of partitions whose {@code commits} count the commit moved (readers poll their sum)
      */
-    void commit(List<ManifestOp> ops, Collection<Integer> release) {
+    int commit(List<ManifestOp> ops, Collection<Integer> release) {
+        return commit(ops, release, Map.of());
+    }
+
+    /**
+     * {@link #commit(List, Collection)}, only if this node holds each partition of
+     * {@code expectedEpochs} at that epoch (the one its data was appended under): a partition lost
+     * and claimed again meanwhile is held at a newer epoch, and data of the older one must not be
+     * committed under it ({@code FENCED}, nothing written; the partition stays held).
+     */
+    int commit(List<ManifestOp> ops, Collection<Integer> release, Map<Integer, Long> expectedEpochs) {
         Objects.requireNonNull(ops, "ops");
         Integer[] releasing = ids(release);
         ensureOpen();
@@ -666,7 +713,8 @@ final class ClusterNode implements AutoCloseable {
         Set<Integer> notHeld = new TreeSet<>();
         for (int pid : touched) {
             Held h = held.get(pid);
-            if (h == null) {
+            Long expected = expectedEpochs.get(pid);
+            if (h == null || (expected != null && expected != h.epoch())) {
                 notHeld.add(pid);
             } else {
                 mine.put(pid, h);
@@ -674,7 +722,7 @@ final class ClusterNode implements AutoCloseable {
         }
         if (!notHeld.isEmpty()) {
             throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId() + " does not hold partitions "
-                    + notHeld + " (nothing was committed)");
+                    + notHeld + " at the epochs of the data committed (nothing was committed)");
         }
         int n = objects.size();
         String[] okey = new String[n];
@@ -692,6 +740,7 @@ final class ClusterNode implements AutoCloseable {
         }
         CommitWriter.RangeColumns columns = CommitWriter.RangeColumns.of(ranges);
         Set<Integer> locked = new TreeSet<>();
+        int bumped;
         try (Connection c = connection("committing an upload")) {
             try {
                 String[] unreferenced;
@@ -739,6 +788,7 @@ final class ClusterNode implements AutoCloseable {
                         boolean ok = rs.getBoolean(1);
                         locked.addAll(Arrays.asList((Integer[]) rs.getArray(2).getArray()));
                         unreferenced = (String[]) rs.getArray(3).getArray();
+                        bumped = rs.getInt(4);
                         if (!ok) {
                             rollbackQuietly(c);
                             Set<Integer> lost = new TreeSet<>(mine.keySet());
@@ -787,6 +837,7 @@ final class ClusterNode implements AutoCloseable {
             try {
                 c.commit();
                 dropReleased(releasing, mine);
+                return bumped;
             } catch (SQLException e) {
                 dropReleased(releasing, mine);
                 throw new ShaleException(ErrorKind.UNAVAILABLE, "committing an upload to the catalog in "
@@ -795,6 +846,134 @@ final class ClusterNode implements AutoCloseable {
             }
         } catch (SQLException e) {
             throw translate(e, "committing an upload");
+        }
+    }
+
+    /**
+     * Commits the upkeep of partitions this node holds, in one transaction fenced on their epochs
+     * as {@link #commit(List)} is: retention and deleted records ({@code SetLogStart}), compaction
+     * ({@code AddObject}s of the compacted runs with {@code RemoveRanges} and {@code SetCleanedOffset}),
+     * and the deletion of unreferenced objects ({@code ObjectsDeleted}, which touches no partition).
+     * The rows of every partition touched are locked first, in partition order, on the condition
+     * that this node holds each at its epoch; if one is not, nothing is written and the commit fails
+     * {@code FENCED} naming the partitions lost (they are dropped and reported to the listener).
+     *
+     * @param nowMs the time recorded for objects that lost their last range
+     * @return the number of partitions whose {@code commits} count the commit moved
+     */
+    int commitUpkeep(List<ManifestOp> ops, long nowMs) {
+        Objects.requireNonNull(ops, "ops");
+        ensureOpen();
+        Set<Integer> touched = new TreeSet<>();
+        for (ManifestOp op : ops) {
+            if (op instanceof ManifestOp.AddObject ao) {
+                ao.ranges().forEach(r -> touched.add(r.partitionId()));
+            } else if (op instanceof ManifestOp.SetLogStart sl) {
+                touched.add(sl.partitionId());
+            } else if (op instanceof ManifestOp.RemoveRanges rr) {
+                touched.add(rr.partitionId());
+            } else if (op instanceof ManifestOp.SetCleanedOffset sc) {
+                touched.add(sc.partitionId());
+            } else if (op instanceof ManifestOp.UpdateProducers up) {
+                touched.add(up.partitionId());
+            } else if (op instanceof ManifestOp.UpdateTransactions ut) {
+                touched.add(ut.partitionId());
+            } else if (!(op instanceof ManifestOp.ObjectsDeleted)) {
+                throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "a cluster node does not commit "
+                        + op.getClass().getSimpleName() + " (topics are created with createTopic; other topic"
+                        + " changes are not supported on a cluster store yet)");
+            }
+        }
+        Map<Integer, Held> mine = new TreeMap<>();
+        Set<Integer> notHeld = new TreeSet<>();
+        for (int pid : touched) {
+            Held h = held.get(pid);
+            if (h == null) {
+                notHeld.add(pid);
+            } else {
+                mine.put(pid, h);
+            }
+        }
+        if (!notHeld.isEmpty()) {
+            throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId() + " does not hold partitions "
+                    + notHeld + " (nothing was committed)");
+        }
+        try (Connection c = connection("committing partition upkeep")) {
+            try {
+                if (!mine.isEmpty()) {
+                    Set<Integer> locked = new TreeSet<>();
+                    try (PreparedStatement ps = c.prepareStatement("WITH h AS (SELECT * FROM unnest(?::integer[],"
+                            + " ?::bigint[]) AS h(pid, ep)),"
+                            + " l AS (SELECT p.partition_id FROM shale_partitions p JOIN h ON p.partition_id = h.pid"
+                            + " WHERE p.owner_node = ? AND p.partition_epoch = h.ep ORDER BY p.partition_id FOR UPDATE OF p)"
+                            + " UPDATE shale_partitions p SET commits = p.commits + 1 FROM l"
+                            + " WHERE p.partition_id = l.partition_id RETURNING p.partition_id")) {
+                        bindHeld(c, ps, 1, mine);
+                        ps.setString(3, options.nodeId());
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                locked.add(rs.getInt(1));
+                            }
+                        }
+                    }
+                    if (locked.size() != mine.size()) {
+                        rollbackQuietly(c);
+                        Set<Integer> lost = new TreeSet<>(mine.keySet());
+                        lost.removeAll(locked);
+                        Set<Integer> dropped = new TreeSet<>();
+                        for (int pid : lost) {
+                            if (held.remove(pid, mine.get(pid))) {
+                                dropped.add(pid);
+                            }
+                        }
+                        report(dropped, "an upkeep commit found them owned by another node or at a newer epoch");
+                        throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId() + " lost partitions "
+                                + lost + " to another node or a newer epoch; the upkeep commit was rolled back");
+                    }
+                }
+                CommitWriter.writeOps(c, ops, nowMs, 0, options.nodeId());
+                c.commit();
+                return mine.size();
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw translate(e, "committing partition upkeep");
+        }
+    }
+
+    /**
+     * Reserves {@code count} producer ids of the store's counter for this node (one statement on
+     * the store row): ids unique across the cluster's nodes. Returns the first.
+     */
+    long allocateProducerIds(long count) {
+        if (count < 1 || count > 1_000_000) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "a producer id block holds 1 to 1,000,000 ids, got "
+                    + count);
+        }
+        try (Connection c = connection("allocating producer ids")) {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE shale_store SET next_producer_id ="
+                    + " next_producer_id + ? WHERE id = 1 AND next_producer_id <= ? RETURNING next_producer_id - ?")) {
+                ps.setLong(1, count);
+                ps.setLong(2, Long.MAX_VALUE - count);
+                ps.setLong(3, count);
+                long first;
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new ShaleException(ErrorKind.UNAVAILABLE, "producer ids of the store in "
+                                + options.describe() + " are exhausted");
+                    }
+                    first = rs.getLong(1);
+                }
+                c.commit();
+                return first;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw translate(e, "allocating producer ids");
         }
     }
 

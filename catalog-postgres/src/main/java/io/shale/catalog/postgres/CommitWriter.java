@@ -74,6 +74,15 @@ final class CommitWriter {
                 version = rs.getLong(1);
             }
         }
+        writeOps(c, ops, now, epoch, node);
+        return version;
+    }
+
+    /**
+     * Writes the rows of {@code ops} (after the caller's fencing statement, in its transaction) and
+     * marks the objects that lost their last range unreferenced.
+     */
+    static void writeOps(Connection c, List<ManifestOp> ops, long now, long epoch, String node) throws SQLException {
         Set<String> maybeUnreferenced = new LinkedHashSet<>();
         for (ManifestOp op : ops) {
             if (op instanceof ManifestOp.CreateTopic ct) {
@@ -207,7 +216,6 @@ final class CommitWriter {
                 ps.executeUpdate();
             }
         }
-        return version;
     }
 
     /**

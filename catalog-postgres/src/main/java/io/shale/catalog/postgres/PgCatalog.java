@@ -354,7 +354,10 @@ final class PgCatalog implements Catalog {
      * with this catalog's store id, which also makes the default catalog refuse the bucket. Costs a
      * LIST and a GET (and a PUT the first time) per writer open.
      */
-    private void tieBucket() {
+    void tieBucket() {
+        if (bucket == null) {
+            return; // tests of the catalog alone
+        }
         String storeId = storeId();
         String marker = ObjectStoreCatalog.EXTERNAL_CATALOG_MARKER;
         ListPage page = StoreCalls.await(bucket.list("manifest/deltas/", null, 1),
@@ -647,6 +650,20 @@ final class PgCatalog implements Catalog {
                 listener.reset();
             }
             return true;
+        }
+    }
+
+    /**
+     * A cluster node's commit landed (fenced per partition, outside the version chain): applies
+     * {@code ops} to the state, keeping the version, and counts the {@code bumped} partition
+     * commits it made, so that the next {@link #refresh()} reloads only if another node committed.
+     * The caller holds {@link #lock()} across the commit and this call, so a reload never runs
+     * between them (it would see the commit and this would apply it twice).
+     */
+    void applyClusterCommit(List<ManifestOp> ops, int bumped, long nowMs) {
+        synchronized (lock) {
+            state.applyUnversioned(nowMs, ops, listener);
+            partitionCommits += bumped;
         }
     }
 

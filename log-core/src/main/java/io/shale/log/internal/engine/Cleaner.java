@@ -114,6 +114,9 @@ final class Cleaner {
                 continue;
             }
             for (PartitionLog p : t.partitions) {
+                if (!engine.maintains(p)) {
+                    continue; // a cluster node cleans only the partitions it owns
+                }
                 try {
                     Plan plan = plan(p, tc, now);
                     if (plan != null) {

@@ -107,6 +107,9 @@ final class Compactor {
         for (TopicHandle t : engine.topicHandles()) {
             TopicConfig tc = t.config;
             for (PartitionLog p : t.partitions) {
+                if (!engine.maintains(p)) {
+                    continue; // a cluster node compacts only the partitions it owns
+                }
                 List<RangeRef> run = smallRun(p.meta);
                 if (run.isEmpty()) {
                     continue;
@@ -243,7 +246,7 @@ final class Compactor {
 
     /** A fresh key for an object written by compaction or cleaning ({@code data/E-cK}). */
     String newObjectKey() {
-        return "data/" + StoreCalls.pad(engine.catalog.writerEpoch()) + "-c" + StoreCalls.pad(counter.incrementAndGet());
+        return engine.dataKey("c" + StoreCalls.pad(counter.incrementAndGet()));
     }
 
     private List<OutBlock> layout(List<RangeRef> ranges, int target) {

@@ -64,6 +64,10 @@ final class Maintenance {
             return;
         }
         long grace = engine.config.objectDeleteGraceMs();
+        if (engine.cluster != null) {
+            // a cluster node follows the other nodes' commits (partitions it does not own) as readers do
+            every(engine.config.refreshIntervalMs(), this::refresh);
+        }
         every(engine.config.retentionCheckIntervalMs(), this::runRetention);
         every(engine.config.compactionIntervalMs(), this::runCompaction);
         every(Math.max(1_000, Math.min(grace, 30_000)), this::deleteUnreferenced);
@@ -102,7 +106,10 @@ final class Maintenance {
         try {
             task.run();
         } catch (ShaleException e) {
-            if (e.kind() == ErrorKind.FENCED) {
+            if (e.kind() == ErrorKind.FENCED && engine.cluster != null) {
+                // a cluster node lost partitions (the catalog reports them to the engine): not the whole store
+                log.info("background task found partitions lost to another node: {}", e.getMessage());
+            } else if (e.kind() == ErrorKind.FENCED) {
                 engine.onFenced(e);
             } else {
                 log.warn("background task failed, will retry: {}", e.getMessage());
@@ -143,6 +150,9 @@ final class Maintenance {
                     continue;
                 }
                 for (PartitionLog p : t.partitions) {
+                    if (!engine.maintains(p)) {
+                        continue; // a cluster node applies retention to the partitions it owns
+                    }
                     long newStart = retentionStart(p, tc, now);
                     if (newStart > p.logStartOffset()) {
                         ops.add(new ManifestOp.SetLogStart(p.id, newStart));
@@ -251,6 +261,11 @@ final class Maintenance {
      * writer's fence marker before it commits anything).
      */
     void deleteOrphans() {
+        if (engine.cluster != null) {
+            // other processes of this node id (fenced by its registration) may have committed objects
+            // this view has not seen yet: follow the catalog first
+            engine.catalog.refresh();
+        }
         long now = engine.clock.millis();
         long grace = engine.config.objectDeleteGraceMs();
         long myEpoch = engine.catalog.writerEpoch();
@@ -262,11 +277,14 @@ final class Maintenance {
         List<String> orphans = new ArrayList<>();
         String after = null;
         do {
-            ListPage page = await(engine.store.list("data/", after, 1000), "listing data objects");
+            ListPage page = await(engine.store.list(engine.cluster != null ? engine.cluster.nodeKeyPrefix() : "data/",
+                    after, 1000), "listing data objects");
             for (ObjectInfo o : page.objects()) {
+                // a cluster node judges only its own keys: other nodes' uploads in flight are unknown here
+                boolean mine = engine.cluster != null ? engine.cluster.writtenByThisNode(o.key())
+                        : writtenByThisEpochOrOlder(o.key(), myEpoch);
                 if (!known.contains(o.key()) && !engine.uploader.inFlight.contains(o.key())
-                        && !compactor.inFlight.contains(o.key()) && now - o.lastModifiedMillis() >= grace
-                        && writtenByThisEpochOrOlder(o.key(), myEpoch)) {
+                        && !compactor.inFlight.contains(o.key()) && now - o.lastModifiedMillis() >= grace && mine) {
                     orphans.add(o.key());
                 }
             }

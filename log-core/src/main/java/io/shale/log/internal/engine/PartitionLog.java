@@ -71,6 +71,19 @@ final class PartitionLog {
     private final TxnStates txns = new TxnStates();
 
     private volatile long highWatermark;
+
+    // ---- cluster nodes (see StoreEngine, "Cluster node"); both always true outside a cluster
+    /** Whether appends are accepted: this node owns the partition and is not moving it away. */
+    volatile boolean accepting;
+    /**
+     * Whether this node serves the partition as its owner (its own log end, producer and
+     * transaction state); false: it follows the partition's committed data, as a read-only store.
+     */
+    volatile boolean owned;
+    /** The partition epoch under which this node owns the partition (the leader epoch it stamps), or -1. */
+    volatile long partitionEpoch = -1;
+    /** Cluster nodes: an acknowledgement retry is scheduled (waiting for a lease renewal). */
+    final java.util.concurrent.atomic.AtomicBoolean ackRetryScheduled = new java.util.concurrent.atomic.AtomicBoolean();
     /** Serialises appends of this partition (offset order = WAL order); see {@link #append}. */
     private final ReentrantLock appendLock = new ReentrantLock();
 
@@ -94,6 +107,8 @@ final class PartitionLog {
         this.meta = meta;
         this.id = meta.id();
         this.tp = new TopicPartition(topic.name, index);
+        this.owned = engine.cluster == null;
+        this.accepting = engine.cluster == null;
         // A reader's end is what is committed; a log start beyond it (records deleted that the writer
         // had not uploaded yet) makes an empty log there, as the writer's own view has it.
         long end = engine.readOnly ? Math.max(meta.endOffset(), meta.logStartOffset()) : meta.endOffset();
@@ -178,7 +193,10 @@ final class PartitionLog {
         appendLock.lock();
         try {
             synchronized (this) {
-                if (deleted) {
+                if (!deleted && !accepting) {
+                    refused = engine.notOwner(this);
+                }
+                if (deleted || refused != null) {
                     b.dead = true;
                     b.chunk.expose();
                 } else {
@@ -197,7 +215,7 @@ final class PartitionLog {
                         b.chunk.expose();
                     } else {
                         b.baseOffset = base;
-                        b.nextOffset = stampOffsets(b.data, base, engine.stampedLeaderEpoch());
+                        b.nextOffset = stampOffsets(b.data, base, engine.stampedLeaderEpoch(this));
                         b.logAppendTime = appendTime;
                         b.future = f;
                         producers.applyChecked(b);
@@ -291,7 +309,7 @@ final class PartitionLog {
      */
     synchronized long lastStableOffset() {
         long lso;
-        if (engine.readOnly) {
+        if (engine.readOnly || !owned) {
             lso = highWatermark;
             for (long first : meta.ongoingTransactions().values()) {
                 lso = Math.min(lso, first);
@@ -306,7 +324,7 @@ final class PartitionLog {
 
     /** The aborted transactions overlapping {@code [from, to)}, oldest marker first. */
     synchronized List<io.shale.log.AbortedTransaction> abortedTransactions(long from, long to) {
-        if (engine.readOnly) {
+        if (engine.readOnly || !owned) {
             List<io.shale.log.AbortedTransaction> out = new ArrayList<>();
             for (io.shale.log.AbortedTransaction t : meta.abortedTransactions()) {
                 if (t.lastOffset() >= from && t.firstOffset() < to) {
@@ -407,7 +425,7 @@ final class PartitionLog {
             if (i < 0 || !ring[i].durable || ring[i].dead) {
                 return;
             }
-            if (!engine.mayAcknowledge()) {
+            if (!engine.mayAcknowledge(this)) {
                 leaseExpired = true;
                 wake = null;
             } else {
@@ -828,6 +846,46 @@ final class PartitionLog {
             engine.cache.releaseAll(dropped); // never under the monitor: the cache lock comes first
         }
         engine.wake(wake);
+    }
+
+    /** Cluster nodes: waits until no append is between its offset assignment and its WAL call. */
+    void awaitAppendsInProgress() {
+        appendLock.lock();
+        appendLock.unlock();
+    }
+
+    /**
+     * Cluster nodes: restarts the partition at its committed end ({@link #meta}), dropping what
+     * the log cache holds of it and restoring the producer and transaction state committed with
+     * it. Called with the catalog lock held, after {@link #failPending} (nothing is pending but
+     * what is acknowledged): when this node claims the partition (another node may have
+     * committed more since this one last held it) and when it stops owning it.
+     */
+    void restartAtCommitted() {
+        List<CachedBatch> dropped = new ArrayList<>();
+        synchronized (this) {
+            for (int j = head; j < tail; j++) {
+                CachedBatch b = ring[j];
+                b.dead = true;
+                b.chunk.expose(); // an upload in flight may still read it
+                dropped.add(b);
+                ring[j] = null;
+            }
+            head = 0;
+            tail = 0;
+            ring = EMPTY;
+            PartitionMeta m = meta;
+            long end = Math.max(m.endOffset(), m.logStartOffset());
+            logEndOffset = end;
+            uploadedEnd = end;
+            collectedEnd = end;
+            highWatermark = end;
+            producers.restore(m.producers());
+            txns.restore(m.ongoingTransactions(), m.abortedTransactions());
+        }
+        if (engine.cache != null) {
+            engine.cache.releaseAll(dropped);
+        }
     }
 
     /** Read-only stores: the manifest advanced the readable end. */

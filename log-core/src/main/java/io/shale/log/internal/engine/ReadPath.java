@@ -68,7 +68,7 @@ final class ReadPath {
                 // reading it; the manifest then already says where the data is now.
                 if (StoreCalls.isNotFound(e)) {
                     if (attempt < 2) {
-                        if (engine.readOnly) {
+                        if (engine.readOnly || !p.owned) { // a cluster node follows other owners' commits too
                             engine.catalog.refresh();
                         }
                         continue;
@@ -90,7 +90,7 @@ final class ReadPath {
             long before = c.next;
             // Below a compacted partition's cleaned offset the cache holds the batches as appended,
             // which cleaning has since rewritten: serve those offsets from the objects only.
-            if (!engine.readOnly && c.next >= p.meta.cleanedOffset()) {
+            if (!engine.readOnly && p.owned && c.next >= p.meta.cleanedOffset()) {
                 boolean hit = p.readCached(hw, c);
                 if (engine.metricsOn) {
                     engine.metrics.logCacheLookup(hit);
@@ -162,7 +162,7 @@ final class ReadPath {
                 }
             }
         }
-        if (!engine.readOnly) {
+        if (!engine.readOnly && p.owned) {
             for (CachedBatch b : p.cachedFrom(Math.max(start, meta.endOffset()))) {
                 if (b.maxTimestamp < ts) {
                     continue;

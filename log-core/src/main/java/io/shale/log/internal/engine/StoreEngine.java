@@ -13,6 +13,7 @@ import io.shale.log.TopicConfig;
 import io.shale.log.TopicDescription;
 import io.shale.log.TopicPartition;
 import io.shale.log.internal.manifest.Catalog;
+import io.shale.log.internal.manifest.ClusterCatalog;
 import io.shale.log.internal.manifest.ManifestOp;
 import io.shale.log.internal.manifest.ManifestState;
 import io.shale.log.internal.manifest.EngineCatalogFactory;
@@ -93,6 +94,21 @@ import org.slf4j.LoggerFactory;
  * and sizes ({@link Gauges}). Without metrics it holds {@link StoreMetrics#NONE}, and
  * {@link #metricsOn} keeps every call and clock read off the hot paths.
  *
+ * <p><b>Cluster node.</b> Over a {@link ClusterCatalog} (several nodes sharing one bucket, each
+ * owning some partitions under leases and partition epochs; docs/rfcs/0005) the writable engine
+ * is one node: it appends only to the partitions it owns ({@link PartitionLog#accepting}; others
+ * fail {@code NOT_OWNER} naming the owner when known) and acknowledges an append only if
+ * {@link ClusterCatalog#mayAcknowledge} holds once it is durable, stamps the partition epoch as
+ * leader epoch, commits uploads fenced per partition (an upload whose commit is fenced on a lost
+ * partition is committed again without that partition's runs), applies retention and compaction
+ * to owned partitions only, and serves every other partition from committed data, following
+ * the catalog as read-only stores do. Ownership changes arrive through
+ * {@link ClusterCatalog.Engine}: a claimed partition restarts at its committed end (then
+ * {@link #recoverTakenOver}), a lost one fails what is pending ({@code NOT_OWNER}) and falls back
+ * to committed data, and a planned release first stops appends and uploads what they left. The
+ * writer lease above is replaced by the per-partition leases; the WAL's entries of an earlier
+ * process of the node are not replayed (its partitions were released when this one registered).
+ *
  * <p><b>Lock order</b>: catalog lock, then log-cache lock, then a partition's monitor. Futures are
  * completed with no lock held.
  */
@@ -114,6 +130,10 @@ public final class StoreEngine implements LogStore {
     final StoreConfig config;
     final boolean readOnly;
     final Catalog catalog;
+    /** The catalog as a cluster node's, or null for a single writer and for read-only stores. */
+    final ClusterCatalog cluster;
+    /** Cluster nodes: delivers a dead owner's acknowledged entries on takeover (null: none, see {@link #recoverTakenOver}). */
+    private volatile TakeoverRecovery takeoverRecovery;
     final LogCache cache;
     final RemoteReader remote;
     final Uploader uploader;
@@ -185,12 +205,14 @@ public final class StoreEngine implements LogStore {
         this.config = config;
         this.runtime = runtime;
         this.readOnly = wal == null;
-        this.leaseRequired = wal != null && !wal.checksFencing();
         this.catalog = catalogFactory == null
                 ? new ObjectStoreCatalog(store, clock, config.manifestSnapshotDeltas(),
                         Math.max(config.objectDeleteGraceMs(), 1_000))
                 : java.util.Objects.requireNonNull(catalogFactory.open(store, clock, config, wal == null),
                         "the catalog factory returned null");
+        this.cluster = !readOnly && catalog instanceof ClusterCatalog cc ? cc : null;
+        // a cluster node's acknowledgements follow its partition leases instead of the writer lease
+        this.leaseRequired = wal != null && !wal.checksFencing() && cluster == null;
         this.cache = readOnly ? null : new LogCache(config.logCacheBytes(), this::cacheFull);
         this.remote = new RemoteReader(store, config.blockCacheBytes(), config.readaheadMaxBytes(), metrics,
                 partitionsById::values);
@@ -289,6 +311,9 @@ public final class StoreEngine implements LogStore {
         catalog.load(new Listener());
         if (!readOnly) {
             checkWalKeyPrefix(wal);
+            if (cluster != null) {
+                checkClusterWal(wal, cluster);
+            }
             wal.open(new EngineWalContext());
             probeConditionalWrites();
             long claimedAt = clock.millis();
@@ -305,9 +330,13 @@ public final class StoreEngine implements LogStore {
             committedWalObjects.addAll(catalog.state().objects().keySet());
         }
         if (!readOnly) {
-            new Recovery(this).replay();
-            for (PartitionLog p : partitionsById.values()) {
-                p.continueAtLogStart();
+            if (cluster != null) {
+                startClusterNode();
+            } else {
+                new Recovery(this).replay();
+                for (PartitionLog p : partitionsById.values()) {
+                    p.continueAtLogStart();
+                }
             }
             uploader.start();
             if (leaseRequired) {
@@ -319,6 +348,40 @@ public final class StoreEngine implements LogStore {
         log.info("opened {} store on {} ({} topics, {} partitions{})", readOnly ? "read-only" : "writable",
                 store.describe(), topics.size(), partitionsById.size(),
                 readOnly ? "" : ", WAL " + wal.describe());
+    }
+
+    /**
+     * A cluster node's object WAL needs keys of its own: nodes share the bucket, and a prefix
+     * shared with another node would mix their entries (each replay and trim would judge the
+     * other's). Required: the prefix ends with {@code <nodeId>/}.
+     */
+    private static void checkClusterWal(WriteAheadLog wal, ClusterCatalog cluster) {
+        if (wal instanceof io.shale.log.wal.ObjectWriteAheadLog o && !o.keyPrefix().endsWith("/" + cluster.nodeId() + "/")
+                && !o.keyPrefix().equals(cluster.nodeId() + "/")) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "object WAL keyPrefix '" + o.keyPrefix() + "' of"
+                    + " cluster node '" + cluster.nodeId() + "' is not the node's own: nodes share the bucket, so each"
+                    + " node's WAL prefix must end with its node id, e.g. wal/" + cluster.nodeId() + "/");
+        }
+    }
+
+    /**
+     * Opening as a cluster node, after the registration: nothing is owned yet. The WAL's entries
+     * were written by an earlier process of this node for partitions the registration released:
+     * they are read past (a WAL must be replayed before it appends) and not recovered; a WAL on
+     * this machine's disk is trimmed (what it held is lost if it was not committed, RFC 0005 "What
+     * each WAL guarantees on takeover"), an object WAL's objects stay for the partitions' new owners.
+     */
+    private void startClusterNode() {
+        long[] skipped = new long[1];
+        wal.replay((sequence, stream, base, payload) -> skipped[0]++);
+        if (!wal.checksFencing()) {
+            wal.trim(wal.nextSequence());
+        }
+        if (skipped[0] > 0) {
+            log.warn("cluster node {}: the WAL held {} entries of an earlier process of this node; its partitions were"
+                    + " released when this one registered, so they are not recovered here", cluster.nodeId(), skipped[0]);
+        }
+        cluster.bind(new ClusterEvents());
     }
 
     /**
@@ -372,6 +435,10 @@ public final class StoreEngine implements LogStore {
                     + "' must be between 1 and " + MAX_PARTITIONS_PER_CALL + ", got " + partitions);
         }
         TopicConfig tc = TopicConfig.of(configs == null ? Map.of() : configs);
+        if (cluster != null) {
+            cluster.createTopic(topic, partitions, tc.overrides()); // unowned until nodes claim them
+            return requireTopic(topic).describe();
+        }
         synchronized (catalog.lock()) {
             ManifestState s = catalog.state();
             if (s.topic(topic) != null) {
@@ -405,6 +472,7 @@ public final class StoreEngine implements LogStore {
     @Override
     public TopicDescription addPartitions(String topic, int totalPartitions) {
         ensureWritable();
+        refuseOnCluster("adding partitions");
         synchronized (catalog.lock()) {
             TopicMeta t = catalog.state().topic(topic);
             if (t == null) {
@@ -427,6 +495,7 @@ public final class StoreEngine implements LogStore {
     @Override
     public TopicDescription alterTopicConfig(String topic, Map<String, ?> configs) {
         ensureWritable();
+        refuseOnCluster("altering a topic's configs");
         synchronized (catalog.lock()) {
             TopicHandle h = requireTopic(topic);
             TopicConfig merged = h.config.with(configs);
@@ -438,6 +507,7 @@ public final class StoreEngine implements LogStore {
     @Override
     public void deleteTopic(String topic) {
         ensureWritable();
+        refuseOnCluster("deleting a topic");
         synchronized (catalog.lock()) {
             if (catalog.state().topic(topic) == null) {
                 throw unknownTopic(topic);
@@ -459,6 +529,11 @@ public final class StoreEngine implements LogStore {
         ensureWritable();
         synchronized (producerIdLock) {
             if (producerIdNext >= producerIdLimit) {
+                if (cluster != null) { // a block of the store's counter for this node
+                    producerIdNext = cluster.allocateProducerIds(PRODUCER_ID_BLOCK);
+                    producerIdLimit = producerIdNext + PRODUCER_ID_BLOCK;
+                    return producerIdNext++;
+                }
                 synchronized (catalog.lock()) {
                     long start = catalog.state().nextProducerId();
                     if (start > Long.MAX_VALUE - PRODUCER_ID_BLOCK) {
@@ -480,10 +555,18 @@ public final class StoreEngine implements LogStore {
             catalog.commit(ops, token);
             leaseConfirmed(startedAt);
         } catch (ShaleException e) {
-            if (e.kind() == ErrorKind.FENCED) {
+            if (e.kind() == ErrorKind.FENCED && cluster == null) {
                 onFenced(e);
             }
             throw e;
+        }
+    }
+
+    /** Admin operations a cluster store does not support yet (RFC 0005, "What remains"). */
+    private void refuseOnCluster(String what) {
+        if (cluster != null) {
+            throw new ShaleException(ErrorKind.INVALID_ARGUMENT, what + " is not supported on a cluster store yet"
+                    + " (node " + cluster.nodeId() + "); topics of a cluster store can be created, not changed");
         }
     }
 
@@ -522,6 +605,7 @@ public final class StoreEngine implements LogStore {
         try {
             ensureWritable();
             PartitionLog p = partition(tp);
+            checkAccepting(p);
             if (records.isEmpty()) {
                 throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "append to " + tp + " has no records");
             }
@@ -591,6 +675,7 @@ public final class StoreEngine implements LogStore {
         try {
             ensureWritable();
             PartitionLog p = partition(tp);
+            checkAccepting(p);
             TopicConfig tc = p.topic.config;
             long now = clock.millis();
             int size = batches.remaining();
@@ -649,6 +734,7 @@ public final class StoreEngine implements LogStore {
             }
             ensureWritable();
             PartitionLog p = partition(tp);
+            checkAccepting(p);
             long now = clock.millis();
             ByteBuffer key = ByteBuffer.allocate(4).putShort(0, (short) 0)
                     .putShort(2, commit ? TxnStates.COMMIT : TxnStates.ABORT);
@@ -926,6 +1012,11 @@ public final class StoreEngine implements LogStore {
         return clampEpoch(catalog.writerEpoch());
     }
 
+    /** The leader epoch stamped into {@code p}'s batches: a cluster node stamps the partition epoch. */
+    int stampedLeaderEpoch(PartitionLog p) {
+        return cluster == null ? stampedLeaderEpoch() : clampEpoch(Math.max(0, p.partitionEpoch));
+    }
+
     private static int clampEpoch(long epoch) {
         return (int) Math.min(epoch, Integer.MAX_VALUE);
     }
@@ -951,6 +1042,9 @@ public final class StoreEngine implements LogStore {
     public long deleteRecordsBefore(TopicPartition tp, long offset) {
         ensureWritable();
         PartitionLog p = partition(tp);
+        if (!maintains(p)) {
+            throw notOwner(p); // the owner moves the log start, fenced on its partition epoch
+        }
         long hw = p.highWatermark();
         long target = offset == -1 ? hw : offset;
         if (target < 0 || target > hw) {
@@ -959,7 +1053,15 @@ public final class StoreEngine implements LogStore {
         }
         synchronized (catalog.lock()) {
             if (target > p.logStartOffset()) {
-                commit(List.of(new ManifestOp.SetLogStart(p.id, target)), StoreCalls.newToken());
+                try {
+                    commit(List.of(new ManifestOp.SetLogStart(p.id, target)), StoreCalls.newToken());
+                } catch (ShaleException e) {
+                    if (e.kind() == ErrorKind.FENCED && cluster != null) {
+                        throw new ShaleException(ErrorKind.NOT_OWNER, "node " + cluster.nodeId() + " lost partition "
+                                + tp + " before its log start could be moved: " + e.getMessage(), e);
+                    }
+                    throw e;
+                }
             }
         }
         return p.logStartOffset();
@@ -1031,6 +1133,11 @@ public final class StoreEngine implements LogStore {
             failEverything(closedEx);
             if (complete) {
                 log.info("closed store on {}", store.describe());
+            } else if (cluster != null) {
+                log.warn("closed cluster node {} on {} after its close timeout of {} ms without uploading everything:"
+                        + " what was acknowledged and not uploaded stays in the WAL {}, but the partitions' next owners"
+                        + " continue at their committed ends (docs/rfcs/0005, \"What each WAL guarantees on takeover\")",
+                        cluster.nodeId(), store.describe(), timeoutMs, wal.describe());
             } else {
                 log.warn("closed store on {} after its close timeout of {} ms without uploading everything: what"
                         + " was acknowledged and not uploaded stays in the WAL {} and is uploaded when the store is"
@@ -1159,6 +1266,17 @@ public final class StoreEngine implements LogStore {
 
     // ================================================================== writer lease
 
+    /**
+     * Whether durable batches of {@code p} may be acknowledged now: the store's rule, and on a
+     * cluster node the partition's lease ({@link ClusterCatalog#mayAcknowledge}).
+     */
+    boolean mayAcknowledge(PartitionLog p) {
+        if (!mayAcknowledge()) {
+            return false;
+        }
+        return cluster == null || (p.owned && cluster.mayAcknowledge(p.id));
+    }
+
     /** Whether durable batches may be acknowledged now (see the class comment). */
     boolean mayAcknowledge() {
         if (fenced) {
@@ -1169,6 +1287,25 @@ public final class StoreEngine implements LogStore {
 
     /** {@code p} holds durable batches that could not be acknowledged: retry once the lease is renewed. */
     void waitForLease(PartitionLog p) {
+        if (cluster != null && !fenced) {
+            if (!p.owned || !cluster.holds(p.id)) {
+                // lost while the entry was on its way: never acknowledged, whatever the WAL did with it
+                p.failPending(lostInFlight(p, "this node lost the partition"));
+                return;
+            }
+            // held, but the lease is not confirmed as far as the entry needs (a renewal is due): look again shortly
+            if (p.ackRetryScheduled.compareAndSet(false, true)) {
+                try {
+                    scheduler.schedule(() -> {
+                        p.ackRetryScheduled.set(false);
+                        p.acknowledgeDurable();
+                    }, 10, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    p.ackRetryScheduled.set(false); // closing: close fails what is pending
+                }
+            }
+            return;
+        }
         if (fenced) {
             p.failPending(new ShaleException(ErrorKind.FENCED, "store on " + store.describe()
                     + " was fenced by a newer writer"));
@@ -1313,6 +1450,98 @@ public final class StoreEngine implements LogStore {
         }
     }
 
+    /** Cluster nodes: appends to {@code p} are refused unless this node owns it and is not moving it. */
+    private void checkAccepting(PartitionLog p) {
+        if (!p.accepting) {
+            throw notOwner(p);
+        }
+    }
+
+    /** Whether this instance applies retention, compaction and deletions to {@code p}: its owner only. */
+    boolean maintains(PartitionLog p) {
+        return cluster == null || (p.owned && cluster.holds(p.id));
+    }
+
+    /** {@code NOT_OWNER} for a write to {@code p}, naming its owner when known. */
+    ShaleException notOwner(PartitionLog p) {
+        if (cluster == null) {
+            return new ShaleException(ErrorKind.NOT_OWNER, "partition " + p.tp + " is not accepting appends");
+        }
+        String owner = cluster.knownOwner(p.id);
+        String whose = owner == null ? "it has no owner now (not claimed yet, or being moved)"
+                : owner.equals(cluster.nodeId()) ? "this node is moving it to another node"
+                : "its owner is node " + owner;
+        return new ShaleException(ErrorKind.NOT_OWNER, "node " + cluster.nodeId() + " does not own partition " + p.tp
+                + ": " + whose);
+    }
+
+    private ShaleException lostInFlight(PartitionLog p, String why) {
+        return new ShaleException(ErrorKind.NOT_OWNER, "node " + cluster.nodeId() + " lost partition " + p.tp
+                + " while the append was in flight (" + why + "); it was not acknowledged");
+    }
+
+    /**
+     * The key of a new data object: {@code data/<writer epoch>-<suffix>} for a single writer, under
+     * the node's own prefix ({@link ClusterCatalog#dataKeyPrefix}) for a cluster node.
+     */
+    String dataKey(String suffix) {
+        return cluster != null ? cluster.dataKeyPrefix() + suffix
+                : "data/" + StoreCalls.pad(catalog.writerEpoch()) + "-" + suffix;
+    }
+
+    /**
+     * Cluster nodes: where a dead owner's acknowledged entries come from on takeover (the object
+     * WAL's reader); null (the default) recovers nothing.
+     */
+    public void takeoverRecovery(TakeoverRecovery recovery) {
+        this.takeoverRecovery = recovery;
+    }
+
+    /**
+     * Cluster nodes: called once per partition this node just claimed, after it restarted at its
+     * committed end and before it accepts appends. With a {@link TakeoverRecovery} the entries a
+     * previous owner acknowledged past the committed end are delivered (in offset order, starting
+     * exactly at that end), held as recovered data and committed before the partition accepts
+     * appends. Without one (a file WAL: the entries are on the dead node's disk) the partition
+     * continues at the committed end, which loses what the previous owner acknowledged and did not
+     * commit (none after a planned release; RFC 0005, "What each WAL guarantees on takeover").
+     */
+    private void recoverTakenOver(PartitionLog p, long epoch) {
+        TakeoverRecovery r = takeoverRecovery;
+        if (r == null) {
+            return;
+        }
+        long[] recovered = new long[1];
+        r.recover(p.id, p.logEndOffset(), (baseOffset, batches) -> {
+            if (baseOffset != p.logEndOffset()) {
+                throw new ShaleException(ErrorKind.CORRUPT_STORAGE, "takeover of " + p.tp + " (epoch " + epoch
+                        + "): a recovered entry starts at offset " + baseOffset + ", not at the partition's end "
+                        + p.logEndOffset());
+            }
+            int size = batches.remaining();
+            CachedBatch b = cache.allocate(size, config.appendMaxBlockMs(), p);
+            b.data.put(0, batches, batches.position(), size);
+            long next = baseOffset;
+            long maxTs = RecordBatchLayout.NO_TIMESTAMP;
+            for (int pos = 0; pos < size; ) {
+                next = b.data.getLong(pos) + b.data.getInt(pos + RecordBatchLayout.LAST_OFFSET_DELTA_OFFSET) + 1L;
+                maxTs = Math.max(maxTs, b.data.getLong(pos + RecordBatchLayout.MAX_TIMESTAMP_OFFSET));
+                pos += b.data.getInt(pos + RecordBatchLayout.LENGTH_OFFSET) + RecordBatchLayout.LOG_OVERHEAD;
+            }
+            b.baseOffset = baseOffset;
+            b.nextOffset = next;
+            b.maxTimestamp = maxTs;
+            p.addRecovered(b);
+            recovered[0] += next - baseOffset;
+        });
+        if (recovered[0] > 0) {
+            p.owned = true; // its recovered data is acknowledged as the owner's own
+            uploader.flush(List.of(p), Duration.ofMillis(Math.max(1_000, config.objectStoreRetryDeadlineMs())));
+            log.info("cluster node {} recovered {} records of {} from its previous owner", cluster.nodeId(),
+                    recovered[0], p.tp);
+        }
+    }
+
     private ShaleException closedException() {
         return new ShaleException(ErrorKind.CLOSED, "store on " + store.describe() + " is closed");
     }
@@ -1424,7 +1653,7 @@ public final class StoreEngine implements LogStore {
         @Override
         public void partitionChanged(PartitionMeta meta) {
             PartitionLog p = partitionsById.get(meta.id());
-            if (p != null && readOnly) {
+            if (p != null && (readOnly || !p.owned)) {
                 guard("a change of " + p.tp, () -> p.advanceCommitted(Math.max(meta.endOffset(), meta.logStartOffset())));
             }
         }
@@ -1452,6 +1681,94 @@ public final class StoreEngine implements LogStore {
                     p.advanceCommitted(Math.max(p.meta.endOffset(), p.meta.logStartOffset()));
                 }
                 growPartitions(h, t);
+            }
+        }
+    }
+
+    /** A cluster node's ownership changes, reported by its catalog (see the class comment). */
+    private final class ClusterEvents implements ClusterCatalog.Engine {
+        @Override
+        public void claimed(Map<Integer, Long> epochs) {
+            for (Map.Entry<Integer, Long> e : epochs.entrySet()) {
+                PartitionLog p = partitionsById.get(e.getKey());
+                if (p == null) {
+                    continue; // deleted meanwhile
+                }
+                p.accepting = false;
+                p.awaitAppendsInProgress();
+                // claimed again by this node after its lease ran out (epoch + 1): what the older epoch
+                // left pending is never acknowledged, and the partition restarts at its committed end
+                p.failPending(lostInFlight(p, "this node's lease ran out and it claimed the partition again"));
+                synchronized (catalog.lock()) {
+                    PartitionMeta meta = catalog.state().partition(p.id);
+                    if (meta != null) {
+                        p.meta = meta;
+                    }
+                    p.restartAtCommitted();
+                    p.partitionEpoch = e.getValue();
+                }
+                recoverTakenOver(p, e.getValue());
+                p.owned = true;
+                p.accepting = true;
+            }
+        }
+
+        @Override
+        public void drain(Set<Integer> partitionIds, long timeoutMs) {
+            List<PartitionLog> ps = new ArrayList<>();
+            for (int id : partitionIds) {
+                PartitionLog p = partitionsById.get(id);
+                if (p != null) {
+                    p.accepting = false;
+                    ps.add(p);
+                }
+            }
+            for (PartitionLog p : ps) {
+                p.awaitAppendsInProgress(); // every accepted append is in the partition (and on its way to the WAL)
+            }
+            try {
+                uploader.flush(ps, Duration.ofMillis(Math.max(1, timeoutMs)));
+            } catch (RuntimeException e) {
+                for (PartitionLog p : ps) {
+                    if (p.owned && cluster.holds(p.id)) {
+                        p.accepting = true; // not released: keep serving
+                    }
+                }
+                throw e;
+            }
+        }
+
+        @Override
+        public void lost(Set<Integer> partitionIds, String why) {
+            List<PartitionLog> ps = new ArrayList<>();
+            for (int id : partitionIds) {
+                PartitionLog p = partitionsById.get(id);
+                if (p != null) {
+                    p.accepting = false; // at once; the rest off the caller's thread
+                    ps.add(p);
+                }
+            }
+            if (ps.isEmpty()) {
+                return;
+            }
+            Runnable restart = () -> {
+                for (PartitionLog p : ps) {
+                    if (cluster.holds(p.id)) {
+                        continue; // claimed again meanwhile
+                    }
+                    p.owned = false;
+                    p.partitionEpoch = -1;
+                    p.failPending(lostInFlight(p, why));
+                    synchronized (catalog.lock()) {
+                        p.restartAtCommitted();
+                    }
+                }
+                onAcknowledged(); // a flush waiting for these partitions is done with them
+            };
+            try {
+                fetchExecutor.execute(restart);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                restart.run(); // closing
             }
         }
     }

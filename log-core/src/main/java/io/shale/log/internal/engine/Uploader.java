@@ -82,7 +82,14 @@ final class Uploader {
     /** Object-WAL objects committed as data objects (no upload). */
     final AtomicLong walObjectsCommitted = new AtomicLong();
 
-    private record Collected(PartitionLog log, List<CachedBatch> batches, long end) {
+    /**
+     * One partition's batches in an upload. {@code epoch}: on a cluster node, the partition epoch
+     * under which they were appended (-1 outside a cluster); they are committed only under it.
+     */
+    private record Collected(PartitionLog log, List<CachedBatch> batches, long end, long epoch) {
+        Collected(PartitionLog log, List<CachedBatch> batches, long end) {
+            this(log, batches, end, log.partitionEpoch);
+        }
     }
 
     /** One object: being written, then waiting for its turn to commit. */
@@ -90,8 +97,14 @@ final class Uploader {
             CompletableFuture<Void> put, AtomicInteger passes, io.shale.log.wal.WalDataObject wal) {
     }
 
-    /** Uploads committed together in one manifest delta. */
-    private record CommitBatch(List<Upload> uploads, String token) {
+    /**
+     * Uploads committed together in one manifest delta. {@code lost}: on a cluster node, the
+     * partitions taken from it while the batch was in flight, whose runs the commit leaves out.
+     */
+    private record CommitBatch(List<Upload> uploads, String token, Set<PartitionLog> lost) {
+        CommitBatch(List<Upload> uploads, String token) {
+            this(uploads, token, new HashSet<>());
+        }
     }
 
     // upload thread only
@@ -223,12 +236,27 @@ final class Uploader {
     }
 
     /**
-     * A request covering every partition with data not yet committed (with {@code acknowledgedOnly},
-     * only data already acknowledged), registered; null if there is none.
+     * Uploads and commits what was appended to {@code partitions} before the call (a cluster node's
+     * planned release), waiting at most {@code timeout}. Other partitions' data goes along.
      */
+    void flush(java.util.Collection<PartitionLog> partitions, Duration timeout) {
+        FlushRequest req = newFlush(false, partitions);
+        if (req != null) {
+            awaitFlush(req, timeout.toNanos(), "upload before releasing partitions");
+        }
+    }
+
     private FlushRequest newFlush(boolean acknowledgedOnly) {
+        return newFlush(acknowledgedOnly, engine.partitionsById.values());
+    }
+
+    /**
+     * A request covering every partition of {@code partitions} with data not yet committed (with
+     * {@code acknowledgedOnly}, only data already acknowledged), registered; null if there is none.
+     */
+    private FlushRequest newFlush(boolean acknowledgedOnly, java.util.Collection<PartitionLog> partitions) {
         Map<PartitionLog, Long> targets = new HashMap<>();
-        for (PartitionLog p : engine.partitionsById.values()) {
+        for (PartitionLog p : partitions) {
             long target = p.flushTarget(acknowledgedOnly);
             if (target >= 0) {
                 targets.put(p, target);
@@ -409,8 +437,7 @@ final class Uploader {
             }
         }
         List<ByteBuffer> buffers = w.finish();
-        String key = "data/" + StoreCalls.pad(engine.catalog.writerEpoch()) + "-"
-                + StoreCalls.pad(objectCounter.incrementAndGet());
+        String key = engine.dataKey(StoreCalls.pad(objectCounter.incrementAndGet()));
         ObjectMeta object = new ObjectMeta(key, w.objectSize(), w.indexPosition(), ObjectMeta.KIND_MULTI,
                 engine.clock.millis());
         // Count passes over the bytes: a retried or failed PUT may leave an attempt that still reads
@@ -570,21 +597,83 @@ final class Uploader {
     }
 
     private void commit(CommitBatch batch) {
-        List<ManifestOp> ops = new ArrayList<>(batch.uploads().size());
+        dropLost(batch); // lost before the commit, or lost and claimed again (a newer epoch: not these batches')
+        while (true) {
+            List<ManifestOp> ops = new ArrayList<>(batch.uploads().size());
+            for (Upload u : batch.uploads()) {
+                List<RangeRef> ranges = u.ranges();
+                if (!batch.lost().isEmpty()) {
+                    ranges = new ArrayList<>(ranges);
+                    ranges.removeIf(r -> isLost(batch, r.partitionId()));
+                }
+                if (!ranges.isEmpty()) { // an object left with no run stays unreferenced: an orphan of this node
+                    ops.add(new ManifestOp.AddObject(u.object(), ranges));
+                }
+            }
+            if (ops.isEmpty()) {
+                log.warn("every partition of an upload was lost to other nodes while it was in flight; nothing"
+                        + " to commit (its objects are left to the orphan scan)");
+                return;
+            }
+            producerStateOps(batch, ops);
+            transactionOps(batch, ops);
+            long startedAt = engine.clock.millis();
+            try {
+                if (engine.cluster != null) {
+                    Map<Integer, Long> epochs = new HashMap<>();
+                    for (Upload u : batch.uploads()) {
+                        for (Collected c : u.parts()) {
+                            if (!batch.lost().contains(c.log())) {
+                                epochs.put(c.log().id, c.epoch());
+                            }
+                        }
+                    }
+                    engine.cluster.commitUpload(ops, epochs);
+                } else {
+                    engine.catalog.commit(ops, batch.token());
+                }
+                commits.incrementAndGet();
+                engine.leaseConfirmed(startedAt);
+                return;
+            } catch (ShaleException e) {
+                commitFailures.incrementAndGet();
+                if (e.kind() != ErrorKind.FENCED || !dropLost(batch)) {
+                    throw e;
+                }
+                log.warn("commit of {} upload(s) was fenced on partitions lost to other nodes ({}); committing again"
+                        + " without their runs: {}", batch.uploads().size(), batch.lost(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * A cluster node's commit failed {@code FENCED}: adds to {@code batch.lost} the partitions of the
+     * batch this node no longer holds. Returns whether it found any (a commit without them may land).
+     */
+    private boolean dropLost(CommitBatch batch) {
+        if (engine.cluster == null) {
+            return false;
+        }
+        boolean more = false;
         for (Upload u : batch.uploads()) {
-            ops.add(new ManifestOp.AddObject(u.object(), u.ranges()));
+            for (Collected c : u.parts()) {
+                PartitionLog p = c.log();
+                boolean stale = !engine.cluster.holds(p.id) || engine.cluster.partitionEpoch(p.id) != c.epoch();
+                if (stale && batch.lost().add(p)) {
+                    more = true;
+                }
+            }
         }
-        producerStateOps(batch, ops);
-        transactionOps(batch, ops);
-        long startedAt = engine.clock.millis();
-        try {
-            engine.catalog.commit(ops, batch.token());
-            commits.incrementAndGet();
-            engine.leaseConfirmed(startedAt);
-        } catch (ShaleException e) {
-            commitFailures.incrementAndGet();
-            throw e;
+        return more;
+    }
+
+    private static boolean isLost(CommitBatch batch, int partitionId) {
+        for (PartitionLog p : batch.lost()) {
+            if (p.id == partitionId) {
+                return true;
+            }
         }
+        return false;
     }
 
     /**
@@ -599,6 +688,9 @@ final class Uploader {
         for (Upload u : batch.uploads()) {
             for (Collected c : u.parts()) {
                 PartitionLog p = c.log();
+                if (batch.lost().contains(p)) {
+                    continue;
+                }
                 boolean known = states != null && states.containsKey(p);
                 if (!known && p.meta.producers().isEmpty()) {
                     boolean any = false;
@@ -661,6 +753,9 @@ final class Uploader {
         for (Upload u : batch.uploads()) {
             for (Collected c : u.parts()) {
                 PartitionLog p = c.log();
+                if (batch.lost().contains(p)) {
+                    continue;
+                }
                 for (CachedBatch b : c.batches()) {
                     if (!TxnStates.hasTransactional(b.data)) {
                         continue;
@@ -708,6 +803,11 @@ final class Uploader {
             }
             long now = engine.clock.millis();
             for (Collected c : u.parts()) {
+                if (batch.lost().contains(c.log())) {
+                    exposeAll(List.of(c)); // not committed: the partition restarted at its committed end
+                    engine.cache.releaseAll(c.batches());
+                    continue;
+                }
                 c.log().uploaded(c.batches(), c.end());
                 c.log().expireProducers(now, engine.config.producerIdExpirationMs());
                 engine.cache.releaseAll(c.batches());

@@ -118,6 +118,17 @@ public final class ManifestState {
         version = number;
     }
 
+    /**
+     * Applies ops committed outside the chain of versions (a cluster node's commits, fenced per
+     * partition, do not move the store's version): the version stays as it is.
+     */
+    public void applyUnversioned(long timestampMs, List<ManifestOp> ops, Listener listener) {
+        Listener l = listener == null ? NO_LISTENER : listener;
+        for (ManifestOp op : ops) {
+            apply(version, op, timestampMs, l);
+        }
+    }
+
     private void apply(long number, ManifestOp op, long ts, Listener l) {
         if (op instanceof ManifestOp.ClaimEpoch c) {
             if (c.epoch() <= writerEpoch) {
