@@ -360,7 +360,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             if (replayKeys == null) {
                 lock.unlock();
                 try {
-                    keys = listAll();
+                    keys = claimOlderObjects();
                 } finally {
                     lock.lock();
                 }
@@ -1107,8 +1107,13 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         }
     }
 
-    private List<WalObjectKey> listAll() {
+    /** One listing of the prefix: the WAL objects in key order and the epochs of the claim records, ascending. */
+    private record Listing(List<WalObjectKey> objects, List<Long> claimEpochs) {
+    }
+
+    private Listing listAll() {
         List<WalObjectKey> keys = new ArrayList<>();
+        List<Long> claims = new ArrayList<>();
         String startAfter = null;
         while (true) {
             String after = startAfter;
@@ -1116,6 +1121,11 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             for (ObjectInfo info : page.objects()) {
                 WalObjectKey k = WalObjectKey.parse(prefix, info.key());
                 if (k == null) {
+                    long claimEpoch = WalObjectKey.parseClaimRecordEpoch(prefix, info.key());
+                    if (claimEpoch >= 0) {
+                        claims.add(claimEpoch);
+                        continue;
+                    }
                     if (info.key().startsWith(prefix)) {
                         LOG.warn("{}: ignoring {} under the WAL prefix: not a WAL object key", describe(), info.key());
                     }
@@ -1133,7 +1143,153 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             startAfter = page.nextStartAfter();
         }
         keys.sort((a, b) -> a.key().compareTo(b.key()));
-        return keys;
+        claims.sort(null);
+        return new Listing(keys, claims);
+    }
+
+    /** Claim-record reads that found the newest record gone (a newer record replaced it) before replay gives up. */
+    private static final int CLAIM_ATTEMPTS = 3;
+
+    /**
+     * The claim (RFC 0006, "Claim records"): lists the prefix, keeps the objects of older epochs
+     * that the newest claim record accepts (all of them if there is none, or if a writer that
+     * predates claim records wrote objects after it), and makes this writer's own record durable
+     * before returning, hence before this writer appends, acknowledges or trims anything. Then
+     * deletes the older records, which this one supersedes, in the background.
+     *
+     * @return the objects to replay (before the committed-data-object filter), in key order
+     */
+    private List<WalObjectKey> claimOlderObjects() {
+        for (int attempt = 1; ; attempt++) {
+            Listing listing = listAll();
+            for (WalObjectKey k : listing.objects()) {
+                if (k.epoch() > epoch) {
+                    throw newerWriter("WAL object " + where(k.key()), k.epoch());
+                }
+            }
+            long newestClaim = listing.claimEpochs().isEmpty() ? -1
+                    : listing.claimEpochs().get(listing.claimEpochs().size() - 1);
+            if (newestClaim > epoch) {
+                throw newerWriter("WAL claim record " + where(WalObjectKey.claimRecordKey(prefix, newestClaim)), newestClaim);
+            }
+            ObjectWalFormat.ClaimRecord basis = null;
+            if (newestClaim >= 0) {
+                String key = WalObjectKey.claimRecordKey(prefix, newestClaim);
+                ByteBuffer bytes = awaitObject(fetch(key), key);
+                if (bytes == null) {
+                    // A writer that claimed after the one of this record replaced it meanwhile:
+                    // its record is there now. Nothing was delivered yet, so list again.
+                    if (attempt < CLAIM_ATTEMPTS) {
+                        continue;
+                    }
+                    throw new ShaleException(ErrorKind.UNAVAILABLE, "WAL claim records under " + where(prefix)
+                            + " kept changing while this writer (epoch " + epoch + ") read them; " + attempt + " attempts");
+                }
+                String[] problem = new String[1];
+                basis = ObjectWalFormat.decodeClaimRecord(bytes, newestClaim, problem);
+                if (basis == null) {
+                    String message = "WAL claim record " + where(key) + " is unreadable (" + problem[0]
+                            + "): which objects of older writers may be replayed is unknown";
+                    if (!skipUnreadableObjects) {
+                        throw new ShaleException(ErrorKind.CORRUPT_STORAGE, message
+                                + ". Restore it, or open with skipUnreadableObjects to replay every object as an earlier release did");
+                    }
+                    LOG.error("{}: {}; replaying every object because skipUnreadableObjects is set", describe(), message);
+                }
+            }
+            long unrecorded = newestEpochWithoutClaimRecord(listing);
+            List<WalObjectKey> accepted = new ArrayList<>();
+            List<String> rejected = new ArrayList<>();
+            for (WalObjectKey k : listing.objects()) {
+                if (k.epoch() >= epoch || acceptsOlderEpochObject(k, basis, unrecorded)) {
+                    accepted.add(k);
+                } else {
+                    rejected.add(k.key());
+                }
+            }
+            if (!rejected.isEmpty()) {
+                LOG.warn("{}: {} WAL objects of older writers were written after writer epoch {} listed the WAL"
+                        + " (never acknowledged: that writer's claim had fenced them) and are not replayed: {}",
+                        describe(), rejected.size(), basis.epoch(),
+                        rejected.size() <= 10 ? rejected : rejected.subList(0, 10) + " ...");
+            }
+            writeClaimRecord(basis, accepted);
+            List<String> superseded = new ArrayList<>();
+            for (long e : listing.claimEpochs()) {
+                if (e < epoch) {
+                    superseded.add(WalObjectKey.claimRecordKey(prefix, e));
+                }
+            }
+            if (!superseded.isEmpty()) {
+                safe(() -> store.delete(superseded)).whenComplete((r, e) -> {
+                    if (e != null || !r.isComplete()) {
+                        LOG.debug("{}: deleting superseded claim records {} failed; the next claim retries: {}", describe(),
+                                superseded, e != null ? unwrap(e).toString() : r.failed());
+                    }
+                });
+            }
+            return accepted;
+        }
+    }
+
+    /**
+     * Whether replay accepts {@code key}, a WAL object of a writer epoch older than the reader's,
+     * given the newest claim record at or below the reader's epoch ({@code null} if none) and the
+     * newest epoch below the reader's that has objects in the listing but no claim record
+     * ({@code -1} if none). The one rule of RFC 0006, "Claim records":
+     *
+     * <ul>
+     *   <li>no record, or a writer without one (an earlier release: a writer of this one writes its
+     *       record before its first object) wrote objects after the newest record: accepted, as
+     *       before claim records existed;
+     *   <li>an object of the record's epoch or newer: accepted (written after that claim);
+     *   <li>an object of an older epoch: accepted only if the record lists it, i.e. the writer that
+     *       made the record saw it when it claimed. One it did not see was written after that
+     *       claim had fenced its writer, so it was never acknowledged; it stays rejected for every
+     *       later writer, because each record keeps only what its basis accepted.
+     * </ul>
+     *
+     * Pure; usable by any reader of this WAL's objects that lists the prefix the same way.
+     */
+    static boolean acceptsOlderEpochObject(WalObjectKey key, ObjectWalFormat.ClaimRecord newestRecord,
+            long newestEpochWithoutRecord) {
+        if (newestRecord == null || newestEpochWithoutRecord > newestRecord.epoch() || key.epoch() >= newestRecord.epoch()) {
+            return true;
+        }
+        return newestRecord.accepts(key.firstSequence());
+    }
+
+    /** The newest epoch below this writer's with objects in {@code listing} and no claim record, or -1. */
+    private long newestEpochWithoutClaimRecord(Listing listing) {
+        java.util.HashSet<Long> recorded = new java.util.HashSet<>(listing.claimEpochs());
+        long newest = -1;
+        for (WalObjectKey k : listing.objects()) {
+            if (k.epoch() < epoch && k.epoch() > newest && !recorded.contains(k.epoch())) {
+                newest = k.epoch();
+            }
+        }
+        return newest;
+    }
+
+    /**
+     * Makes this writer's claim record durable: the objects of older epochs it accepted. A plain
+     * PUT: only the writer that claimed this epoch writes this key (a restart that kept the epoch
+     * replaces its own earlier record with a view that started from it), and repeating it after an
+     * ambiguous failure writes the same bytes.
+     */
+    private void writeClaimRecord(ObjectWalFormat.ClaimRecord basis, List<WalObjectKey> accepted) {
+        long[] older = accepted.stream().filter(k -> k.epoch() < epoch).mapToLong(WalObjectKey::firstSequence).toArray();
+        java.util.Arrays.sort(older);
+        ByteBuffer record = ObjectWalFormat.encodeClaimRecord(epoch, basis == null ? -1 : basis.epoch(), older);
+        String key = WalObjectKey.claimRecordKey(prefix, epoch);
+        await(safe(() -> store.put(key, Payload.of(record), tokenPrefix + "claim")), "writing WAL claim record " + where(key));
+        LOG.info("{}: writer epoch {} claimed the WAL: {} objects of older writers accepted (claim record {})", describe(),
+                epoch, older.length, where(key));
+    }
+
+    private ShaleException newerWriter(String what, long newer) {
+        return new ShaleException(ErrorKind.FENCED, what + " was written by writer epoch " + newer
+                + ", newer than this writer's epoch " + epoch + ": a newer writer owns the store");
     }
 
     private CompletableFuture<ByteBuffer> fetch(String key) {

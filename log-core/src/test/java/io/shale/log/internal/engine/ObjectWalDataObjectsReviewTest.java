@@ -524,23 +524,36 @@ class ObjectWalDataObjectsReviewTest extends EngineFixture {
     }
 
     /**
-     * Found by this review, not fixed (both WAL formats): an append a fenced writer's WAL refused
-     * with FENCED (its object landed after the successor listed the WAL) is replayed as data by
-     * the writer after the successor, if the successor never trimmed that object.
+     * Found by the review of RFC 0006 (both WAL formats): an append a fenced writer's WAL refused
+     * with FENCED (its object landed after the successor listed the WAL) was replayed as data by
+     * the writer after the successor if the successor never trimmed that object. The successor's
+     * claim record now says which older objects it saw; the late one is never replayed, and the
+     * third writer's trim deletes it once it has committed something.
      */
-    @org.junit.jupiter.api.Disabled("known defect, see the review report: a refused (FENCED) late append of a fenced writer is replayed after the successor restarts")
-    @Test
-    void anAppendRefusedWithFencedShouldNotAppearAfterTheSuccessorRestarts() {
-        StoreEngine zombie = openWal(true);
+    @org.junit.jupiter.params.ParameterizedTest(name = "dataObjects={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void anAppendRefusedWithFencedShouldNotAppearAfterTheSuccessorRestarts(boolean dataObjects) {
+        StoreEngine zombie = openWal(dataObjects);
         zombie.createTopic("t", 1);
         TopicPartition tp = TopicPartition.of("t", 0);
-        StoreEngine successor = openWal(true);
+        StoreEngine successor = openWal(dataObjects);
         CompletableFuture<io.shale.log.AppendResult> late = zombie.append(tp, List.of(rec("k", "late")));
         ((ObjectWriteAheadLog) zombie.wal).flush().handle((v, e) -> null).join();
         assertKind(late::join, io.shale.log.ErrorKind.FENCED);
+        Set<String> lateObjects = new HashSet<>(objects.keys());
+        lateObjects.removeIf(k -> !k.startsWith("wal/0"));
+        assertThat(lateObjects).as("the fenced writer's late WAL object landed").hasSize(1);
         zombie.close();
         successor.crashForTesting();
-        StoreEngine third = openWal(true);
+        StoreEngine third = openWal(dataObjects);
         assertThat(readAll(third, tp)).as("the append was refused with FENCED").isEmpty();
+        appendShared(third, Map.of(tp, "third"));
+        third.flush();
+        third.crashForTesting();
+        StoreEngine fourth = openWal(dataObjects);
+        assertThat(readAll(fourth, tp)).containsExactly("third");
+        fourth.flush();
+        assertThat(objects.keys()).as("the rejected object was trimmed").doesNotContainAnyElementsOf(lateObjects);
+        assertThat(referenced(fourth)).doesNotContainAnyElementsOf(lateObjects);
     }
 }
