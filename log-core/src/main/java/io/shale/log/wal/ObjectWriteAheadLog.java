@@ -346,7 +346,6 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             if (!epochBound) {
                 bindEpoch();
             }
-            replayed = true;
         } finally {
             lock.unlock();
         }
@@ -373,6 +372,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                             before - keys.size());
                 }
                 replayKeys = keys;
+                replayed = true; // appends only once this writer's claim record is durable
             }
             keys = replayKeys;
         } finally {
