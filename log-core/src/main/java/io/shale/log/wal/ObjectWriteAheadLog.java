@@ -126,6 +126,13 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
      * operator set skipUnreadableObjects after deciding to accept the loss: opening a store
      * silently without acknowledged entries is worse than not opening it.
      *
+     * Claim records (RFC 0006): an object of an older epoch that lands after a claimer listed the
+     * WAL was fenced by that claim and never acknowledged, but a later writer would replay it if the
+     * claimer crashed before trimming it. So the first replay PUTs <prefix>claims/<epoch> listing
+     * the older objects it accepted, before anything is delivered, appended or trimmed, and judges
+     * older objects by the newest record it lists (acceptsOlderEpochObject). No record (a store of
+     * an earlier release) means everything is replayed, as before.
+     *
      * Trim: lists the keys below the trim sequence (the listing is ordered, so it stops right after
      * the first key at or above it) and deletes in one batch every object whose last sequence is
      * below it. The last sequence is known exactly for objects this instance wrote or replayed;
@@ -316,7 +323,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
 
     /**
      * Delivers every entry of every object under the prefix, in sequence order, then makes later
-     * sequences start above all of them. Objects are fetched with up to
+     * sequences start above all of them; objects of older writer epochs only if the newest claim
+     * record accepts them (RFC 0006, "Claim records"). The first call writes this writer's own claim
+     * record before it delivers anything: appends are accepted only after that. Objects are fetched with up to
      * {@link Builder#replayParallelism} GETs in flight; memory is bounded by that many objects.
      *
      * <p>An object that is damaged after some valid frames: those frames are delivered, the
@@ -326,7 +335,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
      *     all (bad header, or its first frame is bad) and {@link Builder#skipUnreadableObjects} is
      *     off; entries delivered before it should then be discarded by the caller.
      *     {@code FENCED} if the store holds objects of a newer writer epoch. {@code UNAVAILABLE} if
-     *     the store cannot be listed or read.
+     *     the store cannot be listed or read, or the claim record cannot be written.
      * <p>May be called again before the first append; each call lists and reads the objects
      * again and delivers the same entries.
      *
