@@ -473,9 +473,15 @@ class ObjectWalDataObjectsReviewTest extends EngineFixture {
                 if (zombie != null) {
                     StoreEngine z = zombie;
                     // the fenced writer goes on: appends, flushes, GC, close; none may harm the successor
-                    // (no append here: a fenced writer's late append, refused with FENCED, is replayed by
-                    // the writer after the successor if the successor never trimmed it: see the report)
-                    for (Runnable action : List.<Runnable>of(z::flush,
+                    // (its append lands after the successor's claim record: refused with FENCED, and
+                    // never replayed by any later writer)
+                    TopicPartition zt = tps.get(r.nextInt(tps.size()));
+                    for (Runnable action : List.<Runnable>of(() -> {
+                        CompletableFuture<io.shale.log.AppendResult> f = z.append(zt, List.of(rec("k", "zombie")));
+                        ((ObjectWriteAheadLog) z.wal).flush().join();
+                        f.join();
+                        throw new AssertionError(what + ": a fenced writer acknowledged an append");
+                    }, z::flush,
                             () -> z.maintenance.runNow(z.maintenance::runRetention),
                             () -> z.maintenance.runNow(z.maintenance::deleteUnreferenced),
                             () -> z.maintenance.runNow(z.maintenance::deleteOrphans))) {
