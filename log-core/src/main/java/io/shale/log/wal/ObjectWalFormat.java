@@ -591,6 +591,111 @@ public final class ObjectWalFormat {
 
     // ------------------------------------------------------------------------------------------
 
+    // =============================================================================================
+    // Claim record (RFC 0006, "Claim records"): which WAL objects of older writer epochs a claiming
+    // writer accepted. Key: WalObjectKey.claimRecordKey(prefix, epoch).
+    //
+    //    0  magic          u32  0x5357434C "SWCL"
+    //    4  version        u16  1
+    //    6  reserved       u16  0
+    //    8  epoch          i64  the claiming writer's epoch (equals the key's)
+    //   16  basisEpoch     i64  epoch of the newest older record it read, -1 if none
+    //   24  count          i32  n
+    //   28  firstSequence  n x i64, strictly ascending: the accepted objects (each key's first
+    //                      sequence, which carries its epoch), every one of an epoch below `epoch`
+    //   28+8n  crc         u32  CRC-32C of bytes 0 .. 28+8n-1
+
+    /** "SWCL". */
+    public static final int CLAIM_MAGIC = 0x5357434C;
+    /** Version of the claim-record layout. */
+    public static final short CLAIM_VERSION = 1;
+    static final int CLAIM_HEADER_LENGTH = 28;
+
+    /**
+     * A claim record: the WAL objects of epochs below {@code epoch} that the writer which claimed
+     * {@code epoch} accepted (saw in its replay listing and found valid). Immutable.
+     */
+    record ClaimRecord(long epoch, long basisEpoch, long[] firstSequences) {
+        /** Whether the object whose key has first sequence {@code firstSequence} was accepted. */
+        boolean accepts(long firstSequence) {
+            return java.util.Arrays.binarySearch(firstSequences, firstSequence) >= 0;
+        }
+    }
+
+    /** Encodes a claim record; {@code firstSequences} must be strictly ascending and below {@code epoch}'s sequences. */
+    static ByteBuffer encodeClaimRecord(long epoch, long basisEpoch, long[] firstSequences) {
+        int n = firstSequences.length;
+        byte[] b = new byte[CLAIM_HEADER_LENGTH + 8 * n + 4];
+        putInt(b, 0, CLAIM_MAGIC);
+        putShort(b, 4, CLAIM_VERSION);
+        putLong(b, 8, epoch);
+        putLong(b, 16, basisEpoch);
+        putInt(b, 24, n);
+        long previous = Long.MIN_VALUE;
+        for (int i = 0; i < n; i++) {
+            long s = firstSequences[i];
+            if (s <= previous || s < 0 || (s >>> EPOCH_SHIFT) >= epoch) {
+                throw new IllegalArgumentException("claim record of epoch " + epoch + ": sequence " + s
+                        + " is not ascending or not of an older epoch");
+            }
+            previous = s;
+            putLong(b, CLAIM_HEADER_LENGTH + 8 * i, s);
+        }
+        putInt(b, CLAIM_HEADER_LENGTH + 8 * n, crc(b, 0, CLAIM_HEADER_LENGTH + 8 * n));
+        return ByteBuffer.wrap(b).asReadOnlyBuffer();
+    }
+
+    /**
+     * Decodes a claim record read from the key of epoch {@code expectedEpoch}, or returns
+     * {@code null} with the reason in {@code problem[0]} if it does not verify (wrong magic,
+     * version, length, CRC, epoch, or sequences out of order). Never throws for bad bytes.
+     */
+    static ClaimRecord decodeClaimRecord(ByteBuffer bytes, long expectedEpoch, String[] problem) {
+        ByteBuffer b = bytes.duplicate();
+        int base = b.position();
+        int len = b.remaining();
+        if (len < CLAIM_HEADER_LENGTH + 4) {
+            problem[0] = "too short (" + len + " bytes)";
+            return null;
+        }
+        if (b.getInt(base) != CLAIM_MAGIC) {
+            problem[0] = "bad magic";
+            return null;
+        }
+        short version = b.getShort(base + 4);
+        if (version != CLAIM_VERSION) {
+            problem[0] = "unsupported claim-record version " + version;
+            return null;
+        }
+        int n = b.getInt(base + 24);
+        if (n < 0 || (long) CLAIM_HEADER_LENGTH + 8L * n + 4 != len) {
+            problem[0] = "length " + len + " does not fit " + n + " sequences";
+            return null;
+        }
+        int body = CLAIM_HEADER_LENGTH + 8 * n;
+        if (crc(b, base, body) != b.getInt(base + body)) {
+            problem[0] = "CRC mismatch";
+            return null;
+        }
+        long epoch = b.getLong(base + 8);
+        if (epoch != expectedEpoch) {
+            problem[0] = "epoch " + epoch + " does not match its key's " + expectedEpoch;
+            return null;
+        }
+        long[] seqs = new long[n];
+        long previous = Long.MIN_VALUE;
+        for (int i = 0; i < n; i++) {
+            long s = b.getLong(base + CLAIM_HEADER_LENGTH + 8 * i);
+            if (s <= previous || s < 0 || (s >>> EPOCH_SHIFT) >= epoch) {
+                problem[0] = "sequence " + s + " out of order or not of an older epoch";
+                return null;
+            }
+            seqs[i] = s;
+            previous = s;
+        }
+        return new ClaimRecord(epoch, b.getLong(base + 16), seqs);
+    }
+
     static int crc(byte[] src, int off, int len) {
         CRC32C c = new CRC32C();
         c.update(src, off, len);

@@ -140,7 +140,7 @@ public final class ObjectWalReader {
         }
         WalObjectScanner scanner = new WalObjectScanner(store, prefix, listPageSize, replayParallelism,
                 skipUnreadableObjects, describe());
-        List<WalObjectKey> keys = WalObjectScanner.replayable(scanner.listAll(), committedDataObjects);
+        List<WalObjectKey> keys = WalObjectScanner.replayable(claimed(scanner), committedDataObjects);
         FirstPass first = new FirstPass(chains, keys);
         scanner.scan(keys, first);
         long objectsRead = scanner.objects;
@@ -186,6 +186,29 @@ public final class ObjectWalReader {
                 + " {} damaged objects, {} entries lost)", describe(), r.entriesDelivered(), chains.size(), objectsRead,
                 r.entriesCommitted(), r.entriesSuperseded(), r.entriesRolledBack(), damaged, lost);
         return r;
+    }
+
+    /**
+     * The objects the writer's own next claim would replay (RFC 0006, "Claim records"): an object of
+     * an older epoch written after a newer writer of that WAL claimed it was never acknowledged and
+     * is left out, as the WAL's own replay leaves it out.
+     */
+    private List<WalObjectKey> claimed(WalObjectScanner scanner) {
+        for (int attempt = 1; ; attempt++) {
+            ObjectWriteAheadLog.ClaimSelection selection = ObjectWriteAheadLog.selectByClaims(scanner, prefix,
+                    scanner.list(), Long.MAX_VALUE, skipUnreadableObjects);
+            if (selection != null) {
+                if (!selection.rejected().isEmpty()) {
+                    LOG.info("{}: {} WAL objects written after a newer writer of that WAL claimed it are not read: {}",
+                            describe(), selection.rejected().size(), ObjectWriteAheadLog.sample(selection.rejected()));
+                }
+                return selection.accepted();
+            }
+            if (attempt >= 3) {
+                throw new ShaleException(ErrorKind.UNAVAILABLE, "WAL claim records under "
+                        + WalObjectScanner.where(store, prefix) + " kept changing while they were read");
+            }
+        }
     }
 
     /** A short description for logs, e.g. {@code object-wal-reader:s3://bucket/nodes/n1/wal/}. */

@@ -1,5 +1,6 @@
 package io.shale.log.wal;
 
+import static io.shale.log.wal.WalObjectScanner.await;
 import static io.shale.log.wal.WalObjectScanner.kindOf;
 import static io.shale.log.wal.WalObjectScanner.safe;
 import static io.shale.log.wal.WalObjectScanner.unwrap;
@@ -127,6 +128,13 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
      * or not one valid frame) fails replay with CORRUPT_STORAGE naming the key, unless the
      * operator set skipUnreadableObjects after deciding to accept the loss: opening a store
      * silently without acknowledged entries is worse than not opening it.
+     *
+     * Claim records (RFC 0006): an object of an older epoch that lands after a claimer listed the
+     * WAL was fenced by that claim and never acknowledged, but a later writer would replay it if the
+     * claimer crashed before trimming it. So the first replay PUTs <prefix>claims/<epoch> listing
+     * the older objects it accepted, before anything is delivered, appended or trimmed, and judges
+     * older objects by the newest record it lists (acceptsOlderEpochObject). No record (a store of
+     * an earlier release) means everything is replayed, as before.
      *
      * Trim: lists the keys below the trim sequence (the listing is ordered, so it stops right after
      * the first key at or above it) and deletes in one batch every object whose last sequence is
@@ -335,7 +343,9 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
 
     /**
      * Delivers every entry of every object under the prefix, in sequence order, then makes later
-     * sequences start above all of them. Objects are fetched with up to
+     * sequences start above all of them; objects of older writer epochs only if the newest claim
+     * record accepts them (RFC 0006, "Claim records"). The first call writes this writer's own claim
+     * record before it delivers anything: appends are accepted only after that. Objects are fetched with up to
      * {@link Builder#replayParallelism} GETs in flight; memory is bounded by that many objects.
      *
      * <p>An object that is damaged after some valid frames: those frames are delivered, the
@@ -345,7 +355,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
      *     all (bad header, or its first frame is bad) and {@link Builder#skipUnreadableObjects} is
      *     off; entries delivered before it should then be discarded by the caller.
      *     {@code FENCED} if the store holds objects of a newer writer epoch. {@code UNAVAILABLE} if
-     *     the store cannot be listed or read.
+     *     the store cannot be listed or read, or the claim record cannot be written.
      * <p>May be called again before the first append; each call lists and reads the objects
      * again and delivers the same entries.
      *
@@ -365,7 +375,6 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             if (!epochBound) {
                 bindEpoch();
             }
-            replayed = true;
         } finally {
             lock.unlock();
         }
@@ -381,7 +390,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
             if (replayKeys == null) {
                 lock.unlock();
                 try {
-                    keys = scanner.listAll();
+                    keys = claimOlderObjects(scanner);
                 } finally {
                     lock.lock();
                 }
@@ -394,6 +403,7 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
                             before - keys.size());
                 }
                 replayKeys = keys;
+                replayed = true; // appends only once this writer's claim record is durable
             }
             keys = replayKeys;
         } finally {
@@ -1094,6 +1104,182 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
     @Override
     public long sizeBytes() {
         return liveBytes.get();
+    }
+
+    /** Claim-record reads that found the newest record gone (a newer record replaced it) before replay gives up. */
+    private static final int CLAIM_ATTEMPTS = 3;
+
+    /**
+     * The claim (RFC 0006, "Claim records"): lists the prefix, keeps the objects of older epochs
+     * that the newest claim record accepts (all of them if there is none, or if a writer that
+     * predates claim records wrote objects after it), and makes this writer's own record durable
+     * before returning, hence before this writer appends, acknowledges or trims anything. Then
+     * deletes the older records, which this one supersedes, in the background.
+     *
+     * @return the objects to replay (before the committed-data-object filter), in key order
+     */
+    private List<WalObjectKey> claimOlderObjects(WalObjectScanner scanner) {
+        for (int attempt = 1; ; attempt++) {
+            WalObjectScanner.Listing listing = scanner.list();
+            for (WalObjectKey k : listing.objects()) {
+                if (k.epoch() > epoch) {
+                    throw newerWriter("WAL object " + where(k.key()), k.epoch());
+                }
+            }
+            long newestClaim = listing.claimEpochs().isEmpty() ? -1
+                    : listing.claimEpochs().get(listing.claimEpochs().size() - 1);
+            if (newestClaim > epoch) {
+                throw newerWriter("WAL claim record " + where(WalObjectKey.claimRecordKey(prefix, newestClaim)), newestClaim);
+            }
+            ClaimSelection selection = selectByClaims(scanner, prefix, listing, epoch, skipUnreadableObjects);
+            if (selection == null) {
+                // A writer that claimed after the one of the newest record replaced it meanwhile:
+                // its record is there now. Nothing was delivered yet, so list again.
+                if (attempt < CLAIM_ATTEMPTS) {
+                    continue;
+                }
+                throw new ShaleException(ErrorKind.UNAVAILABLE, "WAL claim records under " + where(prefix)
+                        + " kept changing while this writer (epoch " + epoch + ") read them; " + attempt + " attempts");
+            }
+            if (!selection.rejected().isEmpty()) {
+                LOG.warn("{}: {} WAL objects of older writers were written after writer epoch {} listed the WAL"
+                        + " (never acknowledged: that writer's claim had fenced them) and are not replayed: {}",
+                        describe(), selection.rejected().size(), selection.basis().epoch(), sample(selection.rejected()));
+            }
+            writeClaimRecord(selection.basis(), selection.accepted());
+            List<String> superseded = new ArrayList<>();
+            for (long e : listing.claimEpochs()) {
+                if (e < epoch) {
+                    superseded.add(WalObjectKey.claimRecordKey(prefix, e));
+                }
+            }
+            if (!superseded.isEmpty()) {
+                safe(() -> store.delete(superseded)).whenComplete((r, e) -> {
+                    if (e != null || !r.isComplete()) {
+                        LOG.debug("{}: deleting superseded claim records {} failed; the next claim retries: {}", describe(),
+                                superseded, e != null ? unwrap(e).toString() : r.failed());
+                    }
+                });
+            }
+            return selection.accepted();
+        }
+    }
+
+    static List<String> sample(List<String> keys) {
+        return keys.size() <= 10 ? keys : keys.subList(0, 10);
+    }
+
+    /**
+     * Which listed objects a reader of {@code readerEpoch} replays: the newest claim record at or
+     * below that epoch ({@code basis}, null if none), the objects it accepts (every object of
+     * {@code readerEpoch} or newer, the older ones by {@link #acceptsOlderEpochObject}) and the keys
+     * it rejects, in key order.
+     */
+    record ClaimSelection(ObjectWalFormat.ClaimRecord basis, List<WalObjectKey> accepted, List<String> rejected) {
+    }
+
+    /**
+     * Applies the claim records of {@code listing} (RFC 0006, "Claim records") for a reader of
+     * {@code readerEpoch}: the WAL's own claim (its epoch), or a read-only reader of another
+     * writer's WAL ({@link Long#MAX_VALUE}: what that writer's next claim would accept). Reads the
+     * newest record at or below {@code readerEpoch}; returns {@code null} if it vanished meanwhile
+     * (a newer claim replaced it: list again).
+     *
+     * @throws ShaleException {@code CORRUPT_STORAGE} if that record is unreadable, unless
+     *     {@code skipUnreadable} (then every object is accepted, as before claim records existed)
+     */
+    static ClaimSelection selectByClaims(WalObjectScanner scanner, String prefix, WalObjectScanner.Listing listing,
+            long readerEpoch, boolean skipUnreadable) {
+        long newestClaim = -1;
+        for (long e : listing.claimEpochs()) {
+            if (e <= readerEpoch) {
+                newestClaim = Math.max(newestClaim, e);
+            }
+        }
+        ObjectWalFormat.ClaimRecord basis = null;
+        if (newestClaim >= 0) {
+            String key = WalObjectKey.claimRecordKey(prefix, newestClaim);
+            ByteBuffer bytes = scanner.awaitObject(safe(() -> scanner.store().get(key)), key);
+            if (bytes == null) {
+                return null;
+            }
+            String[] problem = new String[1];
+            basis = ObjectWalFormat.decodeClaimRecord(bytes, newestClaim, problem);
+            if (basis == null) {
+                String message = "WAL claim record " + scanner.where(key) + " is unreadable (" + problem[0]
+                        + "): which objects of older writers may be replayed is unknown";
+                if (!skipUnreadable) {
+                    throw new ShaleException(ErrorKind.CORRUPT_STORAGE, message
+                            + ". Restore it, or open with skipUnreadableObjects to replay every object as an earlier release did");
+                }
+                LOG.error("{}; replaying every object because skipUnreadableObjects is set", message);
+            }
+        }
+        java.util.Set<Long> recorded = new java.util.HashSet<>(listing.claimEpochs());
+        long unrecorded = -1;
+        for (WalObjectKey k : listing.objects()) {
+            if (k.epoch() < readerEpoch && k.epoch() > unrecorded && !recorded.contains(k.epoch())) {
+                unrecorded = k.epoch();
+            }
+        }
+        List<WalObjectKey> accepted = new ArrayList<>();
+        List<String> rejected = new ArrayList<>();
+        for (WalObjectKey k : listing.objects()) {
+            if (k.epoch() >= readerEpoch || acceptsOlderEpochObject(k, basis, unrecorded)) {
+                accepted.add(k);
+            } else {
+                rejected.add(k.key());
+            }
+        }
+        return new ClaimSelection(basis, accepted, rejected);
+    }
+
+    /**
+     * Whether replay accepts {@code key}, a WAL object of a writer epoch older than the reader's,
+     * given the newest claim record at or below the reader's epoch ({@code null} if none) and the
+     * newest epoch below the reader's that has objects in the listing but no claim record
+     * ({@code -1} if none). The one rule of RFC 0006, "Claim records":
+     *
+     * <ul>
+     *   <li>no record, or a writer without one (an earlier release: a writer of this one writes its
+     *       record before its first object) wrote objects after the newest record: accepted, as
+     *       before claim records existed;
+     *   <li>an object of the record's epoch or newer: accepted (written after that claim);
+     *   <li>an object of an older epoch: accepted only if the record lists it, i.e. the writer that
+     *       made the record saw it when it claimed. One it did not see was written after that
+     *       claim had fenced its writer, so it was never acknowledged; it stays rejected for every
+     *       later writer, because each record keeps only what its basis accepted.
+     * </ul>
+     *
+     * Pure; usable by any reader of this WAL's objects that lists the prefix the same way.
+     */
+    static boolean acceptsOlderEpochObject(WalObjectKey key, ObjectWalFormat.ClaimRecord newestRecord,
+            long newestEpochWithoutRecord) {
+        if (newestRecord == null || newestEpochWithoutRecord > newestRecord.epoch() || key.epoch() >= newestRecord.epoch()) {
+            return true;
+        }
+        return newestRecord.accepts(key.firstSequence());
+    }
+
+    /**
+     * Makes this writer's claim record durable: the objects of older epochs it accepted. A plain
+     * PUT: only the writer that claimed this epoch writes this key (a restart that kept the epoch
+     * replaces its own earlier record with a view that started from it), and repeating it after an
+     * ambiguous failure writes the same bytes.
+     */
+    private void writeClaimRecord(ObjectWalFormat.ClaimRecord basis, List<WalObjectKey> accepted) {
+        long[] older = accepted.stream().filter(k -> k.epoch() < epoch).mapToLong(WalObjectKey::firstSequence).toArray();
+        java.util.Arrays.sort(older);
+        ByteBuffer record = ObjectWalFormat.encodeClaimRecord(epoch, basis == null ? -1 : basis.epoch(), older);
+        String key = WalObjectKey.claimRecordKey(prefix, epoch);
+        await(safe(() -> store.put(key, Payload.of(record), tokenPrefix + "claim")), "writing WAL claim record " + where(key));
+        LOG.info("{}: writer epoch {} claimed the WAL: {} objects of older writers accepted (claim record {})", describe(),
+                epoch, older.length, where(key));
+    }
+
+    private ShaleException newerWriter(String what, long newer) {
+        return new ShaleException(ErrorKind.FENCED, what + " was written by writer epoch " + newer
+                + ", newer than this writer's epoch " + epoch + ": a newer writer owns the store");
     }
 
     // =============================================================================================

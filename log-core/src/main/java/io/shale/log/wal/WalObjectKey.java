@@ -27,6 +27,23 @@ record WalObjectKey(String key, long epoch, long firstSequence) {
         return new WalObjectKey(key, epoch, first);
     }
 
+    /** Sub-prefix (under the WAL prefix) of the claim records: {@code <prefix>claims/<epoch, 20 digits>}. */
+    static final String CLAIMS = "claims/";
+
+    /** The key of the claim record of writer epoch {@code epoch}. */
+    static String claimRecordKey(String prefix, long epoch) {
+        return prefix + CLAIMS + pad(epoch);
+    }
+
+    /** The epoch of a claim-record key, or -1 if {@code key} is not one. */
+    static long parseClaimRecordEpoch(String prefix, String key) {
+        int from = prefix.length() + CLAIMS.length();
+        if (!key.startsWith(prefix) || key.length() != from + DIGITS || !key.startsWith(CLAIMS, prefix.length())) {
+            return -1;
+        }
+        return digits(key, from);
+    }
+
     /** An upper bound for the sequences this object can hold, from its epoch alone. */
     long epochLimit() {
         return epoch >= ObjectWriteAheadLog.MAX_EPOCH ? Long.MAX_VALUE : ((epoch + 1) << ObjectWalFormat.EPOCH_SHIFT) - 1;

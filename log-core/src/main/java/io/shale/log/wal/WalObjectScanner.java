@@ -98,9 +98,22 @@ final class WalObjectScanner {
         return keys;
     }
 
-    /** Every WAL object key under the prefix, in key order. */
+    /** Every WAL object key under the prefix, in key order (claim records left out). */
     List<WalObjectKey> listAll() {
+        return list().objects();
+    }
+
+    /**
+     * One listing of the prefix: the WAL objects in key order and the epochs of the claim records
+     * (RFC 0006, "Claim records"), ascending. Other keys under the prefix are logged and ignored.
+     */
+    record Listing(List<WalObjectKey> objects, List<Long> claimEpochs) {
+    }
+
+    /** Lists the prefix once, page by page; see {@link Listing}. */
+    Listing list() {
         List<WalObjectKey> keys = new ArrayList<>();
+        List<Long> claims = new ArrayList<>();
         String startAfter = null;
         while (true) {
             String after = startAfter;
@@ -108,7 +121,10 @@ final class WalObjectScanner {
             for (ObjectInfo info : page.objects()) {
                 WalObjectKey k = WalObjectKey.parse(prefix, info.key());
                 if (k == null) {
-                    if (info.key().startsWith(prefix)) {
+                    long claimEpoch = WalObjectKey.parseClaimRecordEpoch(prefix, info.key());
+                    if (claimEpoch >= 0) {
+                        claims.add(claimEpoch);
+                    } else if (info.key().startsWith(prefix)) {
                         LOG.warn("{}: ignoring {} under the WAL prefix: not a WAL object key", describe, info.key());
                     }
                     continue;
@@ -125,7 +141,8 @@ final class WalObjectScanner {
             startAfter = page.nextStartAfter();
         }
         keys.sort((a, b) -> a.key().compareTo(b.key()));
-        return keys;
+        claims.sort(null);
+        return new Listing(keys, claims);
     }
 
     /**
@@ -224,7 +241,7 @@ final class WalObjectScanner {
     }
 
     /** The object's bytes, or {@code null} if it no longer exists. Other failures throw. */
-    private ByteBuffer awaitObject(CompletableFuture<ByteBuffer> f, String key) {
+    ByteBuffer awaitObject(CompletableFuture<ByteBuffer> f, String key) {
         try {
             return Blocking.get(f);
         } catch (InterruptedException e) {
@@ -247,7 +264,7 @@ final class WalObjectScanner {
         }
     }
 
-    private <T> T await(CompletableFuture<T> f, String what) {
+    static <T> T await(CompletableFuture<T> f, String what) {
         try {
             return Blocking.get(f);
         } catch (InterruptedException e) {
@@ -263,6 +280,10 @@ final class WalObjectScanner {
             throw new ShaleException(ose != null ? kindOf(ose) : ErrorKind.UNAVAILABLE,
                     what + " failed: " + cause, cause);
         }
+    }
+
+    ObjectStore store() {
+        return store;
     }
 
     /** {@code key} with the store's description in front, for messages. */

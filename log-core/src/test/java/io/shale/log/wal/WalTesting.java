@@ -83,4 +83,9 @@ final class WalTesting {
             }
         }
     }
+
+    /** The keys that are not claim records ({@code <prefix>claims/<epoch>}), which every replay writes. */
+    static java.util.List<String> objectKeys(java.util.Collection<String> keys) {
+        return keys.stream().filter(k -> !k.contains("/claims/")).toList();
+    }
 }

@@ -35,6 +35,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The object WAL writing data objects ({@link ObjectWriteAheadLog.Builder#dataObjects}) on S3
@@ -132,9 +134,13 @@ class S3ObjectWalDataObjectsTest {
     }
 
     private LogStore openWriter(ObjectStore objects, Map<String, ?> config) {
+        return openWriter(objects, config, true);
+    }
+
+    private LogStore openWriter(ObjectStore objects, Map<String, ?> config, boolean dataObjects) {
         LogStore s = LogStore.builder()
                 .objectStore(objects)
-                .wal(ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).dataObjects(true)
+                .wal(ObjectWriteAheadLog.builder().flushInterval(Duration.ofMillis(5)).dataObjects(dataObjects)
                         .closeTimeout(Duration.ofSeconds(5)).build())
                 .config(config)
                 .open();
@@ -270,5 +276,40 @@ class S3ObjectWalDataObjectsTest {
         for (int p = 0; p < 2; p++) {
             assertThat(readAll(c, TopicPartition.of("t", p))).isEqualTo(expected(2, p, 80));
         }
+    }
+
+    /**
+     * Writer A's append lands in the bucket after writer B claimed the store and listed the WAL, so A
+     * answers FENCED; B dies before trimming A's late object. Writer C must not replay what A
+     * refused: B's claim record (under the WAL prefix) says which of A's objects B saw. Both WAL
+     * layouts.
+     */
+    @ParameterizedTest(name = "dataObjects={0}")
+    @ValueSource(booleans = {false, true})
+    void anAppendRefusedWithFencedShouldNotReappearWhenTheSuccessorDiesBeforeTrimmingIt(boolean dataObjects)
+            throws Exception {
+        LogStore a = openWriter(rawStore(), HOLD, dataObjects);
+        a.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        a.append(tp, List.of(SimpleRecord.of("k", "a0"))).get(30, TimeUnit.SECONDS); // only in the WAL
+        Cuttable bStore = new Cuttable(rawStore());
+        openWriter(bStore, HOLD, dataObjects); // B claims, lists the WAL, recovers a0
+        List<String> walBefore = keys("wal/");
+        CompletableFuture<AppendResult> late = a.append(tp, List.of(SimpleRecord.of("k", "late")));
+        assertThatThrownBy(() -> late.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(ShaleException.class)
+                .satisfies(e -> assertThat(((ShaleException) e.getCause()).kind()).isEqualTo(ErrorKind.FENCED));
+        List<String> lateObjects = new ArrayList<>(keys("wal/0"));
+        lateObjects.removeAll(walBefore);
+        assertThat(lateObjects).as("A's refused object is in the bucket").hasSize(1);
+        bStore.cut(); // B dies without trimming A's late object
+        a.close(Duration.ofSeconds(5));
+        LogStore c = openWriter(rawStore(), HOLD, dataObjects);
+        assertThat(readAll(c, tp)).as("the append A refused with FENCED").containsExactly("a0");
+        c.append(tp, List.of(SimpleRecord.of("k", "c1"))).get(30, TimeUnit.SECONDS);
+        c.flush();
+        c.close();
+        LogStore reader = openReader();
+        assertThat(readAll(reader, tp)).containsExactly("a0", "c1");
+        assertThat(keys("wal/")).as("C's trim deleted the refused object").doesNotContainAnyElementsOf(lateObjects);
     }
 }

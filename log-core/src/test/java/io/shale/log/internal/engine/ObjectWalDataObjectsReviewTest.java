@@ -314,7 +314,7 @@ class ObjectWalDataObjectsReviewTest extends EngineFixture {
         StoreEngine third = openIt.get();
         gcAfterGrace(third);
         third.close();
-        assertThat(objects.keys()).as("nothing of the deleted topic is left").noneMatch(k -> k.startsWith("wal/")
+        assertThat(objects.keys()).as("nothing of the deleted topic is left").noneMatch(k -> (k.startsWith("wal/") && !k.startsWith("wal/claims/"))
                 || k.startsWith("data/"));
     }
 
@@ -473,9 +473,15 @@ class ObjectWalDataObjectsReviewTest extends EngineFixture {
                 if (zombie != null) {
                     StoreEngine z = zombie;
                     // the fenced writer goes on: appends, flushes, GC, close; none may harm the successor
-                    // (no append here: a fenced writer's late append, refused with FENCED, is replayed by
-                    // the writer after the successor if the successor never trimmed it: see the report)
-                    for (Runnable action : List.<Runnable>of(z::flush,
+                    // (its append lands after the successor's claim record: refused with FENCED, and
+                    // never replayed by any later writer)
+                    TopicPartition zt = tps.get(r.nextInt(tps.size()));
+                    for (Runnable action : List.<Runnable>of(() -> {
+                        CompletableFuture<io.shale.log.AppendResult> f = z.append(zt, List.of(rec("k", "zombie")));
+                        ((ObjectWriteAheadLog) z.wal).flush().join();
+                        f.join();
+                        throw new AssertionError(what + ": a fenced writer acknowledged an append");
+                    }, z::flush,
                             () -> z.maintenance.runNow(z.maintenance::runRetention),
                             () -> z.maintenance.runNow(z.maintenance::deleteUnreferenced),
                             () -> z.maintenance.runNow(z.maintenance::deleteOrphans))) {
@@ -524,23 +530,36 @@ class ObjectWalDataObjectsReviewTest extends EngineFixture {
     }
 
     /**
-     * Found by this review, not fixed (both WAL formats): an append a fenced writer's WAL refused
-     * with FENCED (its object landed after the successor listed the WAL) is replayed as data by
-     * the writer after the successor, if the successor never trimmed that object.
+     * Found by the review of RFC 0006 (both WAL formats): an append a fenced writer's WAL refused
+     * with FENCED (its object landed after the successor listed the WAL) was replayed as data by
+     * the writer after the successor if the successor never trimmed that object. The successor's
+     * claim record now says which older objects it saw; the late one is never replayed, and the
+     * third writer's trim deletes it once it has committed something.
      */
-    @org.junit.jupiter.api.Disabled("known defect, see the review report: a refused (FENCED) late append of a fenced writer is replayed after the successor restarts")
-    @Test
-    void anAppendRefusedWithFencedShouldNotAppearAfterTheSuccessorRestarts() {
-        StoreEngine zombie = openWal(true);
+    @org.junit.jupiter.params.ParameterizedTest(name = "dataObjects={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void anAppendRefusedWithFencedShouldNotAppearAfterTheSuccessorRestarts(boolean dataObjects) {
+        StoreEngine zombie = openWal(dataObjects);
         zombie.createTopic("t", 1);
         TopicPartition tp = TopicPartition.of("t", 0);
-        StoreEngine successor = openWal(true);
+        StoreEngine successor = openWal(dataObjects);
         CompletableFuture<io.shale.log.AppendResult> late = zombie.append(tp, List.of(rec("k", "late")));
         ((ObjectWriteAheadLog) zombie.wal).flush().handle((v, e) -> null).join();
         assertKind(late::join, io.shale.log.ErrorKind.FENCED);
+        Set<String> lateObjects = new HashSet<>(objects.keys());
+        lateObjects.removeIf(k -> !k.startsWith("wal/0"));
+        assertThat(lateObjects).as("the fenced writer's late WAL object landed").hasSize(1);
         zombie.close();
         successor.crashForTesting();
-        StoreEngine third = openWal(true);
+        StoreEngine third = openWal(dataObjects);
         assertThat(readAll(third, tp)).as("the append was refused with FENCED").isEmpty();
+        appendShared(third, Map.of(tp, "third"));
+        third.flush();
+        third.crashForTesting();
+        StoreEngine fourth = openWal(dataObjects);
+        assertThat(readAll(fourth, tp)).containsExactly("third");
+        fourth.flush();
+        assertThat(objects.keys()).as("the rejected object was trimmed").doesNotContainAnyElementsOf(lateObjects);
+        assertThat(referenced(fourth)).doesNotContainAnyElementsOf(lateObjects);
     }
 }
