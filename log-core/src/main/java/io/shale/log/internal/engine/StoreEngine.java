@@ -535,7 +535,11 @@ public final class StoreEngine implements LogStore {
             }
             boolean compacted = tc.cleanupPolicy().compacts();
             for (int i = 0, n = records.size(); i < n; i++) {
-                SimpleRecord r = Objects.requireNonNull(records.get(i), "record");
+                SimpleRecord r = records.get(i);
+                if (r == null) {
+                    throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "append to " + tp + ": record " + i + " of "
+                            + n + " is null");
+                }
                 if (compacted && r.key() == null) {
                     throw keyless(tp);
                 }

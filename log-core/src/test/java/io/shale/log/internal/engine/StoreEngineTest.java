@@ -178,6 +178,26 @@ class StoreEngineTest extends EngineFixture {
         assertKind(() -> s.read(tp, 0, 100), ErrorKind.CLOSED);
     }
 
+    /**
+     * A null record in the list is bad input: it failed with UNAVAILABLE ("failed unexpectedly",
+     * a kind callers retry) and an ERROR log with a stack trace.
+     */
+    @Test
+    void aNullRecordInTheListShouldFailWithInvalidArgumentNamingIt() {
+        StoreEngine s = open();
+        s.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        List<SimpleRecord> records = new ArrayList<>(List.of(rec("k", "a")));
+        records.add(null);
+        assertThatThrownBy(() -> s.append(tp, records).join()).cause()
+                .isInstanceOfSatisfying(ShaleException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT);
+                    assertThat(e.getMessage()).contains("t-0").contains("record 1 of 2 is null");
+                });
+        append(s, tp, "ok");
+        assertThat(readAll(s, tp)).containsExactly("ok");
+    }
+
     private static ByteBuffer copy(ByteBuffer b) {
         ByteBuffer c = ByteBuffer.allocate(b.remaining());
         c.put(b.duplicate()).flip();
