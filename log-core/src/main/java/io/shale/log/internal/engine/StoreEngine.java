@@ -24,6 +24,7 @@ import io.shale.log.internal.objectstore.RetryingObjectStore;
 import io.shale.log.metrics.StoreGauges;
 import io.shale.log.metrics.StoreMetrics;
 import io.shale.log.internal.util.StoreCalls;
+import io.shale.log.record.CompressionType;
 import io.shale.log.record.Record;
 import io.shale.log.record.RecordBatch;
 import io.shale.log.record.RecordBatchBuilder;
@@ -743,6 +744,12 @@ public final class StoreEngine implements LogStore {
                 throw tooLarge(tp, v.sizeInBytes(), tc);
             }
             v.ensureValid();
+            int codec = v.attributes() & RecordBatchLayout.COMPRESSION_CODEC_MASK;
+            if (codec > CompressionType.ZSTD.id) {
+                // a header field: stored, it would make every reader's record iteration fail
+                throw new ShaleException(ErrorKind.CORRUPT_RECORD, "batch for " + tp
+                        + " has unknown compression codec id " + codec + " (valid: 0-4)");
+            }
             if (v.recordCount() < 1 || v.lastOffsetDelta() != v.recordCount() - 1) {
                 throw new ShaleException(ErrorKind.CORRUPT_RECORD, "batch for " + tp + " has " + v.recordCount()
                         + " records but lastOffsetDelta " + v.lastOffsetDelta()
