@@ -10,6 +10,7 @@ import io.shale.log.ShaleException;
 import io.shale.log.TopicConfig;
 import io.shale.log.TopicDescription;
 import io.shale.log.TopicPartition;
+import io.shale.log.internal.util.Blocking;
 import io.shale.log.record.CompressionType;
 import io.shale.log.record.Header;
 import io.shale.log.record.RecordBatchBuilder;
@@ -443,7 +444,7 @@ public final class BatchingAppender implements RecordAppender {
         }
         // Full: have every open batch sent (their bytes come back once the store has them), then wait.
         requestSendAll();
-        long deadline = System.nanoTime() + options.maxBlock().toNanos();
+        long deadline = System.nanoTime() + Blocking.timeoutNanos(options.maxBlock());
         spaceLock.lock();
         try {
             spaceWaiters++;
@@ -619,7 +620,7 @@ public final class BatchingAppender implements RecordAppender {
         if (closed) {
             throw closedError();
         }
-        long deadline = System.nanoTime() + Math.max(0, timeout.toNanos());
+        long deadline = System.nanoTime() + Blocking.timeoutNanos(timeout);
         long upTo = batchSeq.get();
         sealAll();
         requestSendAll();
@@ -641,7 +642,7 @@ public final class BatchingAppender implements RecordAppender {
         if (!closeCalled.compareAndSet(false, true)) {
             return;
         }
-        long deadline = System.nanoTime() + Math.max(0, timeout.toNanos());
+        long deadline = System.nanoTime() + Blocking.timeoutNanos(timeout);
         closed = true; // appends checking under a partition lock after this fail; the thread seals all below
         signalSpace();
         sealAll(); // after this no batch can open: appends see closed under the partition lock

@@ -23,6 +23,7 @@ import io.shale.log.internal.objectstore.MeteredObjectStore;
 import io.shale.log.internal.objectstore.RetryingObjectStore;
 import io.shale.log.metrics.StoreGauges;
 import io.shale.log.metrics.StoreMetrics;
+import io.shale.log.internal.util.Blocking;
 import io.shale.log.internal.util.StoreCalls;
 import io.shale.log.record.CompressionType;
 import io.shale.log.record.Record;
@@ -868,7 +869,7 @@ public final class StoreEngine implements LogStore {
                         w.future.completeExceptionally(closedException());
                     }
                 }
-            }, maxWait.toNanos(), TimeUnit.NANOSECONDS);
+            }, Blocking.timeoutNanos(maxWait), TimeUnit.NANOSECONDS);
             if (closed.get()) {
                 w.future.completeExceptionally(closedException()); // closed while registering
             }
