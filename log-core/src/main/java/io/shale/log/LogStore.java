@@ -83,8 +83,8 @@ public interface LogStore extends AutoCloseable {
     TopicDescription alterTopicConfig(String topic, Map<String, ?> configs);
 
     /**
-     * Deletes a topic and, in the background, its data. Appends in flight fail with
-     * {@code UNKNOWN_TOPIC_OR_PARTITION}.
+     * Deletes a topic and, in the background, its data. Appends in flight and long polls waiting
+     * on it fail with {@code UNKNOWN_TOPIC_OR_PARTITION}.
      */
     void deleteTopic(String topic);
 

@@ -904,6 +904,12 @@ public final class StoreEngine implements LogStore {
             return;
         }
         try {
+            if (w.log.isDeleted()) {
+                // as a read of the partition now fails, not an empty answer that looks like a live, quiet log
+                w.future.completeExceptionally(new ShaleException(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION,
+                        "partition " + w.log.tp + " was deleted while a long poll waited on it"));
+                return;
+            }
             w.future.complete(counted(ReadPath.read(this, w.log, w.offset, w.maxBytes, w.committed), w.log.tp));
         } catch (RuntimeException e) {
             w.future.completeExceptionally(e);

@@ -198,6 +198,26 @@ class StoreEngineTest extends EngineFixture {
         assertThat(readAll(s, tp)).containsExactly("ok");
     }
 
+    /**
+     * A long poll waiting on a partition whose topic is deleted: it completed with an empty result
+     * (and the deleted log's high watermark), as if the topic were alive and quiet; a consumer then
+     * polled on, and after a re-creation read the new topic's records as the old one's.
+     */
+    @Test
+    void aLongPollOnADeletedTopicShouldFailWithUnknownTopic() {
+        StoreEngine s = open();
+        s.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        append(s, tp, "a");
+        CompletableFuture<FetchResult> poll = s.poll(tp, 1, 1 << 20, Duration.ofHours(1));
+        s.deleteTopic("t");
+        assertThatThrownBy(() -> poll.orTimeout(30, TimeUnit.SECONDS).join()).cause()
+                .isInstanceOfSatisfying(ShaleException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION);
+                    assertThat(e.getMessage()).contains("t-0").contains("deleted");
+                });
+    }
+
     private static ByteBuffer copy(ByteBuffer b) {
         ByteBuffer c = ByteBuffer.allocate(b.remaining());
         c.put(b.duplicate()).flip();
