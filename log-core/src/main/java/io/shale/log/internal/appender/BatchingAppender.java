@@ -874,7 +874,16 @@ public final class BatchingAppender implements RecordAppender {
                 outstanding.remove(this);
                 done.complete(null);
             } else {
-                fail(asShale(tp, error));
+                ShaleException se = asShale(tp, error);
+                if (se.kind() == ErrorKind.RECORD_TOO_LARGE && count > 1) {
+                    // batches are capped by max.message.bytes when records join them, so the limit
+                    // was lowered while they waited: say so, not just "batch of N bytes" for one small record
+                    se = new ShaleException(ErrorKind.RECORD_TOO_LARGE, "the appender's batch of " + count
+                            + " records for " + tp + " was refused: " + se.getMessage() + " (the topic's"
+                            + " max.message.bytes is lower than when these records were batched: altered, or the"
+                            + " topic re-created; none was appended, append them again)", se);
+                }
+                fail(se);
             }
         }
 

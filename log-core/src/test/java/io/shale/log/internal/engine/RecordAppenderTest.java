@@ -700,4 +700,34 @@ class RecordAppenderTest extends EngineFixture {
         }
         assertThat(s.read(tp, 0, 1 << 20).batches()).allMatch(b -> b.recordCount() <= 3);
     }
+
+    /**
+     * Records batched under one max.message.bytes, then refused by a lower one: the error said only
+     * "batch of N bytes exceeds max.message.bytes", though each record was far smaller. It now says
+     * why and that nothing was appended; the records fit again one by one.
+     */
+    @Test
+    void aBatchRefusedBecauseTheLimitWasLoweredShouldSaySoAndNothingIsAppended() {
+        StoreEngine s = open();
+        s.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        RecordAppender a = appender(s, AppenderOptions.builder().linger(HOUR));
+        List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            fs.add(a.append(tp, rec64("r" + i)));
+        }
+        s.alterTopicConfig("t", Map.of(TopicConfig.MAX_MESSAGE_BYTES, 2 * EST));
+        a.flush();
+        for (CompletableFuture<RecordMetadata> f : fs) {
+            ShaleException e = failure(f);
+            assertThat(e.kind()).isEqualTo(ErrorKind.RECORD_TOO_LARGE);
+            assertThat(e.getMessage()).contains("batch of 10 records for t-0")
+                    .contains("max.message.bytes is lower than when these records were batched")
+                    .contains("none was appended");
+        }
+        assertThat(s.highWatermark(tp)).isZero();
+        CompletableFuture<RecordMetadata> again = a.append(tp, rec64("again"));
+        a.flush();
+        assertThat(join(again).offset()).isZero();
+    }
 }
