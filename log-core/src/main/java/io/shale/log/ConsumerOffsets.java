@@ -44,8 +44,9 @@ import java.util.concurrent.CompletableFuture;
  * <p>It is also a {@link CommittedOffsets} source: give it to a metrics implementation's
  * {@code committedOffsets(...)} for the consumer-lag gauge.
  *
- * <p><b>Errors.</b> Blank group ids, negative offsets, null arguments throw
- * {@link IllegalArgumentException} or {@link NullPointerException} naming the argument.
+ * <p><b>Errors.</b> Blank group ids, negative offsets, group ids and topic names with an unpaired
+ * surrogate (UTF-8 cannot store them), null arguments throw {@link IllegalArgumentException} or
+ * {@link NullPointerException} naming the argument.
  */
 public final class ConsumerOffsets implements CommittedOffsets {
     /** The internal topic holding the commits. */
@@ -189,7 +190,7 @@ public final class ConsumerOffsets implements CommittedOffsets {
         long now = System.currentTimeMillis();
         List<SimpleRecord> records = new ArrayList<>(offsets.size());
         for (Map.Entry<TopicPartition, CommittedOffset> e : offsets.entrySet()) {
-            TopicPartition tp = Objects.requireNonNull(e.getKey(), "partition");
+            TopicPartition tp = checkPartition(e.getKey());
             CommittedOffset co = Objects.requireNonNull(e.getValue(), "offset of " + tp);
             byte[] meta = co.metadata().getBytes(StandardCharsets.UTF_8);
             ByteBuffer v = ByteBuffer.allocate(2 + 8 + 4 + 8 + 4 + meta.length);
@@ -217,7 +218,7 @@ public final class ConsumerOffsets implements CommittedOffsets {
         List<SimpleRecord> records = new ArrayList<>();
         long now = System.currentTimeMillis();
         for (TopicPartition tp : partitions) {
-            records.add(new SimpleRecord(now, key(group, Objects.requireNonNull(tp, "partition")), null, List.of()));
+            records.add(new SimpleRecord(now, key(group, checkPartition(tp)), null, List.of()));
         }
         return write(records);
     }
@@ -300,6 +301,29 @@ public final class ConsumerOffsets implements CommittedOffsets {
         if (group.getBytes(StandardCharsets.UTF_8).length > Short.MAX_VALUE) {
             throw new IllegalArgumentException("group id must be at most " + Short.MAX_VALUE + " bytes of UTF-8");
         }
+        checkUnicode("group id", group);
+    }
+
+    /**
+     * Keys are stored as UTF-8, which has no encoding for an unpaired surrogate: it would be stored
+     * as '?', and the commit would be acknowledged under a name no fetch of the given one finds.
+     */
+    private static void checkUnicode(String what, String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new IllegalArgumentException(what + " has an unpaired surrogate (\\u"
+                        + String.format("%04x", (int) c) + ") at index " + i + ", which UTF-8 cannot store");
+            }
+        }
+    }
+
+    private static TopicPartition checkPartition(TopicPartition tp) {
+        Objects.requireNonNull(tp, "partition");
+        checkUnicode("topic name", tp.topic());
+        return tp;
     }
 
     private static ByteBuffer key(String group, TopicPartition tp) {

@@ -83,8 +83,8 @@ public interface LogStore extends AutoCloseable {
     TopicDescription alterTopicConfig(String topic, Map<String, ?> configs);
 
     /**
-     * Deletes a topic and, in the background, its data. Appends in flight fail with
-     * {@code UNKNOWN_TOPIC_OR_PARTITION}.
+     * Deletes a topic and, in the background, its data. Appends in flight and long polls waiting
+     * on it fail with {@code UNKNOWN_TOPIC_OR_PARTITION}.
      */
     void deleteTopic(String topic);
 
@@ -95,7 +95,7 @@ public interface LogStore extends AutoCloseable {
      * without a timestamp get the store clock's time.
      *
      * <p>The future completes with the assigned offsets once the batch is durable in the WAL, or
-     * exceptionally with {@code UNKNOWN_TOPIC_OR_PARTITION}, {@code INVALID_ARGUMENT} (no records,
+     * exceptionally with {@code UNKNOWN_TOPIC_OR_PARTITION}, {@code INVALID_ARGUMENT} (no records, a null record,
      * a timestamp outside the topic's allowed range), {@code RECORD_TOO_LARGE}, {@code UNAVAILABLE}
      * (WAL failure, or cache still full after {@code append.max.block.ms}), {@code FENCED},
      * {@code READ_ONLY}, {@code CLOSED} or {@code STORAGE_ACCESS} (an object WAL the object store

@@ -68,6 +68,28 @@ class ConsumerOffsetsTest {
         assertThat(o.committedOffsets()).isEqualTo(Map.of("g1", Map.of(A0, 6L, A1, 7L), "g2", Map.of(A0, 1L)));
     }
 
+    /**
+     * UTF-8 has no encoding for an unpaired surrogate: the commit was acknowledged, stored under
+     * "x?", and no fetch of the group the caller named found it. Such names are refused now, and
+     * nothing is written; a paired surrogate (an emoji) is fine.
+     */
+    @Test
+    void aGroupOrTopicWithAnUnpairedSurrogateIsRefusedAndAnEmojiIsKept() {
+        LogStore s = open();
+        ConsumerOffsets o = ConsumerOffsets.open(s);
+        assertThatThrownBy(() -> o.commit("x\uD800", Map.of(A0, CommittedOffset.of(5))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("group id has an unpaired surrogate");
+        TopicPartition odd = TopicPartition.of("t\uDC00", 0);
+        assertThatThrownBy(() -> o.commit("g", Map.of(odd, CommittedOffset.of(5))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("topic name has an unpaired surrogate");
+        assertThat(o.groups()).isEmpty();
+
+        o.commit("grüße-\uD83D\uDE00", Map.of(A0, CommittedOffset.of(7))).join();
+        assertThat(ConsumerOffsets.open(s).fetch("grüße-\uD83D\uDE00").get(A0).offset()).isEqualTo(7);
+        s.close();
+        assertThat(ConsumerOffsets.open(open()).fetch("grüße-\uD83D\uDE00").get(A0).offset()).isEqualTo(7);
+    }
+
     @Test
     void openingTwiceOnOneStoreSharesTheInstanceSoNoCommitIsMissed() {
         LogStore store = open();

@@ -96,6 +96,8 @@ public final class RecordBatchBuilder {
     private boolean control;
     private int partitionLeaderEpoch;
     private long defaultTimestamp;
+    /** Whether {@link #defaultTimestamp(long)} was called since the last reset; if not, the wall clock is used. */
+    private boolean defaultTimestampSet;
     private long deleteHorizonMs;
     private int lastOffsetDeltaOverride;
 
@@ -179,8 +181,8 @@ public final class RecordBatchBuilder {
     }
 
     /**
-     * Adds a record. A record with timestamp {@link RecordBatchLayout#NO_TIMESTAMP} gets
-     * {@code defaultTimestamp}. Key, value and header values are read from their position to their
+     * Adds a record. A record with timestamp {@link RecordBatchLayout#NO_TIMESTAMP} gets the
+     * {@link #defaultTimestamp(long) default timestamp}, or the current time if none was set. Key, value and header values are read from their position to their
      * limit without moving it; {@code headers} may be null (no headers). Allocates nothing once the
      * builder's buffer has grown to the working size.
      *
@@ -212,7 +214,8 @@ public final class RecordBatchBuilder {
 
     private RecordBatchBuilder appendAtDelta(int offsetDelta, long timestamp, ByteBuffer key, ByteBuffer value,
             List<Header> headers) {
-        long ts = timestamp == NO_TIMESTAMP ? defaultTimestamp : timestamp;
+        long ts = timestamp != NO_TIMESTAMP ? timestamp
+                : defaultTimestampSet ? defaultTimestamp : System.currentTimeMillis();
         if (ts < 0 && ts != NO_TIMESTAMP) {
             throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "invalid negative record timestamp " + ts);
         }
@@ -284,9 +287,17 @@ public final class RecordBatchBuilder {
         return append(record.timestamp(), record.key(), record.value(), record.headers());
     }
 
-    /** The timestamp given to records appended with {@link RecordBatchLayout#NO_TIMESTAMP} (default: 0). */
+    /**
+     * The timestamp given to records appended with {@link RecordBatchLayout#NO_TIMESTAMP} from now
+     * on. Without it (and after {@link #reset()}) such a record gets the current time
+     * ({@code System.currentTimeMillis()}) when it is appended, as a Kafka producer stamps a record
+     * without a timestamp: a record stamped 0 (1970) would be older than any {@code retention.ms}
+     * and dropped by the store's first retention check after its upload. {@code -1} writes records
+     * without a timestamp.
+     */
     public RecordBatchBuilder defaultTimestamp(long timestamp) {
         this.defaultTimestamp = timestamp;
+        this.defaultTimestampSet = true;
         return this;
     }
 
@@ -484,7 +495,8 @@ public final class RecordBatchBuilder {
         transactional = false;
         control = false;
         partitionLeaderEpoch = NO_PARTITION_LEADER_EPOCH;
-        defaultTimestamp = 0;
+        defaultTimestamp = NO_TIMESTAMP;
+        defaultTimestampSet = false;
         return this;
     }
 }

@@ -9,8 +9,9 @@ import java.util.Objects;
  * A record to append: timestamp, key, value and headers. Immutable; buffers are read from their
  * position to their limit and not modified.
  *
- * @param timestamp the create time in epoch milliseconds, or {@link RecordBatchLayout#NO_TIMESTAMP}
- *     to let the store use its clock
+ * @param timestamp the create time in epoch milliseconds, or {@link RecordBatchLayout#NO_TIMESTAMP}:
+ *     {@code LogStore.append} and {@code RecordAppender} then use the store's clock, and
+ *     {@link RecordBatchBuilder} its default timestamp or else the current time
  * @param key the key or {@code null}
  * @param value the value or {@code null}
  * @param headers the headers, never null

@@ -256,8 +256,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
         this.flushBytes = b.flushBytes;
         this.maxInFlightPuts = b.maxInFlightPuts;
         this.maxBufferedBytes = b.maxBufferedBytes;
-        this.maxBlockNanos = b.maxBlock.toNanos();
-        this.closeTimeoutMillis = b.closeTimeout.toMillis();
+        this.maxBlockNanos = Blocking.timeoutNanos(b.maxBlock); // any Duration: saturated, not overflowed
+        this.closeTimeoutMillis = TimeUnit.NANOSECONDS.toMillis(Blocking.timeoutNanos(b.closeTimeout));
         this.replayParallelism = b.replayParallelism;
         this.listPageSize = b.listPageSize;
         this.skipUnreadableObjects = b.skipUnreadableObjects;
@@ -1871,8 +1871,8 @@ public final class ObjectWriteAheadLog implements WriteAheadLog {
 
         public ObjectWriteAheadLog build() {
             validatePrefix(keyPrefix);
-            long intervalMs = flushInterval.toMillis();
-            require(!flushInterval.isNegative() && intervalMs >= 1 && intervalMs <= 3_600_000,
+            require(!flushInterval.isNegative() && flushInterval.compareTo(Duration.ofMillis(1)) >= 0
+                    && flushInterval.compareTo(Duration.ofHours(1)) <= 0,
                     "flushInterval must be between 1 ms and 1 h, got " + flushInterval);
             require(flushBytes >= 1 && flushBytes <= (1L << 30), "flushBytes must be between 1 and 1 GiB, got " + flushBytes);
             require(maxInFlightPuts >= 1 && maxInFlightPuts <= 64, "maxInFlightPuts must be between 1 and 64, got " + maxInFlightPuts);

@@ -70,6 +70,22 @@ class RecordBatchBuilderTest {
     }
 
     @Test
+    void recordsWithoutTimestampShouldGetTheCurrentTimeWhenNoDefaultIsSet() {
+        // It was 0 (1970): a batch built the README's way was older than any retention.ms and
+        // retention dropped it right after its upload.
+        long before = System.currentTimeMillis();
+        RecordBatchBuilder builder = new RecordBatchBuilder();
+        ByteBuffer first = builder.append(SimpleRecord.of("k", "v")).build();
+        ByteBuffer second = builder.reset().defaultTimestamp(7L).reset().append(SimpleRecord.of("k", "v")).build();
+        long after = System.currentTimeMillis();
+        for (ByteBuffer bytes : List.of(first, second)) {
+            RecordBatch b = RecordBatch.wrap(bytes);
+            assertThat(b.maxTimestamp()).isBetween(before, after);
+            assertThat(b.iterator().next().timestamp()).isBetween(before, after);
+        }
+    }
+
+    @Test
     void aDefaultTimestampOfMinusOneShouldWriteRecordsWithoutTimestamp() {
         ByteBuffer bytes = new RecordBatchBuilder().defaultTimestamp(-1L).append(SimpleRecord.of("k", "v")).build();
         RecordBatch b = RecordBatch.wrap(bytes);

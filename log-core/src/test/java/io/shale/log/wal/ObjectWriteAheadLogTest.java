@@ -378,6 +378,27 @@ class ObjectWriteAheadLogTest {
         assertThat(replayAll(store, EPOCH, manualFlush().keyPrefix("tenant-a/wal/"))).containsExactly(expected(seq, mine));
     }
 
+    /**
+     * Durations too long for a long of milliseconds or nanoseconds: build threw ArithmeticException
+     * (not a ShaleException) for each. A too-long flush interval is now refused by name; maxBlock and
+     * closeTimeout are saturated (as good as no limit) and the WAL works.
+     */
+    @Test
+    void durationsTooLongForALongShouldBeRefusedByNameOrSaturated() {
+        Duration forever = Duration.ofSeconds(Long.MAX_VALUE);
+        assertThatThrownBy(() -> ObjectWriteAheadLog.builder().flushInterval(forever).build())
+                .isInstanceOfSatisfying(ShaleException.class, se -> {
+                    assertThat(se.kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT);
+                    assertThat(se.getMessage()).contains("flushInterval must be between 1 ms and 1 h");
+                });
+        ObjectWriteAheadLog wal = open(manualFlush().maxBlock(forever).closeTimeout(forever));
+        RecordingEntry e = entry(1, 0, 10);
+        assertThat(wal.append(e)).isEqualTo(BASE);
+        wal.flush().orTimeout(30, TimeUnit.SECONDS).join();
+        e.outcome.orTimeout(30, TimeUnit.SECONDS).join();
+        wal.close();
+    }
+
     @Test
     void lifecycleMisuseShouldBeRejected() {
         ObjectWriteAheadLog unopened = manualFlush().build();

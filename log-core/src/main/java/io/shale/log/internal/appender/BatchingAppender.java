@@ -10,6 +10,7 @@ import io.shale.log.ShaleException;
 import io.shale.log.TopicConfig;
 import io.shale.log.TopicDescription;
 import io.shale.log.TopicPartition;
+import io.shale.log.internal.util.Blocking;
 import io.shale.log.record.CompressionType;
 import io.shale.log.record.Header;
 import io.shale.log.record.RecordBatchBuilder;
@@ -443,7 +444,7 @@ public final class BatchingAppender implements RecordAppender {
         }
         // Full: have every open batch sent (their bytes come back once the store has them), then wait.
         requestSendAll();
-        long deadline = System.nanoTime() + options.maxBlock().toNanos();
+        long deadline = System.nanoTime() + Blocking.timeoutNanos(options.maxBlock());
         spaceLock.lock();
         try {
             spaceWaiters++;
@@ -619,7 +620,7 @@ public final class BatchingAppender implements RecordAppender {
         if (closed) {
             throw closedError();
         }
-        long deadline = System.nanoTime() + Math.max(0, timeout.toNanos());
+        long deadline = System.nanoTime() + Blocking.timeoutNanos(timeout);
         long upTo = batchSeq.get();
         sealAll();
         requestSendAll();
@@ -641,7 +642,7 @@ public final class BatchingAppender implements RecordAppender {
         if (!closeCalled.compareAndSet(false, true)) {
             return;
         }
-        long deadline = System.nanoTime() + Math.max(0, timeout.toNanos());
+        long deadline = System.nanoTime() + Blocking.timeoutNanos(timeout);
         closed = true; // appends checking under a partition lock after this fail; the thread seals all below
         signalSpace();
         sealAll(); // after this no batch can open: appends see closed under the partition lock
@@ -873,7 +874,16 @@ public final class BatchingAppender implements RecordAppender {
                 outstanding.remove(this);
                 done.complete(null);
             } else {
-                fail(asShale(tp, error));
+                ShaleException se = asShale(tp, error);
+                if (se.kind() == ErrorKind.RECORD_TOO_LARGE && count > 1) {
+                    // batches are capped by max.message.bytes when records join them, so the limit
+                    // was lowered while they waited: say so, not just "batch of N bytes" for one small record
+                    se = new ShaleException(ErrorKind.RECORD_TOO_LARGE, "the appender's batch of " + count
+                            + " records for " + tp + " was refused: " + se.getMessage() + " (the topic's"
+                            + " max.message.bytes is lower than when these records were batched: altered, or the"
+                            + " topic re-created; none was appended, append them again)", se);
+                }
+                fail(se);
             }
         }
 

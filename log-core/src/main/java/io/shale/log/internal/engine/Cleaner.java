@@ -18,6 +18,7 @@ import io.shale.log.internal.util.StoreCalls;
 import io.shale.log.record.Record;
 import io.shale.log.record.RecordBatch;
 import io.shale.log.record.RecordBatchBuilder;
+import io.shale.log.record.RecordBatchLayout;
 import io.shale.log.record.RecordBatches;
 import io.shale.log.record.TimestampType;
 import io.shale.log.spi.Payload;
@@ -404,6 +405,7 @@ final class Cleaner {
                 .producer(b.producerId(), b.producerEpoch(), b.baseSequence())
                 .partitionLeaderEpoch(b.partitionLeaderEpoch())
                 .deleteHorizon(horizon)
+                .defaultTimestamp(RecordBatchLayout.NO_TIMESTAMP) // a record without a timestamp keeps none
                 .lastOffsetDelta(b.lastOffsetDelta());
         for (Record r : kept) {
             w.appendWithOffset(r.offset(), r.timestamp(), r.key(), r.value(), r.headers());

@@ -24,7 +24,9 @@ import io.shale.log.internal.objectstore.MeteredObjectStore;
 import io.shale.log.internal.objectstore.RetryingObjectStore;
 import io.shale.log.metrics.StoreGauges;
 import io.shale.log.metrics.StoreMetrics;
+import io.shale.log.internal.util.Blocking;
 import io.shale.log.internal.util.StoreCalls;
+import io.shale.log.record.CompressionType;
 import io.shale.log.record.Record;
 import io.shale.log.record.RecordBatch;
 import io.shale.log.record.RecordBatchBuilder;
@@ -619,7 +621,11 @@ public final class StoreEngine implements LogStore {
             }
             boolean compacted = tc.cleanupPolicy().compacts();
             for (int i = 0, n = records.size(); i < n; i++) {
-                SimpleRecord r = Objects.requireNonNull(records.get(i), "record");
+                SimpleRecord r = records.get(i);
+                if (r == null) {
+                    throw new ShaleException(ErrorKind.INVALID_ARGUMENT, "append to " + tp + ": record " + i + " of "
+                            + n + " is null");
+                }
                 if (compacted && r.key() == null) {
                     throw keyless(tp);
                 }
@@ -825,6 +831,12 @@ public final class StoreEngine implements LogStore {
                 throw tooLarge(tp, v.sizeInBytes(), tc);
             }
             v.ensureValid();
+            int codec = v.attributes() & RecordBatchLayout.COMPRESSION_CODEC_MASK;
+            if (codec > CompressionType.ZSTD.id) {
+                // a header field: stored, it would make every reader's record iteration fail
+                throw new ShaleException(ErrorKind.CORRUPT_RECORD, "batch for " + tp
+                        + " has unknown compression codec id " + codec + " (valid: 0-4)");
+            }
             if (v.recordCount() < 1 || v.lastOffsetDelta() != v.recordCount() - 1) {
                 throw new ShaleException(ErrorKind.CORRUPT_RECORD, "batch for " + tp + " has " + v.recordCount()
                         + " records but lastOffsetDelta " + v.lastOffsetDelta()
@@ -943,7 +955,7 @@ public final class StoreEngine implements LogStore {
                         w.future.completeExceptionally(closedException());
                     }
                 }
-            }, maxWait.toNanos(), TimeUnit.NANOSECONDS);
+            }, Blocking.timeoutNanos(maxWait), TimeUnit.NANOSECONDS);
             if (closed.get()) {
                 w.future.completeExceptionally(closedException()); // closed while registering
             }
@@ -978,6 +990,12 @@ public final class StoreEngine implements LogStore {
             return;
         }
         try {
+            if (w.log.isDeleted()) {
+                // as a read of the partition now fails, not an empty answer that looks like a live, quiet log
+                w.future.completeExceptionally(new ShaleException(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION,
+                        "partition " + w.log.tp + " was deleted while a long poll waited on it"));
+                return;
+            }
             w.future.complete(counted(ReadPath.read(this, w.log, w.offset, w.maxBytes, w.committed), w.log.tp));
         } catch (RuntimeException e) {
             w.future.completeExceptionally(e);

@@ -232,7 +232,7 @@ final class Uploader {
         if (req == null) {
             return;
         }
-        awaitFlush(req, timeout.toNanos(), "flush");
+        awaitFlush(req, Blocking.timeoutNanos(timeout), "flush");
     }
 
     /**

@@ -37,6 +37,24 @@ public final class Blocking {
 
     private static final ThreadLocal<Driver> DRIVER = new ThreadLocal<>();
 
+    /** The longest wait {@link #timeoutNanos} returns: about 73 years, far from overflowing a deadline. */
+    public static final long MAX_TIMEOUT_NANOS = Long.MAX_VALUE / 4;
+
+    /**
+     * A caller's timeout in nanoseconds, safe to add to {@code System.nanoTime()}: negative is 0,
+     * and a duration too long for a long of nanoseconds (or one that would overflow a deadline),
+     * {@link #MAX_TIMEOUT_NANOS}, so that any {@code Duration} is a valid timeout.
+     */
+    public static long timeoutNanos(java.time.Duration timeout) {
+        if (timeout.isNegative()) {
+            return 0;
+        }
+        if (timeout.compareTo(java.time.Duration.ofNanos(MAX_TIMEOUT_NANOS)) >= 0) {
+            return MAX_TIMEOUT_NANOS;
+        }
+        return timeout.toNanos();
+    }
+
     private Blocking() {
     }
 

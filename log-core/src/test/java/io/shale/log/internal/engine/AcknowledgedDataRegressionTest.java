@@ -492,6 +492,28 @@ class AcknowledgedDataRegressionTest extends EngineFixture {
         s.flush();
     }
 
+    // ------------------------------------------------------------------ 12. batches built without timestamps
+
+    /**
+     * A batch built as the README's transactions example builds it (records without a timestamp,
+     * no default set) got timestamp 0 (1970): acknowledged, then dropped by the first retention
+     * check after its upload under the default retention.ms of 7 days.
+     */
+    @Test
+    void aBatchBuiltWithoutTimestampsShouldSurviveRetention() {
+        clock.set(System.currentTimeMillis()); // the builder stamps such records with the wall clock
+        StoreEngine s = open();
+        s.createTopic("payments", 1); // default retention.ms: 7 days
+        TopicPartition tp = TopicPartition.of("payments", 0);
+        ByteBuffer batch = new RecordBatchBuilder().append(SimpleRecord.of("card-1", "refund")).build();
+        assertThat(s.appendBatch(tp, batch).join().baseOffset()).isZero();
+        s.flush();
+        s.maintenance.runNow(s.maintenance::runRetention);
+        assertThat(s.logStartOffset(tp)).isZero();
+        assertThat(readAll(s, tp)).containsExactly("refund");
+        assertThat(s.offsetForTimestamp(tp, clock.millis() - 3_600_000)).map(o -> o.offset()).contains(0L);
+    }
+
     // ------------------------------------------------------------------ If-None-Match
 
     /** A store that ignores If-None-Match would let two writers fork the manifest: refuse to write on it. */

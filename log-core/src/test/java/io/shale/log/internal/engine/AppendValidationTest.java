@@ -161,10 +161,35 @@ class AppendValidationTest extends EngineFixture {
         StoreEngine s = open(Map.of("append.validation", "basic"));
         s.createTopic("t", 1);
         ByteBuffer b = plain("none");
-        b.putShort(21, (short) 5); // basic validation does not decode records or codecs
+        b.putInt(57, RECORDS - 1); // recordsCount
+        b.putInt(23, RECORDS - 2); // lastOffsetDelta agrees: only decoding the records can tell
         fixCrc(b);
-        s.appendBatch(tp, b).join();
+        s.appendBatch(tp, b).join(); // basic validation does not decode records
         assertKind(() -> open(Map.of("append.validation", "paranoid")), ErrorKind.INVALID_ARGUMENT);
+    }
+
+    /**
+     * The codec id is a header field: basic validation accepted ids 5-7, and the stored batch then
+     * made every reader's record iteration fail with CORRUPT_RECORD.
+     */
+    @Test
+    void basicValidationShouldRejectAnUnknownCodecId() {
+        StoreEngine s = open(Map.of("append.validation", "basic"));
+        s.createTopic("t", 1);
+        for (short codec = 5; codec <= 7; codec++) {
+            ByteBuffer b = plain("none");
+            b.putShort(21, codec);
+            fixCrc(b);
+            assertThatThrownBy(() -> s.appendBatch(tp, b).join()).cause()
+                    .isInstanceOfSatisfying(ShaleException.class, e -> {
+                        assertThat(e.kind()).isEqualTo(ErrorKind.CORRUPT_RECORD);
+                        assertThat(e.getMessage()).contains("t-0").contains("unknown compression codec id");
+                    });
+        }
+        s.appendBatch(tp, plain("none")).join();
+        List<Record> read = new ArrayList<>();
+        s.read(tp, 0, 1 << 20).records().forEach(read::add);
+        assertThat(read).hasSize(RECORDS);
     }
 
     // ------------------------------------------------------------------ rejected

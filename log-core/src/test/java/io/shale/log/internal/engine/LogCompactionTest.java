@@ -16,6 +16,8 @@ import io.shale.log.internal.manifest.PartitionMeta;
 import io.shale.log.record.CompressionType;
 import io.shale.log.record.Record;
 import io.shale.log.record.RecordBatch;
+import io.shale.log.record.RecordBatchBuilder;
+import io.shale.log.record.RecordBatchLayout;
 import io.shale.log.record.RecordBatches;
 import io.shale.log.record.SimpleRecord;
 import io.shale.log.spi.ForwardingObjectStore;
@@ -507,6 +509,29 @@ class LogCompactionTest extends EngineFixture {
         StoreEngine third = open(cfg);
         assertThat(third.partition(tp).meta.cleanedOffset()).isEqualTo(6);
         assertThat(scan(third, tp)).isEqualTo(newestPerKey(appended));
+    }
+
+    /**
+     * A record stored without a timestamp (-1, as Kafka allows) keeps none when the cleaner rewrites
+     * its batch; the rewrite stamped it with the builder's default (0, then the current time).
+     */
+    @Test
+    void cleaningShouldKeepARecordWithoutTimestampWithoutTimestamp() {
+        StoreEngine s = open();
+        s.createTopic("c", 1, COMPACT);
+        TopicPartition tp = TopicPartition.of("c", 0);
+        s.appendBatch(tp, new RecordBatchBuilder().defaultTimestamp(RecordBatchLayout.NO_TIMESTAMP)
+                .append(SimpleRecord.of("gone", "1")).append(SimpleRecord.of("kept", "2")).build()).join();
+        put(s, tp, "gone", "3");
+        s.flush();
+
+        clean(s);
+
+        List<Record> kept = new ArrayList<>();
+        openReadOnly().read(tp, 0, 1 << 20).records().forEach(kept::add);
+        assertThat(kept).extracting(Record::offset).containsExactly(1L, 2L);
+        assertThat(kept.get(0).timestamp()).as("the rewritten record keeps no timestamp")
+                .isEqualTo(RecordBatchLayout.NO_TIMESTAMP);
     }
 
     @Test

@@ -104,6 +104,37 @@ class RecordAppenderTest extends EngineFixture {
         return t;
     }
 
+    // ------------------------------------------------------------------ timeouts of any length
+
+    /**
+     * Any Duration is a valid timeout. Past about 292 years (or a deadline past Long.MAX_VALUE
+     * nanoseconds) Duration.toNanos overflowed: close threw ArithmeticException after marking the
+     * appender closing, so its buffered record's future and every later append's never completed;
+     * flush and the store's poll and flush threw it too (asynchronous poll must not throw).
+     */
+    @Test
+    void timeoutsTooLongForNanosecondsShouldWaitAsLongAsNeededAndEveryFutureShouldComplete() {
+        StoreEngine s = open();
+        s.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        Duration forever = Duration.ofSeconds(Long.MAX_VALUE);
+        CompletableFuture<FetchResult> poll = s.poll(tp, 0, 1 << 20, forever);
+        CompletableFuture<FetchResult> poll2 = s.poll(tp, 0, 1 << 20, Duration.ofDays(200_000));
+        RecordAppender a = appender(s, AppenderOptions.builder().linger(HOUR).maxBlock(forever));
+        CompletableFuture<RecordMetadata> first = a.append(tp, rec64("a"));
+        a.flush(forever);
+        assertThat(join(first).offset()).isZero();
+        assertThat(join(poll).batches()).hasSize(1);
+        assertThat(join(poll2).batches()).hasSize(1);
+        CompletableFuture<RecordMetadata> buffered = a.append(tp, rec64("b"));
+        a.close(Duration.ofDays(200_000));
+        assertThat(join(buffered).offset()).isEqualTo(1);
+        assertThat(failure(a.append(tp, rec64("c"))).kind()).isEqualTo(ErrorKind.CLOSED);
+        s.append(tp, List.of(rec64("d"))).join();
+        s.flush(forever);
+        assertThat(readAll(s, tp)).extracting(RecordAppenderTest::trimmed).containsExactly("a", "b", "d");
+    }
+
     // ------------------------------------------------------------------ ordering and offsets
 
     @ParameterizedTest(name = "linger {0} ms")
@@ -668,5 +699,35 @@ class RecordAppenderTest extends EngineFixture {
             assertThat(join(fs.get(i)).offset()).isEqualTo(i);
         }
         assertThat(s.read(tp, 0, 1 << 20).batches()).allMatch(b -> b.recordCount() <= 3);
+    }
+
+    /**
+     * Records batched under one max.message.bytes, then refused by a lower one: the error said only
+     * "batch of N bytes exceeds max.message.bytes", though each record was far smaller. It now says
+     * why and that nothing was appended; the records fit again one by one.
+     */
+    @Test
+    void aBatchRefusedBecauseTheLimitWasLoweredShouldSaySoAndNothingIsAppended() {
+        StoreEngine s = open();
+        s.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        RecordAppender a = appender(s, AppenderOptions.builder().linger(HOUR));
+        List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            fs.add(a.append(tp, rec64("r" + i)));
+        }
+        s.alterTopicConfig("t", Map.of(TopicConfig.MAX_MESSAGE_BYTES, 2 * EST));
+        a.flush();
+        for (CompletableFuture<RecordMetadata> f : fs) {
+            ShaleException e = failure(f);
+            assertThat(e.kind()).isEqualTo(ErrorKind.RECORD_TOO_LARGE);
+            assertThat(e.getMessage()).contains("batch of 10 records for t-0")
+                    .contains("max.message.bytes is lower than when these records were batched")
+                    .contains("none was appended");
+        }
+        assertThat(s.highWatermark(tp)).isZero();
+        CompletableFuture<RecordMetadata> again = a.append(tp, rec64("again"));
+        a.flush();
+        assertThat(join(again).offset()).isZero();
     }
 }

@@ -178,6 +178,46 @@ class StoreEngineTest extends EngineFixture {
         assertKind(() -> s.read(tp, 0, 100), ErrorKind.CLOSED);
     }
 
+    /**
+     * A null record in the list is bad input: it failed with UNAVAILABLE ("failed unexpectedly",
+     * a kind callers retry) and an ERROR log with a stack trace.
+     */
+    @Test
+    void aNullRecordInTheListShouldFailWithInvalidArgumentNamingIt() {
+        StoreEngine s = open();
+        s.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        List<SimpleRecord> records = new ArrayList<>(List.of(rec("k", "a")));
+        records.add(null);
+        assertThatThrownBy(() -> s.append(tp, records).join()).cause()
+                .isInstanceOfSatisfying(ShaleException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT);
+                    assertThat(e.getMessage()).contains("t-0").contains("record 1 of 2 is null");
+                });
+        append(s, tp, "ok");
+        assertThat(readAll(s, tp)).containsExactly("ok");
+    }
+
+    /**
+     * A long poll waiting on a partition whose topic is deleted: it completed with an empty result
+     * (and the deleted log's high watermark), as if the topic were alive and quiet; a consumer then
+     * polled on, and after a re-creation read the new topic's records as the old one's.
+     */
+    @Test
+    void aLongPollOnADeletedTopicShouldFailWithUnknownTopic() {
+        StoreEngine s = open();
+        s.createTopic("t", 1);
+        TopicPartition tp = TopicPartition.of("t", 0);
+        append(s, tp, "a");
+        CompletableFuture<FetchResult> poll = s.poll(tp, 1, 1 << 20, Duration.ofHours(1));
+        s.deleteTopic("t");
+        assertThatThrownBy(() -> poll.orTimeout(30, TimeUnit.SECONDS).join()).cause()
+                .isInstanceOfSatisfying(ShaleException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(ErrorKind.UNKNOWN_TOPIC_OR_PARTITION);
+                    assertThat(e.getMessage()).contains("t-0").contains("deleted");
+                });
+    }
+
     private static ByteBuffer copy(ByteBuffer b) {
         ByteBuffer c = ByteBuffer.allocate(b.remaining());
         c.put(b.duplicate()).flip();

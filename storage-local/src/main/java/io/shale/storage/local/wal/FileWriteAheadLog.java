@@ -298,7 +298,11 @@ public final class FileWriteAheadLog implements WriteAheadLog {
         ring = new EntryRing(queueCapacity);
         pool = new SegmentPool(dir, segmentBytes, spareSegments, channels, r.nextFileNumber(), spares,
                 r.sealed(), r.newestOrdinal(), description);
-        long intervalNanos = fsyncPolicy.interval == null ? 0 : fsyncPolicy.interval.toNanos();
+        // any positive Duration is valid: beyond about 73 years, as "never" (close still syncs); toNanos
+        // would overflow, and so would the writer's last sync + interval
+        long intervalNanos = fsyncPolicy.interval == null ? 0
+                : fsyncPolicy.interval.compareTo(Duration.ofNanos(Long.MAX_VALUE / 4)) >= 0 ? Long.MAX_VALUE / 4
+                : fsyncPolicy.interval.toNanos();
         writer = new GroupWriter(dir, segmentBytes, maxGroupBytes, intervalNanos, channels, pool, ring,
                 description, r.nextSequence(), r.nextOrdinal(), r.prevSegmentId(), r.prevEnd(), context,
                 alwaysPipeline);

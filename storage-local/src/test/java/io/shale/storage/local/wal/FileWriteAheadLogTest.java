@@ -447,6 +447,23 @@ class FileWriteAheadLogTest {
         assertSameEntries(Replayed.replayOnly(b), appended);
     }
 
+    /** An interval too long for a long of nanoseconds threw ArithmeticException from build (not a ShaleException). */
+    @Test
+    void anIntervalTooLongForNanosecondsShouldActAsNeverUntilClose() throws Exception {
+        FileWriteAheadLog.Builder b = builder().segmentBytes(1 << 20)
+                .fsyncPolicy(FileWriteAheadLog.FsyncPolicy.interval(Duration.ofSeconds(Long.MAX_VALUE)));
+        List<TestEntry> appended = new ArrayList<>();
+        FileWriteAheadLog wal = Replayed.open(b).wal();
+        for (int i = 0; i < 5; i++) {
+            appended.add(append(wal, 0, i, 100));
+        }
+        awaitAll(appended);
+        assertThat(wal.fsyncCount()).as("acknowledged before any sync").isZero();
+        wal.close();
+        assertThat(wal.fsyncCount()).as("close syncs").isEqualTo(1);
+        assertSameEntries(Replayed.replayOnly(b), appended);
+    }
+
     @Test
     void intervalPolicyShouldSyncOnceTheIntervalHasPassed() throws Exception {
         FileWriteAheadLog.Builder b = builder()
