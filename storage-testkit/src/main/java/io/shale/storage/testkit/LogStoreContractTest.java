@@ -95,7 +95,10 @@ import org.junit.jupiter.api.Timeout;
  * instance abandoned without {@code close()}. A subclass may return a local WAL instead (keyed by
  * {@code node}: the same node after a restart, another node for a second writer); it then returns
  * {@code false} from {@link #walSurvivesLossOfNode()} and the crash tests are skipped (crashes of a
- * local WAL are tested with SIGKILLed child JVMs in the reliability module).
+ * local WAL are tested with SIGKILLed child JVMs in the reliability module). A subclass whose
+ * object WAL commits its own objects as data objects ({@code dataObjects(true)}) also returns
+ * {@code true} from {@link #walObjectsAreDataObjects()}: the tests then look for the objects
+ * holding uploaded records under {@code wal/} as well as {@code data/}.
  *
  * <p><b>How a crash is simulated.</b> Each store instance runs on its own handle wrapped in an
  * {@link ObservedObjectStore}; "crashing" it makes every later call of that handle fail at once,
