@@ -196,12 +196,15 @@ public final class DataObjectsCost extends Tool {
     }
 
     /**
-     * Waits until compaction has rolled the partitions: a segment PUT per partition and then no
-     * data PUT and no deletion for three compaction intervals. Fails after 15 minutes.
+     * Waits until compaction has rolled the partitions: a segment PUT per partition and then, for
+     * three compaction intervals, no data PUT started and no byte fetched (a segment's PUT streams
+     * its sources with GETs while it runs, so a long PUT in progress is not taken for the end).
+     * Fails after 15 minutes.
      */
     private static void awaitRolled(CountingObjectStore rolls, int partitions) throws InterruptedException {
         long deadline = System.nanoTime() + 15L * 60 * 1_000_000_000L;
-        long last = -1;
+        long lastPuts = -1;
+        long lastGot = -1;
         int quiet = 0;
         while (quiet < 3) {
             if (System.nanoTime() > deadline) {
@@ -209,9 +212,12 @@ public final class DataObjectsCost extends Tool {
                         + " data objects in 15 minutes; expected a segment for each of " + partitions + " partitions");
             }
             Thread.sleep(RequestCounts.ROLL_CHECK_MS);
-            long puts = rolls.snapshot().puts(Area.DATA);
-            quiet = puts >= partitions && puts == last ? quiet + 1 : 0;
-            last = puts;
+            Counts now = rolls.snapshot();
+            long puts = now.puts(Area.DATA);
+            long got = now.bytesGot();
+            quiet = puts >= partitions && puts == lastPuts && got == lastGot ? quiet + 1 : 0;
+            lastPuts = puts;
+            lastGot = got;
         }
     }
 
