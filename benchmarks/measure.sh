@@ -2,7 +2,7 @@
 # Runs Shale's measurement tools (io.shale.benchmarks.tools) and writes their sections of
 # benchmarks/MEASUREMENTS.md; each tool also prints its markdown table.
 #
-#   benchmarks/measure.sh [--smoke] [all|requests|objectwal|coldread|memory|diskbytes]... [-- tool options...]
+#   benchmarks/measure.sh [--smoke] [all|requests|objectwal|coldread|memory|diskbytes|dataobjects]... [-- tool options...]
 #
 #   requests   RequestCounts: object-store requests per GiB written and read cold, 1/100/10,000
 #              partitions, local directory + file WAL and S3Proxy + object WAL; metadata share.
@@ -11,6 +11,10 @@
 #   memory     IdlePartitionMemory: heap per idle partition at 100,000 partitions.
 #   diskbytes  DiskBytes: bytes written to disk per byte appended in local mode (WAL, objects,
 #              compaction) and the WAL group size of durable appends (not part of `all`).
+#   dataobjects DataObjectsCost: the object WAL's data-objects layout against its upload layout, same
+#              workload (1 and 64 partitions, S3Proxy): cold catch-up reads of one and of all partitions
+#              from first-level objects (GETs per GiB, bytes fetched per byte returned) and compaction
+#              into per-partition segments (bytes read + written, PUTs) (not part of `all`).
 #   all        all four, in that order (the default).
 #   --smoke    tiny sizes (CI): checks that every tool runs end to end; the figures are not results.
 #   -- ...     options passed to every tool named; name one tool, since their options differ, e.g.
@@ -40,9 +44,9 @@ while (( $# > 0 )); do
   case "$1" in
     --smoke) SMOKE=(--smoke) ;;
     all) TOOLS+=(requests objectwal coldread memory) ;;
-    requests|objectwal|coldread|memory|diskbytes) TOOLS+=("$1") ;;
+    requests|objectwal|coldread|memory|diskbytes|dataobjects) TOOLS+=("$1") ;;
     --) shift; EXTRA=("$@"); break ;;
-    *) echo "usage: $0 [--smoke] [all|requests|objectwal|coldread|memory|diskbytes]... [-- tool options...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--smoke] [all|requests|objectwal|coldread|memory|diskbytes|dataobjects]... [-- tool options...]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -70,6 +74,7 @@ for tool in "${TOOLS[@]}"; do
     coldread) class=ColdRead ;;
     memory) class=IdlePartitionMemory ;;
     diskbytes) class=DiskBytes ;;
+    dataobjects) class=DataObjectsCost ;;
   esac
   CMD=("$JAVA" "-Xms$HEAP" "-Xmx$HEAP" -cp "$JAR:$LIB/*" "io.shale.benchmarks.tools.$class" "${SMOKE[@]}" "${EXTRA[@]}")
   COMMAND="benchmarks/measure.sh $(quote "${SMOKE[@]}" "$tool" ${EXTRA[@]+--} "${EXTRA[@]}")

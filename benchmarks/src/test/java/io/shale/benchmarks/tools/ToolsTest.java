@@ -51,6 +51,23 @@ class ToolsTest {
     }
 
     @Test
+    void dataObjectsCostShouldCompareBothWalLayoutsOnTheSameWorkload(@TempDir Path dir) throws Exception {
+        DataObjectsCost tool = new DataObjectsCost();
+        Section out = new Section();
+        tool.run(args(tool, "--stores", "local", "--partitions", "1,8", "--bytes", "2m", "--in-flight", "64"), true, dir, out);
+        String md = out.body();
+        for (String mode : new String[] {"upload", "data-objects"}) {
+            // data-objects PUTs each appended byte once, the upload layout twice (WAL object, then data object)
+            assertThat(md).containsPattern("\\| local directory \\+ object WAL \\| 8 \\| " + mode + " \\| [0-9.]+ \\| [0-9,.]+ \\| "
+                    + (mode.equals("upload") ? "2\\.00×" : "1\\.00×") + " \\|");
+            // compaction reads every appended byte once and writes it once into segments, in both layouts
+            assertThat(md).containsPattern("\\| local directory \\+ object WAL \\| 8 \\| " + mode
+                    + " \\| [0-9.]+ \\| 1\\.00× \\| 1\\.00× \\| 2\\.00× \\|");
+        }
+        assertThat(md).contains("### Data-objects against upload, same workload", "### Cold reads after compaction");
+    }
+
+    @Test
     void idlePartitionMemoryShouldReportBytesPerPartitionForEachShape(@TempDir Path dir) throws Exception {
         IdlePartitionMemory tool = new IdlePartitionMemory();
         Section out = new Section();
