@@ -220,7 +220,7 @@ public abstract class LogStoreContractTest {
     protected final List<String> objectKeys() {
         List<String> out = new ArrayList<>(keys("data/"));
         if (walObjectsAreDataObjects()) {
-            out.addAll(keys("wal/"));
+            out.addAll(walObjectKeys());
         }
         return out;
     }
@@ -378,6 +378,14 @@ public abstract class LogStoreContractTest {
     }
 
     /** Keys under {@code prefix}, sorted, as the observer handle lists them. */
+    /**
+     * The object WAL's objects under {@code wal/}, without its claim records ({@code wal/claims/}:
+     * one small object per writer claim, holding no records).
+     */
+    protected final List<String> walObjectKeys() {
+        return keys("wal/").stream().filter(k -> !k.startsWith("wal/claims/")).toList();
+    }
+
     protected final List<String> keys(String prefix) {
         for (int attempt = 1; ; attempt++) {
             try {
@@ -1113,7 +1121,7 @@ public abstract class LogStoreContractTest {
             // before the upload commits the WAL objects. The next writer replays them, uploads
             // their data once (as a data/ object of its own: it never commits an older writer's
             // WAL objects) and deletes them.
-            List<String> uncommitted = keys("wal/");
+            List<String> uncommitted = walObjectKeys();
             assertThat(uncommitted).as("the appends' WAL objects").isNotEmpty();
             crash(a);
             LogStore b = openWriter(Map.of());
@@ -1122,7 +1130,7 @@ public abstract class LogStoreContractTest {
             b.flush();
             assertThat(keys("data/")).as("the recovered data is uploaded once").hasSize(1);
             eventually("the crashed writer's uncommitted WAL objects are deleted",
-                    () -> keys("wal/").stream().noneMatch(uncommitted::contains));
+                    () -> walObjectKeys().stream().noneMatch(uncommitted::contains));
             b.close();
             checkUploadedOnce(p0, p1);
             return;
@@ -1170,7 +1178,7 @@ public abstract class LogStoreContractTest {
         appendRound(a, "up", 30, acked, attempted);
         a.flush(); // uploaded
         // with WAL objects as data objects, the upload committed these: they stay as the data
-        List<String> committedWal = walObjectsAreDataObjects() ? keys("wal/") : List.of();
+        List<String> committedWal = walObjectsAreDataObjects() ? walObjectKeys() : List.of();
         appendRound(a, "wal", 30, acked, attempted); // acknowledged, only in the WAL
         // appends in flight when the process dies: outcome unknown
         Map<CompletableFuture<AppendResult>, String> inFlight = new LinkedHashMap<>();
@@ -1202,7 +1210,7 @@ public abstract class LogStoreContractTest {
         checkRecovered(c, acked, attempted);
         c.flush();
         eventually("WAL objects are trimmed once their data is uploaded",
-                () -> committedWal.containsAll(keys("wal/")));
+                () -> committedWal.containsAll(walObjectKeys()));
         c.close();
         LogStore d = openWriter(Map.of());
         checkRecovered(d, acked, attempted);

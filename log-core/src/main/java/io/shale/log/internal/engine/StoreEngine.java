@@ -1602,8 +1602,8 @@ public final class StoreEngine implements LogStore {
     /** Called under the catalog lock. */
     private void addTopic(TopicMeta t) {
         TopicHandle h = new TopicHandle(t.name(), t.topicId(), TopicConfig.of(t.configs()));
+        growPartitions(h, t); // before it is published: readers never see a topic without its partitions
         topics.put(t.name(), h);
-        growPartitions(h, t);
         if (metricsOn) {
             metrics.topicAdded(t.name());
         }

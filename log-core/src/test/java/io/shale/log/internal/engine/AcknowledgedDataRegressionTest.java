@@ -726,4 +726,37 @@ class AcknowledgedDataRegressionTest extends EngineFixture {
         public void close() {
         }
     }
+
+    /**
+     * A topic was published in the engine's view before its partitions: a thread that saw it
+     * (describeTopic) could find it with no partition at all and be told UNKNOWN_TOPIC_OR_PARTITION,
+     * as the data-objects contract run of a read-only tailer did once.
+     */
+    @Test
+    void aTopicShouldNeverBeSeenWithoutItsPartitions() throws Exception {
+        StoreEngine s = open();
+        int topics = 400;
+        java.util.concurrent.atomic.AtomicInteger created = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<Throwable> seen = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread watcher = new Thread(() -> {
+            while (created.get() < topics && seen.get() == null) {
+                String name = "t" + created.get();
+                try {
+                    if (s.describeTopic(name).isPresent()) {
+                        s.highWatermark(TopicPartition.of(name, 3));
+                    }
+                } catch (Throwable t) {
+                    seen.set(t);
+                }
+            }
+        });
+        watcher.start();
+        for (int i = 0; i < topics && seen.get() == null; i++) {
+            s.createTopic("t" + i, 4);
+            created.incrementAndGet();
+        }
+        watcher.join(60_000);
+        assertThat(watcher.isAlive()).isFalse();
+        assertThat(seen.get()).as("a topic seen without its partitions").isNull();
+    }
 }
