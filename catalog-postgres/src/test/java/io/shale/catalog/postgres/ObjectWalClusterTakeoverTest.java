@@ -161,6 +161,51 @@ class ObjectWalClusterTakeoverTest {
     }
 
     @Test
+    void aNodeKilledWithSigkillLosesNothingItAcknowledged() throws Exception {
+        Node b = node("node-b");
+        b.store().createTopic(TOPIC, 1, Map.of());
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+                ObjectWalNodeProcess.class.getName(), server.jdbcUrl(), schema, dir.resolve("bucket").toString(), "node-a")
+                .redirectError(dir.resolve("child-stderr.txt").toFile())
+                .start();
+        List<String> acked = new ArrayList<>();
+        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream(),
+                java.nio.charset.StandardCharsets.UTF_8))) {
+            // a child that hangs is killed, which ends its output
+            java.util.concurrent.CompletableFuture.delayedExecutor(90, java.util.concurrent.TimeUnit.SECONDS)
+                    .execute(child::destroyForcibly);
+            String line;
+            while (acked.size() < 60 && (line = out.readLine()) != null) {
+                if (line.startsWith("ACKED ")) {
+                    acked.add(line.substring(6));
+                }
+            }
+            child.destroyForcibly(); // SIGKILL: no close, no upload, mid-stream
+            child.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(acked).as("acknowledged by the child; its stderr: %s", dir.resolve("child-stderr.txt"))
+                    .hasSize(60);
+        } finally {
+            child.destroyForcibly();
+        }
+        assertThat(row("SELECT end_offset FROM shale_partitions WHERE partition_id = 0")).isEqualTo("21");
+        afterTheLease();
+        Map<io.shale.log.TopicPartition, Long> claimed = Map.of();
+        for (int i = 0; i < 50 && claimed.isEmpty(); i++) { // the child's lease may have been renewed just before
+            claimed = b.handle().claim(List.of(tp(0)));
+            if (claimed.isEmpty()) {
+                Thread.sleep(100);
+            }
+        }
+        assertThat(claimed).containsKey(tp(0));
+        List<String> read = readAll(b.store(), 0);
+        assertThat(read).as("every acknowledged record at its offset").containsSubsequence(acked);
+        assertThat(read.subList(0, acked.size())).isEqualTo(acked);
+        long next = appendNow(b.store(), 0, "b-0").baseOffset();
+        assertThat(next).isEqualTo(read.size());
+    }
+
+    @Test
     void aNodeRestartingUnderTheSameIdKeepsWhatOthersStillNeedAndResurrectsNothing() throws Exception {
         Node a = node("node-a");
         Node b = node("node-b");
