@@ -44,6 +44,8 @@ class ObjectWalClusterTakeoverTest {
     PostgresServer server;
     String schema;
     final List<AutoCloseable> toClose = new ArrayList<>();
+    /** Set by the S3 test: every node's bucket is on this S3Proxy instead of a local directory. */
+    InProcessS3 s3;
 
     static final class Server implements org.junit.jupiter.api.extension.BeforeEachCallback {
         @Override
@@ -74,7 +76,9 @@ class ObjectWalClusterTakeoverTest {
     Node node(String id) {
         PostgresClusterNode handle = PostgresCatalog.clusterNode(server.freshOptions().schema(schema).nodeId(id).build(),
                 LEASE);
-        DyingObjectStore bucket = new DyingObjectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")));
+        DyingObjectStore bucket = new DyingObjectStore(s3 != null
+                ? io.shale.storage.s3.S3ObjectStore.create(s3.options("takeover"))
+                : LocalDirectoryObjectStore.open(dir.resolve("bucket")));
         LogStore store = LogStore.builder()
                 .objectStore(bucket)
                 .wal(ObjectWriteAheadLog.builder().keyPrefix("wal/" + id + "/").flushInterval(Duration.ofMillis(2))
@@ -132,6 +136,17 @@ class ObjectWalClusterTakeoverTest {
 
     @Test
     void theNewOwnerServesEveryRecordTheDeadNodeAcknowledgedAtTheSameOffsets() throws Exception {
+        newOwnerServesEverythingAcknowledged();
+    }
+
+    @Test
+    void theSameOnS3Proxy() throws Exception {
+        s3 = new InProcessS3();
+        toClose.add(s3);
+        newOwnerServesEverythingAcknowledged();
+    }
+
+    private void newOwnerServesEverythingAcknowledged() throws Exception {
         Node a = node("node-a");
         Node b = node("node-b");
         a.store().createTopic(TOPIC, 2, Map.of());
