@@ -424,9 +424,25 @@ final class ClusterNode implements AutoCloseable {
      *     one did (it claims nothing more), or see the class comment
      */
     Map<Integer, Long> claim(Collection<Integer> partitionIds) {
+        Map<Integer, Long> out = new TreeMap<>();
+        claimWithWalNodes(partitionIds).forEach((pid, c) -> out.put(pid, c.epoch()));
+        return out;
+    }
+
+    /**
+     * A partition just claimed: its new epoch, and the nodes whose WALs may hold its acknowledged
+     * entries above its committed end (column {@code wal_nodes} as it was before the claim, oldest
+     * owner first; this node among them if it owned the partition before and did not hand it over
+     * with everything committed).
+     */
+    record Claimed(long epoch, List<String> walNodes) {
+    }
+
+    /** {@link #claim}, with each partition's {@link Claimed#walNodes} (the claimer is appended to them in the row). */
+    Map<Integer, Claimed> claimWithWalNodes(Collection<Integer> partitionIds) {
         Integer[] ids = ids(partitionIds);
         ensureOpen();
-        Map<Integer, Long> claimed = new TreeMap<>();
+        Map<Integer, Claimed> claimed = new TreeMap<>();
         long t0 = System.nanoTime();
         try (Connection c = connection("claiming partitions")) {
             try {
@@ -446,19 +462,24 @@ final class ClusterNode implements AutoCloseable {
                 rollbackQuietly(c);
                 throw e;
             }
-            try (PreparedStatement ps = c.prepareStatement("WITH l AS (SELECT partition_id FROM shale_partitions"
+            try (PreparedStatement ps = c.prepareStatement("WITH l AS (SELECT partition_id, wal_nodes FROM shale_partitions"
                     + " WHERE partition_id = ANY(?) AND (owner_node IS NULL OR lease_expires_at_ms < " + NOW_MS + ")"
                     + " ORDER BY partition_id FOR UPDATE)"
                     + " UPDATE shale_partitions p SET owner_node = ?, partition_epoch = p.partition_epoch + 1,"
-                    + " lease_expires_at_ms = " + NOW_MS + " + ? FROM l WHERE p.partition_id = l.partition_id"
+                    + " lease_expires_at_ms = " + NOW_MS + " + ?,"
+                    + " wal_nodes = CASE WHEN ? = ANY(p.wal_nodes) THEN p.wal_nodes ELSE array_append(p.wal_nodes, ?) END"
+                    + " FROM l WHERE p.partition_id = l.partition_id"
                     + " AND (p.owner_node IS NULL OR p.lease_expires_at_ms < " + NOW_MS + ")"
-                    + " RETURNING p.partition_id, p.partition_epoch")) {
+                    + " RETURNING p.partition_id, p.partition_epoch, l.wal_nodes")) {
                 ps.setArray(1, c.createArrayOf("integer", ids));
                 ps.setString(2, options.nodeId());
                 ps.setLong(3, leaseMs);
+                ps.setString(4, options.nodeId());
+                ps.setString(5, options.nodeId());
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        claimed.put(rs.getInt(1), rs.getLong(2));
+                        claimed.put(rs.getInt(1), new Claimed(rs.getLong(2),
+                                List.of((String[]) rs.getArray(3).getArray())));
                     }
                 }
                 c.commit();
@@ -470,11 +491,70 @@ final class ClusterNode implements AutoCloseable {
             throw translate(e, "claiming partitions");
         }
         long validUntil = validUntil(t0);
-        claimed.forEach((pid, epoch) -> held.put(pid, new Held(epoch, validUntil)));
+        claimed.forEach((pid, cl) -> held.put(pid, new Held(cl.epoch(), validUntil)));
         if (!claimed.isEmpty()) {
             log.info("node {} claimed partitions {}", options.nodeId(), claimed);
         }
         return claimed;
+    }
+
+    /**
+     * After a takeover replayed the WALs of {@link Claimed#walNodes} and committed what it found:
+     * only this node's WAL may now hold entries of these partitions above their committed ends
+     * ({@code wal_nodes} set to this node alone, where it still holds them at {@code epochs}).
+     */
+    void takenOver(Map<Integer, Long> epochs) {
+        if (epochs.isEmpty()) {
+            return;
+        }
+        ensureOpen();
+        Map<Integer, Held> mine = new TreeMap<>();
+        epochs.forEach((pid, ep) -> mine.put(pid, new Held(ep, 0)));
+        try (Connection c = connection("recording a takeover")) {
+            try (PreparedStatement ps = c.prepareStatement("WITH h AS (SELECT * FROM unnest(?::integer[], ?::bigint[])"
+                    + " AS h(pid, ep))"
+                    + " UPDATE shale_partitions p SET wal_nodes = ARRAY[?]::text[] FROM h"
+                    + " WHERE p.partition_id = h.pid AND p.owner_node = ? AND p.partition_epoch = h.ep")) {
+                bindHeld(c, ps, 1, mine);
+                ps.setString(3, options.nodeId());
+                ps.setString(4, options.nodeId());
+                ps.executeUpdate();
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw translate(e, "recording the takeover of partitions " + epochs.keySet());
+        }
+    }
+
+    /**
+     * The end offset committed now for each of {@code partitionIds} (by any node); partitions that
+     * no longer exist are left out. One query.
+     */
+    Map<Integer, Long> committedEnds(Collection<Integer> partitionIds) {
+        Integer[] ids = ids(partitionIds);
+        ensureOpen();
+        Map<Integer, Long> out = new TreeMap<>();
+        try (Connection c = connection("reading committed end offsets")) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT partition_id, end_offset FROM shale_partitions"
+                    + " WHERE partition_id = ANY(?)")) {
+                ps.setArray(1, c.createArrayOf("integer", ids));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getInt(1), rs.getLong(2));
+                    }
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw translate(e, "reading committed end offsets");
+        }
+        return out;
     }
 
     /** The partitions this node holds (whose loss it has not learnt of), with their epochs. */
@@ -585,6 +665,15 @@ final class ClusterNode implements AutoCloseable {
      * @return the partitions released
      */
     Set<Integer> release(Collection<Integer> partitionIds) {
+        return release(partitionIds, false);
+    }
+
+    /**
+     * {@link #release(Collection)}; {@code drained}: everything this node appended to them is
+     * committed (the engine drained them), so no WAL holds entries above their committed ends and
+     * the next owner has nothing to replay ({@code wal_nodes} emptied).
+     */
+    Set<Integer> release(Collection<Integer> partitionIds, boolean drained) {
         Integer[] ids = ids(partitionIds);
         ensureOpen();
         Set<Integer> notHeld = new TreeSet<>();
@@ -611,10 +700,12 @@ final class ClusterNode implements AutoCloseable {
                     + " AS h(pid, ep)),"
                     + " l AS (SELECT p.partition_id FROM shale_partitions p JOIN h ON p.partition_id = h.pid"
                     + " WHERE p.owner_node = ? AND p.partition_epoch = h.ep ORDER BY p.partition_id FOR UPDATE OF p)"
-                    + " UPDATE shale_partitions p SET owner_node = NULL, lease_expires_at_ms = NULL"
+                    + " UPDATE shale_partitions p SET owner_node = NULL, lease_expires_at_ms = NULL,"
+                    + " wal_nodes = CASE WHEN ? THEN '{}'::text[] ELSE p.wal_nodes END"
                     + " FROM l WHERE p.partition_id = l.partition_id RETURNING p.partition_id")) {
                 bindHeld(c, ps, 1, mine);
                 ps.setString(3, options.nodeId());
+                ps.setBoolean(4, drained);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         released.add(rs.getInt(1));

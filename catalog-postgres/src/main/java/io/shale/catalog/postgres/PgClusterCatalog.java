@@ -50,6 +50,8 @@ final class PgClusterCatalog implements ClusterCatalog {
     private volatile Map<Integer, ClusterNode.Ownership> owners = Map.of();
     /** Partition id to name as of the state's topics, or null when they changed (see {@link #names()}). */
     private volatile Map<Integer, TopicPartition> names;
+    /** Per partition being claimed: the nodes whose WALs may hold its entries above its committed end. */
+    private final Map<Integer, List<String>> walNodes = new java.util.concurrent.ConcurrentHashMap<>();
     /** This node's own changes since the last refresh: id to owner (null: released or lost). */
     private final Map<Integer, String> ownChanges = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -339,6 +341,25 @@ final class PgClusterCatalog implements ClusterCatalog {
     }
 
     @Override
+    public List<String> walNodesOf(int partitionId) {
+        return walNodes.getOrDefault(partitionId, List.of());
+    }
+
+    @Override
+    public CompletableFuture<Map<Integer, Long>> committedEnds(Set<Integer> partitionIds) {
+        ClusterNode n = node;
+        if (n == null) {
+            return CompletableFuture.failedFuture(new ShaleException(ErrorKind.CLOSED, "cluster node "
+                    + options.nodeId() + " has not registered"));
+        }
+        try {
+            return CompletableFuture.supplyAsync(() -> n.committedEnds(partitionIds), checks);
+        } catch (RuntimeException rejected) {
+            return CompletableFuture.failedFuture(new ShaleException(ErrorKind.CLOSED, "the catalog is closed"));
+        }
+    }
+
+    @Override
     public void bind(Engine engine) {
         this.engine = engine;
     }
@@ -394,14 +415,23 @@ final class PgClusterCatalog implements ClusterCatalog {
     Map<TopicPartition, Long> claim(Collection<TopicPartition> partitions) {
         ClusterNode n = requireNode();
         Map<Integer, TopicPartition> ids = ids(partitions);
-        Map<Integer, Long> claimed = n.claim(ids.keySet());
-        if (claimed.isEmpty()) {
+        Map<Integer, ClusterNode.Claimed> claims = n.claimWithWalNodes(ids.keySet());
+        if (claims.isEmpty()) {
             return Map.of();
         }
+        Map<Integer, Long> claimed = new TreeMap<>();
+        Map<Integer, Long> replayed = new TreeMap<>(); // whose wal_nodes name a node other than this one
+        claims.forEach((pid, c) -> {
+            claimed.put(pid, c.epoch());
+            walNodes.put(pid, c.walNodes());
+            if (c.walNodes().stream().anyMatch(id -> !id.equals(options.nodeId()))) {
+                replayed.put(pid, c.epoch());
+            }
+        });
         claimed.keySet().forEach(ownChanges::remove);
         try {
             view.refresh(); // what other owners committed to them, before this node continues after it
-            requireEngine().claimed(claimed);
+            requireEngine().claimed(claimed); // replays those WALs (object WAL) and commits what they held
         } catch (RuntimeException e) {
             log.warn("cluster node {}: starting partitions {} after claiming them failed; releasing them: {}",
                     options.nodeId(), claimed.keySet(), e.getMessage());
@@ -412,6 +442,15 @@ final class PgClusterCatalog implements ClusterCatalog {
             }
             requireEngine().lost(claimed.keySet(), "starting them after the claim failed");
             throw e;
+        } finally {
+            claimed.keySet().forEach(walNodes::remove);
+        }
+        try {
+            n.takenOver(replayed); // from here on only this node's WAL may hold their uncommitted entries
+        } catch (RuntimeException e) {
+            // harmless: the next owner reads those WALs again and finds nothing above the committed end
+            log.warn("cluster node {}: recording the takeover of partitions {} failed: {}", options.nodeId(),
+                    replayed.keySet(), e.getMessage());
         }
         Map<TopicPartition, Long> out = new java.util.LinkedHashMap<>();
         claimed.forEach((pid, epoch) -> out.put(ids.get(pid), epoch));
@@ -432,7 +471,8 @@ final class PgClusterCatalog implements ClusterCatalog {
             return Set.of();
         }
         requireEngine().drain(mine, timeout.toMillis());
-        Set<Integer> released = n.release(mine); // partitions lost meanwhile were reported by the node
+        // drained: everything appended to them is committed, the next owner has no WAL to replay
+        Set<Integer> released = n.release(mine, true); // partitions lost meanwhile were reported by the node
         released.forEach(pid -> ownChanges.put(pid, ""));
         requireEngine().lost(released, "released by this node");
         Set<TopicPartition> out = new java.util.LinkedHashSet<>();

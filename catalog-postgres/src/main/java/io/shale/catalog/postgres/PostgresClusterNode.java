@@ -40,10 +40,13 @@ import java.util.Set;
  * <p><b>Durability on a move.</b> A planned move ({@link #release} here, then {@link #claim} on
  * the new owner) loses nothing: the old owner stops appending, uploads and commits what it holds,
  * then releases; the new owner starts at the committed end. When a node dies instead and another
- * claims its partitions after the lease ran out, the new owner starts at the committed end: with a
- * WAL on the dead node's disk, what that node acknowledged after its last committed upload of the
- * partition is lost and its offsets are reused (docs/rfcs/0005, "What each WAL guarantees on
- * takeover"). An object WAL must have a key prefix of its own per node, ending with the node id.
+ * claims its partitions after the lease ran out: with the object WAL, the claim reads the WALs of
+ * the partition's earlier owners, serves what they acknowledged at the same offsets and commits it
+ * before it returns (nothing acknowledged is lost); with a WAL on the dead node's disk, what that
+ * node acknowledged after its last committed upload of the partition is lost and its offsets are
+ * reused (docs/rfcs/0005, "What each WAL guarantees on takeover"). An object WAL must have a key
+ * prefix of its own per node ending with the node id, the same pattern on every node (e.g.
+ * {@code wal/<node id>/}): a takeover finds another node's WAL by replacing the id.
  *
  * <p><b>Threading.</b> Thread-safe. {@link #ownedPartitions}, {@link #owner} and {@link #owners} read
  * this node's view without I/O; {@link #claim} and {@link #release} block for database round trips

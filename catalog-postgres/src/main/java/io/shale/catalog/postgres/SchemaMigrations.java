@@ -26,7 +26,8 @@ final class SchemaMigrations {
     private static final Logger log = LoggerFactory.getLogger(SchemaMigrations.class);
 
     /** The files, in order; version n is the n-th. */
-    static final List<String> FILES = List.of("V1__catalog.sql", "V2__partition_leases.sql", "V3__transactions.sql");
+    static final List<String> FILES = List.of("V1__catalog.sql", "V2__partition_leases.sql", "V3__transactions.sql",
+            "V4__takeover_wal_nodes.sql");
 
     private SchemaMigrations() {
     }

@@ -316,7 +316,7 @@ public final class StoreEngine implements LogStore {
             if (cluster != null) {
                 checkClusterWal(wal, cluster);
             }
-            wal.open(new EngineWalContext());
+            wal.open(cluster != null ? new ClusterWalContext() : new EngineWalContext());
             probeConditionalWrites();
             long claimedAt = clock.millis();
             catalog.claimWriter();
@@ -382,6 +382,10 @@ public final class StoreEngine implements LogStore {
         if (skipped[0] > 0) {
             log.warn("cluster node {}: the WAL held {} entries of an earlier process of this node; its partitions were"
                     + " released when this one registered, so they are not recovered here", cluster.nodeId(), skipped[0]);
+        }
+        if (takeoverRecovery == null && wal instanceof io.shale.log.wal.ObjectWriteAheadLog o) {
+            // an object WAL's entries are in the bucket: a takeover replays them (RFC 0005)
+            takeoverRecovery = new ObjectWalTakeover(store, cluster, o.keyPrefix(), committedWalObjects::contains);
         }
         cluster.bind(new ClusterEvents());
     }
@@ -1791,7 +1795,25 @@ public final class StoreEngine implements LogStore {
         }
     }
 
-    private final class EngineWalContext implements WalContext, io.shale.log.wal.WalDataObjectSink {
+    /**
+     * A cluster node's WAL context: its object WAL deletes an object only once every partition with
+     * entries in it is committed past them by whichever node (another node taking a partition over
+     * replays them; an earlier process of this node left them for the partitions' new owners).
+     */
+    private final class ClusterWalContext extends EngineWalContext implements io.shale.log.wal.WalCommittedOffsets {
+        @Override
+        public CompletableFuture<Map<Integer, Long>> committedEnds(Set<Integer> streamIds) {
+            return cluster.committedEnds(streamIds).thenApply(ends -> {
+                Map<Integer, Long> out = new java.util.HashMap<>(ends);
+                for (int id : streamIds) {
+                    out.putIfAbsent(id, io.shale.log.wal.WalCommittedOffsets.GONE); // the partition is gone
+                }
+                return out;
+            });
+        }
+    }
+
+    private class EngineWalContext implements WalContext, io.shale.log.wal.WalDataObjectSink {
         @Override
         public void onDataObject(io.shale.log.wal.WalDataObject object) {
             boolean any = false;

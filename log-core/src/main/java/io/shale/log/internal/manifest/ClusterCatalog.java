@@ -68,6 +68,22 @@ public interface ClusterCatalog extends Catalog {
     /** Reserves {@code count} producer ids for this node; returns the first. */
     long allocateProducerIds(long count);
 
+    /**
+     * Takeover with the object WAL: the nodes whose WALs may hold acknowledged entries of
+     * {@code partitionId} above its committed end, oldest owner first, as recorded when this node
+     * last claimed it (this node among them if it owned the partition before without handing it
+     * over committed). Empty: nothing to replay (a planned move, or a partition never written).
+     * Meaningful during {@link Engine#claimed}. No I/O.
+     */
+    List<String> walNodesOf(int partitionId);
+
+    /**
+     * For each of {@code partitionIds}, the end offset committed in the catalog now by any node; a
+     * partition that no longer exists is left out. One query, off the caller's thread (the object
+     * WAL's {@code WalCommittedOffsets}).
+     */
+    java.util.concurrent.CompletableFuture<Map<Integer, Long>> committedEnds(Set<Integer> partitionIds);
+
     /** Called once by the engine after {@link #claimWriter()}: where ownership changes are reported. */
     void bind(Engine engine);
 
