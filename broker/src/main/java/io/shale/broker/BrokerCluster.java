@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * {@code controller.quorum.voters}). A partition's leader is the broker of its owner, at its
  * partition epoch.
  *
- * <p><b>Ownership policy.</b> Every {@code interval} each broker probes the others (a TCP connect
- * to their advertised address within one second: a broker that does not accept is taken as down)
+ * <p><b>Ownership policy.</b> Every {@code interval} each broker probes the others (an ApiVersions
+ * request to their advertised address answered within one second, or on a TLS listener a TCP
+ * connect: a broker that does not answer is taken as down)
  * and, per topic, computes every live broker's share of the topic's partitions: {@code n / live}
  * each, and one more for {@code n % live} of them, chosen by rotating the sorted live brokers by a
  * hash of the topic name (deterministic, so every broker computes the same shares from the same
@@ -48,9 +49,12 @@ final class BrokerCluster implements Placement, AutoCloseable {
     private final Broker self;
     private final ScheduledExecutorService timer;
     private final Duration releaseTimeout;
+    private final boolean tlsListeners;
     private volatile boolean closed;
 
-    BrokerCluster(PostgresClusterNode node, Map<Integer, Broker> brokers, int selfId, Duration interval) {
+    BrokerCluster(PostgresClusterNode node, Map<Integer, Broker> brokers, int selfId, Duration interval,
+            boolean tlsListeners) {
+        this.tlsListeners = tlsListeners;
         this.node = node;
         this.brokers = Collections.unmodifiableMap(new TreeMap<>(brokers));
         this.self = brokers.get(selfId);
@@ -182,10 +186,30 @@ final class BrokerCluster implements Placement, AutoCloseable {
         return live;
     }
 
-    private static boolean reachable(Broker b) {
+    /**
+     * Whether {@code b} answers: an ApiVersions request (v0) answered within a second on a plain
+     * listener (a frozen process accepts connections but answers nothing), a TCP connect on a TLS one.
+     */
+    private boolean reachable(Broker b) {
+        return answers(b, tlsListeners);
+    }
+
+    static boolean answers(Broker b, boolean tlsListeners) {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(b.host(), b.port()), 1_000);
-            return true;
+            if (tlsListeners) {
+                return true;
+            }
+            s.setSoTimeout(1_000);
+            byte[] clientId = "shale-broker-probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            java.nio.ByteBuffer req = java.nio.ByteBuffer.allocate(4 + 2 + 2 + 4 + 2 + clientId.length);
+            req.putInt(req.capacity() - 4).putShort((short) 18).putShort((short) 0).putInt(1)
+                    .putShort((short) clientId.length).put(clientId);
+            s.getOutputStream().write(req.array());
+            s.getOutputStream().flush();
+            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+            int size = in.readInt();
+            return size > 4 && in.readInt() == 1; // the correlation id
         } catch (IOException e) {
             return false;
         }

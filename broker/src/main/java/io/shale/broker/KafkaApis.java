@@ -63,8 +63,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Kafka APIs this broker serves, on one {@link LogStore}. One node: this broker leads every
- * partition, at the store's leader epoch ({@link LogStore#leaderEpoch()}, see {@link LeaderEpochs}). Called on the broker's request threads (never on the network
+ * The Kafka APIs this broker serves, on one {@link LogStore}. Where partitions are led comes from a
+ * {@link Placement}: on a single broker this one leads every partition, at the store's leader epoch
+ * ({@link LogStore#leaderEpoch()}, see {@link LeaderEpochs}); in a cluster ({@link BrokerCluster})
+ * the owner's broker leads a partition at its partition epoch, a produce elsewhere is refused with
+ * NOT_LEADER_OR_FOLLOWER, any broker serves fetches, and the coordinators answer only on the owner
+ * of their internal partition. Called on the broker's request threads (never on the network
  * threads): store calls here may block.
  */
 final class KafkaApis {

@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * A Kafka-protocol broker serving one {@link LogStore}: Kafka clients (producers, consumers with
  * assigned partitions or in consumer groups, the admin client) connect to it as to a single-node
  * Kafka cluster.
- * This broker is the only node and leads every partition of every topic in the store.
+ * This broker is the only node and leads every partition of every topic in the store, unless it is
+ * one broker of a cluster ({@link Builder#cluster}, preview): then each partition is led by the
+ * broker whose node owns it, and the coordinators run on the owner of their internal partition.
  *
  * <p>Served: ApiVersions, Metadata, Produce (acks 0, 1 and all: every acknowledged batch is durable
  * in the store's WAL), Fetch (long poll; no incremental fetch sessions), ListOffsets, CreateTopics,
@@ -121,7 +123,7 @@ public final class ShaleBroker implements AutoCloseable {
                     }
                 }
             }
-            cluster = new BrokerCluster(b.clusterNode, brokers, b.nodeId, b.ownershipInterval);
+            cluster = new BrokerCluster(b.clusterNode, brokers, b.nodeId, b.ownershipInterval, security.protocol.tls);
             coordinatorReloads = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, "shale-broker-coordinators-" + b.nodeId);
                 t.setDaemon(true);

@@ -53,4 +53,23 @@ class BrokerClusterPolicyTest {
         }
         assertThat(holders).hasSizeGreaterThan(1);
     }
+
+    /** The liveness probe: a broker that answers ApiVersions is up; a frozen one (accepts, never answers) and a closed port are not. */
+    @Test
+    void aBrokerIsUpOnlyIfItAnswers(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        try (BrokerFixture fx = new BrokerFixture(dir)) {
+            assertThat(BrokerCluster.answers(new Placement.Broker(0, "127.0.0.1", fx.broker.port()), false)).isTrue();
+        }
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            // accepts connections (the kernel's backlog) but never reads nor answers, like a SIGSTOPped process
+            Placement.Broker frozen = new Placement.Broker(1, "127.0.0.1", silent.getLocalPort());
+            assertThat(BrokerCluster.answers(frozen, false)).isFalse();
+            assertThat(BrokerCluster.answers(frozen, true)).as("TLS listeners: a connect is all that is checked").isTrue();
+        }
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = s.getLocalPort();
+        }
+        assertThat(BrokerCluster.answers(new Placement.Broker(2, "127.0.0.1", closed), false)).isFalse();
+    }
 }
