@@ -243,7 +243,9 @@ public final class ShaleBroker implements AutoCloseable {
                 b.consumerSessionTimeoutMs, b.consumerHeartbeatIntervalMs);
         TransactionCoordinator t;
         try {
-            t = new TransactionCoordinator(b.store, g, java.time.Clock.systemUTC(), b.transactionTimeoutCheckMs);
+            // in a cluster only the owner of the transactions' partition loads them and writes markers
+            t = new TransactionCoordinator(b.store, g, java.time.Clock.systemUTC(), b.transactionTimeoutCheckMs,
+                    cluster == null || (coordinating != null && coordinating.containsKey(KafkaApis.TXNS_PARTITION)));
         } catch (RuntimeException | Error e) {
             g.close();
             throw e;

@@ -97,11 +97,20 @@ final class TransactionCoordinator implements AutoCloseable {
     private final ShaleException loadFailure;
 
     TransactionCoordinator(LogStore store, GroupCoordinator groups, Clock clock, long timeoutCheckMs) {
+        this(store, groups, clock, timeoutCheckMs, true);
+    }
+
+    /**
+     * @param active false for a broker of a cluster that does not own {@value #TOPIC}'s partition:
+     *     nothing is loaded, no transaction is completed or aborted by timeout (no marker is written:
+     *     another broker coordinates), and the APIs are not called (KafkaApis answers NOT_COORDINATOR)
+     */
+    TransactionCoordinator(LogStore store, GroupCoordinator groups, Clock clock, long timeoutCheckMs, boolean active) {
         this.store = store;
         this.groups = groups;
         this.clock = clock;
         ShaleException failure = null;
-        if (store.describeTopic(TOPIC).isPresent()) {
+        if (active && store.describeTopic(TOPIC).isPresent()) {
             topicExists = true;
             try {
                 load();
@@ -133,7 +142,9 @@ final class TransactionCoordinator implements AutoCloseable {
             th.setDaemon(true);
             return th;
         });
-        timer.scheduleWithFixedDelay(this::abortTimedOut, timeoutCheckMs, timeoutCheckMs, TimeUnit.MILLISECONDS);
+        if (active) {
+            timer.scheduleWithFixedDelay(this::abortTimedOut, timeoutCheckMs, timeoutCheckMs, TimeUnit.MILLISECONDS);
+        }
     }
 
     @Override
