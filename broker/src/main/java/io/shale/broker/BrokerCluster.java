@@ -72,8 +72,15 @@ final class BrokerCluster implements Placement, AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        long ms = Math.max(1, interval.toMillis());
-        timer.scheduleWithFixedDelay(this::tickSafely, 0, ms, TimeUnit.MILLISECONDS);
+        this.intervalMs = Math.max(1, interval.toMillis());
+    }
+
+    private final long intervalMs;
+
+    /** Runs the policy's first round on the caller's thread, then every interval on the policy's own thread. */
+    void start() {
+        tickSafely();
+        timer.scheduleWithFixedDelay(this::tickSafely, intervalMs, intervalMs, TimeUnit.MILLISECONDS);
     }
 
     /**

@@ -206,6 +206,9 @@ public final class ShaleBroker implements AutoCloseable {
                 coordinatorReloads.execute(this::reloadIfMoved);
             }
             serverChannel.config().setAutoRead(true);
+            if (cluster != null) {
+                cluster.start(); // the first round of the ownership policy before start() returns
+            }
             log.info("Shale broker {} listening on {} (advertised as {}:{}, {}), cluster id {}", nodeId, address,
                     advertisedHost, advertisedPort, security.describe(), clusterId);
         } catch (RuntimeException | Error e) {

@@ -75,8 +75,14 @@ class BrokerClusterTest {
     record Member(int id, PostgresClusterNode node, LogStore store, ShaleBroker broker) {
     }
 
+    /** How often the brokers run their ownership policy (tests of unowned partitions: never after the start). */
+    Duration ownershipInterval = Duration.ofMillis(300);
+
     @BeforeEach
-    void start() throws IOException {
+    void start(org.junit.jupiter.api.TestInfo info) throws IOException {
+        if (info.getDisplayName().contains("Unowned")) {
+            ownershipInterval = Duration.ofHours(1);
+        }
         schema = server.freshOptions().build().schema();
         ports = new int[3];
         List<String> spec = new ArrayList<>();
@@ -103,7 +109,7 @@ class BrokerClusterTest {
                 .open();
         toClose.add(store);
         ShaleBroker broker = ShaleBroker.builder(store).nodeId(id).listen("127.0.0.1", ports[id])
-                .cluster(node, brokersSpec).ownershipInterval(Duration.ofMillis(300))
+                .cluster(node, brokersSpec).ownershipInterval(ownershipInterval)
                 .groupInitialRebalanceDelay(Duration.ZERO)
                 .groupSessionTimeouts(Duration.ofMillis(500), Duration.ofMinutes(5)).start();
         toClose.add(broker);
@@ -415,5 +421,150 @@ class BrokerClusterTest {
         List<String> read = consumeAll("g", second);
         assertThat(read).doesNotHaveDuplicates();
         assertThat(new HashSet<>(read)).as("only what came after the committed offsets").isEqualTo(new HashSet<>(second));
+    }
+
+    // ---------------------------------------------------------------- the protocol, request by request
+
+    private static org.apache.kafka.common.requests.AbstractResponse call(int port, org.apache.kafka.common.protocol.ApiKeys key,
+            short version, org.apache.kafka.common.protocol.ApiMessage body) throws IOException {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setSoTimeout(20_000);
+            org.apache.kafka.common.message.RequestHeaderData h = new org.apache.kafka.common.message.RequestHeaderData()
+                    .setRequestApiKey(key.id).setRequestApiVersion(version).setClientId("raw").setCorrelationId(9);
+            java.nio.ByteBuffer b = org.apache.kafka.common.requests.RequestUtils.serialize(h,
+                    key.requestHeaderVersion(version), body, version);
+            java.io.DataOutputStream out = new java.io.DataOutputStream(s.getOutputStream());
+            out.writeInt(b.remaining());
+            out.write(b.array(), b.arrayOffset() + b.position(), b.remaining());
+            out.flush();
+            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+            byte[] frame = new byte[in.readInt()];
+            in.readFully(frame);
+            java.nio.ByteBuffer r = java.nio.ByteBuffer.wrap(frame);
+            assertThat(org.apache.kafka.common.requests.ResponseHeader.parse(r, key.responseHeaderVersion(version))
+                    .correlationId()).isEqualTo(9);
+            return org.apache.kafka.common.requests.AbstractResponse.parseResponse(key, new org.apache.kafka.common.protocol.ByteBufferAccessor(r), version);
+        }
+    }
+
+    private org.apache.kafka.common.message.MetadataResponseData.MetadataResponsePartition metadataOf(int port, int p)
+            throws IOException {
+        org.apache.kafka.common.message.MetadataResponseData m = ((org.apache.kafka.common.requests.MetadataResponse) call(
+                port, org.apache.kafka.common.protocol.ApiKeys.METADATA, (short) 12,
+                new org.apache.kafka.common.message.MetadataRequestData().setTopics(List.of(
+                        new org.apache.kafka.common.message.MetadataRequestData.MetadataRequestTopic().setName(TOPIC)))))
+                .data();
+        assertThat(m.brokers()).extracting(b -> b.port()).containsExactlyInAnyOrder(ports[0], ports[1], ports[2]);
+        return m.topics().find(TOPIC).partitions().stream().filter(x -> x.partitionIndex() == p).findFirst().orElseThrow();
+    }
+
+    /**
+     * With the ownership policy idle after the start: a new topic's partitions are unowned
+     * (LEADER_NOT_AVAILABLE, leader -1, on every broker); once claimed, each is led by its owner at
+     * its partition epoch; a produce elsewhere gets NOT_LEADER_OR_FOLLOWER naming the current
+     * leader (KIP-951); fetches check the partition epoch; coordinator requests to another broker
+     * than the coordinator's get NOT_COORDINATOR, and FindCoordinator names the coordinator.
+     */
+    @Test
+    void unownedPartitionsWrongBrokersAndStaleEpochsAreAnsweredAsKafkaDoes() throws Exception {
+        members.get(0).store.createTopic(TOPIC, 3, Map.of());
+        for (int port : ports) {
+            await("the new topic seen by the broker on " + port, Duration.ofSeconds(30), () -> {
+                try {
+                    return metadataOf(port, 0).errorCode() == org.apache.kafka.common.protocol.Errors.LEADER_NOT_AVAILABLE.code();
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            assertThat(metadataOf(port, 0).leaderId()).isEqualTo(-1);
+        }
+        io.shale.log.TopicPartition tp0 = new io.shale.log.TopicPartition(TOPIC, 0);
+        long epoch = members.get(1).node.claim(List.of(tp0)).get(tp0);
+        await("the claim seen by broker 2", Duration.ofSeconds(30),
+                () -> members.get(2).node.owner(tp0).map(o -> "1".equals(o.nodeId())).orElse(false));
+        for (int port : ports) {
+            org.apache.kafka.common.message.MetadataResponseData.MetadataResponsePartition mp = metadataOf(port, 0);
+            assertThat(mp.errorCode()).isZero();
+            assertThat(mp.leaderId()).isEqualTo(1);
+            assertThat(mp.leaderEpoch()).isEqualTo((int) epoch);
+            assertThat(mp.replicaNodes()).containsExactly(1);
+            assertThat(mp.isrNodes()).containsExactly(1);
+        }
+
+        // a produce to broker 2: not the leader; the answer names broker 1 and its address
+        org.apache.kafka.common.message.ProduceRequestData produce = new org.apache.kafka.common.message.ProduceRequestData()
+                .setAcks((short) -1).setTimeoutMs(10_000);
+        produce.topicData().add(new org.apache.kafka.common.message.ProduceRequestData.TopicProduceData().setName(TOPIC)
+                .setPartitionData(List.of(new org.apache.kafka.common.message.ProduceRequestData.PartitionProduceData()
+                        .setIndex(0).setRecords(org.apache.kafka.common.record.internal.MemoryRecords.withRecords(
+                                org.apache.kafka.common.compress.Compression.NONE,
+                                new org.apache.kafka.common.record.internal.SimpleRecord("x".getBytes()))))));
+        org.apache.kafka.common.message.ProduceResponseData wrong = ((org.apache.kafka.common.requests.ProduceResponse) call(
+                ports[2], org.apache.kafka.common.protocol.ApiKeys.PRODUCE, (short) 11, produce)).data();
+        org.apache.kafka.common.message.ProduceResponseData.PartitionProduceResponse pr =
+                wrong.responses().iterator().next().partitionResponses().get(0);
+        assertThat(pr.errorCode()).isEqualTo(org.apache.kafka.common.protocol.Errors.NOT_LEADER_OR_FOLLOWER.code());
+        assertThat(pr.currentLeader().leaderId()).isEqualTo(1);
+        assertThat(pr.currentLeader().leaderEpoch()).isEqualTo((int) epoch);
+        assertThat(wrong.nodeEndpoints().find(1).port()).isEqualTo(ports[1]);
+        // and to broker 1: appended
+        org.apache.kafka.common.message.ProduceResponseData right = ((org.apache.kafka.common.requests.ProduceResponse) call(
+                ports[1], org.apache.kafka.common.protocol.ApiKeys.PRODUCE, (short) 11, produce)).data();
+        assertThat(right.responses().iterator().next().partitionResponses().get(0).errorCode()).isZero();
+
+        // fetch: the partition epoch is checked, on the leader and elsewhere
+        for (int port : new int[] {ports[1], ports[2]}) {
+            assertThat(fetchError(port, (int) epoch - 1)).isEqualTo(org.apache.kafka.common.protocol.Errors.FENCED_LEADER_EPOCH);
+            assertThat(fetchError(port, (int) epoch + 1)).isEqualTo(org.apache.kafka.common.protocol.Errors.UNKNOWN_LEADER_EPOCH);
+        }
+        assertThat(fetchError(ports[1], (int) epoch)).isEqualTo(org.apache.kafka.common.protocol.Errors.NONE);
+
+        // coordinators: FindCoordinator names the owner of the offsets partition; other brokers refuse
+        io.shale.log.TopicPartition offsets = new io.shale.log.TopicPartition(io.shale.log.ConsumerOffsets.TOPIC, 0);
+        await("the offsets partition owned", Duration.ofSeconds(30),
+                () -> members.stream().anyMatch(m -> m.node.ownedPartitions().containsKey(offsets)));
+        int coordinator = members.stream().filter(m -> m.node.ownedPartitions().containsKey(offsets)).findFirst()
+                .orElseThrow().id;
+        int other = (coordinator + 1) % 3;
+        await("broker " + other + " seeing the offsets partition's owner", Duration.ofSeconds(30),
+                () -> members.get(other).node.owner(offsets).map(o -> String.valueOf(coordinator).equals(o.nodeId()))
+                        .orElse(false));
+        org.apache.kafka.common.message.FindCoordinatorResponseData fc =
+                ((org.apache.kafka.common.requests.FindCoordinatorResponse) call(ports[other],
+                        org.apache.kafka.common.protocol.ApiKeys.FIND_COORDINATOR, (short) 4,
+                        new org.apache.kafka.common.message.FindCoordinatorRequestData().setKeyType((byte) 0)
+                                .setCoordinatorKeys(List.of("g")))).data();
+        assertThat(fc.coordinators().get(0).errorCode()).isZero();
+        assertThat(fc.coordinators().get(0).nodeId()).isEqualTo(coordinator);
+        assertThat(fc.coordinators().get(0).port()).isEqualTo(ports[coordinator]);
+        await("the coordinator loaded on broker " + coordinator, Duration.ofSeconds(30), () -> {
+            try {
+                return heartbeatError(ports[coordinator]) != org.apache.kafka.common.protocol.Errors.NOT_COORDINATOR;
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        assertThat(heartbeatError(ports[coordinator])).isEqualTo(org.apache.kafka.common.protocol.Errors.UNKNOWN_MEMBER_ID);
+        assertThat(heartbeatError(ports[other])).isEqualTo(org.apache.kafka.common.protocol.Errors.NOT_COORDINATOR);
+    }
+
+    private org.apache.kafka.common.protocol.Errors fetchError(int port, int currentLeaderEpoch) throws IOException {
+        org.apache.kafka.common.message.FetchRequestData f = new org.apache.kafka.common.message.FetchRequestData()
+                .setReplicaId(-1).setMaxWaitMs(0).setMinBytes(0).setMaxBytes(1 << 20).setSessionEpoch(-1)
+                .setTopics(List.of(new org.apache.kafka.common.message.FetchRequestData.FetchTopic().setTopic(TOPIC)
+                        .setPartitions(List.of(new org.apache.kafka.common.message.FetchRequestData.FetchPartition()
+                                .setPartition(0).setCurrentLeaderEpoch(currentLeaderEpoch).setFetchOffset(0)
+                                .setPartitionMaxBytes(1 << 16)))));
+        org.apache.kafka.common.message.FetchResponseData r = ((org.apache.kafka.common.requests.FetchResponse) call(port,
+                org.apache.kafka.common.protocol.ApiKeys.FETCH, (short) 12, f)).data();
+        return org.apache.kafka.common.protocol.Errors.forCode(r.responses().get(0).partitions().get(0).errorCode());
+    }
+
+    private org.apache.kafka.common.protocol.Errors heartbeatError(int port) throws IOException {
+        org.apache.kafka.common.message.HeartbeatResponseData r = ((org.apache.kafka.common.requests.HeartbeatResponse) call(
+                port, org.apache.kafka.common.protocol.ApiKeys.HEARTBEAT, (short) 4,
+                new org.apache.kafka.common.message.HeartbeatRequestData().setGroupId("g").setMemberId("m")
+                        .setGenerationId(1))).data();
+        return org.apache.kafka.common.protocol.Errors.forCode(r.errorCode());
     }
 }
