@@ -79,6 +79,15 @@ final class AdminApis {
     }
 
     AdminApis(LogStore store, int nodeId, BrokerConfigs brokerConfigs) {
+        this(store, nodeId, brokerConfigs, tp -> store.leaderEpoch());
+    }
+
+    /** The leader epoch of each partition (the store's on a single broker, the partition epoch in a cluster). */
+    private final java.util.function.ToIntFunction<TopicPartition> epochOf;
+
+    AdminApis(LogStore store, int nodeId, BrokerConfigs brokerConfigs,
+            java.util.function.ToIntFunction<TopicPartition> epochOf) {
+        this.epochOf = epochOf;
         this.store = store;
         this.nodeId = nodeId;
         this.brokerConfigs = brokerConfigs;
@@ -391,7 +400,6 @@ final class AdminApis {
      */
     private OffsetForLeaderEpochResponseData offsetForLeaderEpoch(OffsetForLeaderEpochRequestData req) {
         OffsetForLeaderEpochResponseData resp = new OffsetForLeaderEpochResponseData();
-        int current = store.leaderEpoch();
         for (OffsetForLeaderEpochRequestData.OffsetForLeaderTopic t : req.topics()) {
             OffsetForLeaderEpochResponseData.OffsetForLeaderTopicResult tr =
                     new OffsetForLeaderEpochResponseData.OffsetForLeaderTopicResult().setTopic(t.topic());
@@ -401,6 +409,7 @@ final class AdminApis {
                 OffsetForLeaderEpochResponseData.EpochEndOffset e = new OffsetForLeaderEpochResponseData.EpochEndOffset()
                         .setPartition(p.partition()).setLeaderEpoch(-1).setEndOffset(-1);
                 tr.partitions().add(e);
+                int current = epochOf.applyAsInt(TopicPartition.of(t.topic(), p.partition()));
                 Errors epochError = LeaderEpochs.check(p.currentLeaderEpoch(), current);
                 if (d.isEmpty() || p.partition() < 0 || p.partition() >= d.get().partitionCount()) {
                     e.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());

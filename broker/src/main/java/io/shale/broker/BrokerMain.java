@@ -36,6 +36,15 @@ public final class BrokerMain {
             "  --max-request-bytes N      largest request accepted (default 104857600)",
             "  --topic NAME[:PARTITIONS]  create this topic at start if it does not exist (default 1 partition;",
             "                             repeatable). Topics are never created on first use.",
+            "  --cluster-brokers LIST     run as one broker of a cluster (preview): every broker as ID@HOST:PORT,",
+            "                             comma-separated, the same list on each; this broker is --node-id and",
+            "                             advertises its own entry. Needs --postgres-url",
+            "  --postgres-url JDBC_URL    the cluster's PostgreSQL catalog (jdbc:postgresql://HOST:PORT/DB); the",
+            "                             password, if any, from the environment variable SHALE_POSTGRES_PASSWORD",
+            "  --postgres-user NAME       its user (default postgres)",
+            "  --postgres-schema NAME     its schema (default shale)",
+            "  --lease-ms N               how long a broker's claim on a partition lasts (default 10000): a broker",
+            "                             that stops is replaced after this long",
             "  --help                     this text");
 
     private BrokerMain() {
@@ -138,6 +147,11 @@ public final class BrokerMain {
         java.util.Map<String, Integer> topics = new java.util.LinkedHashMap<>();
         int advertisePort = 0;
         BrokerStore where;
+        String clusterBrokers = null;
+        String pgUrl = null;
+        String pgUser = "postgres";
+        String pgSchema = "shale";
+        long leaseMs = 10_000;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -146,6 +160,21 @@ public final class BrokerMain {
                 }
                 String v = args[++i];
                 switch (a) {
+                    case "--cluster-brokers":
+                        clusterBrokers = v;
+                        break;
+                    case "--postgres-url":
+                        pgUrl = v;
+                        break;
+                    case "--postgres-user":
+                        pgUser = v;
+                        break;
+                    case "--postgres-schema":
+                        pgSchema = v;
+                        break;
+                    case "--lease-ms":
+                        leaseMs = parseInt("--lease-ms", v);
+                        break;
                     case "--data":
                         data = Path.of(v);
                         break;
@@ -184,6 +213,22 @@ public final class BrokerMain {
             } else {
                 throw new IllegalArgumentException("--data DIR is required (or --config FILE for a store described in a file)");
             }
+            if ((clusterBrokers == null) != (pgUrl == null)) {
+                throw new IllegalArgumentException("--cluster-brokers and --postgres-url go together (a cluster's"
+                        + " brokers share one PostgreSQL catalog)");
+            }
+            if (clusterBrokers != null) {
+                java.util.Map<Integer, Placement.Broker> brokers = BrokerCluster.parseBrokers(clusterBrokers);
+                int id = nodeId == null ? 0 : nodeId;
+                if (!brokers.containsKey(id)) {
+                    throw new IllegalArgumentException("--cluster-brokers " + brokers.keySet()
+                            + " does not name this broker's --node-id " + id);
+                }
+                if (listen.equals("127.0.0.1:9092")) {
+                    // the default listen address: this broker's entry of the list
+                    listen = brokers.get(id).host() + ":" + brokers.get(id).port();
+                }
+            }
             listenAt = hostPort("--listen", listen);
             listenPort = parseInt("--listen", listenAt[1]);
             if (advertise != null) {
@@ -196,17 +241,38 @@ public final class BrokerMain {
 
         LogStore store;
         String clusterId;
+        io.shale.catalog.postgres.PostgresClusterNode clusterNode = null;
         try {
-            store = where.open();
+            if (clusterBrokers != null) {
+                io.shale.catalog.postgres.PostgresCatalogOptions.Builder o =
+                        io.shale.catalog.postgres.PostgresCatalogOptions.builder(pgUrl).user(pgUser).schema(pgSchema)
+                                .nodeId(String.valueOf(nodeId == null ? 0 : nodeId));
+                String password = System.getenv("SHALE_POSTGRES_PASSWORD");
+                if (password != null && !password.isEmpty()) {
+                    o.password(password);
+                }
+                clusterNode = io.shale.catalog.postgres.PostgresCatalog.clusterNode(o.build(),
+                        java.time.Duration.ofMillis(leaseMs));
+                store = where.openClusterNode(clusterNode);
+            } else {
+                store = where.open();
+            }
         } catch (IOException | RuntimeException e) {
             throw new LaunchException(1, "cannot open the store " + where.describe() + ": " + e.getMessage());
         }
         try {
-            clusterId = where.clusterId();
+            // a cluster's id: the same on every broker of it, from its catalog's address
+            clusterId = clusterNode != null ? clusterIdOf(pgUrl + "/" + pgSchema) : where.clusterId();
             for (java.util.Map.Entry<String, Integer> t : topics.entrySet()) {
                 if (store.describeTopic(t.getKey()).isEmpty()) {
-                    store.createTopic(t.getKey(), t.getValue());
-                    log.info("created topic {} with {} partition(s)", t.getKey(), t.getValue());
+                    try {
+                        store.createTopic(t.getKey(), t.getValue());
+                        log.info("created topic {} with {} partition(s)", t.getKey(), t.getValue());
+                    } catch (io.shale.log.ShaleException e) {
+                        if (e.kind() != io.shale.log.ErrorKind.TOPIC_ALREADY_EXISTS) {
+                            throw e; // (another broker of the cluster created it meanwhile)
+                        }
+                    }
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -225,11 +291,20 @@ public final class BrokerMain {
             if (advertiseAt != null) {
                 b.advertise(advertiseAt[0], advertisePort);
             }
+            if (clusterNode != null) {
+                b.cluster(clusterNode, clusterBrokers);
+            }
             return new Launched(b.start(), store, where);
         } catch (RuntimeException e) {
             store.close();
             throw new LaunchException(e instanceof IllegalArgumentException ? 2 : 1, String.valueOf(e.getMessage()));
         }
+    }
+
+    /** A cluster's id derived from its catalog's JDBC URL and schema (no password in either). */
+    static String clusterIdOf(String catalog) {
+        java.util.UUID u = java.util.UUID.nameUUIDFromBytes(("shale:postgres:" + catalog).getBytes(StandardCharsets.UTF_8));
+        return new Uuid(u.getMostSignificantBits(), u.getLeastSignificantBits()).toString();
     }
 
     /** The cluster id kept in {@code DIR/cluster.id}, created on the first start, so that it survives restarts. */

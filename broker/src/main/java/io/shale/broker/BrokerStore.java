@@ -273,6 +273,43 @@ final class BrokerStore {
         return LogStore.builder().objectStore(objects).wal(w).config(settings).open();
     }
 
+    /**
+     * Opens the store as a node of a cluster (preview): {@code node} as its catalog. A local store
+     * keeps its objects in {@code DIR/objects}, shared by the brokers of one machine given the same
+     * {@code --data DIR}, and each broker's file WAL in {@code DIR/wal-node-ID}; an S3 store's object
+     * WAL gets the key prefix {@code wal/node-ID/} of its own (a file WAL: {@code wal.dir}, one per broker).
+     */
+    LogStore openClusterNode(io.shale.catalog.postgres.PostgresClusterNode node) throws IOException {
+        String id = node.nodeId();
+        WriteAheadLog w;
+        ObjectStore objects;
+        if (!s3) {
+            Files.createDirectories(dataDir);
+            w = FileWriteAheadLog.builder(dataDir.resolve("wal-node-" + id)).build();
+            try {
+                objects = io.shale.storage.local.objectstore.LocalDirectoryObjectStore.open(
+                        dataDir.resolve(io.shale.storage.local.LocalStorage.OBJECTS_DIR));
+            } catch (RuntimeException e) {
+                closeQuietly(w);
+                throw e;
+            }
+        } else {
+            if (wal == Wal.FILE) {
+                Files.createDirectories(walDir);
+                w = FileWriteAheadLog.builder(walDir).build();
+            } else {
+                w = ObjectWriteAheadLog.builder().keyPrefix("wal/node-" + id + "/").build();
+            }
+            try {
+                objects = S3ObjectStore.create(s3Options());
+            } catch (RuntimeException e) {
+                closeQuietly(w);
+                throw e;
+            }
+        }
+        return LogStore.builder().objectStore(objects).wal(w).catalog(node).config(settings).open();
+    }
+
     /** The store, for messages and logs: a directory, or s3://bucket/prefix with endpoint and WAL. Never credentials. */
     String describe() {
         if (!s3) {

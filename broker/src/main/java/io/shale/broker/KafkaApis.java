@@ -63,8 +63,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Kafka APIs this broker serves, on one {@link LogStore}. One node: this broker leads every
- * partition, at the store's leader epoch ({@link LogStore#leaderEpoch()}, see {@link LeaderEpochs}). Called on the broker's request threads (never on the network
+ * The Kafka APIs this broker serves, on one {@link LogStore}. Where partitions are led comes from a
+ * {@link Placement}: on a single broker this one leads every partition, at the store's leader epoch
+ * ({@link LogStore#leaderEpoch()}, see {@link LeaderEpochs}); in a cluster ({@link BrokerCluster})
+ * the owner's broker leads a partition at its partition epoch, a produce elsewhere is refused with
+ * NOT_LEADER_OR_FOLLOWER, any broker serves fetches, and the coordinators answer only on the owner
+ * of their internal partition. Called on the broker's request threads (never on the network
  * threads): store calls here may block.
  */
 final class KafkaApis {
@@ -127,6 +131,13 @@ final class KafkaApis {
     private final GroupApis groupApis;
     private final AdminApis adminApis;
     private final TxnApis txnApis;
+    private final Placement placement;
+    /**
+     * In a cluster: the internal partitions this broker owned, at their epochs, when its
+     * coordinators were loaded (null on a single broker: it coordinates everything). A coordinator
+     * serves only while its partition is still owned at that epoch.
+     */
+    private final Map<TopicPartition, Integer> coordinating;
 
     KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId,
             GroupCoordinator groups, TransactionCoordinator txns) {
@@ -135,11 +146,22 @@ final class KafkaApis {
 
     KafkaApis(LogStore store, Executor executor, int nodeId, String host, int port, String clusterId,
             GroupCoordinator groups, TransactionCoordinator txns, BrokerConfigs brokerConfigs) {
+        this(store, executor, clusterId, groups, txns, brokerConfigs,
+                Placement.single(store, new Placement.Broker(nodeId, host, port)), null);
+    }
+
+    KafkaApis(LogStore store, Executor executor, String clusterId, GroupCoordinator groups, TransactionCoordinator txns,
+            BrokerConfigs brokerConfigs, Placement placement, Map<TopicPartition, Integer> coordinating) {
+        int nodeId = placement.self().id();
+        String host = placement.self().host();
+        int port = placement.self().port();
+        this.placement = placement;
+        this.coordinating = coordinating;
         this.store = store;
         this.txns = txns;
         this.txnApis = new TxnApis(store, txns, groups);
         this.groupApis = new GroupApis(store, groups, nodeId, host, port, txns::holdsOffset);
-        this.adminApis = new AdminApis(store, nodeId, brokerConfigs);
+        this.adminApis = new AdminApis(store, nodeId, brokerConfigs, placement::epoch);
         this.executor = executor;
         this.nodeId = nodeId;
         this.host = host;
@@ -168,6 +190,12 @@ final class KafkaApis {
      */
     CompletableFuture<ApiMessage> handle(RequestHeader header, AbstractRequest request, String clientHost) {
         short version = header.apiVersion();
+        if (coordinating != null) {
+            ApiMessage refused = clusterCoordination(header, request);
+            if (refused != null) {
+                return CompletableFuture.completedFuture(refused);
+            }
+        }
         CompletableFuture<ApiMessage> group = groupApis.handle(header, request, clientHost);
         if (group != null) {
             return group;
@@ -211,6 +239,84 @@ final class KafkaApis {
                 // not reachable: the connection answers unsupported APIs before calling here
                 throw new IllegalStateException("no handler for " + header.apiKey());
         }
+    }
+
+    // ---------------------------------------------------------------- coordinators in a cluster
+
+    static final TopicPartition GROUPS_PARTITION = TopicPartition.of(io.shale.log.ConsumerOffsets.TOPIC, 0);
+    static final TopicPartition TXNS_PARTITION = TopicPartition.of(TransactionCoordinator.TOPIC, 0);
+
+    /** Whether this broker's coordinator of {@code partition}'s kind may serve (see {@link #coordinating}). */
+    private boolean coordinates(TopicPartition partition) {
+        if (coordinating == null) {
+            return true;
+        }
+        Integer at = coordinating.get(partition);
+        return at != null && placement.leads(partition) && placement.epoch(partition) == at;
+    }
+
+    /**
+     * In a cluster: FindCoordinator answered with the owner of the coordinator's internal partition,
+     * and coordinator requests that belong to another broker refused with NOT_COORDINATOR; null when
+     * the request is to be handled as usual.
+     */
+    private ApiMessage clusterCoordination(RequestHeader header, AbstractRequest request) {
+        switch (header.apiKey()) {
+            case FIND_COORDINATOR:
+                return findCoordinator(((org.apache.kafka.common.requests.FindCoordinatorRequest) request).data(),
+                        header.apiVersion());
+            case JOIN_GROUP: case SYNC_GROUP: case HEARTBEAT: case LEAVE_GROUP: case OFFSET_COMMIT: case OFFSET_FETCH:
+            case DESCRIBE_GROUPS: case DELETE_GROUPS: case OFFSET_DELETE: case CONSUMER_GROUP_HEARTBEAT:
+            case CONSUMER_GROUP_DESCRIBE: case TXN_OFFSET_COMMIT:
+                return coordinates(GROUPS_PARTITION) ? null : request.getErrorResponse(
+                        new org.apache.kafka.common.errors.NotCoordinatorException("the group coordinator is on broker "
+                                + leaderId(GROUPS_PARTITION))).data();
+            case LIST_GROUPS:
+                return coordinates(GROUPS_PARTITION) ? null : new org.apache.kafka.common.message.ListGroupsResponseData();
+            case ADD_PARTITIONS_TO_TXN: case ADD_OFFSETS_TO_TXN: case END_TXN:
+                return coordinates(TXNS_PARTITION) ? null : request.getErrorResponse(
+                        new org.apache.kafka.common.errors.NotCoordinatorException("the transaction coordinator is on"
+                                + " broker " + leaderId(TXNS_PARTITION))).data();
+            case INIT_PRODUCER_ID:
+                String txnId = ((InitProducerIdRequest) request).data().transactionalId();
+                return txnId == null || coordinates(TXNS_PARTITION) ? null : request.getErrorResponse(
+                        new org.apache.kafka.common.errors.NotCoordinatorException("the transaction coordinator is on"
+                                + " broker " + leaderId(TXNS_PARTITION))).data();
+            default:
+                return null;
+        }
+    }
+
+    private int leaderId(TopicPartition tp) {
+        Placement.Broker b = placement.leader(tp);
+        return b == null ? -1 : b.id();
+    }
+
+    private org.apache.kafka.common.message.FindCoordinatorResponseData findCoordinator(
+            org.apache.kafka.common.message.FindCoordinatorRequestData req, short v) {
+        org.apache.kafka.common.message.FindCoordinatorResponseData resp =
+                new org.apache.kafka.common.message.FindCoordinatorResponseData();
+        List<String> keys = v < 4 ? java.util.Collections.singletonList(req.key()) : req.coordinatorKeys();
+        for (String key : keys) {
+            Errors e;
+            Placement.Broker b = null;
+            if ((req.keyType() != 0 && req.keyType() != 1) || key == null || key.isEmpty()) {
+                e = Errors.INVALID_REQUEST;
+            } else {
+                b = placement.leader(req.keyType() == 0 ? GROUPS_PARTITION : TXNS_PARTITION);
+                e = b == null ? Errors.COORDINATOR_NOT_AVAILABLE : Errors.NONE;
+            }
+            int id = b == null ? -1 : b.id();
+            String host = b == null ? "" : b.host();
+            int port = b == null ? -1 : b.port();
+            String msg = e == Errors.NONE ? null : e.message();
+            if (v < 4) {
+                return resp.setErrorCode(e.code()).setNodeId(id).setHost(host).setPort(port).setErrorMessage(msg);
+            }
+            resp.coordinators().add(new org.apache.kafka.common.message.FindCoordinatorResponseData.Coordinator()
+                    .setKey(key).setErrorCode(e.code()).setNodeId(id).setHost(host).setPort(port).setErrorMessage(msg));
+        }
+        return resp;
     }
 
     /** Thrown (in a future) when the connection must be closed rather than answered. */
@@ -270,7 +376,10 @@ final class KafkaApis {
 
     private MetadataResponseData metadata(MetadataRequestData req, short version) {
         MetadataResponseData resp = new MetadataResponseData().setClusterId(clusterId).setControllerId(nodeId);
-        resp.brokers().add(new MetadataResponseData.MetadataResponseBroker().setNodeId(nodeId).setHost(host).setPort(port));
+        for (Placement.Broker b : placement.brokers()) {
+            resp.brokers().add(new MetadataResponseData.MetadataResponseBroker().setNodeId(b.id()).setHost(b.host())
+                    .setPort(b.port()));
+        }
         List<TopicDescription> topics = new ArrayList<>();
         if (req.topics() == null) {
             for (String name : store.listTopics()) {
@@ -293,7 +402,6 @@ final class KafkaApis {
                 resp.topics().add(missing);
             }
         }
-        int epoch = store.leaderEpoch();
         for (TopicDescription d : topics) {
             MetadataResponseData.MetadataResponseTopic t = new MetadataResponseData.MetadataResponseTopic()
                     .setName(d.name()).setIsInternal(isInternal(d.name()));
@@ -301,9 +409,19 @@ final class KafkaApis {
                 t.setTopicId(kafkaId(d.topicId()));
             }
             for (int p = 0; p < d.partitionCount(); p++) {
-                t.partitions().add(new MetadataResponseData.MetadataResponsePartition().setPartitionIndex(p)
-                        .setLeaderId(nodeId).setLeaderEpoch(epoch).setReplicaNodes(List.of(nodeId))
-                        .setIsrNodes(List.of(nodeId)).setOfflineReplicas(List.of()));
+                TopicPartition tp = TopicPartition.of(d.name(), p);
+                Placement.Broker leader = placement.leader(tp);
+                MetadataResponseData.MetadataResponsePartition mp = new MetadataResponseData.MetadataResponsePartition()
+                        .setPartitionIndex(p).setOfflineReplicas(List.of());
+                if (leader == null) {
+                    // unowned (never claimed, released, or its owner's lease ran out): clients retry
+                    mp.setErrorCode(Errors.LEADER_NOT_AVAILABLE.code()).setLeaderId(-1)
+                            .setLeaderEpoch(placement.epoch(tp)).setReplicaNodes(List.of()).setIsrNodes(List.of());
+                } else {
+                    mp.setLeaderId(leader.id()).setLeaderEpoch(placement.epoch(tp))
+                            .setReplicaNodes(List.of(leader.id())).setIsrNodes(List.of(leader.id()));
+                }
+                t.partitions().add(mp);
             }
             resp.topics().add(t);
         }
@@ -342,6 +460,12 @@ final class KafkaApis {
                 } else if (isInternal(desc.get().name())) {
                     refused = Errors.INVALID_TOPIC_EXCEPTION;
                     why = "the internal topic " + desc.get().name() + " is written by the broker's coordinators only";
+                } else if (!placement.leads(TopicPartition.of(desc.get().name(), pd.index()))) {
+                    refused = Errors.NOT_LEADER_OR_FOLLOWER;
+                    why = "broker " + nodeId + " does not lead " + desc.get().name() + "-" + pd.index();
+                    if (version >= 10) {
+                        currentLeader(resp, pr, TopicPartition.of(desc.get().name(), pd.index()));
+                    }
                 } else if (!(pd.records() instanceof MemoryRecords)) {
                     refused = Errors.CORRUPT_MESSAGE;
                     why = "no record batches";
@@ -381,6 +505,11 @@ final class KafkaApis {
                 pending.add(append.handle((r, err) -> {
                     if (err != null) {
                         setError(pr, KafkaErrors.of(err), KafkaErrors.message(err), version);
+                        if (version >= 10 && KafkaErrors.of(err) == Errors.NOT_LEADER_OR_FOLLOWER) {
+                            synchronized (resp) {
+                                currentLeader(resp, pr, tp);
+                            }
+                        }
                         synchronized (failed) {
                             failed.add(pr);
                         }
@@ -407,6 +536,20 @@ final class KafkaApis {
             }
             return resp;
         });
+    }
+
+    /** KIP-951: the partition's current leader (and its endpoint) in a NOT_LEADER_OR_FOLLOWER answer, when known. */
+    private void currentLeader(ProduceResponseData resp, ProduceResponseData.PartitionProduceResponse pr,
+            TopicPartition tp) {
+        Placement.Broker leader = placement.leader(tp);
+        if (leader == null || leader.id() == nodeId) {
+            return;
+        }
+        pr.currentLeader().setLeaderId(leader.id()).setLeaderEpoch(placement.epoch(tp));
+        if (resp.nodeEndpoints().find(leader.id()) == null) {
+            resp.nodeEndpoints().add(new ProduceResponseData.NodeEndpoint().setNodeId(leader.id())
+                    .setHost(leader.host()).setPort(leader.port()));
+        }
     }
 
     private static void setError(ProduceResponseData.PartitionProduceResponse pr, Errors error, String message,
@@ -505,7 +648,6 @@ final class KafkaApis {
             return CompletableFuture.completedFuture(resp.setErrorCode(Errors.FETCH_SESSION_ID_NOT_FOUND.code()));
         }
         List<FetchPart> parts = new ArrayList<>();
-        int leaderEpoch = store.leaderEpoch();
         // read_committed (1): only up to the last stable offset, with the aborted transactions
         IsolationLevel isolation = req.isolationLevel() == 1 ? IsolationLevel.READ_COMMITTED : IsolationLevel.READ_UNCOMMITTED;
         for (FetchRequestData.FetchTopic topic : req.topics()) {
@@ -527,8 +669,10 @@ final class KafkaApis {
                     pd.setErrorCode((byId(topic.topic()) ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
                 } else if (fp.partition() < 0 || fp.partition() >= desc.get().partitionCount()) {
                     pd.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
-                } else if (LeaderEpochs.check(fp.currentLeaderEpoch(), leaderEpoch) != Errors.NONE) {
-                    pd.setErrorCode(LeaderEpochs.check(fp.currentLeaderEpoch(), leaderEpoch).code());
+                } else if (LeaderEpochs.check(fp.currentLeaderEpoch(),
+                        placement.epoch(TopicPartition.of(desc.get().name(), fp.partition()))) != Errors.NONE) {
+                    pd.setErrorCode(LeaderEpochs.check(fp.currentLeaderEpoch(),
+                            placement.epoch(TopicPartition.of(desc.get().name(), fp.partition()))).code());
                 } else {
                     tp = TopicPartition.of(desc.get().name(), fp.partition());
                 }
@@ -657,7 +801,7 @@ final class KafkaApis {
                     pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
                     continue;
                 }
-                int epoch = store.leaderEpoch();
+                int epoch = placement.epoch(TopicPartition.of(desc.get().name(), p.partitionIndex()));
                 Errors epochError = LeaderEpochs.check(p.currentLeaderEpoch(), epoch);
                 if (epochError != Errors.NONE) {
                     pr.setErrorCode(epochError.code());
@@ -829,8 +973,10 @@ final class KafkaApis {
             return resp.setErrorCode(Errors.UNSUPPORTED_ENDPOINT_TYPE.code())
                     .setErrorMessage("this broker has no controller endpoints");
         }
-        resp.brokers().add(new DescribeClusterResponseData.DescribeClusterBroker().setBrokerId(nodeId).setHost(host)
-                .setPort(port));
+        for (Placement.Broker b : placement.brokers()) {
+            resp.brokers().add(new DescribeClusterResponseData.DescribeClusterBroker().setBrokerId(b.id())
+                    .setHost(b.host()).setPort(b.port()));
+        }
         return resp;
     }
 }

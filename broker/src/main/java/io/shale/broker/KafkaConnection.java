@@ -79,7 +79,7 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private final KafkaApis apis;
+    private final java.util.function.Supplier<KafkaApis> apis;
     private final Executor executor;
     private final int maxRequestBytes;
     private final ListenerSecurity security;
@@ -94,6 +94,11 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
     private boolean closing;
 
     KafkaConnection(KafkaApis apis, Executor requestThreads, int maxRequestBytes, ListenerSecurity security) {
+        this(() -> apis, requestThreads, maxRequestBytes, security);
+    }
+
+    /** With the APIs looked up per request (a cluster broker replaces them when its coordinators move). */
+    KafkaConnection(java.util.function.Supplier<KafkaApis> apis, Executor requestThreads, int maxRequestBytes, ListenerSecurity security) {
         this.apis = apis;
         this.maxRequestBytes = maxRequestBytes;
         this.security = security;
@@ -356,7 +361,7 @@ final class KafkaConnection extends ChannelInboundHandlerAdapter {
         }
         CompletableFuture<ApiMessage> handled;
         try {
-            handled = apis.handle(header, request, clientHost());
+            handled = apis.get().handle(header, request, clientHost());
         } catch (RuntimeException e) {
             handled = CompletableFuture.failedFuture(e);
         }

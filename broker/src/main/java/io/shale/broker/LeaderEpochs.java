@@ -8,7 +8,8 @@ import org.apache.kafka.common.protocol.Errors;
 
 /**
  * Leader epochs as Kafka clients see them. Every partition's leader epoch is the store's
- * ({@link LogStore#leaderEpoch()}: its writer epoch, higher after every reopen), and every stored
+ * ({@link LogStore#leaderEpoch()}: its writer epoch, higher after every reopen; in a broker cluster
+ * the partition's own epoch, higher after every claim, see {@link Placement#epoch}), and every stored
  * batch carries the epoch of the writer that appended it, so epochs never decrease along a log.
  * The end offset of an epoch is found from the batches' headers by binary search (a few reads of
  * one batch each), not from a leader-epoch file of its own.

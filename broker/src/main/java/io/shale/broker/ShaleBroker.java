@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * A Kafka-protocol broker serving one {@link LogStore}: Kafka clients (producers, consumers with
  * assigned partitions or in consumer groups, the admin client) connect to it as to a single-node
  * Kafka cluster.
- * This broker is the only node and leads every partition of every topic in the store.
+ * This broker is the only node and leads every partition of every topic in the store, unless it is
+ * one broker of a cluster ({@link Builder#cluster}, preview): then each partition is led by the
+ * broker whose node owns it, and the coordinators run on the owner of their internal partition.
  *
  * <p>Served: ApiVersions, Metadata, Produce (acks 0, 1 and all: every acknowledged batch is durable
  * in the store's WAL), Fetch (long poll; no incremental fetch sessions), ListOffsets, CreateTopics,
@@ -74,8 +76,16 @@ public final class ShaleBroker implements AutoCloseable {
     private final String clusterId;
     private final int nodeId;
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final GroupCoordinator groups;
-    private final TransactionCoordinator txns;
+    private volatile GroupCoordinator groups;
+    private volatile TransactionCoordinator txns;
+    /** In a cluster: the brokers, the ownership policy; null on a single broker. */
+    private final BrokerCluster cluster;
+    /** In a cluster: reloads the coordinators when their internal partitions move (one at a time). */
+    private final ExecutorService coordinatorReloads;
+    private final BoundPort bound = new BoundPort();
+    private final LogStore store;
+    private final Builder builder;
+    private BrokerConfigs configs;
 
     private static ConsumerGroup.Topics storeTopics(LogStore store) {
         return new ConsumerGroup.Topics() {
@@ -97,16 +107,41 @@ public final class ShaleBroker implements AutoCloseable {
         // TLS stores and SASL users are read (and a wrong setting named) before anything starts
         ListenerSecurity security = ListenerSecurity.from(b.security, b.saslUsers);
         this.security = security;
+        this.store = b.store;
+        this.builder = b;
+        if (b.clusterNode != null) {
+            Map<Integer, Placement.Broker> brokers = BrokerCluster.parseBrokers(b.clusterBrokers);
+            // the internal topics exist before the policy places them (created by whichever broker comes first)
+            for (String internal : List.of(ConsumerOffsets.TOPIC, TransactionCoordinator.TOPIC)) {
+                try {
+                    if (b.store.describeTopic(internal).isEmpty()) {
+                        b.store.createTopic(internal, 1, Map.of("cleanup.policy", "compact"));
+                    }
+                } catch (io.shale.log.ShaleException e) {
+                    if (e.kind() != io.shale.log.ErrorKind.TOPIC_ALREADY_EXISTS) {
+                        throw e;
+                    }
+                }
+            }
+            cluster = new BrokerCluster(b.clusterNode, brokers, b.nodeId, b.ownershipInterval, security.protocol.tls);
+            coordinatorReloads = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "shale-broker-coordinators-" + b.nodeId);
+                t.setDaemon(true);
+                return t;
+            });
+        } else {
+            cluster = null;
+            coordinatorReloads = null;
+        }
         // reads the committed offsets (the internal topic) before anything listens
-        groups = new GroupCoordinator(ConsumerOffsets.open(b.store), b.groupInitialRebalanceDelayMs,
-                b.groupMinSessionTimeoutMs, b.groupMaxSessionTimeoutMs, 100, storeTopics(b.store),
-                b.consumerSessionTimeoutMs, b.consumerHeartbeatIntervalMs);
         // and the transactions' state (completing any a previous broker left half done)
         try {
-            txns = new TransactionCoordinator(b.store, groups, java.time.Clock.systemUTC(), b.transactionTimeoutCheckMs,
-                    b.transactionalIdExpirationMs);
+            loadCoordinators(b, null);
         } catch (RuntimeException | Error e) {
-            groups.close();
+            if (cluster != null) {
+                cluster.close();
+                coordinatorReloads.shutdownNow();
+            }
             throw e;
         }
         bossGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("shale-broker-accept", true));
@@ -123,7 +158,6 @@ public final class ShaleBroker implements AutoCloseable {
         nodeId = b.nodeId;
         try {
             // the advertised port is known only after binding (port 0): the handler reads it lazily
-            BoundPort bound = new BoundPort();
             ServerBootstrap sb = new ServerBootstrap().group(bossGroup, workerGroup)
                     .channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_REUSEADDR, true)
@@ -137,7 +171,7 @@ public final class ShaleBroker implements AutoCloseable {
                                 ch.pipeline().addLast("tls", security.sslHandler());
                             }
                             ch.pipeline().addLast("frames", new KafkaFrameDecoder(b.maxRequestBytes));
-                            ch.pipeline().addLast("requests", new KafkaConnection(bound.apis, requestThreads,
+                            ch.pipeline().addLast("requests", new KafkaConnection(() -> bound.apis, requestThreads,
                                     b.maxRequestBytes, security));
                         }
                     });
@@ -148,19 +182,158 @@ public final class ShaleBroker implements AutoCloseable {
             }
             serverChannel = bind.channel();
             address = (InetSocketAddress) serverChannel.localAddress();
-            String advertisedHost = b.advertisedHost != null ? b.advertisedHost : advertisedHostFor(address);
-            int advertisedPort = b.advertisedPort > 0 ? b.advertisedPort : address.getPort();
-            bound.apis = new KafkaApis(b.store, requestThreads, nodeId, advertisedHost, advertisedPort, clusterId, groups,
-                    txns, brokerConfigs(b, address, advertisedHost, advertisedPort));
+            String advertisedHost = cluster != null ? cluster.self().host()
+                    : b.advertisedHost != null ? b.advertisedHost : advertisedHostFor(address);
+            int advertisedPort = cluster != null ? cluster.self().port()
+                    : b.advertisedPort > 0 ? b.advertisedPort : address.getPort();
+            configs = brokerConfigs(b, address, advertisedHost, advertisedPort);
+            synchronized (this) {
+                bound.apis = apis(advertisedHost, advertisedPort, groups, txns, coordinatingNow);
+            }
+            if (cluster != null) {
+                cluster.node().addListener(new io.shale.catalog.postgres.PostgresClusterNode.OwnershipListener() {
+                    @Override
+                    public void gained(io.shale.log.TopicPartition partition, long epoch) {
+                        moved(partition);
+                    }
+
+                    @Override
+                    public void lost(io.shale.log.TopicPartition partition, String why) {
+                        moved(partition);
+                    }
+                });
+                // a claim that came before the listener
+                coordinatorReloads.execute(this::reloadIfMoved);
+            }
             serverChannel.config().setAutoRead(true);
+            if (cluster != null) {
+                cluster.start(); // the first round of the ownership policy before start() returns
+            }
             log.info("Shale broker {} listening on {} (advertised as {}:{}, {}), cluster id {}", nodeId, address,
                     advertisedHost, advertisedPort, security.describe(), clusterId);
         } catch (RuntimeException | Error e) {
             shutdownThreads();
+            if (cluster != null) {
+                cluster.close();
+                coordinatorReloads.shutdownNow();
+            }
             txns.close();
             groups.close();
             throw e;
         }
+    }
+
+    /** The internal partitions this broker owned (at their epochs) when its coordinators were loaded; null if single. */
+    private Map<io.shale.log.TopicPartition, Integer> coordinatingNow;
+
+    private KafkaApis apis(String host, int port, GroupCoordinator g, TransactionCoordinator t,
+            Map<io.shale.log.TopicPartition, Integer> coordinating) {
+        Placement placement = cluster != null ? cluster : Placement.single(store, new Placement.Broker(nodeId, host, port));
+        return new KafkaApis(store, requestThreads, clusterId, g, t, configs, placement, coordinating);
+    }
+
+    /**
+     * Loads the group and transaction coordinators from the committed internal topics. In a cluster
+     * they are loaded again whenever this broker gains or loses an internal partition, and serve
+     * only while it owns that partition at the epoch it had when loading (KafkaApis answers
+     * NOT_COORDINATOR otherwise; the store refuses a lost partition's writes with NOT_OWNER).
+     */
+    private void loadCoordinators(Builder b, Map<io.shale.log.TopicPartition, Integer> coordinating) {
+        // in a cluster a fresh view of the store: ConsumerOffsets keeps one instance per store object
+        LogStore view = cluster == null ? b.store : freshView(b.store);
+        GroupCoordinator g = new GroupCoordinator(ConsumerOffsets.open(view), b.groupInitialRebalanceDelayMs,
+                b.groupMinSessionTimeoutMs, b.groupMaxSessionTimeoutMs, 100, storeTopics(b.store),
+                b.consumerSessionTimeoutMs, b.consumerHeartbeatIntervalMs);
+        TransactionCoordinator t;
+        try {
+            // in a cluster only the owner of the transactions' partition loads them and writes markers
+            t = new TransactionCoordinator(b.store, g, java.time.Clock.systemUTC(), b.transactionTimeoutCheckMs,
+                    b.transactionalIdExpirationMs, cluster == null || (coordinating != null && coordinating.containsKey(KafkaApis.TXNS_PARTITION)));
+        } catch (RuntimeException | Error e) {
+            g.close();
+            throw e;
+        }
+        groups = g;
+        txns = t;
+        coordinatingNow = coordinating == null && cluster != null ? Map.of() : coordinating;
+    }
+
+    private void moved(io.shale.log.TopicPartition partition) {
+        if (partition.equals(KafkaApis.GROUPS_PARTITION) || partition.equals(KafkaApis.TXNS_PARTITION)) {
+            try {
+                coordinatorReloads.execute(this::reloadIfMoved);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closing
+            }
+        }
+    }
+
+    /** Reloads the coordinators if the internal partitions this broker owns changed since they were loaded. */
+    private void reloadIfMoved() {
+        if (closed.get()) {
+            return;
+        }
+        Map<io.shale.log.TopicPartition, Integer> now = new java.util.HashMap<>();
+        for (io.shale.log.TopicPartition tp : List.of(KafkaApis.GROUPS_PARTITION, KafkaApis.TXNS_PARTITION)) {
+            int e = cluster.ownedEpoch(tp);
+            if (e >= 0) {
+                now.put(tp, e);
+            }
+        }
+        if (now.equals(coordinatingNow)) {
+            return;
+        }
+        GroupCoordinator oldGroups = groups;
+        TransactionCoordinator oldTxns = txns;
+        try {
+            loadCoordinators(builder, now);
+        } catch (RuntimeException e) {
+            log.warn("broker {}: loading the coordinators failed (retried at the next ownership change): {}", nodeId,
+                    e.toString());
+            return;
+        }
+        synchronized (this) {
+            bound.apis = apis(cluster.self().host(), cluster.self().port(), groups, txns, coordinatingNow);
+        }
+        oldTxns.close();
+        oldGroups.close();
+        log.info("broker {} coordinates {}", nodeId, now.keySet());
+    }
+
+    /** A LogStore that delegates to {@code store} but is another object (its own ConsumerOffsets instance). */
+    private static LogStore freshView(LogStore store) {
+        return (LogStore) java.lang.reflect.Proxy.newProxyInstance(LogStore.class.getClassLoader(),
+                new Class<?>[] {LogStore.class}, (proxy, method, args) -> {
+                    switch (method.getName()) {
+                        case "equals":
+                            if (args != null && args.length == 1 && method.getParameterTypes()[0] == Object.class) {
+                                return proxy == args[0];
+                            }
+                            break;
+                        case "hashCode":
+                            if (args == null || args.length == 0) {
+                                return System.identityHashCode(proxy);
+                            }
+                            break;
+                        case "toString":
+                            if (args == null || args.length == 0) {
+                                return "view of " + store;
+                            }
+                            break;
+                        case "close":
+                            if (args == null || args.length == 0) {
+                                return null; // the store belongs to the broker's owner
+                            }
+                            break;
+                        default:
+                            break;
+                    }
+                    try {
+                        return method.invoke(store, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
     }
 
     /** The effective settings under Kafka's broker config names, for DescribeConfigs (passwords: sensitive). */
@@ -265,6 +438,15 @@ public final class ShaleBroker implements AutoCloseable {
             return;
         }
         serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (cluster != null) {
+            cluster.close();
+            coordinatorReloads.shutdown();
+            try {
+                coordinatorReloads.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         txns.close();
         groups.close();
         shutdownThreads();
@@ -307,6 +489,9 @@ public final class ShaleBroker implements AutoCloseable {
         private int consumerSessionTimeoutMs = 45_000;
         private int consumerHeartbeatIntervalMs = 5_000;
         private Map<String, String> security = Map.of();
+        private io.shale.catalog.postgres.PostgresClusterNode clusterNode;
+        private String clusterBrokers;
+        private java.time.Duration ownershipInterval = java.time.Duration.ofSeconds(1);
         /** Kafka's names of the settings given (for DescribeConfigs sources). */
         private final java.util.Set<String> set = new java.util.HashSet<>();
         private final Map<String, String> saslUsers = new LinkedHashMap<>();
@@ -501,6 +686,35 @@ public final class ShaleBroker implements AutoCloseable {
                 throw new IllegalArgumentException("transactional id expiration must be at least 1 ms: " + expiration);
             }
             this.transactionalIdExpirationMs = expiration.toMillis();
+            return this;
+        }
+
+        /**
+         * Runs this broker as one of a cluster (preview): {@code node} is the cluster node the store was
+         * opened with ({@code PostgresCatalog.clusterNode}), whose node id must be this broker's
+         * {@link #nodeId} as a string; {@code brokers} names every broker of the cluster with the
+         * address clients connect to, {@code id@host:port,...} (Kafka's
+         * {@code controller.quorum.voters} style; the same list on every broker). This broker
+         * advertises its own entry. Partitions are led by their owner's broker at their partition
+         * epoch; the brokers share the partitions out among themselves (see {@link #ownershipInterval}).
+         *
+         * @throws IllegalArgumentException (at {@link #start()}) naming what is wrong with the list
+         */
+        public Builder cluster(io.shale.catalog.postgres.PostgresClusterNode node, String brokers) {
+            this.clusterNode = Objects.requireNonNull(node, "node");
+            this.clusterBrokers = Objects.requireNonNull(brokers, "brokers");
+            return this;
+        }
+
+        /**
+         * In a cluster: how often this broker checks which brokers are up and claims or releases
+         * partitions to hold its share of each topic (default 1 s).
+         */
+        public Builder ownershipInterval(java.time.Duration interval) {
+            if (interval == null || interval.toMillis() < 1) {
+                throw new IllegalArgumentException("ownership interval must be at least 1 ms: " + interval);
+            }
+            this.ownershipInterval = interval;
             return this;
         }
 

@@ -105,7 +105,7 @@ final class TransactionCoordinator implements AutoCloseable {
     private final ShaleException loadFailure;
 
     TransactionCoordinator(LogStore store, GroupCoordinator groups, Clock clock, long timeoutCheckMs) {
-        this(store, groups, clock, timeoutCheckMs, DEFAULT_ID_EXPIRATION_MS);
+        this(store, groups, clock, timeoutCheckMs, DEFAULT_ID_EXPIRATION_MS, true);
     }
 
     /**
@@ -114,6 +114,18 @@ final class TransactionCoordinator implements AutoCloseable {
      */
     TransactionCoordinator(LogStore store, GroupCoordinator groups, Clock clock, long timeoutCheckMs,
             long idExpirationMs) {
+        this(store, groups, clock, timeoutCheckMs, idExpirationMs, true);
+    }
+
+    /**
+     * @param idExpirationMs as above
+     * @param active false for a broker of a cluster that does not own {@value #TOPIC}'s partition:
+     *     nothing is loaded, no transaction is completed or aborted by timeout and no id expires (no
+     *     marker or state is written: another broker coordinates), and the APIs are not called
+     *     (KafkaApis answers NOT_COORDINATOR)
+     */
+    TransactionCoordinator(LogStore store, GroupCoordinator groups, Clock clock, long timeoutCheckMs,
+            long idExpirationMs, boolean active) {
         if (idExpirationMs < 1) {
             throw new IllegalArgumentException("transactional id expiration must be at least 1 ms: " + idExpirationMs);
         }
@@ -122,7 +134,7 @@ final class TransactionCoordinator implements AutoCloseable {
         this.clock = clock;
         this.idExpirationMs = idExpirationMs;
         ShaleException failure = null;
-        if (store.describeTopic(TOPIC).isPresent()) {
+        if (active && store.describeTopic(TOPIC).isPresent()) {
             topicExists = true;
             try {
                 load();
@@ -154,7 +166,9 @@ final class TransactionCoordinator implements AutoCloseable {
             th.setDaemon(true);
             return th;
         });
-        timer.scheduleWithFixedDelay(this::checkTimeouts, timeoutCheckMs, timeoutCheckMs, TimeUnit.MILLISECONDS);
+        if (active) {
+            timer.scheduleWithFixedDelay(this::checkTimeouts, timeoutCheckMs, timeoutCheckMs, TimeUnit.MILLISECONDS);
+        }
     }
 
     @Override
