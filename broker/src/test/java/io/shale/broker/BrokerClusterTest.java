@@ -5,8 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.shale.catalog.postgres.PostgresCatalog;
 import io.shale.catalog.postgres.PostgresClusterNode;
 import io.shale.log.LogStore;
-import io.shale.storage.local.wal.FileWriteAheadLog;
 import io.shale.storage.local.objectstore.LocalDirectoryObjectStore;
+import io.shale.storage.local.wal.FileWriteAheadLog;
+import io.shale.storage.testkit.PostgresServer;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
@@ -80,10 +81,10 @@ class BrokerClusterTest {
 
     @BeforeEach
     void start(org.junit.jupiter.api.TestInfo info) throws IOException {
-        if (info.getDisplayName().contains("Unowned")) {
+        if (info.getTestMethod().map(m -> m.getName().startsWith("unownedPartitions")).orElse(false)) {
             ownershipInterval = Duration.ofHours(1);
         }
-        schema = server.freshOptions().build().schema();
+        schema = TestCatalogs.freshOptions(server).build().schema();
         ports = new int[3];
         List<String> spec = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -100,7 +101,7 @@ class BrokerClusterTest {
 
     Member startMember(int id) {
         PostgresClusterNode node = PostgresCatalog.clusterNode(
-                server.freshOptions().schema(schema).nodeId(String.valueOf(id)).build(), LEASE);
+                TestCatalogs.freshOptions(server).schema(schema).nodeId(String.valueOf(id)).build(), LEASE);
         LogStore store = LogStore.builder()
                 .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
                 .wal(FileWriteAheadLog.builder(dir.resolve("wal-" + id)).build())

@@ -3,6 +3,7 @@ package io.shale.broker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.shale.storage.testkit.PostgresServer;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
@@ -54,7 +55,7 @@ class BrokerMainClusterTest {
             }
             spec.add(i + "@127.0.0.1:" + ports[i]);
         }
-        String schema = server.freshOptions().build().schema();
+        String schema = TestCatalogs.freshOptions(server).build().schema();
         List<BrokerMain.Launched> launched = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {

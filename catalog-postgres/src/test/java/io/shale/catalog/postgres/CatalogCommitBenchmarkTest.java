@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.shale.log.internal.manifest.ManifestOp;
 import io.shale.log.internal.manifest.ObjectMeta;
 import io.shale.log.internal.manifest.RangeRef;
+import io.shale.storage.testkit.PostgresServer;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -72,7 +73,7 @@ class CatalogCommitBenchmarkTest {
      */
     @Test
     void catalogShareOfPlannedPartitionMoves() throws Exception {
-        PostgresCatalogOptions.Builder store = server.freshOptions().poolSize(2);
+        PostgresCatalogOptions.Builder store = TestCatalogs.freshOptions(server).poolSize(2);
         java.util.Queue<String> losses = new java.util.concurrent.ConcurrentLinkedQueue<>();
         try (ClusterNode a = ClusterNode.register(store.nodeId("a").build(), java.time.Duration.ofSeconds(10),
                         (lost, why) -> losses.add(lost + ": " + why));
@@ -134,7 +135,7 @@ class CatalogCommitBenchmarkTest {
         List<PgCatalog> catalogs = new ArrayList<>();
         try {
             for (int i = 0; i < committers; i++) {
-                PgCatalog c = PgCatalog.open(server.freshOptions().poolSize(2).build(), Clock.systemUTC(), false);
+                PgCatalog c = PgCatalog.open(TestCatalogs.freshOptions(server).poolSize(2).build(), Clock.systemUTC(), false);
                 catalogs.add(c);
                 c.load(null);
                 c.claimWriter();
@@ -155,7 +156,7 @@ class CatalogCommitBenchmarkTest {
         List<ClusterNode> nodes = new ArrayList<>();
         java.util.Queue<String> losses = new java.util.concurrent.ConcurrentLinkedQueue<>();
         try {
-            PostgresCatalogOptions.Builder store = server.freshOptions().poolSize(2);
+            PostgresCatalogOptions.Builder store = TestCatalogs.freshOptions(server).poolSize(2);
             for (int i = 0; i < committers; i++) {
                 nodes.add(ClusterNode.register(store.nodeId("node-" + i).build(), java.time.Duration.ofSeconds(10),
                         (lost, why) -> losses.add(lost + ": " + why)));

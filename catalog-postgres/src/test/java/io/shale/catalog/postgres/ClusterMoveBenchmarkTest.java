@@ -7,6 +7,7 @@ import io.shale.log.TopicPartition;
 import io.shale.log.record.SimpleRecord;
 import io.shale.storage.local.objectstore.LocalDirectoryObjectStore;
 import io.shale.storage.local.wal.FileWriteAheadLog;
+import io.shale.storage.testkit.PostgresServer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -55,11 +56,11 @@ class ClusterMoveBenchmarkTest {
 
     @Test
     void plannedMoveFromReleaseToTheNewOwnersFirstAcknowledgedAppend() {
-        String schema = server.freshOptions().build().schema();
+        String schema = TestCatalogs.freshOptions(server).build().schema();
         PostgresClusterNode[] handles = new PostgresClusterNode[2];
         LogStore[] stores = new LogStore[2];
         for (int i = 0; i < 2; i++) {
-            handles[i] = PostgresCatalog.clusterNode(server.freshOptions().schema(schema).nodeId("node-" + i).build(),
+            handles[i] = PostgresCatalog.clusterNode(TestCatalogs.freshOptions(server).schema(schema).nodeId("node-" + i).build(),
                     Duration.ofSeconds(10));
             stores[i] = LogStore.builder()
                     .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))

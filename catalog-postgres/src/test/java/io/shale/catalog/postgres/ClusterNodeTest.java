@@ -9,6 +9,7 @@ import io.shale.log.internal.manifest.ManifestOp;
 import io.shale.log.internal.manifest.ObjectMeta;
 import io.shale.log.internal.manifest.ProducerEntry;
 import io.shale.log.internal.manifest.RangeRef;
+import io.shale.storage.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -66,7 +67,7 @@ class ClusterNodeTest {
 
     @BeforeEach
     void freshSchema() {
-        options = server.freshOptions();
+        options = TestCatalogs.freshOptions(server);
     }
 
     @AfterEach

@@ -11,8 +11,9 @@ import io.shale.log.ShaleException;
 import io.shale.log.TopicPartition;
 import io.shale.log.record.Record;
 import io.shale.log.record.SimpleRecord;
-import io.shale.storage.local.wal.FileWriteAheadLog;
 import io.shale.storage.local.objectstore.LocalDirectoryObjectStore;
+import io.shale.storage.local.wal.FileWriteAheadLog;
+import io.shale.storage.testkit.PostgresServer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -55,7 +56,7 @@ class ClusterStoreTest {
 
     @BeforeEach
     void freshSchema() {
-        schema = server.freshOptions().build().schema();
+        schema = TestCatalogs.freshOptions(server).build().schema();
     }
 
     @AfterEach
@@ -73,7 +74,7 @@ class ClusterStoreTest {
     }
 
     Node node(String id, Duration lease) {
-        PostgresClusterNode handle = PostgresCatalog.clusterNode(server.freshOptions().schema(schema).nodeId(id).build(),
+        PostgresClusterNode handle = PostgresCatalog.clusterNode(TestCatalogs.freshOptions(server).schema(schema).nodeId(id).build(),
                 lease);
         LogStore store = LogStore.builder()
                 .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
@@ -307,7 +308,7 @@ class ClusterStoreTest {
             }
         }
         PostgresClusterNode handle = PostgresCatalog.clusterNode(
-                server.freshOptions().schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
+                TestCatalogs.freshOptions(server).schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
         LogStore store = LogStore.builder()
                 .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
                 .wal(FileWriteAheadLog.builder(dir.resolve("wal-a")).build())
@@ -356,7 +357,7 @@ class ClusterStoreTest {
     @Test
     void anObjectWalNeedsAPrefixOfTheNodesOwnAndThenServesAppends() {
         PostgresClusterNode handle = PostgresCatalog.clusterNode(
-                server.freshOptions().schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
+                TestCatalogs.freshOptions(server).schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
         assertThatThrownBy(() -> LogStore.builder()
                 .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
                 .wal(io.shale.log.wal.ObjectWriteAheadLog.builder().keyPrefix("wal/").build())
@@ -508,7 +509,7 @@ class ClusterStoreTest {
     @Test
     void compactionRollsOnlyTheOwnersPartitionsThroughFencedCommits() throws Exception {
         PostgresClusterNode handle = PostgresCatalog.clusterNode(
-                server.freshOptions().schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
+                TestCatalogs.freshOptions(server).schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
         LogStore store = LogStore.builder()
                 .objectStore(LocalDirectoryObjectStore.open(dir.resolve("bucket")))
                 .wal(FileWriteAheadLog.builder(dir.resolve("wal-a")).build())
@@ -550,17 +551,17 @@ class ClusterStoreTest {
 
     @Test
     void theHandleRefusesBadUseWithClearErrors() {
-        assertThatThrownBy(() -> PostgresCatalog.clusterNode(server.freshOptions().schema(schema).nodeId("a/b").build(),
+        assertThatThrownBy(() -> PostgresCatalog.clusterNode(TestCatalogs.freshOptions(server).schema(schema).nodeId("a/b").build(),
                 Duration.ofSeconds(5)))
                 .isInstanceOfSatisfying(ShaleException.class, e -> {
                     assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT);
                     assertThat(e.getMessage()).contains("'a/b'");
                 });
-        assertThatThrownBy(() -> PostgresCatalog.clusterNode(server.freshOptions().schema(schema).nodeId("a").build(),
+        assertThatThrownBy(() -> PostgresCatalog.clusterNode(TestCatalogs.freshOptions(server).schema(schema).nodeId("a").build(),
                 Duration.ofMillis(10)))
                 .isInstanceOfSatisfying(ShaleException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
         PostgresClusterNode handle = PostgresCatalog.clusterNode(
-                server.freshOptions().schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
+                TestCatalogs.freshOptions(server).schema(schema).nodeId("node-a").build(), Duration.ofSeconds(5));
         assertThatThrownBy(() -> handle.claim(List.of(tp(0))))
                 .isInstanceOfSatisfying(ShaleException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CLOSED));
         LogStore store = LogStore.builder()

@@ -13,6 +13,7 @@ import io.shale.log.ShaleException;
 import io.shale.log.spi.ObjectInfo;
 import io.shale.log.wal.ObjectWriteAheadLog;
 import io.shale.storage.local.objectstore.LocalDirectoryObjectStore;
+import io.shale.storage.testkit.PostgresServer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,7 +57,7 @@ class ObjectWalClusterTakeoverTest {
 
     @BeforeEach
     void freshSchema() {
-        schema = server.freshOptions().build().schema();
+        schema = TestCatalogs.freshOptions(server).build().schema();
     }
 
     @AfterEach
@@ -74,7 +75,7 @@ class ObjectWalClusterTakeoverTest {
     }
 
     Node node(String id) {
-        PostgresClusterNode handle = PostgresCatalog.clusterNode(server.freshOptions().schema(schema).nodeId(id).build(),
+        PostgresClusterNode handle = PostgresCatalog.clusterNode(TestCatalogs.freshOptions(server).schema(schema).nodeId(id).build(),
                 LEASE);
         DyingObjectStore bucket = new DyingObjectStore(s3 != null
                 ? io.shale.storage.s3.S3ObjectStore.create(s3.options("takeover"))

@@ -15,6 +15,7 @@ import io.shale.log.internal.manifest.RangeRef;
 import io.shale.log.record.Record;
 import io.shale.log.record.SimpleRecord;
 import io.shale.storage.local.LocalStorage;
+import io.shale.storage.testkit.PostgresServer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -55,7 +56,7 @@ class PostgresCatalogTest {
 
     @BeforeEach
     void freshSchema() {
-        options = server.freshOptions().build();
+        options = TestCatalogs.freshOptions(server).build();
     }
 
     @AfterEach
@@ -437,7 +438,7 @@ class PostgresCatalogTest {
         assertThatThrownBy(() -> LocalStorage.readOnly(pgStore).open())
                 .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT));
         // so does another PostgreSQL catalog (a wrong schema or database)
-        PostgresCatalogOptions other = server.freshOptions().build();
+        PostgresCatalogOptions other = TestCatalogs.freshOptions(server).build();
         assertThatThrownBy(() -> LocalStorage.builder(pgStore).catalog(PostgresCatalog.factory(other)).open())
                 .satisfies(e -> assertThat(((ShaleException) e).kind()).isEqualTo(ErrorKind.INVALID_ARGUMENT))
                 .hasMessageContaining("belongs to another catalog");

@@ -4,6 +4,7 @@ import io.shale.log.spi.CatalogFactory;
 import io.shale.log.spi.ObjectStore;
 import io.shale.storage.local.objectstore.LocalDirectoryObjectStore;
 import io.shale.storage.testkit.LogStoreContractTest;
+import io.shale.storage.testkit.PostgresServer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.TestInfo;
@@ -29,7 +30,7 @@ class PostgresLogStoreContractTest extends LogStoreContractTest {
         @Override
         public void beforeEach(ExtensionContext context) {
             PostgresLogStoreContractTest test = (PostgresLogStoreContractTest) context.getRequiredTestInstance();
-            test.catalog = ProcessBoundCatalog.factory(PostgresServer.get(context).freshOptions().build());
+            test.catalog = ProcessBoundCatalog.factory(TestCatalogs.freshOptions(PostgresServer.get(context)).build());
         }
     }
 

@@ -1,4 +1,4 @@
-package io.shale.catalog.postgres;
+package io.shale.storage.testkit;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -29,7 +29,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * {@code -Dshale.test.postgres.options="-c name=value ..."} adds server settings (the defaults are
  * PostgreSQL's own: fsync and synchronous commit on).
  */
-final class PostgresServer implements ExtensionContext.Store.CloseableResource, AutoCloseable {
+public final class PostgresServer implements ExtensionContext.Store.CloseableResource, AutoCloseable {
     private static final AtomicInteger SCHEMAS = new AtomicInteger();
 
     private final Path dir;
@@ -48,14 +48,15 @@ final class PostgresServer implements ExtensionContext.Store.CloseableResource, 
     }
 
     /** JUnit extension: starts the run's server once (root store) and stops it at the end of the run. */
-    static final class Extension implements BeforeAllCallback {
+    public static final class Extension implements BeforeAllCallback {
         @Override
         public void beforeAll(ExtensionContext context) {
             get(context);
         }
     }
 
-    static PostgresServer get(ExtensionContext context) {
+    /** The run's server, started on first use; skips the test (or fails it, see the class comment) without PostgreSQL. */
+    public static PostgresServer get(ExtensionContext context) {
         Path bin = findBin();
         if (bin == null) {
             if ("required".equals(System.getProperty("shale.test.postgres"))) {
@@ -128,18 +129,17 @@ final class PostgresServer implements ExtensionContext.Store.CloseableResource, 
     }
 
     /** A JDBC URL of the cluster's {@code postgres} database (user {@code postgres}, no password). */
-    String jdbcUrl() {
+    public String jdbcUrl() {
         return "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    /** Options on a schema no other test used (a fresh, empty catalog). */
-    PostgresCatalogOptions.Builder freshOptions() {
-        return PostgresCatalogOptions.builder(jdbcUrl()).user("postgres")
-                .schema("t" + SCHEMAS.incrementAndGet() + "_" + Long.toHexString(System.nanoTime() & 0xffffffL));
+    /** A schema name no other test of this run used (a fresh, empty catalog), for user {@code postgres}. */
+    public String freshSchema() {
+        return "t" + SCHEMAS.incrementAndGet() + "_" + Long.toHexString(System.nanoTime() & 0xffffffL);
     }
 
     @Override
