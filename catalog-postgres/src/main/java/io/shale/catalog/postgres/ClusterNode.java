@@ -881,21 +881,8 @@ final class ClusterNode implements AutoCloseable {
                         unreferenced = (String[]) rs.getArray(3).getArray();
                         bumped = rs.getInt(4);
                         if (!ok) {
-                            rollbackQuietly(c);
-                            Set<Integer> lost = new TreeSet<>(mine.keySet());
-                            lost.removeAll(locked);
-                            // only what this node still held at the epoch the commit used: a partition it
-                            // released and claimed again meanwhile is held (and renewed) at its new epoch
-                            Set<Integer> dropped = new TreeSet<>();
-                            for (int pid : lost) {
-                                if (held.remove(pid, mine.get(pid))) {
-                                    dropped.add(pid);
-                                }
-                            }
-                            report(dropped, "a commit found them owned by another node or at a newer epoch");
-                            throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId()
-                                    + " lost partitions " + lost + " to another node or a newer epoch;"
-                                    + " the commit of " + Arrays.toString(okey) + " was rolled back, nothing changed");
+                            throw fenced(c, mine, locked, "a commit", "the commit of " + Arrays.toString(okey)
+                                    + " was rolled back, nothing changed");
                         }
                     }
                 }
@@ -1008,18 +995,7 @@ final class ClusterNode implements AutoCloseable {
                         }
                     }
                     if (locked.size() != mine.size()) {
-                        rollbackQuietly(c);
-                        Set<Integer> lost = new TreeSet<>(mine.keySet());
-                        lost.removeAll(locked);
-                        Set<Integer> dropped = new TreeSet<>();
-                        for (int pid : lost) {
-                            if (held.remove(pid, mine.get(pid))) {
-                                dropped.add(pid);
-                            }
-                        }
-                        report(dropped, "an upkeep commit found them owned by another node or at a newer epoch");
-                        throw new ShaleException(ErrorKind.FENCED, "node " + options.nodeId() + " lost partitions "
-                                + lost + " to another node or a newer epoch; the upkeep commit was rolled back");
+                        throw fenced(c, mine, locked, "an upkeep commit", "the upkeep commit was rolled back");
                     }
                 }
                 CommitWriter.writeOps(c, ops, nowMs, 0, options.nodeId());
@@ -1066,6 +1042,28 @@ final class ClusterNode implements AutoCloseable {
         } catch (SQLException e) {
             throw translate(e, "allocating producer ids");
         }
+    }
+
+    /**
+     * A commit found fewer of {@code mine} locked at their epochs than it touches: rolls it back,
+     * drops the lost partitions this node still held at the epoch the commit used (one released and
+     * claimed again meanwhile is held, and renewed, at its new epoch), reports them, and returns the
+     * {@code FENCED} failure to throw.
+     */
+    private ShaleException fenced(Connection c, Map<Integer, Held> mine, Set<Integer> locked, String commit,
+            String outcome) {
+        rollbackQuietly(c);
+        Set<Integer> lost = new TreeSet<>(mine.keySet());
+        lost.removeAll(locked);
+        Set<Integer> dropped = new TreeSet<>();
+        for (int pid : lost) {
+            if (held.remove(pid, mine.get(pid))) {
+                dropped.add(pid);
+            }
+        }
+        report(dropped, commit + " found them owned by another node or at a newer epoch");
+        return new ShaleException(ErrorKind.FENCED, "node " + options.nodeId() + " lost partitions " + lost
+                + " to another node or a newer epoch; " + outcome);
     }
 
     private void dropReleased(Integer[] releasing, Map<Integer, Held> mine) {
