@@ -24,10 +24,12 @@ import org.slf4j.LoggerFactory;
  * select, fetch, verify and judge damage by exactly the same rules:
  *
  * <ul>
- *   <li>{@link #listAll}: every key under the prefix that parses as a WAL object key, in key (=
- *       sequence) order; other keys are logged and ignored;</li>
- *   <li>{@link #replayable}: <b>the one place that decides which listed objects a replay reads</b>
- *       (today: every WAL object the store does not own as a committed data object);</li>
+ *   <li>{@link #list}: every key under the prefix that parses as a WAL object key, in key (=
+ *       sequence) order, and the epochs of the claim records; other keys are logged and ignored;</li>
+ *   <li>which listed objects a replay reads is decided in two steps, shared by the WAL's own
+ *       replay and the takeover reader: {@code ObjectWriteAheadLog.selectByClaims} (the claim
+ *       records, RFC 0006), then {@link #replayable} (every object the store does not own as a
+ *       committed data object);</li>
  *   <li>{@link #scan}: fetches the objects with a bounded window of GETs, verifies every byte
  *       ({@link ObjectWalFormat#decode}), delivers the frames that verify in sequence order (a frame
  *       whose sequence is not above the last delivered one, possible only if two writers shared an
@@ -84,7 +86,7 @@ final class WalObjectScanner {
      * <p>This is the single place where "which WAL objects are valid to replay" is decided; a rule
      * that restricts older-epoch objects belongs here, so that both readers apply it.
      *
-     * @param listed the keys {@link #listAll} returned, in key order (not modified)
+     * @param listed the WAL objects {@link #list} returned, in key order (not modified)
      * @param committedDataObject whether the store's catalog references a key as a data object
      * @return the keys to read, in key order
      */
@@ -96,11 +98,6 @@ final class WalObjectScanner {
             }
         }
         return keys;
-    }
-
-    /** Every WAL object key under the prefix, in key order (claim records left out). */
-    List<WalObjectKey> listAll() {
-        return list().objects();
     }
 
     /**
